@@ -1,0 +1,22 @@
+# `make test` runs every test of the project on a fresh machine.
+DEBS := mosquitto-clients tmux g++ make libcjson-dev libmosquitto-dev libssl-dev doctest-dev
+
+.PHONY: test deps go-test firmware-test bench build
+
+test: deps go-test firmware-test
+
+deps:
+	@scripts/ensure-debs.sh $(DEBS)
+
+build:
+	go build -o bin/iotwatch .
+
+go-test: build
+	go vet ./...
+	go test -race -count=1 -timeout 15m ./...
+
+firmware-test:
+	$(MAKE) -C firmware test
+
+bench:
+	bench/run.sh

@@ -1,0 +1,122 @@
+package monitor
+
+import "time"
+
+// Event is one thing the monitor learns about the thing or about its own
+// link. awsconn produces them from MQTT messages; tests and log replays build
+// them directly. At is when the monitor received it (its own clock).
+type Event interface{ Time() time.Time }
+
+// DocKind says which shadow topic a ShadowDoc came from.
+type DocKind uint8
+
+const (
+	DocGet      DocKind = iota // get/accepted: the full document, Delta included
+	DocCurrent                 // update/documents "current": full desired and reported
+	DocAccepted                // update/accepted: only what that update set
+	DocDelta                   // update/delta: Delta holds every differing leaf
+)
+
+func (k DocKind) String() string {
+	return [...]string{"get", "documents", "accepted", "delta"}[k]
+}
+
+// ShadowDoc is a decoded shadow document. Maps hold decoded JSON values
+// (float64, string, bool, nil, []any, map[string]any) and are nil when the
+// document has no such section. Metadata maps mirror Desired and Reported with
+// {"timestamp": seconds} leaves.
+type ShadowDoc struct {
+	At               time.Time
+	Kind             DocKind
+	Version          int64
+	Timestamp        int64 // shadow timestamp, seconds since the epoch
+	ClientToken      string
+	Desired          map[string]any
+	Reported         map[string]any
+	Delta            map[string]any
+	DesiredMetadata  map[string]any
+	ReportedMetadata map[string]any
+}
+
+// Rejected is a */rejected answer. Op is "get", "update" or "delete".
+type Rejected struct {
+	At          time.Time
+	Op          string
+	Code        int
+	Message     string
+	ClientToken string
+}
+
+// Deleted is a delete/accepted answer: Version is the version deleted.
+type Deleted struct {
+	At          time.Time
+	Version     int64
+	ClientToken string
+}
+
+// Presence is an AWS IoT lifecycle event for the device's client id.
+type Presence struct {
+	At               time.Time
+	ClientID         string
+	EventType        string    // "connected", "disconnected" or "connect_failed"
+	Timestamp        time.Time // the event's own time (AWS sends milliseconds)
+	VersionNumber    int64
+	DisconnectReason string // AWS's disconnectReason, e.g. "DUPLICATE_CLIENTID"
+	ClientInitiated  bool
+	FailureReason    string // connectFailureReason of connect_failed
+}
+
+// LinkState is the state of iotwatch's own MQTT connection.
+type LinkState uint8
+
+const (
+	LinkConnecting LinkState = iota
+	LinkUp
+	LinkDown
+)
+
+func (s LinkState) String() string {
+	return [...]string{"connecting", "up", "down"}[s]
+}
+
+// Link reports a change of iotwatch's own connection. While it is not up,
+// time is blind: never counted as a device dropout.
+type Link struct {
+	At      time.Time
+	State   LinkState
+	Attempt int    // reconnect attempt number, 0 on the first connect
+	Err     string // why it went down or failed to connect
+}
+
+// DesiredSent records a desired-state update iotwatch published; it stays
+// pending until the device reports the values.
+type DesiredSent struct {
+	At          time.Time
+	ClientToken string
+	Patch       map[string]any
+}
+
+// Malformed is a message that could not be decoded. It is counted and shown;
+// Payload keeps at most the first 256 bytes.
+type Malformed struct {
+	At      time.Time
+	Topic   string
+	Err     string
+	Payload []byte
+}
+
+// Overflow says the local event queue was full and Count events were dropped
+// before reaching the monitor (a local problem, not a device dropout).
+type Overflow struct {
+	At    time.Time
+	Count int
+}
+
+func (e ShadowDoc) Time() time.Time   { return e.At }
+func (e Rejected) Time() time.Time    { return e.At }
+func (e Deleted) Time() time.Time     { return e.At }
+func (e Presence) Time() time.Time    { return e.At }
+func (e Link) Time() time.Time        { return e.At }
+func (e DesiredSent) Time() time.Time { return e.At }
+func (e Malformed) Time() time.Time   { return e.At }
+func (e Overflow) Time() time.Time    { return e.At }
