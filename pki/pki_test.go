@@ -1,0 +1,213 @@
+package pki
+
+import (
+	"crypto/tls"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func initDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := Init(dir, InitOptions{Thing: "esp32-test", Hosts: []string{"lab.local"}}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestInitFilesAndModes(t *testing.T) {
+	dir := initDir(t)
+	for _, n := range []string{CACertFile, CAKeyFile, ServerCertFile, ServerKeyFile, DeviceCertFile, DeviceKeyFile, MonitorCertFile, MonitorKeyFile} {
+		info, err := os.Stat(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := os.FileMode(0o644)
+		if strings.HasSuffix(n, ".key") {
+			want = 0o600
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("%s mode %o, want %o", n, info.Mode().Perm(), want)
+		}
+	}
+	err := Init(dir, InitOptions{Thing: "x"})
+	if err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("overwrite without force: %v", err)
+	}
+	if err := Init(dir, InitOptions{Thing: "x", Force: true}); err != nil {
+		t.Fatalf("force: %v", err)
+	}
+}
+
+func TestRolesAndSANs(t *testing.T) {
+	dir := initDir(t)
+	device, err := LoadKeyPair(filepath.Join(dir, DeviceCertFile), filepath.Join(dir, DeviceKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if thing, mon := Role(device.Leaf); thing != "esp32-test" || mon {
+		t.Errorf("device role %q %v", thing, mon)
+	}
+	monitor, _ := LoadKeyPair(filepath.Join(dir, MonitorCertFile), filepath.Join(dir, MonitorKeyFile))
+	if _, mon := Role(monitor.Leaf); !mon {
+		t.Error("monitor certificate not recognised")
+	}
+	server, _ := LoadKeyPair(filepath.Join(dir, ServerCertFile), filepath.Join(dir, ServerKeyFile))
+	for _, h := range []string{"localhost", "127.0.0.1", "::1", "lab.local"} {
+		if err := server.Leaf.VerifyHostname(h); err != nil {
+			t.Errorf("server cert lacks %s: %v", h, err)
+		}
+	}
+}
+
+// handshake runs a real TLS handshake over loopback and returns the error
+// the server saw.
+func handshake(t *testing.T, server, client *tls.Config) error {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan error, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer conn.Close()
+		done <- conn.(*tls.Conn).Handshake()
+	}()
+	conn, err := tls.Dial("tcp", ln.Addr().String(), client)
+	if err == nil {
+		conn.Close()
+	}
+	return <-done
+}
+
+func TestHandshake(t *testing.T) {
+	dir := initDir(t)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	server, err := LoadServerTLS(p(ServerCertFile), p(ServerKeyFile), p(CACertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := LoadClientTLS(p(DeviceCertFile), p(DeviceKeyFile), p(CACertFile), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := handshake(t, server, client); err != nil {
+		t.Fatalf("valid client refused: %v", err)
+	}
+	other, _ := NewCA("other CA")
+	foreign, _ := other.Issue(Spec{CommonName: "esp32-test"})
+	ca, err := LoadCA(filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, _ := ca.Issue(Spec{CommonName: "esp32-test", NotBefore: time.Now().AddDate(-2, 0, 0), NotAfter: time.Now().AddDate(-1, 0, 0)})
+	for name, leaf := range map[string]*Leaf{"unknown CA": foreign, "expired": expired} {
+		pair, _ := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
+		bad := client.Clone()
+		bad.Certificates = []tls.Certificate{pair}
+		if err := handshake(t, server, bad); err == nil {
+			t.Errorf("%s client certificate accepted", name)
+		}
+	}
+	noCert := client.Clone()
+	noCert.Certificates = nil
+	if err := handshake(t, server, noCert); err == nil {
+		t.Error("client without certificate accepted")
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := initDir(t)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	other := t.TempDir()
+	Init(other, InitOptions{Thing: "esp32-test"})
+	os.WriteFile(p("junk.pem"), []byte("hello"), 0o644)
+	cases := []struct {
+		name, cert, key, ca, want string
+	}{
+		{"missing cert", p("nope.pem"), p(DeviceKeyFile), p(CACertFile), "nope.pem does not exist"},
+		{"not pem", p("junk.pem"), p(DeviceKeyFile), p(CACertFile), "junk.pem is not a PEM file"},
+		{"swapped", p(DeviceKeyFile), p(DeviceCertFile), p(CACertFile), "are the certificate and key paths swapped"},
+		{"mismatch", p(DeviceCertFile), filepath.Join(other, DeviceKeyFile), p(CACertFile), "does not match certificate"},
+		{"ca not cert", p(DeviceCertFile), p(DeviceKeyFile), p(CAKeyFile), "expected a CERTIFICATE"},
+	}
+	for _, c := range cases {
+		_, err := LoadClientTLS(c.cert, c.key, c.ca, "localhost")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "PRIVATE KEY-----") {
+			t.Errorf("%s: error leaks key material", c.name)
+		}
+	}
+}
+
+func TestExpiredClientCertificateExplained(t *testing.T) {
+	dir := initDir(t)
+	ca, _ := LoadCA(filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile))
+	leaf, _ := ca.Issue(Spec{CommonName: "old", NotBefore: time.Now().AddDate(-2, 0, 0), NotAfter: time.Now().AddDate(-1, 0, 0)})
+	WriteFile(filepath.Join(dir, "old.pem"), leaf.CertPEM, false)
+	WriteFile(filepath.Join(dir, "old.key"), leaf.KeyPEM, true)
+	_, err := LoadKeyPair(filepath.Join(dir, "old.pem"), filepath.Join(dir, "old.key"))
+	if err == nil || !strings.Contains(err.Error(), "expired on") {
+		t.Fatalf("expired: %v", err)
+	}
+}
+
+func TestKeyFileWarning(t *testing.T) {
+	dir := initDir(t)
+	key := filepath.Join(dir, DeviceKeyFile)
+	if w := KeyFileWarning(key); w != "" {
+		t.Fatalf("0600 key warned: %s", w)
+	}
+	os.Chmod(key, 0o644)
+	if w := KeyFileWarning(key); !strings.Contains(w, "chmod 600") {
+		t.Fatalf("world-readable key not warned: %q", w)
+	}
+}
+
+func TestHeaderCompilesAsC(t *testing.T) {
+	dir := initDir(t)
+	read := func(n string) []byte { b, _ := os.ReadFile(filepath.Join(dir, n)); return b }
+	h, err := Header(read(DeviceCertFile), read(DeviceKeyFile), read(CACertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"AWS_CERT_CA", "AWS_CERT_CRT", "AWS_CERT_PRIVATE"} {
+		if !strings.Contains(string(h), "static const char "+name+"[]") {
+			t.Errorf("header lacks %s", name)
+		}
+	}
+	if _, err := Header([]byte("x"), read(DeviceKeyFile), read(CACertFile)); err == nil {
+		t.Error("non-PEM accepted")
+	}
+	gxx, err := exec.LookPath("g++")
+	if err != nil {
+		t.Skip("g++ not installed: make test installs it")
+	}
+	os.WriteFile(filepath.Join(dir, "secrets.h"), h, 0o600)
+	src := filepath.Join(dir, "main.cpp")
+	os.WriteFile(src, []byte(`#include "secrets.h"
+#include <cstring>
+#include <cstdio>
+int main() { std::printf("%s", AWS_CERT_CRT); return std::strstr(AWS_CERT_PRIVATE, "-----BEGIN") ? 0 : 1; }
+`), 0o644)
+	bin := filepath.Join(dir, "main")
+	if out, err := exec.Command(gxx, "-Wall", "-Werror", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("header does not compile: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin).Output()
+	if err != nil || string(out) != string(read(DeviceCertFile)) {
+		t.Fatalf("certificate string differs from the PEM: %v", err)
+	}
+}
