@@ -1,0 +1,125 @@
+package localiot
+
+import (
+	"bytes"
+	"crypto/tls"
+	"strings"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/iotwatch/iotwatch/pki"
+	"github.com/iotwatch/iotwatch/shadow"
+)
+
+// authHook authorizes like a typical AWS IoT policy: a device certificate
+// connects only as its thing and touches only its own thing's topics; the
+// monitor certificate may use any client id and every thing. It also
+// enforces AWS's limits (no QoS 2, no retained $aws messages, 128 KiB).
+type authHook struct {
+	mqtt.HookBase
+	events *lifecycle
+	broker *mqtt.Server
+}
+
+func (h *authHook) ID() string { return "iotwatch-auth" }
+
+func (h *authHook) Provides(b byte) bool {
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSubscribe, mqtt.OnPublish}, []byte{b})
+}
+
+// identity is who a connection's verified client certificate says it is.
+type identity struct {
+	thing   string
+	monitor bool
+}
+
+func identityOf(cl *mqtt.Client) (identity, bool) {
+	conn, ok := cl.Net.Conn.(*tls.Conn)
+	if !ok {
+		return identity{}, false
+	}
+	certs := conn.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return identity{}, false
+	}
+	thing, monitor := pki.Role(certs[0])
+	return identity{thing, monitor}, true
+}
+
+func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	id, ok := identityOf(cl)
+	if ok && (id.monitor || cl.ID == id.thing) {
+		return true
+	}
+	h.events.connectFailed(cl, id.thing)
+	return false
+}
+
+func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	id, ok := identityOf(cl)
+	if !ok {
+		return false
+	}
+	if write {
+		if mayPublish(id, topic) {
+			return true
+		}
+		h.refuse(cl, "FORBIDDEN_ACCESS")
+		return false
+	}
+	return mayRead(id, topic)
+}
+
+// mayPublish: shadow request topics of the caller's thing (every thing for
+// the monitor); other $aws topics never; other topics only for the monitor.
+func mayPublish(id identity, topic string) bool {
+	if !strings.HasPrefix(topic, "$aws/") {
+		return id.monitor
+	}
+	thing, _, _, rest, ok := shadow.ParseTopic(topic)
+	return ok && rest == "" && (id.monitor || thing == id.thing)
+}
+
+// mayRead checks a subscription filter or a delivered topic.
+func mayRead(id identity, topic string) bool {
+	if id.monitor {
+		return true
+	}
+	return strings.HasPrefix(topic, shadow.Prefix(id.thing, "")+"/") ||
+		strings.HasPrefix(topic, "$aws/events/") && strings.HasSuffix(topic, "/"+id.thing)
+}
+
+// OnSubscribe refuses QoS 2 as AWS does: the filter is made invalid so that
+// mochi answers it with a failure code.
+func (h *authHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	for i := range pk.Filters {
+		if pk.Filters[i].Qos > 1 {
+			pk.Filters[i].Filter = ""
+		}
+	}
+	return pk
+}
+
+// OnPublish disconnects clients that break AWS's publish limits.
+func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline {
+		return pk, nil
+	}
+	badRetain := pk.FixedHeader.Retain && strings.HasPrefix(pk.TopicName, "$aws/")
+	if pk.FixedHeader.Qos > 1 || badRetain || len(pk.Payload) > maxPayload {
+		h.refuse(cl, "CLIENT_ERROR")
+		return pk, packets.ErrRejectPacket
+	}
+	return pk, nil
+}
+
+// refuse closes the connection as AWS does for MQTT 3.1.1 (MQTT 5 clients
+// get a failure PUBACK from mochi instead).
+func (h *authHook) refuse(cl *mqtt.Client, reason string) {
+	if cl.Properties.ProtocolVersion == 5 && reason == "FORBIDDEN_ACCESS" {
+		return
+	}
+	h.events.setReason(cl, reason)
+	cl.Stop(packets.ErrNotAuthorized)
+}

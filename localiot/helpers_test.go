@@ -1,0 +1,190 @@
+package localiot
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/iotwatch/iotwatch/pki"
+)
+
+const thing = "esp32-test"
+
+// lab is a PKI plus a running emulator.
+type lab struct {
+	dir string
+	srv *Server
+	log *syncBuffer
+}
+
+func newLab(t *testing.T, dataDir string) *lab {
+	t.Helper()
+	dir := t.TempDir()
+	if err := pki.Init(dir, pki.InitOptions{Thing: thing}); err != nil {
+		t.Fatal(err)
+	}
+	l := &lab{dir: dir, log: &syncBuffer{}}
+	l.start(t, "127.0.0.1:0", dataDir)
+	return l
+}
+
+func (l *lab) start(t *testing.T, addr, dataDir string) {
+	t.Helper()
+	srv, err := New(Options{Listen: addr, PKIDir: l.dir, DataDir: dataDir, Log: l.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l.srv = srv
+	t.Cleanup(func() { srv.Close() })
+}
+
+func (l *lab) tlsFor(t *testing.T, role string) *tls.Config {
+	t.Helper()
+	conf, err := pki.LoadClientTLS(filepath.Join(l.dir, role+".pem"), filepath.Join(l.dir, role+".key"),
+		filepath.Join(l.dir, pki.CACertFile), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}
+
+// client is a connected paho client that records every message it receives.
+type client struct {
+	paho.Client
+	inbox *inbox
+	lost  chan error
+}
+
+func (l *lab) connect(t *testing.T, role, clientID string) (*client, error) {
+	t.Helper()
+	return l.connectTLS(t, l.tlsFor(t, role), clientID)
+}
+
+func (l *lab) connectTLS(t *testing.T, conf *tls.Config, clientID string) (*client, error) {
+	t.Helper()
+	c := &client{inbox: &inbox{}, lost: make(chan error, 1)}
+	opts := paho.NewClientOptions().AddBroker("tls://" + l.srv.Addr()).SetClientID(clientID).
+		SetTLSConfig(conf).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second).
+		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { c.inbox.add(m.Topic(), m.Payload()) }).
+		SetConnectionLostHandler(func(_ paho.Client, err error) { c.lost <- err })
+	c.Client = paho.NewClient(opts)
+	tok := c.Connect()
+	if !tok.WaitTimeout(15 * time.Second) {
+		return nil, errTimeout
+	}
+	if tok.Error() != nil {
+		return nil, tok.Error()
+	}
+	t.Cleanup(func() { c.Disconnect(0) })
+	return c, nil
+}
+
+func (l *lab) mustConnect(t *testing.T, role, clientID string) *client {
+	t.Helper()
+	c, err := l.connect(t, role, clientID)
+	if err != nil {
+		t.Fatalf("%s as %s: %v", role, clientID, err)
+	}
+	return c
+}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "timed out" }
+
+var errTimeout = timeoutError{}
+
+// subscribe subscribes at QoS 1 and returns the SUBACK code per filter.
+func (c *client) subscribe(t *testing.T, filters ...string) map[string]byte {
+	t.Helper()
+	want := map[string]byte{}
+	for _, f := range filters {
+		want[f] = 1
+	}
+	tok := c.SubscribeMultiple(want, nil)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe %v: %v", filters, tok.Error())
+	}
+	return tok.(*paho.SubscribeToken).Result()
+}
+
+func (c *client) publish(t *testing.T, topic, payload string) {
+	t.Helper()
+	tok := c.Publish(topic, 1, false, payload)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish %s: %v", topic, tok.Error())
+	}
+}
+
+type message struct {
+	topic   string
+	payload []byte
+}
+
+type inbox struct {
+	mu   sync.Mutex
+	msgs []message
+}
+
+func (b *inbox) add(topic string, payload []byte) {
+	b.mu.Lock()
+	b.msgs = append(b.msgs, message{topic, append([]byte(nil), payload...)})
+	b.mu.Unlock()
+}
+
+// waitFor returns the first message on topic (from index 0) whose payload
+// satisfies match, waiting up to 10 s.
+func (b *inbox) waitFor(t *testing.T, topic string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b.mu.Lock()
+		for _, m := range b.msgs {
+			var doc map[string]any
+			if m.topic == topic && json.Unmarshal(m.payload, &doc) == nil && (match == nil || match(doc)) {
+				b.mu.Unlock()
+				return doc
+			}
+		}
+		b.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var seen []string
+	for _, m := range b.msgs {
+		seen = append(seen, m.topic+" "+string(m.payload))
+	}
+	t.Fatalf("no message on %s; received:\n%s", topic, strings.Join(seen, "\n"))
+	return nil
+}
+
+func token(tok string) func(map[string]any) bool {
+	return func(d map[string]any) bool { return d["clientToken"] == tok }
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

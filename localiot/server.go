@@ -1,0 +1,128 @@
+// Package localiot is a local emulator of AWS IoT Core: an MQTT broker
+// (mochi-mqtt) behind a TLS listener that requires client certificates, the
+// Device Shadow service, lifecycle events and per-certificate authorization,
+// as PROTOCOL.md describes AWS. It imports shadow and pki, never tui.
+//
+// Durability: with a data directory, every accepted shadow change is written
+// to bbolt in its own transaction, which bbolt fsyncs before the answer is
+// published; a crash loses no acknowledged change.
+package localiot
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/iotwatch/iotwatch/pki"
+)
+
+// maxPayload is AWS's limit on one message's payload; the packet limit adds
+// room for the topic and headers.
+const maxPayload = 128 * 1024
+
+// Options configures the emulator.
+type Options struct {
+	Listen  string    // "127.0.0.1:8883"; tests use "127.0.0.1:0"
+	PKIDir  string    // holds pki.CACertFile, pki.ServerCertFile, pki.ServerKeyFile
+	DataDir string    // shadows persist in DataDir/shadows.db; "" keeps them in memory
+	Log     io.Writer // one line per connection event; nil discards
+}
+
+// Server is a running emulator.
+type Server struct {
+	broker    *mqtt.Server
+	listener  net.Listener
+	store     store
+	events    *lifecycle
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New binds the listener and opens the shadow store; Start serves.
+func New(o Options) (*Server, error) {
+	tlsConf, err := pki.LoadServerTLS(filepath.Join(o.PKIDir, pki.ServerCertFile),
+		filepath.Join(o.PKIDir, pki.ServerKeyFile), filepath.Join(o.PKIDir, pki.CACertFile))
+	if err != nil {
+		return nil, err
+	}
+	ln, err := tls.Listen("tcp", o.Listen, tlsConf)
+	if err != nil {
+		return nil, explainListen(o.Listen, err)
+	}
+	st, err := openStore(o.DataDir)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s := &Server{listener: ln, store: st}
+	if err := s.setup(o, ln); err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) setup(o Options, ln net.Listener) error {
+	logOut := o.Log
+	if logOut == nil {
+		logOut = io.Discard
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumPacketSize = maxPayload + 64*1024
+	s.broker = mqtt.New(&mqtt.Options{InlineClient: true, Capabilities: caps,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s.events = newLifecycle(s.broker, logOut)
+	hooks := []mqtt.Hook{&authHook{events: s.events, broker: s.broker},
+		&shadowHook{broker: s.broker, store: s.store}, &lifecycleHook{events: s.events}}
+	for _, h := range hooks {
+		if err := s.broker.AddHook(h, nil); err != nil {
+			return err
+		}
+	}
+	return s.broker.AddListener(listeners.NewNet("tls", ln))
+}
+
+func explainListen(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("cannot listen on %s: address in use; is another iotwatch serve running? choose another with --listen", addr)
+	}
+	return fmt.Errorf("cannot listen on %s: %w", addr, err)
+}
+
+// Start serves in the background.
+func (s *Server) Start() error { return s.broker.Serve() }
+
+// Addr is the address actually bound.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Close stops the broker and closes the store; it may be called again.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.events.shutdown()
+		s.broker.Close()
+		s.closeErr = s.store.Close()
+	})
+	return s.closeErr
+}
+
+// Kick disconnects a client as the server (fault injection); false when no
+// such client is connected.
+func (s *Server) Kick(clientID string) bool {
+	cl, ok := s.broker.Clients.Get(clientID)
+	if !ok || cl.Closed() {
+		return false
+	}
+	s.broker.DisconnectClient(cl, packets.ErrAdministrativeAction)
+	return true
+}
