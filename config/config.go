@@ -1,0 +1,210 @@
+// Package config loads iotwatch's TOML configuration: defaults, paths
+// relative to the file, and validation whose errors name the file, the field
+// and the fix. It imports pki only (for key file checks), never tui.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/iotwatch/iotwatch/pki"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	AWS     AWS       `toml:"aws"`
+	Thing   Thing     `toml:"thing"`
+	Plot    Plot      `toml:"plot"`
+	Soak    Soak      `toml:"soak"`
+	Control []Control `toml:"control"`
+
+	// Path is the file the configuration was loaded from.
+	Path string `toml:"-"`
+}
+
+// AWS is the connection to AWS IoT Core or the emulator.
+type AWS struct {
+	Endpoint string `toml:"endpoint"`
+	Port     int    `toml:"port"`
+	ClientID string `toml:"client_id"`
+	Cert     string `toml:"cert"`
+	Key      string `toml:"key"`
+	CA       string `toml:"ca"`
+}
+
+// Thing names the watched thing and its shadow.
+type Thing struct {
+	Name           string `toml:"name"`
+	Shadow         string `toml:"shadow"`
+	DeviceClientID string `toml:"device_client_id"`
+}
+
+// Plot chooses the plotted field.
+type Plot struct {
+	Field  string   `toml:"field"`
+	Unit   string   `toml:"unit"`
+	Window Duration `toml:"window"`
+}
+
+// Soak holds the soak thresholds.
+type Soak struct {
+	Interval        Duration `toml:"interval"` // expected report interval; 0 = automatic
+	DropoutAfter    float64  `toml:"dropout_after"`
+	MaxDropouts     int      `toml:"max_dropouts"`
+	MinAvailability float64  `toml:"min_availability"`
+	MaxGap          Duration `toml:"max_gap"`
+}
+
+// Control binds a key to a desired-state change.
+type Control struct {
+	Key    string  `toml:"key"`
+	Field  string  `toml:"field"`
+	Action string  `toml:"action"` // toggle | step | cycle | set
+	Step   float64 `toml:"step"`
+	Values []any   `toml:"values"`
+	Value  any     `toml:"value"`
+	Label  string  `toml:"label"`
+}
+
+// Duration is a time.Duration written as "10m" in TOML.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration: write it like \"30s\", \"10m\" or \"1h\"", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// ReservedKeys are the TUI's own keys; controls may not use them.
+var ReservedKeys = []string{"q", "?", "g", "e", "tab", "p", "c", "w", "s", "x", "ctrl+c",
+	"1", "2", "3", "4", "5", "6", "D", "R", "L", "K"}
+
+// Find returns the configuration path: explicit, else ./iotwatch.toml, else
+// $XDG_CONFIG_HOME/iotwatch/config.toml (~/.config when unset).
+func Find(explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	candidates := []string{"iotwatch.toml"}
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if home, err := os.UserHomeDir(); dir == "" && err == nil {
+		dir = filepath.Join(home, ".config")
+	}
+	if dir != "" {
+		candidates = append(candidates, filepath.Join(dir, "iotwatch", "config.toml"))
+	}
+	for _, c := range candidates {
+		if _, err := os.Stat(c); err == nil {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("no configuration found (looked for %s): pass -c FILE, or try 'iotwatch demo' or 'iotwatch certs init --dir lab'",
+		strings.Join(candidates, ", "))
+}
+
+// Load reads, completes and validates a configuration file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s does not exist: pass the path of your configuration with -c (see config.example.toml)", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load on data already read; path names it in errors and anchors
+// relative paths.
+func Parse(path string, data []byte) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		return nil, fmt.Errorf("%s: unknown key %s%s", path, undecoded[0], suggest(undecoded[0].String()))
+	}
+	c.Path = path
+	c.applyDefaults()
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &c, nil
+}
+
+func (c *Config) applyDefaults() {
+	setDefault(&c.AWS.Port, 8883)
+	setDefault(&c.Plot.Field, "temp")
+	setDefault(&c.Plot.Unit, "°C")
+	setDefault(&c.Plot.Window.Duration, 10*time.Minute)
+	setDefault(&c.Soak.DropoutAfter, 2.5)
+	setDefault(&c.Soak.MinAvailability, 99.9)
+	setDefault(&c.Soak.MaxGap.Duration, 30*time.Second)
+	setDefault(&c.Thing.DeviceClientID, c.Thing.Name)
+	if c.AWS.ClientID == "" && c.Thing.Name != "" {
+		c.AWS.ClientID = "iotwatch-" + c.Thing.Name + "-" + randomHex(3)
+	}
+	if c.Control == nil {
+		c.Control = DefaultControls()
+	}
+	for i := range c.Control {
+		if c.Control[i].Action == "step" {
+			setDefault(&c.Control[i].Step, 0.5)
+		}
+	}
+	dir := filepath.Dir(c.Path)
+	for _, p := range []*string{&c.AWS.Cert, &c.AWS.Key, &c.AWS.CA} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+func setDefault[T comparable](field *T, value T) {
+	var zero T
+	if *field == zero {
+		*field = value
+	}
+}
+
+// DefaultControls are the keys used when the file has no [[control]].
+func DefaultControls() []Control {
+	return []Control{
+		{Key: "l", Field: "led", Action: "toggle", Label: "toggle LED"},
+		{Key: "+", Field: "setpoint", Action: "step", Step: 0.5, Label: "setpoint +0.5"},
+		{Key: "-", Field: "setpoint", Action: "step", Step: -0.5, Label: "setpoint -0.5"},
+		{Key: "i", Field: "interval_s", Action: "cycle", Values: []any{int64(1), int64(5), int64(10), int64(30)}, Label: "cycle report interval"},
+	}
+}
+
+// Warnings lists what is allowed but probably wrong.
+func (c *Config) Warnings() []string {
+	var w []string
+	if c.AWS.ClientID == c.Thing.DeviceClientID || c.AWS.ClientID == c.Thing.Name {
+		w = append(w, fmt.Sprintf("%s: [aws] client_id %q is the device's client id: AWS will disconnect the device (duplicate client id) and the two will keep kicking each other off; leave client_id empty for iotwatch-<thing>-<random>", c.Path, c.AWS.ClientID))
+	}
+	if msg := pki.KeyFileWarning(c.AWS.Key); msg != "" {
+		w = append(w, msg)
+	}
+	return w
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

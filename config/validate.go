@@ -1,0 +1,114 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/iotwatch/iotwatch/shadow"
+)
+
+// knownKeys lists every valid key, for "did you mean" suggestions.
+var knownKeys = []string{"aws.endpoint", "aws.port", "aws.client_id", "aws.cert", "aws.key", "aws.ca",
+	"thing.name", "thing.shadow", "thing.device_client_id", "plot.field", "plot.unit", "plot.window",
+	"soak.interval", "soak.dropout_after", "soak.max_dropouts", "soak.min_availability", "soak.max_gap",
+	"control.key", "control.field", "control.action", "control.step", "control.values", "control.value", "control.label"}
+
+func suggest(key string) string {
+	best, bestDist := "", 4
+	for _, k := range knownKeys {
+		if d := distance(key, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best == "" {
+		return ": remove it (config.example.toml lists every key)"
+	}
+	return fmt.Sprintf(": did you mean %s?", best)
+}
+
+// distance is the Levenshtein distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func (c *Config) validate() error {
+	checks := []struct {
+		bad bool
+		msg string
+	}{
+		{c.AWS.Endpoint == "", `[aws] endpoint is empty: set it to your AWS IoT data endpoint ("aws iot describe-endpoint --endpoint-type iot:Data-ATS") or "localhost" for iotwatch serve`},
+		{strings.ContainsAny(c.AWS.Endpoint, ":/ "), fmt.Sprintf("[aws] endpoint %q must be a host name only: put the port in [aws] port", c.AWS.Endpoint)},
+		{c.AWS.Port < 1 || c.AWS.Port > 65535, fmt.Sprintf("[aws] port %d is not a port: use 8883, or 443 (ALPN x-amzn-mqtt-ca)", c.AWS.Port)},
+		{len(c.AWS.ClientID) > 128, "[aws] client_id is longer than AWS's 128 bytes"},
+		{c.AWS.Cert == "" || c.AWS.Key == "" || c.AWS.CA == "", "[aws] cert, key and ca are all required: the certificate, its private key and the root CA (AmazonRootCA1.pem for AWS)"},
+		{!shadow.ValidThingName(c.Thing.Name), fmt.Sprintf("[thing] name %q: use 1–128 characters of a-zA-Z0-9:_-", c.Thing.Name)},
+		{c.Thing.Shadow != "" && !shadow.ValidShadowName(c.Thing.Shadow), fmt.Sprintf("[thing] shadow %q: use 1–64 characters of a-zA-Z0-9:_- (empty for the classic shadow)", c.Thing.Shadow)},
+		{c.Plot.Field == "", "[plot] field is empty: name a numeric reported field such as temp"},
+		{c.Soak.DropoutAfter < 1, fmt.Sprintf("[soak] dropout_after %g must be at least 1 (× expected interval; 2.5 is usual)", c.Soak.DropoutAfter)},
+		{c.Soak.MinAvailability < 0 || c.Soak.MinAvailability > 100, fmt.Sprintf("[soak] min_availability %g must be a percentage 0–100", c.Soak.MinAvailability)},
+		{c.Soak.MaxDropouts < 0, "[soak] max_dropouts cannot be negative"},
+	}
+	for _, ch := range checks {
+		if ch.bad {
+			return fmt.Errorf("%s", ch.msg)
+		}
+	}
+	return c.validateControls()
+}
+
+func (c *Config) validateControls() error {
+	seen := map[string]bool{}
+	for i, ctl := range c.Control {
+		where := fmt.Sprintf("[[control]] #%d (key %q)", i+1, ctl.Key)
+		switch {
+		case ctl.Key == "":
+			return fmt.Errorf("%s: key is empty: name the key that triggers it, e.g. \"l\"", where)
+		case slices.Contains(ReservedKeys, ctl.Key):
+			return fmt.Errorf("%s: %q is one of iotwatch's own keys (%s): choose another", where, ctl.Key, strings.Join(ReservedKeys, " "))
+		case seen[ctl.Key]:
+			return fmt.Errorf("%s: key %q is bound twice", where, ctl.Key)
+		case ctl.Field == "":
+			return fmt.Errorf("%s: field is empty: name the desired field it changes, e.g. \"led\"", where)
+		}
+		seen[ctl.Key] = true
+		if err := checkAction(ctl); err != nil {
+			return fmt.Errorf("%s: %v", where, err)
+		}
+	}
+	return nil
+}
+
+func checkAction(ctl Control) error {
+	switch ctl.Action {
+	case "toggle", "step":
+		return nil
+	case "cycle":
+		if len(ctl.Values) < 2 {
+			return fmt.Errorf("action \"cycle\" needs values = [...] with at least two values")
+		}
+		return nil
+	case "set":
+		if ctl.Value == nil {
+			return fmt.Errorf("action \"set\" needs value = ...")
+		}
+		return nil
+	}
+	return fmt.Errorf("action %q is not one of toggle, step, cycle, set", ctl.Action)
+}
