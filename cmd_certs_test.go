@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCertsInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lab")
+	code, stdout, stderr := run(t, "certs", "init", "--dir", dir, "--thing", "esp32-pico", "--host", "lab.local")
+	if code != 0 || !strings.Contains(stdout, "iotwatch serve --pki "+dir) {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	for _, name := range []string{"ca.pem", "ca.key", "server.pem", "server.key", "device.pem", "device.key", "monitor.pem", "monitor.key", "watch.toml", "device.toml"} {
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if strings.HasSuffix(name, ".key") && info.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %o", name, info.Mode().Perm())
+		}
+	}
+	if code, _, stderr := run(t, "certs", "init", "--dir", dir); code != 1 || !strings.Contains(stderr, "--force") {
+		t.Fatalf("overwrite: exit %d %s", code, stderr)
+	}
+	if code, _, _ := run(t, "certs", "init", "--dir", dir, "--force"); code != 0 {
+		t.Fatal("--force failed")
+	}
+	if code, _, stderr := run(t, "certs", "init"); code != 2 || !strings.Contains(stderr, "--dir is required") {
+		t.Fatalf("no --dir: exit %d %s", code, stderr)
+	}
+}
+
+func TestCertsHeader(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "certs", "init", "--dir", dir)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	out := p("secrets.h")
+	code, _, stderr := run(t, "certs", "header", "--cert", p("device.pem"), "--key", p("device.key"), "--ca", p("ca.pem"), "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	info, _ := os.Stat(out)
+	data, _ := os.ReadFile(out)
+	if info.Mode().Perm() != 0o600 || !strings.Contains(string(data), "AWS_CERT_PRIVATE") {
+		t.Fatalf("header mode %o: %s", info.Mode().Perm(), data)
+	}
+	if strings.Contains(stderr, "PRIVATE KEY") {
+		t.Fatal("key echoed to stderr")
+	}
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--cert", p("device.pem")}, 2, "are all required"},
+		{[]string{"--cert", p("nope.pem"), "--key", p("device.key"), "--ca", p("ca.pem")}, 1, "nope.pem does not exist"},
+		{[]string{"--cert", p("device.pem"), "--key", p("monitor.key"), "--ca", p("ca.pem")}, 1, "does not match certificate"},
+	}
+	for _, c := range cases {
+		code, _, stderr := run(t, append([]string{"certs", "header"}, c.args...)...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d %q, want %d %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+}
