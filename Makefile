@@ -16,7 +16,7 @@ go-test: build
 	go test -race -count=1 -timeout 15m ./...
 
 firmware-test:
-	$(MAKE) -C firmware test
+	@if [ -f firmware/Makefile ]; then $(MAKE) -C firmware test; else echo "firmware: not built yet"; fi
 
 bench:
 	bench/run.sh

@@ -23,7 +23,7 @@ type lab struct {
 	log *syncBuffer
 }
 
-func newLab(t *testing.T, dataDir string) *lab {
+func newLab(t testing.TB, dataDir string) *lab {
 	t.Helper()
 	dir := t.TempDir()
 	if err := pki.Init(dir, pki.InitOptions{Thing: thing}); err != nil {
@@ -34,7 +34,7 @@ func newLab(t *testing.T, dataDir string) *lab {
 	return l
 }
 
-func (l *lab) start(t *testing.T, addr, dataDir string) {
+func (l *lab) start(t testing.TB, addr, dataDir string) {
 	t.Helper()
 	srv, err := New(Options{Listen: addr, PKIDir: l.dir, DataDir: dataDir, Log: l.log})
 	if err != nil {
@@ -47,7 +47,7 @@ func (l *lab) start(t *testing.T, addr, dataDir string) {
 	t.Cleanup(func() { srv.Close() })
 }
 
-func (l *lab) tlsFor(t *testing.T, role string) *tls.Config {
+func (l *lab) tlsFor(t testing.TB, role string) *tls.Config {
 	t.Helper()
 	conf, err := pki.LoadClientTLS(filepath.Join(l.dir, role+".pem"), filepath.Join(l.dir, role+".key"),
 		filepath.Join(l.dir, pki.CACertFile), "127.0.0.1")
@@ -64,12 +64,12 @@ type client struct {
 	lost  chan error
 }
 
-func (l *lab) connect(t *testing.T, role, clientID string) (*client, error) {
+func (l *lab) connect(t testing.TB, role, clientID string) (*client, error) {
 	t.Helper()
 	return l.connectTLS(t, l.tlsFor(t, role), clientID)
 }
 
-func (l *lab) connectTLS(t *testing.T, conf *tls.Config, clientID string) (*client, error) {
+func (l *lab) connectTLS(t testing.TB, conf *tls.Config, clientID string) (*client, error) {
 	t.Helper()
 	c := &client{inbox: &inbox{}, lost: make(chan error, 1)}
 	opts := paho.NewClientOptions().AddBroker("tls://" + l.srv.Addr()).SetClientID(clientID).
@@ -88,7 +88,7 @@ func (l *lab) connectTLS(t *testing.T, conf *tls.Config, clientID string) (*clie
 	return c, nil
 }
 
-func (l *lab) mustConnect(t *testing.T, role, clientID string) *client {
+func (l *lab) mustConnect(t testing.TB, role, clientID string) *client {
 	t.Helper()
 	c, err := l.connect(t, role, clientID)
 	if err != nil {
@@ -104,7 +104,7 @@ func (timeoutError) Error() string { return "timed out" }
 var errTimeout = timeoutError{}
 
 // subscribe subscribes at QoS 1 and returns the SUBACK code per filter.
-func (c *client) subscribe(t *testing.T, filters ...string) map[string]byte {
+func (c *client) subscribe(t testing.TB, filters ...string) map[string]byte {
 	t.Helper()
 	want := map[string]byte{}
 	for _, f := range filters {
@@ -117,7 +117,7 @@ func (c *client) subscribe(t *testing.T, filters ...string) map[string]byte {
 	return tok.(*paho.SubscribeToken).Result()
 }
 
-func (c *client) publish(t *testing.T, topic, payload string) {
+func (c *client) publish(t testing.TB, topic, payload string) {
 	t.Helper()
 	tok := c.Publish(topic, 1, false, payload)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
@@ -143,7 +143,7 @@ func (b *inbox) add(topic string, payload []byte) {
 
 // waitFor returns the first message on topic (from index 0) whose payload
 // satisfies match, waiting up to 10 s.
-func (b *inbox) waitFor(t *testing.T, topic string, match func(map[string]any) bool) map[string]any {
+func (b *inbox) waitFor(t testing.TB, topic string, match func(map[string]any) bool) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -187,4 +187,11 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func withLeaf(conf *tls.Config, leaf *pki.Leaf) *tls.Config {
+	out := conf.Clone()
+	pair, _ := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
+	out.Certificates = []tls.Certificate{pair}
+	return out
 }

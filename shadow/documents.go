@@ -13,7 +13,7 @@ type answer struct {
 }
 
 type snapshot struct {
-	State    map[string]any `json:"state"`
+	State    any            `json:"state"` // a map, or its JSON already marshalled
 	Metadata map[string]any `json:"metadata"`
 	Version  int64          `json:"version"`
 }

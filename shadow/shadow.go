@@ -58,13 +58,16 @@ func Update(cur Shadow, payload []byte, now time.Time) Result {
 	}
 	applySection(&next.Desired, &next.DesiredMeta, req.state, "desired", ts)
 	applySection(&next.Reported, &next.ReportedMeta, req.state, "reported", ts)
-	if size := stateSize(next); size > maxStateSize {
+	stateJSON := marshal(sections(next.Desired, next.Reported))
+	if len(stateJSON) > maxStateSize {
 		return reject(cur, errTooLarge, req.token, now)
 	}
+	current := snapshotOf(next)
+	current.State = json.RawMessage(stateJSON)
 	res := Result{Next: next, Changed: true}
 	res.Accepted = marshal(answer{State: req.state, Metadata: metaOf(req.state, ts),
 		Version: next.Version, Timestamp: ts, ClientToken: req.token})
-	res.Documents = marshal(documents{Previous: snapshotOf(cur), Current: snapshotOf(next),
+	res.Documents = marshal(documents{Previous: snapshotOf(cur), Current: current,
 		Timestamp: ts, ClientToken: req.token})
 	if delta := Delta(next.Desired, next.Reported); delta != nil {
 		res.Delta = marshal(answer{State: delta, Metadata: project(next.DesiredMeta, delta),
@@ -115,10 +118,6 @@ func applySection(doc, meta *map[string]any, state map[string]any, key string, t
 		return
 	}
 	*doc, *meta = merge(*doc, *meta, patch.(map[string]any), ts)
-}
-
-func stateSize(s Shadow) int {
-	return len(marshal(sections(s.Desired, s.Reported)))
 }
 
 func reject(cur Shadow, err *Error, token string, now time.Time) Result {
