@@ -1,0 +1,175 @@
+// Package awsconn is the MQTT connection to AWS IoT Core (or the emulator)
+// for one thing: mutual TLS, ALPN on 443, exact shadow and lifecycle
+// subscriptions at QoS 1, reconnects that resubscribe and re-get, requests
+// correlated by clientToken, and every message decoded into monitor events
+// on a channel. Its paho handlers never block. It never imports tui.
+package awsconn
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/shadow"
+)
+
+// Role chooses what the connection subscribes to.
+type Role int
+
+const (
+	// Monitor follows every shadow answer and the device's lifecycle events.
+	Monitor Role = iota
+	// Device follows what a device needs: delta, get and update answers.
+	Device
+)
+
+// Options configures a connection.
+type Options struct {
+	Host           string
+	Port           int
+	ClientID       string
+	TLS            *tls.Config // from pki.LoadClientTLS
+	Thing, Shadow  string
+	DeviceClientID string // lifecycle events to follow (Monitor role)
+	Role           Role
+	KeepAlive      time.Duration // default 30 s
+	MaxBackoff     time.Duration // cap of the reconnect backoff, default 30 s
+	RequestTimeout time.Duration // default 10 s
+	Buffer         int           // events channel size, default 1024
+	Log            io.Writer     // diagnostics; nil discards (never stdout: the TUI owns it)
+	Now            func() time.Time
+}
+
+// alpnAWS is the protocol AWS IoT requires for MQTT on port 443.
+const alpnAWS = "x-amzn-mqtt-ca"
+
+// Conn is a live connection; it reconnects by itself until Close.
+type Conn struct {
+	o       Options
+	client  paho.Client
+	events  chan monitor.Event
+	prefix  string
+	mu      sync.Mutex
+	closed  bool
+	dropped int
+	attempt int
+	waiting map[string]chan answer // clientToken → the request waiting for it
+	seen    map[monitor.DocKind]int64
+}
+
+// Dial starts connecting and returns at once; the first Link event follows.
+func Dial(o Options) (*Conn, error) {
+	if o.Host == "" || o.Port == 0 || o.ClientID == "" || o.TLS == nil || !shadow.ValidThingName(o.Thing) {
+		return nil, fmt.Errorf("awsconn: host, port, client id, TLS and a valid thing name are required")
+	}
+	o = withDefaults(o)
+	c := &Conn{o: o, events: make(chan monitor.Event, o.Buffer), prefix: shadow.Prefix(o.Thing, o.Shadow),
+		waiting: map[string]chan answer{}, seen: map[monitor.DocKind]int64{}}
+	c.client = paho.NewClient(c.clientOptions())
+	c.emit(monitor.Link{At: o.Now(), State: monitor.LinkConnecting})
+	c.client.Connect()
+	return c, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.KeepAlive == 0 {
+		o.KeepAlive = 30 * time.Second
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = 10 * time.Second
+	}
+	if o.Buffer == 0 {
+		o.Buffer = 1024
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.DeviceClientID == "" {
+		o.DeviceClientID = o.Thing
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return o
+}
+
+func (c *Conn) clientOptions() *paho.ClientOptions {
+	conf := c.o.TLS.Clone()
+	if conf.ServerName == "" {
+		conf.ServerName = c.o.Host
+	}
+	if c.o.Port == 443 {
+		conf.NextProtos = []string{alpnAWS}
+	}
+	return paho.NewClientOptions().
+		AddBroker("tls://" + c.o.Host + ":" + strconv.Itoa(c.o.Port)).
+		SetClientID(c.o.ClientID).SetTLSConfig(conf).SetProtocolVersion(4).
+		SetCleanSession(true).SetKeepAlive(c.o.KeepAlive).SetPingTimeout(10 * time.Second).
+		SetConnectTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second).
+		SetAutoReconnect(true).SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(c.o.MaxBackoff).
+		SetOrderMatters(false).
+		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { c.handle(m.Topic(), m.Payload()) }).
+		SetOnConnectHandler(func(paho.Client) { c.onConnect() }).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			c.emit(monitor.Link{At: c.o.Now(), State: monitor.LinkDown, Err: err.Error()})
+		}).
+		SetReconnectingHandler(func(paho.Client, *paho.ClientOptions) {
+			c.mu.Lock()
+			c.attempt++
+			n := c.attempt
+			c.mu.Unlock()
+			c.emit(monitor.Link{At: c.o.Now(), State: monitor.LinkConnecting, Attempt: n})
+		})
+}
+
+// Events is the stream of everything the connection learns; it is closed
+// after Close.
+func (c *Conn) Events() <-chan monitor.Event { return c.events }
+
+// Thing is the watched thing's name.
+func (c *Conn) Thing() string { return c.o.Thing }
+
+// Close disconnects and closes the events channel.
+func (c *Conn) Close() {
+	c.client.Disconnect(250)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		close(c.events)
+	}
+}
+
+// emit sends without blocking; when the channel is full the event is counted
+// and an Overflow event reports the count as soon as there is room.
+func (c *Conn) emit(ev monitor.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if c.dropped > 0 {
+		select {
+		case c.events <- monitor.Overflow{At: c.o.Now(), Count: c.dropped}:
+			c.dropped = 0
+		default:
+			c.dropped++
+			return
+		}
+	}
+	select {
+	case c.events <- ev:
+	default:
+		c.dropped++
+	}
+}

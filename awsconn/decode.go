@@ -1,0 +1,108 @@
+package awsconn
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/shadow"
+)
+
+// wire is every field the shadow answers and lifecycle events carry.
+type wire struct {
+	State       json.RawMessage `json:"state"`
+	Metadata    json.RawMessage `json:"metadata"`
+	Current     *wire           `json:"current"`
+	Version     int64           `json:"version"`
+	Timestamp   int64           `json:"timestamp"`
+	ClientToken string          `json:"clientToken"`
+	Code        int             `json:"code"`
+	Message     string          `json:"message"`
+
+	ClientID             string `json:"clientId"`
+	EventType            string `json:"eventType"`
+	VersionNumber        int64  `json:"versionNumber"`
+	DisconnectReason     string `json:"disconnectReason"`
+	ClientInitiated      bool   `json:"clientInitiatedDisconnect"`
+	ConnectFailureReason string `json:"connectFailureReason"`
+}
+
+type sections struct {
+	Desired  map[string]any `json:"desired"`
+	Reported map[string]any `json:"reported"`
+	Delta    map[string]any `json:"delta"`
+}
+
+var errNotObject = errors.New("payload is not a JSON object")
+
+// decode turns one message into a monitor event.
+func decode(topic string, payload []byte, at time.Time) (monitor.Event, string, error) {
+	var w wire
+	if err := json.Unmarshal(payload, &w); err != nil {
+		return nil, "", err
+	}
+	if strings.HasPrefix(topic, "$aws/events/presence/") {
+		return monitor.Presence{At: at, ClientID: w.ClientID, EventType: w.EventType,
+			Timestamp: time.UnixMilli(w.Timestamp), VersionNumber: w.VersionNumber,
+			DisconnectReason: w.DisconnectReason, ClientInitiated: w.ClientInitiated,
+			FailureReason: w.ConnectFailureReason}, "", nil
+	}
+	_, _, op, rest, ok := shadow.ParseTopic(topic)
+	if !ok {
+		return nil, "", errors.New("not a shadow or lifecycle topic")
+	}
+	switch {
+	case rest == "rejected":
+		return monitor.Rejected{At: at, Op: op, Code: w.Code, Message: w.Message, ClientToken: w.ClientToken}, w.ClientToken, nil
+	case op == "delete":
+		return monitor.Deleted{At: at, Version: w.Version, ClientToken: w.ClientToken}, w.ClientToken, nil
+	}
+	return decodeDoc(w, op, rest, at)
+}
+
+func decodeDoc(w wire, op, rest string, at time.Time) (monitor.Event, string, error) {
+	kind := map[string]monitor.DocKind{"get/accepted": monitor.DocGet, "update/accepted": monitor.DocAccepted,
+		"update/delta": monitor.DocDelta, "update/documents": monitor.DocCurrent}[op+"/"+rest]
+	src := w
+	if kind == monitor.DocCurrent {
+		if w.Current == nil {
+			return nil, "", errors.New("documents without current")
+		}
+		src = *w.Current
+	}
+	doc := monitor.ShadowDoc{At: at, Kind: kind, Version: src.Version, Timestamp: w.Timestamp, ClientToken: w.ClientToken}
+	if kind == monitor.DocDelta {
+		if err := unmarshalObject(src.State, &doc.Delta); err != nil {
+			return nil, "", err
+		}
+		var meta map[string]any
+		unmarshalObject(src.Metadata, &meta)
+		doc.DesiredMetadata = meta
+		return doc, w.ClientToken, nil
+	}
+	var st, meta sections
+	if err := unmarshalObject(src.State, &st); err != nil {
+		return nil, "", err
+	}
+	unmarshalObject(src.Metadata, &meta)
+	doc.Desired, doc.Reported, doc.Delta = st.Desired, st.Reported, st.Delta
+	doc.DesiredMetadata, doc.ReportedMetadata = meta.Desired, meta.Reported
+	return doc, w.ClientToken, nil
+}
+
+func unmarshalObject(raw json.RawMessage, into any) error {
+	if len(raw) == 0 || raw[0] != '{' {
+		return errNotObject
+	}
+	return json.Unmarshal(raw, into)
+}
+
+// truncate keeps the start of a malformed payload for display.
+func truncate(b []byte) []byte {
+	if len(b) > 256 {
+		b = b[:256]
+	}
+	return append([]byte(nil), b...)
+}

@@ -1,0 +1,90 @@
+package awsconn
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/iotwatch/iotwatch/monitor"
+)
+
+// maxFiltersPerSubscribe is AWS's limit on filters in one SUBSCRIBE.
+const maxFiltersPerSubscribe = 8
+
+// filters are the exact topics the role needs; never a '#'.
+func (c *Conn) filters() []string {
+	answers := []string{"/update/delta", "/get/accepted", "/get/rejected", "/update/accepted", "/update/rejected"}
+	if c.o.Role == Monitor {
+		answers = append(answers, "/update/documents", "/delete/accepted", "/delete/rejected")
+	}
+	var out []string
+	for _, a := range answers {
+		out = append(out, c.prefix+a)
+	}
+	if c.o.Role == Monitor {
+		for _, kind := range []string{"connected", "disconnected"} {
+			out = append(out, "$aws/events/presence/"+kind+"/"+c.o.DeviceClientID)
+		}
+	}
+	return out
+}
+
+// onConnect runs after every (re)connect, in its own goroutine: the clean
+// session lost the subscriptions, so subscribe again, then get the shadow to
+// catch up on what happened while the link was down.
+func (c *Conn) onConnect() {
+	if err := c.subscribeAll(); err != nil {
+		c.emit(monitor.Link{At: c.o.Now(), State: monitor.LinkDown, Err: err.Error()})
+		return
+	}
+	c.mu.Lock()
+	c.attempt = 0
+	c.seen = map[monitor.DocKind]int64{}
+	c.mu.Unlock()
+	c.emit(monitor.Link{At: c.o.Now(), State: monitor.LinkUp})
+	ctx, cancel := context.WithTimeout(context.Background(), c.o.RequestTimeout)
+	defer cancel()
+	_ = c.Get(ctx)
+}
+
+func (c *Conn) subscribeAll() error {
+	all := c.filters()
+	for start := 0; start < len(all); start += maxFiltersPerSubscribe {
+		batch := map[string]byte{}
+		for _, f := range all[start:min(start+maxFiltersPerSubscribe, len(all))] {
+			batch[f] = 1
+		}
+		tok := c.client.SubscribeMultiple(batch, nil)
+		if !tok.WaitTimeout(c.o.RequestTimeout) {
+			return fmt.Errorf("subscribe timed out after %s", c.o.RequestTimeout)
+		}
+		if tok.Error() != nil {
+			return fmt.Errorf("subscribe: %w", tok.Error())
+		}
+		if res, ok := tok.(interface{ Result() map[string]byte }); ok {
+			for f, code := range res.Result() {
+				if code > 1 {
+					return fmt.Errorf("subscription to %s refused (code %#x): check the policy allows iot:Subscribe on it", f, code)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// waitToken waits for a paho token within the request timeout.
+func (c *Conn) waitToken(ctx context.Context, tok interface {
+	Done() <-chan struct{}
+	Error() error
+}) error {
+	timer := time.NewTimer(c.o.RequestTimeout)
+	defer timer.Stop()
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("publish not acknowledged within %s", c.o.RequestTimeout)
+	}
+}
