@@ -1,6 +1,9 @@
 package shadow
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // The answer documents, with AWS's field names.
 
@@ -12,19 +15,6 @@ type answer struct {
 	ClientToken string         `json:"clientToken,omitempty"`
 }
 
-type snapshot struct {
-	State    any            `json:"state"` // a map, or its JSON already marshalled
-	Metadata map[string]any `json:"metadata"`
-	Version  int64          `json:"version"`
-}
-
-type documents struct {
-	Previous    *snapshot `json:"previous"`
-	Current     *snapshot `json:"current"`
-	Timestamp   int64     `json:"timestamp"`
-	ClientToken string    `json:"clientToken,omitempty"`
-}
-
 type rejection struct {
 	Code        int    `json:"code"`
 	Message     string `json:"message"`
@@ -32,13 +22,47 @@ type rejection struct {
 	ClientToken string `json:"clientToken,omitempty"`
 }
 
-// snapshotOf is the documents' view of a shadow; nil when it did not exist.
-func snapshotOf(s Shadow) *snapshot {
-	if !s.Exists {
-		return nil
+// snapshotOf is the documents' view of a shadow, JSON null when it did not
+// exist.
+func snapshotOf(s Shadow) json.RawMessage {
+	switch {
+	case !s.Exists:
+		return json.RawMessage("null")
+	case s.rendered != nil:
+		return s.rendered
 	}
-	return &snapshot{State: sections(s.Desired, s.Reported),
-		Metadata: sections(s.DesiredMeta, s.ReportedMeta), Version: s.Version}
+	return renderSnapshot(marshal(sections(s.Desired, s.Reported)),
+		marshal(sections(s.DesiredMeta, s.ReportedMeta)), s.Version)
+}
+
+// The documents message is assembled from already-marshalled parts: it is
+// on every update's path, and re-encoding (and compacting) them would
+// double its cost.
+
+func renderSnapshot(state, metadata []byte, version int64) []byte {
+	b := make([]byte, 0, len(state)+len(metadata)+48)
+	b = append(b, `{"state":`...)
+	b = append(b, state...)
+	b = append(b, `,"metadata":`...)
+	b = append(b, metadata...)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, version, 10)
+	return append(b, '}')
+}
+
+func renderDocuments(previous, current []byte, ts int64, token string) []byte {
+	b := make([]byte, 0, len(previous)+len(current)+128)
+	b = append(b, `{"previous":`...)
+	b = append(b, previous...)
+	b = append(b, `,"current":`...)
+	b = append(b, current...)
+	b = append(b, `,"timestamp":`...)
+	b = strconv.AppendInt(b, ts, 10)
+	if token != "" {
+		b = append(b, `,"clientToken":`...)
+		b = append(b, marshal(token)...)
+	}
+	return append(b, '}')
 }
 
 // sections builds {"desired":…, "reported":…}, leaving out absent ones.

@@ -20,6 +20,10 @@ type Shadow struct {
 	Version int64 `json:"version"`
 	// Exists is false before the first accepted update and after a delete.
 	Exists bool `json:"exists"`
+
+	// rendered caches the documents' JSON of this version, so the next
+	// update's "previous" costs nothing; it is rebuilt when absent.
+	rendered []byte
 }
 
 // Decode reads a Shadow stored with json.Marshal, keeping numbers exact.
@@ -62,13 +66,11 @@ func Update(cur Shadow, payload []byte, now time.Time) Result {
 	if len(stateJSON) > maxStateSize {
 		return reject(cur, errTooLarge, req.token, now)
 	}
-	current := snapshotOf(next)
-	current.State = json.RawMessage(stateJSON)
+	next.rendered = renderSnapshot(stateJSON, marshal(sections(next.DesiredMeta, next.ReportedMeta)), next.Version)
 	res := Result{Next: next, Changed: true}
 	res.Accepted = marshal(answer{State: req.state, Metadata: metaOf(req.state, ts),
 		Version: next.Version, Timestamp: ts, ClientToken: req.token})
-	res.Documents = marshal(documents{Previous: snapshotOf(cur), Current: current,
-		Timestamp: ts, ClientToken: req.token})
+	res.Documents = renderDocuments(snapshotOf(cur), next.rendered, ts, req.token)
 	if delta := Delta(next.Desired, next.Reported); delta != nil {
 		res.Delta = marshal(answer{State: delta, Metadata: project(next.DesiredMeta, delta),
 			Version: next.Version, Timestamp: ts, ClientToken: req.token})
