@@ -1,0 +1,99 @@
+package devicesim
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/iotwatch/iotwatch/awsconn"
+)
+
+// do runs fn on the simulator's loop.
+func (s *Sim) do(fn func()) { s.ctl <- fn }
+
+// Drop takes the device offline for d (a Wi-Fi loss).
+func (s *Sim) Drop(d time.Duration) { s.do(func() { s.drop(d) }) }
+
+// Reboot restarts the device: it goes offline briefly and seq restarts.
+func (s *Sim) Reboot() {
+	s.do(func() {
+		s.dev.Reboot(time.Now(), "SW")
+		s.drop(500 * time.Millisecond)
+	})
+}
+
+// Lose makes the device lose a fraction of its reports (0 stops it).
+func (s *Sim) Lose(fraction float64) { s.do(func() { s.lose = fraction }) }
+
+// Duplicate connects a second client with the device's client id for a few
+// seconds: AWS disconnects the device with DUPLICATE_CLIENTID.
+func (s *Sim) Duplicate() {
+	s.do(func() {
+		twin, err := awsconn.Dial(s.o.Conn)
+		if err != nil {
+			fmt.Fprintf(s.o.Log, "duplicate: %v\n", err)
+			return
+		}
+		time.AfterFunc(3*time.Second, twin.Close)
+	})
+}
+
+// Malformed publishes an update that is not JSON.
+func (s *Sim) Malformed() {
+	s.do(func() {
+		if s.conn == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.conn.PublishRaw(ctx, "update", []byte(`{"state":{"reported":{"temp":`))
+	})
+}
+
+func (s *Sim) drop(d time.Duration) {
+	if s.conn == nil {
+		return
+	}
+	s.disconnect()
+	time.AfterFunc(d, func() {
+		s.do(func() {
+			if err := s.connect(); err != nil {
+				fmt.Fprintf(s.o.Log, "reconnect: %v\n", err)
+			}
+		})
+	})
+}
+
+// inject starts a fault given on the command line.
+func (s *Sim) inject(ctx context.Context, f Fault) {
+	switch f.Kind {
+	case FaultDrop:
+		s.drop(f.For)
+		if f.Every > 0 {
+			go s.every(ctx, f.Every, func() { s.Drop(f.For) })
+		}
+	case FaultReboot:
+		go s.Reboot()
+	case FaultLose:
+		s.lose = f.Fraction
+	case FaultJitter:
+		s.jitter = f.Fraction
+	case FaultDuplicate:
+		go s.Duplicate()
+	case FaultMalformed:
+		go s.Malformed()
+	}
+}
+
+func (s *Sim) every(ctx context.Context, period time.Duration, fn func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package devicesim
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/localiot"
+	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/pki"
+)
+
+const thing = "esp32-sim-test"
+
+func connOptions(t *testing.T, dir, addr, role string) awsconn.Options {
+	t.Helper()
+	conf, err := pki.LoadClientTLS(filepath.Join(dir, role+".pem"), filepath.Join(dir, role+".key"),
+		filepath.Join(dir, pki.CACertFile), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, portText, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portText)
+	return awsconn.Options{Host: host, Port: port, ClientID: "iotwatch-sim-test", TLS: conf, Thing: thing,
+		MaxBackoff: time.Second, RequestTimeout: 5 * time.Second}
+}
+
+// reports reads the monitor's events until n device reports matching ok arrive.
+func waitReport(t *testing.T, mon *awsconn.Conn, what string, ok func(map[string]any) bool) map[string]any {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-mon.Events():
+			if d, isDoc := ev.(monitor.ShadowDoc); isDoc && d.Kind == monitor.DocAccepted && d.Reported != nil && ok(d.Reported) {
+				return d.Reported
+			}
+		case <-timeout:
+			t.Fatalf("no report with %s within 20 s", what)
+		}
+	}
+}
+
+func TestSimAgainstEmulator(t *testing.T) {
+	dir := t.TempDir()
+	if err := pki.Init(dir, pki.InitOptions{Thing: thing}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := localiot.New(localiot.Options{Listen: "127.0.0.1:0", PKIDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer srv.Close()
+	mon, err := awsconn.Dial(connOptions(t, dir, srv.Addr(), "monitor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mon.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sim := New(Options{Conn: connOptions(t, dir, srv.Addr(), "device"), Interval: time.Second})
+	done := make(chan error, 1)
+	go func() { done <- sim.Run(ctx) }()
+
+	first := waitReport(t, mon, "a seq", func(r map[string]any) bool { return r["seq"] != nil })
+	waitReport(t, mon, "a later seq", func(r map[string]any) bool { return r["seq"].(float64) > first["seq"].(float64) })
+
+	if _, err := mon.UpdateDesired(ctx, map[string]any{"led": true, "setpoint": 23.5}); err != nil {
+		t.Fatal(err)
+	}
+	waitReport(t, mon, "led and setpoint applied", func(r map[string]any) bool { return r["led"] == true && r["setpoint"] == 23.5 })
+	if _, err := mon.UpdateDesired(ctx, map[string]any{"setpoint": 999.0, "colour": "red"}); err != nil {
+		t.Fatal(err)
+	}
+	waitReport(t, mon, "refused setpoint reported", func(r map[string]any) bool { return r["setpoint"] == 23.5 && r["ignored"] != nil })
+	if err := mon.Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ev := <-mon.Events()
+		if d, ok := ev.(monitor.ShadowDoc); ok && d.Kind == monitor.DocGet {
+			if len(d.Delta) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("delta did not clear after refused values: %v", d.Delta)
+			}
+			mon.Get(ctx)
+		}
+	}
+
+	sim.Reboot()
+	waitReport(t, mon, "seq restarted after reboot", func(r map[string]any) bool {
+		return r["reset_reason"] == "SW" && r["seq"].(float64) <= 2
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseFault(t *testing.T) {
+	cases := []struct {
+		spec string
+		want Fault
+		bad  bool
+	}{
+		{"drop:30s", Fault{Kind: FaultDrop, For: 30 * time.Second}, false},
+		{"drop:10s/every:60s", Fault{Kind: FaultDrop, For: 10 * time.Second, Every: time.Minute}, false},
+		{"reboot", Fault{Kind: FaultReboot}, false},
+		{"lose:0.1", Fault{Kind: FaultLose, Fraction: 0.1}, false},
+		{"jitter:0.2", Fault{Kind: FaultJitter, Fraction: 0.2}, false},
+		{"dup", Fault{Kind: FaultDuplicate}, false},
+		{"malformed", Fault{Kind: FaultMalformed}, false},
+		{"drop", Fault{}, true},
+		{"drop:10s/every:5s", Fault{}, true},
+		{"lose:2", Fault{}, true},
+		{"reboot:now", Fault{}, true},
+		{"explode", Fault{}, true},
+	}
+	for _, c := range cases {
+		got, err := ParseFault(c.spec)
+		if (err != nil) != c.bad || (!c.bad && got != c.want) {
+			t.Errorf("ParseFault(%q) = %+v, %v", c.spec, got, err)
+		}
+	}
+}
