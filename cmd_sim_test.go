@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSimUsage(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"sim", "--fault", "explode"}, 2, `unknown fault "explode"`},
+		{[]string{"sim", "--interval", "10ms"}, 2, "use 1s to 1h"},
+		{[]string{"sim", "-c", "/nonexistent/device.toml"}, 1, "/nonexistent/device.toml does not exist"},
+		{[]string{"sim", "--help"}, 0, "drop:10s/every:60s"},
+	}
+	for _, c := range cases {
+		code, _, stderr := run(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d %q, want %d %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+}
+
+// TestLabCommands runs the LAN lab of the README in-process: certs init,
+// serve, and sim with the written device.toml, until the emulator logs it.
+func TestLabCommands(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "certs", "init", "--dir", dir, "--thing", "esp32-lab")
+	addr, log := startServe(t, "--pki", dir)
+	_, port, _ := strings.Cut(addr, ":")
+	device := filepath.Join(dir, "device.toml")
+	data, _ := os.ReadFile(device)
+	os.WriteFile(device, []byte(strings.Replace(string(data), "port = 8883", "port = "+port, 1)), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	simLog := &lockedBuffer{}
+	go func() { done <- dispatch(ctx, []string{"sim", "-c", device, "--interval", "1s"}, simLog, simLog) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(log.String(), "connected client=esp32-lab thing=esp32-lab") {
+		if time.Now().After(deadline) {
+			t.Fatalf("sim never connected; serve: %s sim: %s", log.String(), simLog.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("sim exit %d: %s", code, simLog.String())
+	}
+}
