@@ -1,0 +1,176 @@
+package monitor
+
+import (
+	"math"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+func report(at time.Time, version int64, fields map[string]any) ShadowDoc {
+	return ShadowDoc{At: at, Kind: DocAccepted, Version: version, Reported: fields}
+}
+
+func lastEntry(m *Monitor) string { e := m.Events(); return e[len(e)-1].Text }
+
+func TestReportsSeqAndReboot(t *testing.T) {
+	m := New(Options{})
+	seqs := []float64{1, 2, 5, 6, 1, 2}
+	for i, s := range seqs {
+		m.Apply(report(t0.Add(time.Duration(i)*time.Second), int64(i+1), map[string]any{"seq": s, "temp": 20 + s, "reset_reason": "SW"}))
+	}
+	if m.Counts.Reports != 6 || m.Counts.LostReports != 2 || m.Counts.Reboots != 1 {
+		t.Fatalf("counts %+v", m.Counts)
+	}
+	if !strings.Contains(lastEntryWith(m, "rebooted"), "reset reason SW") {
+		t.Fatalf("events: %v", m.Events())
+	}
+}
+
+func lastEntryWith(m *Monitor, s string) string {
+	for _, e := range m.Events() {
+		if strings.Contains(e.Text, s) {
+			return e.Text
+		}
+	}
+	return ""
+}
+
+func TestOutOfOrderAndGet(t *testing.T) {
+	m := New(Options{})
+	m.Apply(ShadowDoc{At: t0, Kind: DocGet, Version: 5, Desired: map[string]any{"led": true}, Reported: map[string]any{"led": false}, Delta: map[string]any{"led": true}})
+	m.Apply(ShadowDoc{At: t0, Kind: DocDelta, Version: 3, Delta: map[string]any{"x": 1.0}})
+	if m.Delta["led"] != true || m.Version != 5 {
+		t.Fatalf("stale delta applied: %+v", m.Delta)
+	}
+	m.Apply(ShadowDoc{At: t0, Kind: DocCurrent, Version: 6, Desired: map[string]any{"led": true}, Reported: map[string]any{"led": true}})
+	if m.Delta != nil || m.Reported["led"] != true {
+		t.Fatalf("documents: %+v %+v", m.Delta, m.Reported)
+	}
+}
+
+func TestPendingRoundTripAndRejection(t *testing.T) {
+	m := New(Options{})
+	m.Apply(DesiredSent{At: t0, ClientToken: "a", Patch: map[string]any{"led": true}})
+	m.Apply(report(t0.Add(40*time.Millisecond), 1, map[string]any{"led": false}))
+	if m.Pending["led"] == nil {
+		t.Fatal("pending cleared by a different value")
+	}
+	m.Apply(report(t0.Add(60*time.Millisecond), 2, map[string]any{"led": true}))
+	if m.Pending["led"] != nil || len(m.RoundTrip) != 1 || m.RoundTrip[0] != 60*time.Millisecond {
+		t.Fatalf("round trip: %v %v", m.Pending, m.RoundTrip)
+	}
+	m.Apply(DesiredSent{At: t0, ClientToken: "b", Patch: map[string]any{"setpoint": 500.0}})
+	m.Apply(Rejected{At: t0, Op: "update", Code: 400, Message: "Invalid JSON", ClientToken: "b"})
+	if m.Pending["setpoint"].Rejected != "400 Invalid JSON" || m.Counts.Rejections != 1 {
+		t.Fatalf("rejection: %+v", m.Pending["setpoint"])
+	}
+	if m.RoundTripPercentile(50) != 60*time.Millisecond {
+		t.Fatal("percentile")
+	}
+}
+
+func TestDeviceState(t *testing.T) {
+	m := New(Options{})
+	if m.Device(t0) != DeviceUnknown {
+		t.Fatal("unknown before anything")
+	}
+	m.Apply(report(t0, 1, map[string]any{"interval_s": 2.0}))
+	cases := []struct {
+		after time.Duration
+		want  DeviceState
+	}{{time.Second, DeviceOnline}, {4 * time.Second, DeviceLate}, {6 * time.Second, DeviceOffline}}
+	for _, c := range cases {
+		if got := m.Device(t0.Add(c.after)); got != c.want {
+			t.Errorf("after %s: %s, want %s", c.after, got, c.want)
+		}
+	}
+	m.Apply(Presence{At: t0.Add(time.Second), EventType: "disconnected", ClientID: "d", VersionNumber: 1, DisconnectReason: "DUPLICATE_CLIENTID"})
+	if m.Device(t0.Add(time.Second)) != DeviceOffline || !strings.Contains(lastEntry(m), "kicking each other off") {
+		t.Fatalf("presence: %s %s", m.Device(t0.Add(time.Second)), lastEntry(m))
+	}
+	m.Apply(Presence{At: t0.Add(2 * time.Second), EventType: "connected", ClientID: "d", VersionNumber: 1})
+	if m.Presence.EventType != "disconnected" {
+		t.Fatal("late connected event of the same session overrode the disconnect")
+	}
+}
+
+func TestSeriesKeepsGaps(t *testing.T) {
+	m := New(Options{})
+	for s := 0; s < 60; s++ {
+		if s >= 20 && s < 40 {
+			continue // the device was silent
+		}
+		m.Apply(report(t0.Add(time.Duration(s)*time.Second), int64(s+1), map[string]any{"temp": float64(s)}))
+	}
+	now := t0.Add(60 * time.Second)
+	series := m.Series("temp", time.Minute, 60, now)
+	if math.IsNaN(series[10]) || !math.IsNaN(series[30]) || series[10] != 10 {
+		t.Fatalf("series: %v", series)
+	}
+	sum := m.Summarize("temp", time.Minute, now)
+	if sum.Min != 0 || sum.Max != 59 || sum.N != 40 || sum.Last != 59 {
+		t.Fatalf("summary %+v", sum)
+	}
+	for _, window := range []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour} {
+		if s := m.Series("temp", window, 100, now); len(s) != 100 || math.IsNaN(s[99]) {
+			t.Errorf("window %s: last point NaN", window)
+		}
+	}
+	m.ClearHistory()
+	if !math.IsNaN(m.Series("temp", time.Minute, 10, now)[9]) {
+		t.Fatal("clear kept samples")
+	}
+}
+
+func TestBounded(t *testing.T) {
+	m := New(Options{MaxEvents: 50, MaxFields: 3})
+	for i := range 10000 {
+		m.Apply(Malformed{At: t0, Topic: "x", Err: "bad"})
+		m.Apply(report(t0.Add(time.Duration(i)*time.Second), int64(i+1), map[string]any{"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}))
+	}
+	if len(m.Events()) != 50 || len(m.history) != 3 || m.Counts.Malformed != 10000 {
+		t.Fatalf("events %d fields %d", len(m.Events()), len(m.history))
+	}
+}
+
+func typical(i int) ShadowDoc {
+	return report(t0.Add(time.Duration(i)*time.Second), int64(i+1), map[string]any{"temp": 20 + float64(i%100)/10,
+		"seq": float64(i + 1), "uptime_s": float64(i), "interval_s": 1.0, "led": true, "setpoint": 21.0,
+		"rssi": -60.0, "heap_free": 180000.0, "fw": "1.0.0", "reset_reason": "POWERON"})
+}
+
+// BenchmarkApplyReport: ingest of typical device reports (target ≥ 200k msg/s).
+func BenchmarkApplyReport(b *testing.B) {
+	m := New(Options{})
+	docs := make([]ShadowDoc, 1024)
+	for i := range docs {
+		docs[i] = typical(i)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		d := docs[i%len(docs)]
+		d.Version = int64(i + 1)
+		m.Apply(d)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// BenchmarkSevenDays: 604,800 reports at 1 Hz; heap in use after (target ≤ 60 MB RSS).
+func BenchmarkSevenDays(b *testing.B) {
+	for range b.N {
+		m := New(Options{})
+		for i := range 604800 {
+			m.Apply(typical(i))
+		}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapMB")
+		runtime.KeepAlive(m)
+	}
+}
