@@ -192,6 +192,10 @@ func (m *Monitor) settlePending(d ShadowDoc) {
 }
 
 func (m *Monitor) applyRejected(r Rejected) {
+	if r.Op == "get" && r.Code == 404 {
+		m.log(r.At, Info, "no shadow yet: it is created by the first update")
+		return
+	}
 	m.Counts.Rejections++
 	for _, p := range m.Pending {
 		if p.Token == r.ClientToken && r.ClientToken != "" {

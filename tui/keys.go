@@ -1,0 +1,56 @@
+package tui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/iotwatch/iotwatch/config"
+)
+
+// KeyMap is the UI's key bindings; it implements help.KeyMap.
+type KeyMap struct {
+	Quit, Help, Get, Window, Pause, Clear, Edit key.Binding
+	Controls                                    []key.Binding // from [[control]], in order
+	Demo                                        []key.Binding // demo fault keys, when given
+}
+
+// DefaultKeyMap builds the bindings for the given controls and demo keys.
+func DefaultKeyMap(controls []config.Control, demo []DemoKey) KeyMap {
+	k := KeyMap{
+		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Get:    key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "re-get shadow")),
+		Window: key.NewBinding(key.WithKeys("w", "1", "2", "3", "4", "5", "6"), key.WithHelp("w/1-6", "plot window")),
+		Pause:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause plot")),
+		Clear:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear plot")),
+		Edit:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit desired JSON")),
+	}
+	for _, c := range controls {
+		label := c.Label
+		if label == "" {
+			label = c.Action + " " + c.Field
+		}
+		k.Controls = append(k.Controls, key.NewBinding(key.WithKeys(c.Key), key.WithHelp(c.Key, label)))
+	}
+	for _, d := range demo {
+		k.Demo = append(k.Demo, key.NewBinding(key.WithKeys(d.Key), key.WithHelp(d.Key, d.Help)))
+	}
+	return k
+}
+
+// setLinkUp enables the desired-state keys only while the link is up, so
+// they drop out of the help when they cannot work.
+func (k *KeyMap) setLinkUp(up bool) {
+	for i := range k.Controls {
+		k.Controls[i].SetEnabled(up)
+	}
+	k.Edit.SetEnabled(up)
+	k.Get.SetEnabled(up)
+}
+
+func (k KeyMap) ShortHelp() []key.Binding {
+	return append(append([]key.Binding{}, k.Controls...), k.Help, k.Quit)
+}
+
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{k.Controls, {k.Get, k.Edit, k.Window, k.Pause, k.Clear}, k.Demo, {k.Help, k.Quit}}
+}

@@ -1,0 +1,15 @@
+package tui
+
+import "github.com/iotwatch/iotwatch/monitor"
+
+// eventsMsg carries a batch of events drained from the connection.
+type eventsMsg []monitor.Event
+
+// streamClosedMsg says the connection's event stream ended.
+type streamClosedMsg struct{}
+
+// tickMsg is the redraw tick; tag drops stale loops.
+type tickMsg struct{ tag int }
+
+// desiredResultMsg is the outcome of sending a desired patch.
+type desiredResultMsg struct{ err error }

@@ -1,0 +1,190 @@
+// Package tui is iotwatch's terminal UI (Bubble Tea) on top of monitor: it
+// shows the thing's shadow, plots a field, sends desired changes from keys.
+// It reaches the connection only through Conn; only main imports it.
+package tui
+
+import (
+	"context"
+	"runtime"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textarea"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/monitor"
+)
+
+// Conn is what the UI needs of the connection.
+type Conn interface {
+	Events() <-chan monitor.Event
+	UpdateDesired(ctx context.Context, patch map[string]any) (string, error)
+	Get(ctx context.Context) error
+}
+
+// DemoKey is a demo-only key that injects a fault.
+type DemoKey struct {
+	Key, Help string
+	Do        func()
+}
+
+// Options configures the UI.
+type Options struct {
+	Conn     Conn
+	Endpoint string
+	Thing    string
+	Unit     string
+	Window   time.Duration
+	Monitor  monitor.Options
+	Controls []config.Control
+	Demo     []DemoKey
+	Now      func() time.Time // injected in tests
+	Memory   func() uint64    // heap in use; injected in tests
+}
+
+// windows are the plot window presets of keys 1–6.
+var windows = []time.Duration{time.Minute, 10 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour, 8 * 24 * time.Hour}
+
+// Model is the root model.
+type Model struct {
+	o             Options
+	mon           *monitor.Monitor
+	keys          KeyMap
+	help          help.Model
+	styles        Styles
+	editor        textarea.Model
+	editing       bool
+	editErr       string
+	width, height int
+	window        time.Duration
+	paused        bool
+	pausedAt      time.Time
+	now           time.Time
+	tag           int
+	status        string
+	view          string
+}
+
+// New builds the UI model.
+func New(o Options) Model {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Memory == nil {
+		o.Memory = heapInUse
+	}
+	if o.Window == 0 {
+		o.Window = 10 * time.Minute
+	}
+	ed := textarea.New()
+	ed.Placeholder = `{"led": true}`
+	ed.SetHeight(3)
+	m := Model{o: o, mon: monitor.New(o.Monitor), keys: DefaultKeyMap(o.Controls, o.Demo), help: help.New(),
+		styles: DefaultStyles(), editor: ed, window: o.Window, width: 80, height: 24, now: o.Now()}
+	m.keys.setLinkUp(false)
+	m.render()
+	return m
+}
+
+func heapInUse() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// Monitor exposes the state, for tests and the caller's exit summary.
+func (m Model) Monitor() *monitor.Monitor { return m.mon }
+
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(waitForEvents(m.o.Conn.Events()), tick(m.tag))
+}
+
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.Width = msg.Width
+		m.editor.SetWidth(msg.Width - 4)
+	case tea.KeyMsg:
+		m, cmd = m.handleKey(msg)
+	case eventsMsg:
+		m.handleEvents(msg)
+		cmd = waitForEvents(m.o.Conn.Events())
+	case streamClosedMsg:
+		m.status = "connection closed"
+	case tickMsg:
+		if msg.tag != m.tag {
+			return m, nil
+		}
+		m.now = m.o.Now()
+		cmd = tick(m.tag)
+	case desiredResultMsg:
+		if msg.err != nil {
+			m.status = msg.err.Error()
+		}
+	}
+	m.render()
+	return m, cmd
+}
+
+func (m *Model) handleEvents(events eventsMsg) {
+	for _, ev := range events {
+		m.mon.Apply(ev)
+		if l, ok := ev.(monitor.Link); ok {
+			m.keys.setLinkUp(l.State == monitor.LinkUp)
+		}
+	}
+	m.now = m.o.Now()
+}
+
+func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
+	if m.editing {
+		return m.handleEditorKey(msg)
+	}
+	switch {
+	case key.Matches(msg, m.keys.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, m.keys.Help):
+		m.help.ShowAll = !m.help.ShowAll
+	case key.Matches(msg, m.keys.Get):
+		return m, getShadow(m.o.Conn)
+	case key.Matches(msg, m.keys.Window):
+		m.window = nextWindow(m.window, msg.String())
+	case key.Matches(msg, m.keys.Pause):
+		m.paused, m.pausedAt = !m.paused, m.now
+	case key.Matches(msg, m.keys.Clear):
+		m.mon.ClearHistory()
+	case key.Matches(msg, m.keys.Edit):
+		m.editing, m.editErr = true, ""
+		m.editor.Reset()
+		return m, m.editor.Focus()
+	}
+	for i, b := range m.keys.Controls {
+		if key.Matches(msg, b) {
+			patch := controlPatch(m.o.Controls[i], m.mon)
+			return m, sendDesired(m.o.Conn, patch)
+		}
+	}
+	for i, b := range m.keys.Demo {
+		if key.Matches(msg, b) {
+			m.status = "demo: " + m.o.Demo[i].Help
+			return m, runDemo(m.o.Demo[i].Do)
+		}
+	}
+	return m, nil
+}
+
+func nextWindow(cur time.Duration, pressed string) time.Duration {
+	if pressed >= "1" && pressed <= "6" {
+		return windows[pressed[0]-'1']
+	}
+	for i, w := range windows {
+		if w == cur {
+			return windows[(i+1)%len(windows)]
+		}
+	}
+	return windows[0]
+}

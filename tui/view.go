@@ -1,0 +1,203 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/guptarohit/asciigraph"
+
+	"github.com/iotwatch/iotwatch/monitor"
+)
+
+// View only returns the frame render() built when something changed.
+func (m Model) View() string { return m.view }
+
+// render rebuilds the frame from the state.
+func (m *Model) render() {
+	header := m.header()
+	footer := m.footer()
+	rest := m.height - lipgloss.Height(header) - lipgloss.Height(footer)
+	table := m.table()
+	plotHeight := max(4, rest-lipgloss.Height(table)-4)
+	if m.width >= 120 {
+		plotHeight = max(4, rest/2-2)
+	}
+	body := lipgloss.JoinVertical(lipgloss.Left, m.plot(plotHeight), m.lower(table, rest-plotHeight-2))
+	frame := lipgloss.JoinVertical(lipgloss.Left, header, body, footer)
+	m.view = clip(frame, m.height)
+}
+
+func clip(s string, height int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > height {
+		lines = lines[:height]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) header() string {
+	s := m.styles
+	link := m.mon.Link
+	linkText := s.Warn.Render(link.State.String())
+	switch link.State {
+	case monitor.LinkUp:
+		linkText = s.Good.Render("up")
+	case monitor.LinkDown:
+		linkText = s.Bad.Render("down: " + link.Err)
+	case monitor.LinkConnecting:
+		if link.Attempt > 0 {
+			linkText = s.Warn.Render(fmt.Sprintf("reconnecting (attempt %d)", link.Attempt))
+		}
+	}
+	dev := m.mon.Device(m.now)
+	devStyle := map[monitor.DeviceState]lipgloss.Style{monitor.DeviceOnline: s.Good, monitor.DeviceLate: s.Warn, monitor.DeviceOffline: s.Bad}[dev]
+	if dev == monitor.DeviceUnknown {
+		devStyle = s.Muted
+	}
+	age := "no report yet"
+	if last := m.mon.LastReport(); !last.IsZero() {
+		age = "last report " + ago(m.now.Sub(last))
+	}
+	line1 := fmt.Sprintf("%s  %s @ %s   link %s   device %s (%s)   v%d", s.Title.Render("iotwatch"),
+		s.Label.Render(m.o.Thing), m.o.Endpoint, linkText, devStyle.Render(dev.String()), age, m.mon.Version)
+	c := m.mon.Counts
+	line2 := s.Muted.Render(fmt.Sprintf("reports %d  lost %d  reboots %d  rejected %d  malformed %d  dropped %d  round trip p50 %s  mem %.1f MB",
+		c.Reports, c.LostReports, c.Reboots, c.Rejections, c.Malformed, c.Dropped,
+		m.mon.RoundTripPercentile(50).Round(time.Millisecond), float64(m.o.Memory())/(1<<20)))
+	return lipgloss.NewStyle().Width(m.width).MaxWidth(m.width).Render(line1) + "\n" + line2
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	}
+	return d.Round(time.Second).String() + " ago"
+}
+
+func (m *Model) plot(height int) string {
+	field := m.mon.Field()
+	at := m.now
+	if m.paused {
+		at = m.pausedAt
+	}
+	width := max(10, m.width-12)
+	series := m.mon.Series(field, m.window, width, at)
+	sum := m.mon.Summarize(field, m.window, at)
+	title := fmt.Sprintf("%s (%s) over %s   last %.2f  min %.2f  max %.2f  mean %.2f", field, m.o.Unit, m.window, sum.Last, sum.Min, sum.Max, sum.Mean)
+	if m.paused {
+		title += "   " + m.styles.Warn.Render("PAUSED")
+	}
+	if sum.N == 0 || allNaN(series) {
+		return m.styles.Label.Render(title) + "\n" + m.styles.Muted.Render(fmt.Sprintf("waiting for %s reports…", field)) + strings.Repeat("\n", height)
+	}
+	graph := asciigraph.Plot(series, asciigraph.Height(height), asciigraph.Width(width))
+	return m.styles.Label.Render(title) + "\n" + graph
+}
+
+func allNaN(xs []float64) bool {
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			return false
+		}
+	}
+	return true
+}
+
+// table lists every field: reported, desired, delta, age, pending.
+func (m *Model) table() string {
+	s := m.styles
+	keys := map[string]bool{}
+	for _, mp := range []map[string]any{m.mon.Reported, m.mon.Desired, m.mon.Delta} {
+		for k := range mp {
+			keys[k] = true
+		}
+	}
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	rows := []string{s.Label.Render(fmt.Sprintf("%-14s %-14s %-12s %-10s %s", "key", "reported", "desired", "delta", "age / pending"))}
+	for _, k := range names {
+		rows = append(rows, fmt.Sprintf("%-14s %s %s %-10s %s", trunc(k, 14),
+			s.Reported.Render(fmt.Sprintf("%-14s", cell(m.mon.Reported, k, 14))),
+			s.Desired.Render(fmt.Sprintf("%-12s", cell(m.mon.Desired, k, 12))), cell(m.mon.Delta, k, 10), m.fieldState(k)))
+	}
+	return strings.Join(rows, "\n")
+}
+
+func (m *Model) fieldState(k string) string {
+	if p, ok := m.mon.Pending[k]; ok {
+		if p.Rejected != "" {
+			return m.styles.Bad.Render("rejected " + p.Rejected)
+		}
+		return m.styles.Warn.Render(fmt.Sprintf("⟳ pending %v (%s)", p.Value, m.now.Sub(p.SentAt).Round(100*time.Millisecond)))
+	}
+	if at, ok := m.mon.FieldAt[k]; ok {
+		return m.styles.Muted.Render(ago(m.now.Sub(at)))
+	}
+	return ""
+}
+
+func cell(mp map[string]any, k string, width int) string {
+	v, ok := mp[k]
+	if !ok {
+		return ""
+	}
+	return trunc(fmt.Sprint(v), width)
+}
+
+func trunc(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+// tableWidth fits the state table's columns.
+const tableWidth = 76
+
+// lower is the state table beside (wide) or above (narrow) the event log.
+func (m *Model) lower(table string, height int) string {
+	if m.editing {
+		msg := m.styles.Muted.Render("desired patch as JSON — ctrl+s send, esc cancel")
+		if m.editErr != "" {
+			msg = m.styles.Bad.Render(m.editErr)
+		}
+		return lipgloss.JoinVertical(lipgloss.Left, m.editor.View(), msg)
+	}
+	if m.width >= 120 {
+		left := lipgloss.NewStyle().Width(tableWidth).Render(table)
+		return lipgloss.JoinHorizontal(lipgloss.Top, left, m.eventLog(height, m.width-tableWidth))
+	}
+	return lipgloss.JoinVertical(lipgloss.Left, table, m.eventLog(height-lipgloss.Height(table), m.width))
+}
+
+func (m *Model) eventLog(height, width int) string {
+	events := m.mon.Events()
+	if height < 1 {
+		return ""
+	}
+	start := max(0, len(events)-height)
+	var lines []string
+	for _, e := range events[start:] {
+		style := map[monitor.Severity]lipgloss.Style{monitor.Info: m.styles.Muted, monitor.Good: m.styles.Good, monitor.Warn: m.styles.Warn, monitor.Bad: m.styles.Bad}[e.Severity]
+		lines = append(lines, style.Render(trunc(e.At.Format("15:04:05")+" "+e.Text, max(10, width-1))))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) footer() string {
+	status := ""
+	if m.status != "" {
+		status = m.styles.Warn.Render(m.status) + "\n"
+	}
+	return status + m.help.View(m.keys)
+}
