@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/guptarohit/asciigraph"
 
 	"github.com/iotwatch/iotwatch/monitor"
@@ -28,13 +29,17 @@ func (m *Model) render() {
 	}
 	body := lipgloss.JoinVertical(lipgloss.Left, m.plot(plotHeight), m.lower(table, rest-plotHeight-2))
 	frame := lipgloss.JoinVertical(lipgloss.Left, header, body, footer)
-	m.view = clip(frame, m.height)
+	m.view = clip(frame, m.width, m.height)
 }
 
-func clip(s string, height int) string {
+// clip cuts the frame to the terminal: no wrapped line, no scrolled top.
+func clip(s string, width, height int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > height {
 		lines = lines[:height]
+	}
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(ansi.Truncate(l, width, "…"), " ")
 	}
 	return strings.Join(lines, "\n")
 }
@@ -68,7 +73,7 @@ func (m *Model) header() string {
 	line2 := s.Muted.Render(fmt.Sprintf("reports %d  lost %d  reboots %d  rejected %d  malformed %d  dropped %d  round trip p50 %s  mem %.1f MB",
 		c.Reports, c.LostReports, c.Reboots, c.Rejections, c.Malformed, c.Dropped,
 		m.mon.RoundTripPercentile(50).Round(time.Millisecond), float64(m.o.Memory())/(1<<20)))
-	return lipgloss.NewStyle().Width(m.width).MaxWidth(m.width).Render(line1) + "\n" + line2
+	return line1 + "\n" + line2
 }
 
 func ago(d time.Duration) string {

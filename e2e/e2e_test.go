@@ -1,0 +1,91 @@
+// Package e2e drives the real iotwatch binary in a real terminal (tmux).
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// terminal is a tmux server of its own running one command.
+type terminal struct {
+	t      *testing.T
+	socket string
+}
+
+func start(t *testing.T, command string) *terminal {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux not installed: make test installs it")
+	}
+	term := &terminal{t: t, socket: "iotwatch-e2e-" + filepath.Base(t.TempDir())}
+	term.tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", command)
+	t.Cleanup(func() { exec.Command("tmux", "-L", term.socket, "kill-server").Run() })
+	return term
+}
+
+func (term *terminal) tmux(args ...string) string {
+	out, err := exec.Command("tmux", append([]string{"-L", term.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		term.t.Fatalf("tmux %v: %v %s", args, err, out)
+	}
+	return string(out)
+}
+
+func (term *terminal) screen() string { return term.tmux("capture-pane", "-p", "-t", "e2e") }
+
+// waitFor polls the screen until match returns true, within 20 s.
+func (term *terminal) waitFor(what string, match func(screen string) bool) string {
+	term.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := term.screen()
+		if match(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			term.t.Fatalf("screen never showed %s:\n%s", what, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func contains(sub string) func(string) bool {
+	return func(s string) bool { return strings.Contains(s, sub) }
+}
+
+var reportsRe = regexp.MustCompile(`reports (\d+)`)
+
+func TestDemoInTerminal(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "iotwatch")
+	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v %s", err, out)
+	}
+	term := start(t, bin+" demo")
+	first := term.waitFor("a plotted temperature", func(s string) bool {
+		return strings.Contains(s, "temp (°C)") && strings.Contains(s, "┤") && reportsRe.MatchString(s) && !strings.Contains(s, "reports 0 ")
+	})
+	n := reportsRe.FindStringSubmatch(first)[1]
+	term.waitFor("more reports", func(s string) bool {
+		m := reportsRe.FindStringSubmatch(s)
+		return m != nil && m[1] != n
+	})
+	term.tmux("send-keys", "-t", "e2e", "l")
+	term.waitFor("the LED change applied by the device", contains("device applied led = true in"))
+	term.tmux("send-keys", "-t", "e2e", "?")
+	term.waitFor("the full help", contains("re-get shadow"))
+	term.tmux("send-keys", "-t", "e2e", "q")
+	deadline := time.Now().Add(15 * time.Second)
+	for exec.Command("tmux", "-L", term.socket, "has-session", "-t", "e2e").Run() == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("demo did not exit after q:\n%s", term.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out, _ := exec.Command("pgrep", "-f", bin).Output(); len(out) > 0 {
+		t.Fatalf("processes left after quitting: %s", out)
+	}
+}

@@ -1,0 +1,183 @@
+package tui
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+
+	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/monitor"
+)
+
+func TestMain(m *testing.M) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	lipgloss.SetHasDarkBackground(true)
+	os.Exit(m.Run())
+}
+
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+// fakeConn is a recorded event source that remembers the patches sent.
+type fakeConn struct {
+	events  chan monitor.Event
+	mu      sync.Mutex
+	patches []map[string]any
+}
+
+func newFakeConn() *fakeConn { return &fakeConn{events: make(chan monitor.Event, 64)} }
+
+func (f *fakeConn) Events() <-chan monitor.Event { return f.events }
+func (f *fakeConn) Get(context.Context) error     { return nil }
+func (f *fakeConn) UpdateDesired(_ context.Context, patch map[string]any) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.patches = append(f.patches, patch)
+	return "tok", nil
+}
+
+func (f *fakeConn) sent() []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]map[string]any(nil), f.patches...)
+}
+
+func newModel(conn *fakeConn) Model {
+	return New(Options{Conn: conn, Endpoint: "localhost:8883", Thing: "esp32-pico", Unit: "°C", Window: time.Minute,
+		Controls: config.DefaultControls(), Now: func() time.Time { return t0.Add(25*time.Second + 500*time.Millisecond) },
+		Memory: func() uint64 { return 8 << 20 }})
+}
+
+func reports(n int) eventsMsg {
+	evs := eventsMsg{monitor.Link{At: t0, State: monitor.LinkUp}}
+	for i := 1; i <= n; i++ {
+		evs = append(evs, monitor.ShadowDoc{At: t0.Add(time.Duration(i) * time.Second), Kind: monitor.DocAccepted, Version: int64(i),
+			Reported: map[string]any{"temp": 20 + float64(i)/10, "seq": float64(i), "led": false, "interval_s": 1.0}})
+	}
+	return evs
+}
+
+func update(m Model, msg tea.Msg) Model {
+	next, _ := m.Update(msg)
+	return next.(Model)
+}
+
+func TestViewSizes(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {160, 50}} {
+		m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		m = update(m, reports(25))
+		view := m.View()
+		lines := strings.Split(view, "\n")
+		if len(lines) > size[1] {
+			t.Errorf("%dx%d: %d lines", size[0], size[1], len(lines))
+		}
+		for _, want := range []string{"esp32-pico", "link up", "device online", "temp (°C) over 1m0s", "last 22.50", "reports 25", "toggle LED", "just now"} {
+			if !strings.Contains(view, want) {
+				t.Errorf("%dx%d: view lacks %q:\n%s", size[0], size[1], want, view)
+			}
+		}
+		for i, l := range lines {
+			if w := lipgloss.Width(l); w > size[0] {
+				t.Errorf("%dx%d: line %d is %d wide: %q", size[0], size[1], i, w, l)
+			}
+		}
+	}
+}
+
+func TestControlKeySendsAndSettles(t *testing.T) {
+	conn := newFakeConn()
+	m := update(newModel(conn), reports(3))
+	next, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'l'}})
+	m = next.(Model)
+	if cmd == nil {
+		t.Fatal("no command for the LED key")
+	}
+	cmd()
+	if got := conn.sent(); len(got) != 1 || got[0]["led"] != true {
+		t.Fatalf("patches: %v", got)
+	}
+	m = update(m, eventsMsg{monitor.DesiredSent{At: t0.Add(4 * time.Second), ClientToken: "tok", Patch: map[string]any{"led": true}}})
+	if !strings.Contains(m.View(), "pending true") {
+		t.Fatalf("no pending value:\n%s", m.View())
+	}
+	m = update(m, eventsMsg{monitor.ShadowDoc{At: t0.Add(4*time.Second + 35*time.Millisecond), Kind: monitor.DocAccepted, Version: 9, Reported: map[string]any{"led": true}}})
+	if !strings.Contains(m.View(), "device applied led = true in 35ms") {
+		t.Fatalf("round trip not shown:\n%s", m.View())
+	}
+}
+
+func TestControlsDisabledWhileLinkDown(t *testing.T) {
+	conn := newFakeConn()
+	m := newModel(conn)
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'l'}})
+	if cmd != nil || strings.Contains(m.View(), "toggle LED") {
+		t.Fatal("desired keys active before the link is up")
+	}
+}
+
+func TestEditorValidates(t *testing.T) {
+	conn := newFakeConn()
+	m := update(newModel(conn), reports(1))
+	m = update(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'e'}})
+	m = update(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("[1]")})
+	next, _ := m.Update(tea.KeyMsg{Type: tea.KeyCtrlS})
+	m = next.(Model)
+	if !strings.Contains(m.View(), "not a JSON object") {
+		t.Fatalf("invalid patch accepted:\n%s", m.View())
+	}
+	m.editor.SetValue(`{"setpoint": 22}`)
+	next, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlS})
+	if cmd == nil || next.(Model).editing {
+		t.Fatal("valid patch not sent")
+	}
+	cmd()
+	if got := conn.sent(); len(got) != 1 || got[0]["setpoint"] != 22.0 {
+		t.Fatalf("patches: %v", got)
+	}
+}
+
+func TestControlPatches(t *testing.T) {
+	mon := monitor.New(monitor.Options{})
+	mon.Apply(monitor.ShadowDoc{At: t0, Kind: monitor.DocAccepted, Version: 1, Reported: map[string]any{"led": true, "setpoint": 21.0, "interval_s": 5.0}})
+	cases := []struct {
+		c    config.Control
+		want any
+	}{
+		{config.Control{Field: "led", Action: "toggle"}, false},
+		{config.Control{Field: "setpoint", Action: "step", Step: 0.5}, 21.5},
+		{config.Control{Field: "interval_s", Action: "cycle", Values: []any{int64(1), int64(5), int64(10)}}, 10.0},
+		{config.Control{Field: "interval_s", Action: "cycle", Values: []any{int64(1), int64(2)}}, 1.0},
+		{config.Control{Field: "mode", Action: "set", Value: "eco"}, "eco"},
+	}
+	for _, c := range cases {
+		if got := controlPatch(c.c, mon)[c.c.Field]; got != c.want {
+			t.Errorf("%+v: %v, want %v", c.c, got, c.want)
+		}
+	}
+}
+
+// TestProgramFlow runs the real Bubble Tea program with teatest.
+func TestProgramFlow(t *testing.T) {
+	conn := newFakeConn()
+	tm := teatest.NewTestModel(t, newModel(conn), teatest.WithInitialTermSize(100, 30))
+	for _, ev := range reports(5) {
+		conn.events <- ev
+	}
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return strings.Contains(string(b), "reports 5") },
+		teatest.WithDuration(10*time.Second))
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'?'}})
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return strings.Contains(string(b), "re-get shadow") },
+		teatest.WithDuration(10*time.Second))
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'q'}})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	if final := tm.FinalModel(t).(Model); final.Monitor().Counts.Reports != 5 {
+		t.Fatalf("final reports %d", final.Monitor().Counts.Reports)
+	}
+}
