@@ -117,7 +117,7 @@ func (c *Conn) clientOptions() *paho.ClientOptions {
 		SetConnectTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second).
 		SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(c.o.MaxBackoff).
-		SetOrderMatters(false).
+		SetOrderMatters(true). // handlers never block, so order costs nothing
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { c.handle(m.Topic(), m.Payload()) }).
 		SetOnConnectHandler(func(paho.Client) { c.onConnect() }).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {

@@ -31,13 +31,12 @@ func (c *Conn) handle(topic string, payload []byte) {
 		c.emit(monitor.Malformed{At: at, Topic: topic, Err: err.Error(), Payload: truncate(payload)})
 		return
 	}
-	if c.duplicate(ev) {
-		return
-	}
 	if token != "" {
 		c.answer(token, ev)
 	}
-	c.emit(ev)
+	if !c.duplicate(ev) {
+		c.emit(ev)
+	}
 }
 
 // duplicate drops a shadow document whose version was already seen for its

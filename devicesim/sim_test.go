@@ -16,7 +16,7 @@ import (
 
 const thing = "esp32-sim-test"
 
-func connOptions(t *testing.T, dir, addr, role string) awsconn.Options {
+func connOptions(t testing.TB, dir, addr, role string) awsconn.Options {
 	t.Helper()
 	conf, err := pki.LoadClientTLS(filepath.Join(dir, role+".pem"), filepath.Join(dir, role+".key"),
 		filepath.Join(dir, pki.CACertFile), "127.0.0.1")

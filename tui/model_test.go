@@ -35,7 +35,7 @@ type fakeConn struct {
 func newFakeConn() *fakeConn { return &fakeConn{events: make(chan monitor.Event, 64)} }
 
 func (f *fakeConn) Events() <-chan monitor.Event { return f.events }
-func (f *fakeConn) Get(context.Context) error     { return nil }
+func (f *fakeConn) Get(context.Context) error    { return nil }
 func (f *fakeConn) UpdateDesired(_ context.Context, patch map[string]any) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
