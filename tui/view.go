@@ -39,7 +39,7 @@ func clip(s string, width, height int) string {
 		lines = lines[:height]
 	}
 	for i, l := range lines {
-		lines[i] = strings.TrimRight(ansi.Truncate(l, width, "…"), " ")
+		lines[i] = ansi.Truncate(strings.TrimRight(l, " "), width, "…")
 	}
 	return strings.Join(lines, "\n")
 }
