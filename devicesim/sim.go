@@ -96,6 +96,10 @@ func (s *Sim) onEvent(ctx context.Context, ev monitor.Event) {
 	case monitor.Link:
 		s.up = e.State == monitor.LinkUp
 		fmt.Fprintf(s.o.Log, "link %s %s\n", e.State, e.Err)
+	case monitor.Rejected:
+		if e.Op == "get" && e.Code == 404 {
+			s.report(ctx, nil) // no shadow yet: the first report creates it
+		}
 	case monitor.ShadowDoc:
 		if (e.Kind == monitor.DocDelta || e.Kind == monitor.DocGet) && len(e.Delta) > 0 {
 			applied := s.dev.Apply(e.Delta)
