@@ -2,6 +2,8 @@
 package e2e
 
 import (
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -88,4 +90,50 @@ func TestDemoInTerminal(t *testing.T) {
 	if out, _ := exec.Command("pgrep", "-f", bin).Output(); len(out) > 0 {
 		t.Fatalf("processes left after quitting: %s", out)
 	}
+}
+
+// TestLabInTerminal is the README's LAN lab: certs init, serve and sim as
+// processes, and watch in a terminal on the written watch.toml.
+func TestLabInTerminal(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "iotwatch")
+	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v %s", err, out)
+	}
+	lab := filepath.Join(dir, "lab")
+	if out, err := exec.Command(bin, "certs", "init", "--dir", lab, "--thing", "esp32-lab").CombinedOutput(); err != nil {
+		t.Fatalf("certs init: %v %s", err, out)
+	}
+	port := freePort(t)
+	for _, name := range []string{"watch.toml", "device.toml"} {
+		path := filepath.Join(lab, name)
+		data, _ := os.ReadFile(path)
+		os.WriteFile(path, []byte(strings.Replace(string(data), "port = 8883", "port = "+port, 1)), 0o644)
+	}
+	serve := exec.Command(bin, "serve", "--pki", lab, "--listen", "127.0.0.1:"+port)
+	sim := exec.Command(bin, "sim", "-c", filepath.Join(lab, "device.toml"), "--interval", "1s")
+	for _, cmd := range []*exec.Cmd{serve, sim} {
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+		time.Sleep(300 * time.Millisecond)
+	}
+	term := start(t, bin+" watch -c "+filepath.Join(lab, "watch.toml"))
+	term.waitFor("the device reporting", func(s string) bool {
+		return strings.Contains(s, "esp32-lab") && strings.Contains(s, "device online") && strings.Contains(s, "┤")
+	})
+	term.tmux("send-keys", "-t", "e2e", "+")
+	term.waitFor("the setpoint step applied", contains("device applied setpoint = 21.5"))
+	term.tmux("send-keys", "-t", "e2e", "q")
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
 }
