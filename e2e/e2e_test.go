@@ -66,7 +66,8 @@ func TestDemoInTerminal(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v %s", err, out)
 	}
-	term := start(t, bin+" demo")
+	tmp := t.TempDir()
+	term := start(t, "TMPDIR="+tmp+" "+bin+" demo")
 	first := term.waitFor("a plotted temperature", func(s string) bool {
 		return strings.Contains(s, "temp (°C)") && strings.Contains(s, "┤") && reportsRe.MatchString(s) && !strings.Contains(s, "reports 0 ")
 	})
@@ -89,6 +90,9 @@ func TestDemoInTerminal(t *testing.T) {
 	}
 	if out, _ := exec.Command("pgrep", "-f", bin).Output(); len(out) > 0 {
 		t.Fatalf("processes left after quitting: %s", out)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Fatalf("demo left temporary files: %v", left)
 	}
 }
 

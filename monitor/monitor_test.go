@@ -2,7 +2,9 @@ package monitor
 
 import (
 	"math"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +173,22 @@ func BenchmarkSevenDays(b *testing.B) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapMB")
+		b.ReportMetric(rssMB(), "rssMB")
 		runtime.KeepAlive(m)
 	}
+}
+
+// rssMB reads the process's resident set size (Linux).
+func rssMB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if kb, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")))
+			return float64(n) / 1024
+		}
+	}
+	return 0
 }

@@ -63,6 +63,7 @@ type Model struct {
 	pausedAt      time.Time
 	now           time.Time
 	tag           int
+	frame         int // spinner frame, advanced by the redraw tick
 	status        string
 	view          string
 }
@@ -120,6 +121,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.now = m.o.Now()
+		m.frame++
 		cmd = tick(m.tag)
 	case desiredResultMsg:
 		if msg.err != nil {

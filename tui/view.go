@@ -103,7 +103,25 @@ func (m *Model) plot(height int) string {
 		return m.styles.Label.Render(title) + "\n" + m.styles.Muted.Render(fmt.Sprintf("waiting for %s reports…", field)) + strings.Repeat("\n", height)
 	}
 	graph := asciigraph.Plot(series, asciigraph.Height(height), asciigraph.Width(width))
-	return m.styles.Label.Render(title) + "\n" + graph
+	return m.styles.Label.Render(title) + "\n" + graph + "\n" + m.timeAxis(graph, at)
+}
+
+// timeAxis labels the plot's wall-clock span under its data columns.
+func (m *Model) timeAxis(graph string, end time.Time) string {
+	first := strings.SplitN(graph, "\n", 2)[0]
+	axis := strings.IndexAny(first, "┤┼")
+	if axis < 0 {
+		return ""
+	}
+	offset := lipgloss.Width(first[:axis]) + 1
+	width := lipgloss.Width(first) - offset
+	layout := "15:04:05"
+	if m.window > 24*time.Hour {
+		layout = "Jan 2 15:04"
+	}
+	left, right := end.Add(-m.window).Format(layout), end.Format(layout)
+	gap := max(1, width-len(left)-len(right))
+	return m.styles.Muted.Render(strings.Repeat(" ", offset) + left + strings.Repeat("─", gap) + right)
 }
 
 func allNaN(xs []float64) bool {
@@ -143,13 +161,17 @@ func (m *Model) fieldState(k string) string {
 		if p.Rejected != "" {
 			return m.styles.Bad.Render("rejected " + p.Rejected)
 		}
-		return m.styles.Warn.Render(fmt.Sprintf("⟳ pending %v (%s)", p.Value, m.now.Sub(p.SentAt).Round(100*time.Millisecond)))
+		frame := spinnerFrames[m.frame%len(spinnerFrames)]
+		return m.styles.Warn.Render(fmt.Sprintf("%s pending %v (%s)", frame, p.Value, m.now.Sub(p.SentAt).Round(100*time.Millisecond)))
 	}
 	if at, ok := m.mon.FieldAt[k]; ok {
 		return m.styles.Muted.Render(ago(m.now.Sub(at)))
 	}
 	return ""
 }
+
+// spinnerFrames animate pending values on the redraw tick.
+var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
 func cell(mp map[string]any, k string, width int) string {
 	v, ok := mp[k]
