@@ -80,6 +80,10 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = maxPayload + 64*1024
+	// A slow subscriber may fall far behind a flood: queue as many QoS 1
+	// messages as packet ids allow rather than dropping them.
+	caps.MaximumInflight = 65535
+	caps.MaximumClientWritesPending = 16384
 	s.broker = mqtt.New(&mqtt.Options{InlineClient: true, Capabilities: caps,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	s.events = newLifecycle(s.broker, logOut)

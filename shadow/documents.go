@@ -31,8 +31,8 @@ func snapshotOf(s Shadow) json.RawMessage {
 	case s.rendered != nil:
 		return s.rendered
 	}
-	return renderSnapshot(marshal(sections(s.Desired, s.Reported)),
-		marshal(sections(s.DesiredMeta, s.ReportedMeta)), s.Version)
+	return renderSnapshot(encodeTree(sections(s.Desired, s.Reported)),
+		encodeTree(sections(s.DesiredMeta, s.ReportedMeta)), s.Version)
 }
 
 // The documents message is assembled from already-marshalled parts: it is
@@ -60,7 +60,7 @@ func renderDocuments(previous, current []byte, ts int64, token string) []byte {
 	b = strconv.AppendInt(b, ts, 10)
 	if token != "" {
 		b = append(b, `,"clientToken":`...)
-		b = append(b, marshal(token)...)
+		b = appendString(b, token)
 	}
 	return append(b, '}')
 }

@@ -1,6 +1,7 @@
 package shadow
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 )
@@ -85,4 +86,20 @@ func BenchmarkUpdateDeviceReport(b *testing.B) {
 	for b.Loop() {
 		cur = Update(cur, report, t0).Next
 	}
+}
+
+// FuzzEncodeTree: the hand encoder writes exactly what encoding/json writes.
+func FuzzEncodeTree(f *testing.F) {
+	f.Add([]byte(`{"b":[1,"x<y",true,null,{"z":1.50}],"a":"é\n","c":{}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) != nil {
+			return
+		}
+		if got, want := encodeTree(v), marshal(v); !bytes.Equal(got, want) {
+			t.Fatalf("encodeTree %s, encoding/json %s", got, want)
+		}
+	})
 }

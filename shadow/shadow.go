@@ -62,18 +62,18 @@ func Update(cur Shadow, payload []byte, now time.Time) Result {
 	}
 	applySection(&next.Desired, &next.DesiredMeta, req.state, "desired", ts)
 	applySection(&next.Reported, &next.ReportedMeta, req.state, "reported", ts)
-	stateJSON := marshal(sections(next.Desired, next.Reported))
+	stateJSON := encodeTree(sections(next.Desired, next.Reported))
 	if len(stateJSON) > maxStateSize {
 		return reject(cur, errTooLarge, req.token, now)
 	}
-	next.rendered = renderSnapshot(stateJSON, marshal(sections(next.DesiredMeta, next.ReportedMeta)), next.Version)
+	next.rendered = renderSnapshot(stateJSON, encodeTree(sections(next.DesiredMeta, next.ReportedMeta)), next.Version)
 	res := Result{Next: next, Changed: true}
-	res.Accepted = marshal(answer{State: req.state, Metadata: metaOf(req.state, ts),
-		Version: next.Version, Timestamp: ts, ClientToken: req.token})
+	res.Accepted = answer{State: req.state, Metadata: metaOf(req.state, ts),
+		Version: next.Version, Timestamp: ts, ClientToken: req.token}.encode()
 	res.Documents = renderDocuments(snapshotOf(cur), next.rendered, ts, req.token)
 	if delta := Delta(next.Desired, next.Reported); delta != nil {
-		res.Delta = marshal(answer{State: delta, Metadata: project(next.DesiredMeta, delta),
-			Version: next.Version, Timestamp: ts, ClientToken: req.token})
+		res.Delta = answer{State: delta, Metadata: project(next.DesiredMeta, delta),
+			Version: next.Version, Timestamp: ts, ClientToken: req.token}.encode()
 	}
 	return res
 }
@@ -92,9 +92,9 @@ func Get(cur Shadow, payload []byte, name string, now time.Time) Result {
 	if delta := Delta(cur.Desired, cur.Reported); delta != nil {
 		state["delta"] = delta
 	}
-	return Result{Next: cur, Accepted: marshal(answer{State: state,
+	return Result{Next: cur, Accepted: answer{State: state,
 		Metadata: sections(cur.DesiredMeta, cur.ReportedMeta), Version: cur.Version,
-		Timestamp: now.Unix(), ClientToken: req.token})}
+		Timestamp: now.Unix(), ClientToken: req.token}.encode()}
 }
 
 // Delete answers a delete request. The version survives the delete.
@@ -107,7 +107,7 @@ func Delete(cur Shadow, payload []byte, name string, now time.Time) Result {
 		return reject(cur, err, req.token, now)
 	}
 	return Result{Next: Shadow{Version: cur.Version}, Changed: true,
-		Accepted: marshal(answer{Version: cur.Version, Timestamp: now.Unix(), ClientToken: req.token})}
+		Accepted: answer{Version: cur.Version, Timestamp: now.Unix(), ClientToken: req.token}.encode()}
 }
 
 func applySection(doc, meta *map[string]any, state map[string]any, key string, ts int64) {
