@@ -35,6 +35,7 @@ type Monitor struct {
 	history   map[string]*history
 	lastAt    time.Time // last device report
 	gaps      []time.Duration
+	s         soak
 }
 
 // Counts are the running totals shown in the header.
@@ -142,6 +143,7 @@ func (m *Monitor) applyDoc(d ShadowDoc) {
 // applyReport counts one device report: history, seq, pending values.
 func (m *Monitor) applyReport(d ShadowDoc) {
 	m.Counts.Reports++
+	blind := m.noteReport(d.At)
 	m.Reported = mergeTop(m.Reported, d.Reported)
 	if !m.lastAt.IsZero() {
 		m.gaps = append(m.gaps, d.At.Sub(m.lastAt))
@@ -156,16 +158,18 @@ func (m *Monitor) applyReport(d ShadowDoc) {
 			m.historyOf(k).add(d.At, f)
 		}
 	}
-	m.checkSeq(d)
+	m.checkSeq(d, blind)
 	m.settlePending(d)
 }
 
-func (m *Monitor) checkSeq(d ShadowDoc) {
+func (m *Monitor) checkSeq(d ShadowDoc, blind bool) {
 	seq, ok := d.Reported["seq"].(float64)
 	if !ok {
 		return
 	}
 	switch {
+	case blind && seq > m.LastSeq:
+		// Reports made while we could not see are credited, not lost.
 	case m.LastSeq > 0 && seq < m.LastSeq:
 		m.Counts.Reboots++
 		m.log(d.At, Warn, "device rebooted (seq %g → %g, reset reason %v)", m.LastSeq, seq, d.Reported["reset_reason"])
@@ -210,6 +214,7 @@ func (m *Monitor) applyPresence(p Presence) {
 		return // an older event arriving late
 	}
 	m.Presence = p
+	m.notePresence(p)
 	switch {
 	case p.EventType == "connected":
 		m.log(p.At, Good, "device %s connected", p.ClientID)
@@ -222,6 +227,7 @@ func (m *Monitor) applyPresence(p Presence) {
 
 func (m *Monitor) applyLink(l Link) {
 	m.Link = l
+	m.noteLink(l)
 	switch l.State {
 	case LinkUp:
 		m.log(l.At, Good, "connected")
