@@ -123,27 +123,37 @@ type Stats struct {
 	Dropped, Rejections               int
 }
 
+// Availability is the percentage of observed time (blind time excluded)
+// the device was not in dropout; cheap enough for every frame.
+func (m *Monitor) Availability(now time.Time) (percent float64, observed, blind time.Duration) {
+	blind = m.s.blindTotal
+	if !m.s.blindSince.IsZero() {
+		blind += now.Sub(m.s.blindSince)
+	}
+	if !m.s.first.IsZero() {
+		observed = now.Sub(m.s.first) - blind
+	}
+	var down time.Duration
+	for _, d := range m.s.dropouts {
+		down += d.Duration(now)
+	}
+	percent = 100
+	if observed > 0 {
+		percent = 100 * (1 - float64(down)/float64(observed))
+	}
+	return percent, observed, blind
+}
+
+// DropoutCount is the number of dropouts so far.
+func (m *Monitor) DropoutCount() int { return len(m.s.dropouts) }
+
 // Stats computes the soak statistics at now.
 func (m *Monitor) Stats(now time.Time) Stats {
 	s := Stats{Dropouts: append([]Dropout(nil), m.s.dropouts...), Reports: m.Counts.Reports,
 		Reboots: m.Counts.Reboots, LostReports: m.Counts.LostReports, DeviceReconnects: m.s.reconnects,
 		Malformed: m.Counts.Malformed, Dropped: m.Counts.Dropped, Rejections: m.Counts.Rejections,
 		RoundTripP50: m.RoundTripPercentile(50), RoundTripP95: m.RoundTripPercentile(95)}
-	s.Blind = m.s.blindTotal
-	if !m.s.blindSince.IsZero() {
-		s.Blind += now.Sub(m.s.blindSince)
-	}
-	if !m.s.first.IsZero() {
-		s.Observed = now.Sub(m.s.first) - s.Blind
-	}
-	var down time.Duration
-	for _, d := range s.Dropouts {
-		down += d.Duration(now)
-	}
-	s.Availability = 100
-	if s.Observed > 0 {
-		s.Availability = 100 * (1 - float64(down)/float64(s.Observed))
-	}
+	s.Availability, s.Observed, s.Blind = m.Availability(now)
 	s.MTBF = s.Observed / time.Duration(len(s.Dropouts)+1)
 	gaps := append([]time.Duration(nil), m.s.allGaps...)
 	sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })

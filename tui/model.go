@@ -121,6 +121,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.now = m.o.Now()
+		m.mon.Tick(m.now)
 		m.frame++
 		cmd = tick(m.tag)
 	case desiredResultMsg:

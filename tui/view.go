@@ -70,8 +70,9 @@ func (m *Model) header() string {
 	line1 := fmt.Sprintf("%s  %s @ %s   link %s   device %s (%s)   v%d", s.Title.Render("iotwatch"),
 		s.Label.Render(m.o.Thing), m.o.Endpoint, linkText, devStyle.Render(dev.String()), age, m.mon.Version)
 	c := m.mon.Counts
-	line2 := s.Muted.Render(fmt.Sprintf("reports %d  lost %d  reboots %d  rejected %d  malformed %d  dropped %d  round trip p50 %s  mem %.1f MB",
-		c.Reports, c.LostReports, c.Reboots, c.Rejections, c.Malformed, c.Dropped,
+	avail, _, _ := m.mon.Availability(m.now)
+	line2 := s.Muted.Render(fmt.Sprintf("reports %d  dropouts %d  avail %.2f%%  lost %d  reboots %d  rejected %d  malformed %d  dropped %d  round trip p50 %s  mem %.1f MB",
+		c.Reports, m.mon.DropoutCount(), avail, c.LostReports, c.Reboots, c.Rejections, c.Malformed, c.Dropped,
 		m.mon.RoundTripPercentile(50).Round(time.Millisecond), float64(m.o.Memory())/(1<<20)))
 	return line1 + "\n" + line2
 }
