@@ -1,0 +1,146 @@
+// Package eventlog is the durable JSON Lines log of monitor events: one
+// object per line with an RFC 3339 UTC time, a type and the event.
+//
+// Durability policy: lines are buffered and flushed + fsynced at least once
+// a second by a background ticker, at once for events that matter for a
+// soak (presence, link, rejections) and on Sync and Close. After kill -9 at
+// most the last second is lost; a torn last line is skipped on reading.
+// It imports monitor only.
+package eventlog
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/iotwatch/iotwatch/monitor"
+)
+
+// record is one line.
+type record struct {
+	Time  string          `json:"time"`
+	Type  string          `json:"type"`
+	Event json.RawMessage `json:"event"`
+}
+
+// Writer appends events to a log file.
+type Writer struct {
+	mu    sync.Mutex
+	f     *os.File
+	buf   *bufio.Writer
+	dirty bool
+	err   error
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+// Create opens path for appending (creating it) and starts the sync ticker.
+func Create(path string) (*Writer, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("event log: %w", err)
+	}
+	w := &Writer{f: f, buf: bufio.NewWriterSize(f, 64*1024), stop: make(chan struct{}), done: make(chan struct{})}
+	go w.syncEverySecond()
+	return w, nil
+}
+
+func (w *Writer) syncEverySecond() {
+	defer close(w.done)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			w.Sync()
+		}
+	}
+}
+
+// Write appends one event; events that matter are made durable at once.
+func (w *Writer) Write(ev monitor.Event) error {
+	line, err := encode(ev)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	if w.err == nil {
+		_, w.err = w.buf.Write(line)
+		w.dirty = true
+	}
+	err = w.err
+	w.mu.Unlock()
+	if err == nil && urgent(ev) {
+		err = w.Sync()
+	}
+	return err
+}
+
+func urgent(ev monitor.Event) bool {
+	switch ev.(type) {
+	case monitor.Presence, monitor.Link, monitor.Rejected:
+		return true
+	}
+	return false
+}
+
+// Sync flushes and fsyncs what was written.
+func (w *Writer) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.dirty || w.err != nil {
+		return w.err
+	}
+	if w.err = w.buf.Flush(); w.err == nil {
+		w.err = w.f.Sync()
+	}
+	w.dirty = false
+	return w.err
+}
+
+// Close syncs and closes the file.
+func (w *Writer) Close() error {
+	close(w.stop)
+	<-w.done
+	err := w.Sync()
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func encode(ev monitor.Event) ([]byte, error) {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	line, err := json.Marshal(record{Time: ev.Time().UTC().Format(time.RFC3339Nano), Type: typeOf(ev), Event: body})
+	return append(line, '\n'), err
+}
+
+func typeOf(ev monitor.Event) string {
+	switch ev.(type) {
+	case monitor.ShadowDoc:
+		return "shadow"
+	case monitor.Rejected:
+		return "rejected"
+	case monitor.Deleted:
+		return "deleted"
+	case monitor.Presence:
+		return "presence"
+	case monitor.Link:
+		return "link"
+	case monitor.DesiredSent:
+		return "desired"
+	case monitor.Malformed:
+		return "malformed"
+	case monitor.Overflow:
+		return "overflow"
+	}
+	return "unknown"
+}

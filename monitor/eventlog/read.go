@@ -1,0 +1,91 @@
+package eventlog
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/iotwatch/iotwatch/monitor"
+)
+
+// Log is what Read recovers from a file.
+type Log struct {
+	Events []monitor.Event
+	// Torn is true when the last line was cut short (a crash mid-write) and skipped.
+	Torn bool
+	// Problems names corrupt lines elsewhere, which are skipped too.
+	Problems []string
+}
+
+// Read loads every event of a log file.
+func Read(path string) (*Log, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("event log: %w", err)
+	}
+	defer f.Close()
+	return decodeAll(f, path)
+}
+
+func decodeAll(r io.Reader, name string) (*Log, error) {
+	log := &Log{}
+	rd := bufio.NewReaderSize(r, 64*1024)
+	for n := 1; ; n++ {
+		line, err := rd.ReadBytes('\n')
+		if len(line) > 0 {
+			complete := bytes.HasSuffix(line, []byte{'\n'})
+			ev, derr := decodeLine(line)
+			switch {
+			case derr == nil:
+				log.Events = append(log.Events, ev)
+			case !complete:
+				log.Torn = true
+			default:
+				log.Problems = append(log.Problems, fmt.Sprintf("%s:%d: %v (line skipped)", name, n, derr))
+			}
+		}
+		if err == io.EOF {
+			return log, nil
+		}
+		if err != nil {
+			return log, err
+		}
+	}
+}
+
+func decodeLine(line []byte) (monitor.Event, error) {
+	var rec record
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return nil, err
+	}
+	switch rec.Type {
+	case "shadow":
+		return decode[monitor.ShadowDoc](rec.Event)
+	case "rejected":
+		return decode[monitor.Rejected](rec.Event)
+	case "deleted":
+		return decode[monitor.Deleted](rec.Event)
+	case "presence":
+		return decode[monitor.Presence](rec.Event)
+	case "link":
+		return decode[monitor.Link](rec.Event)
+	case "desired":
+		return decode[monitor.DesiredSent](rec.Event)
+	case "malformed":
+		return decode[monitor.Malformed](rec.Event)
+	case "overflow":
+		return decode[monitor.Overflow](rec.Event)
+	}
+	return nil, fmt.Errorf("unknown event type %q", rec.Type)
+}
+
+func decode[T monitor.Event](raw json.RawMessage) (monitor.Event, error) {
+	var e T
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
