@@ -2,13 +2,61 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/monitor/eventlog"
+	"github.com/iotwatch/iotwatch/monitor/report"
 )
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("report", "report [flags]", stderr)
-	if err := parseFlags(fs, args, 0); err != nil {
+	fs := newFlagSet("report", "report [-c FILE] [--report FILE] LOG", stderr)
+	cfgPath := fs.String("c", "", "configuration for the thresholds and plotted field (default: [soak] defaults)")
+	reportPath := fs.String("report", "", "write the Markdown report here, with .svg and .json beside it")
+	if err := parseFlags(fs, args, 1); err != nil {
 		return err
 	}
-	return errNotBuilt
+	if fs.NArg() != 1 {
+		return usagef("give the event log written by --log")
+	}
+	cfg := defaultConfig(filepath.Base(fs.Arg(0)))
+	if *cfgPath != "" {
+		loaded, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		cfg = loaded
+	}
+	log, err := eventlog.Read(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	for _, p := range log.Problems {
+		fmt.Fprintln(stderr, "warning:", p)
+	}
+	if log.Torn {
+		fmt.Fprintln(stderr, "note: the last line was cut short (the soak was killed); it was skipped")
+	}
+	if len(log.Events) == 0 {
+		return fmt.Errorf("%s holds no events", fs.Arg(0))
+	}
+	mon := monitor.New(monitorOptions(cfg))
+	for _, ev := range log.Events {
+		mon.Apply(ev)
+	}
+	run := report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Start: log.Events[0].Time(), End: log.Events[len(log.Events)-1].Time()}
+	return finishReport(run, mon, cfg, *reportPath, stdout)
+}
+
+// defaultConfig holds the [soak] and [plot] defaults for a report without
+// -c; the log's name stands in for the thing's.
+func defaultConfig(logName string) *config.Config {
+	c := &config.Config{Thing: config.Thing{Name: logName}}
+	c.Plot.Field = "temp"
+	c.Soak.DropoutAfter, c.Soak.MinAvailability, c.Soak.MaxGap.Duration = 2.5, 99.9, 30*time.Second
+	return c
 }

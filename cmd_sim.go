@@ -38,7 +38,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *interval < time.Second || *interval > time.Hour {
 		return usagef("--interval %s: use 1s to 1h", *interval)
 	}
-	conn, err := connOptions(*cfgPath)
+	_, conn, err := loadConn(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -47,20 +47,20 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return sim.Run(ctx)
 }
 
-// connOptions loads a configuration into connection options.
-func connOptions(explicit string) (awsconn.Options, error) {
+// loadConn finds and loads a configuration and its connection options.
+func loadConn(explicit string) (*config.Config, awsconn.Options, error) {
 	path, err := config.Find(explicit)
 	if err != nil {
-		return awsconn.Options{}, err
+		return nil, awsconn.Options{}, err
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		return awsconn.Options{}, err
+		return nil, awsconn.Options{}, err
 	}
 	conf, err := pki.LoadClientTLS(cfg.AWS.Cert, cfg.AWS.Key, cfg.AWS.CA, cfg.AWS.Endpoint)
 	if err != nil {
-		return awsconn.Options{}, err
+		return nil, awsconn.Options{}, err
 	}
-	return awsconn.Options{Host: cfg.AWS.Endpoint, Port: cfg.AWS.Port, ClientID: cfg.AWS.ClientID, TLS: conf,
+	return cfg, awsconn.Options{Host: cfg.AWS.Endpoint, Port: cfg.AWS.Port, ClientID: cfg.AWS.ClientID, TLS: conf,
 		Thing: cfg.Thing.Name, Shadow: cfg.Thing.Shadow, DeviceClientID: cfg.Thing.DeviceClientID}, nil
 }

@@ -2,13 +2,144 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/monitor/eventlog"
+	"github.com/iotwatch/iotwatch/monitor/report"
 )
 
 func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("soak", "soak [flags]", stderr)
+	fs := newFlagSet("soak", "soak [-c FILE] --duration D [--log FILE] [--report FILE]", stderr)
+	cfgPath := fs.String("c", "", "configuration ([soak] holds the thresholds)")
+	duration := fs.Duration("duration", 0, "how long to watch, e.g. 8h (Ctrl+C ends early and still reports)")
+	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
+	reportPath := fs.String("report", "", "write the Markdown report here, with .svg and .json beside it")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
-	return errNotBuilt
+	if *duration <= 0 {
+		return usagef("--duration is required, e.g. --duration 8h")
+	}
+	cfg, opts, err := loadConn(*cfgPath)
+	if err != nil {
+		return err
+	}
+	var log *eventlog.Writer
+	if *logPath != "" {
+		if log, err = eventlog.Create(*logPath); err != nil {
+			return err
+		}
+		defer log.Close()
+	}
+	conn, err := awsconn.Dial(opts)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	mon := monitor.New(monitorOptions(cfg))
+	start := time.Now()
+	watchSoak(ctx, conn, mon, log, start.Add(*duration), progressOut(stderr))
+	end := time.Now()
+	if log != nil {
+		log.Sync()
+	}
+	return finishReport(report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Start: start, End: end}, mon, cfg, *reportPath, stdout)
+}
+
+func monitorOptions(cfg *config.Config) monitor.Options {
+	return monitor.Options{Field: cfg.Plot.Field, Interval: cfg.Soak.Interval.Duration, DropoutAfter: cfg.Soak.DropoutAfter}
+}
+
+// watchSoak feeds events to the monitor and the log until the deadline or
+// ctx ends, ticking the dropout detector and printing progress.
+func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, log *eventlog.Writer, deadline time.Time, progress io.Writer) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	lastPrint := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			return
+		case ev, ok := <-conn.Events():
+			if !ok {
+				return
+			}
+			mon.Apply(ev)
+			if log != nil {
+				log.Write(ev)
+			}
+		case now := <-tick.C:
+			before := mon.DropoutCount()
+			mon.Tick(now)
+			if log != nil && mon.DropoutCount() != before {
+				log.Sync() // a dropout is never left in a buffer
+			}
+			if progress != nil && now.Sub(lastPrint) >= time.Second {
+				lastPrint = now
+				avail, _, _ := mon.Availability(now)
+				fmt.Fprintf(progress, "\r%s left  reports %d  dropouts %d  availability %.3f%%  link %s   ",
+					time.Until(deadline).Round(time.Second), mon.Counts.Reports, mon.DropoutCount(), avail, mon.Link.State)
+			}
+		}
+	}
+}
+
+// progressOut is stderr when it is a terminal, else nil (no progress line).
+func progressOut(stderr io.Writer) io.Writer {
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+		return f
+	}
+	return nil
+}
+
+// finishReport prints or writes the report and fails when a threshold is breached.
+func finishReport(run report.Run, mon *monitor.Monitor, cfg *config.Config, path string, stdout io.Writer) error {
+	st := mon.Stats(run.End)
+	verdict := report.Judge(st, report.Thresholds{MaxDropouts: cfg.Soak.MaxDropouts,
+		MinAvailability: cfg.Soak.MinAvailability, MaxGap: cfg.Soak.MaxGap.Duration})
+	svgName := ""
+	if path != "" {
+		base := strings.TrimSuffix(path, ".md")
+		svgName = base + ".svg"
+		points := mon.Series(run.Field, max(run.End.Sub(run.Start), time.Second), 600, run.End)
+		files := map[string][]byte{base + ".svg": report.SVG(run, points, st.Dropouts),
+			base + ".json": report.JSON(run, st, verdict)}
+		for name, data := range files {
+			if err := os.WriteFile(name, data, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	md := report.Markdown(run, st, verdict, baseName(svgName))
+	if path != "" {
+		if err := os.WriteFile(path, md, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "report written to %s\n", path)
+	} else {
+		stdout.Write(md)
+	}
+	if !verdict.Pass {
+		fmt.Fprintf(stdout, "soak FAILED: %s\n", strings.Join(verdict.Reasons, "; "))
+		return errSilentFailure
+	}
+	return nil
+}
+
+func baseName(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
 }

@@ -11,9 +11,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/iotwatch/iotwatch/awsconn"
-	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/monitor"
-	"github.com/iotwatch/iotwatch/pki"
 	"github.com/iotwatch/iotwatch/tui"
 )
 
@@ -24,23 +22,14 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
-	path, err := config.Find(*cfgPath)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load(path)
+	cfg, opts, err := loadConn(*cfgPath)
 	if err != nil {
 		return err
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
-	conf, err := pki.LoadClientTLS(cfg.AWS.Cert, cfg.AWS.Key, cfg.AWS.CA, cfg.AWS.Endpoint)
-	if err != nil {
-		return err
-	}
-	conn, err := awsconn.Dial(awsconn.Options{Host: cfg.AWS.Endpoint, Port: cfg.AWS.Port, ClientID: cfg.AWS.ClientID,
-		TLS: conf, Thing: cfg.Thing.Name, Shadow: cfg.Thing.Shadow, DeviceClientID: cfg.Thing.DeviceClientID})
+	conn, err := awsconn.Dial(opts)
 	if err != nil {
 		return err
 	}
