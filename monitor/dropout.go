@@ -144,6 +144,9 @@ func (m *Monitor) Availability(now time.Time) (percent float64, observed, blind 
 	return percent, observed, blind
 }
 
+// Dropouts lists the dropouts so far (the last may be open); do not modify.
+func (m *Monitor) Dropouts() []Dropout { return m.s.dropouts }
+
 // DropoutCount is the number of dropouts so far.
 func (m *Monitor) DropoutCount() int { return len(m.s.dropouts) }
 

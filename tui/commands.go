@@ -2,6 +2,8 @@ package tui
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -61,4 +63,26 @@ func getShadow(conn Conn) tea.Cmd {
 // runDemo runs a demo fault action off the UI goroutine.
 func runDemo(do func()) tea.Cmd {
 	return func() tea.Msg { do(); return nil }
+}
+
+// exportCSV writes the plotted field over the window to a file in the
+// current directory and reports its name in the status line.
+func exportCSV(mon *monitor.Monitor, window time.Duration, now time.Time) tea.Cmd {
+	field := mon.Field()
+	points := int(min(window/time.Second, 100000))
+	series := mon.Series(field, window, points, now)
+	return func() tea.Msg {
+		name := fmt.Sprintf("iotwatch-%s-%s.csv", field, now.UTC().Format("20060102-150405"))
+		f, err := os.Create(name)
+		if err == nil {
+			err = monitor.WriteCSV(f, field, series, now.Add(-window), window/time.Duration(points))
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return desiredResultMsg{fmt.Errorf("export: %w", err)}
+		}
+		return statusMsg("exported " + name)
+	}
 }

@@ -8,9 +8,9 @@ import (
 
 // KeyMap is the UI's key bindings; it implements help.KeyMap.
 type KeyMap struct {
-	Quit, Help, Get, Window, Pause, Clear, Edit key.Binding
-	Controls                                    []key.Binding // from [[control]], in order
-	Demo                                        []key.Binding // demo fault keys, when given
+	Quit, Help, Get, Window, Pause, Clear, Edit, Soak, Export key.Binding
+	Controls                                                  []key.Binding // from [[control]], in order
+	Demo                                                      []key.Binding // demo fault keys, when given
 }
 
 // DefaultKeyMap builds the bindings for the given controls and demo keys.
@@ -23,6 +23,8 @@ func DefaultKeyMap(controls []config.Control, demo []DemoKey) KeyMap {
 		Pause:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause plot")),
 		Clear:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear plot")),
 		Edit:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit desired JSON")),
+		Soak:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "soak statistics")),
+		Export: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export plot CSV")),
 	}
 	for _, c := range controls {
 		label := c.Label
@@ -52,5 +54,5 @@ func (k KeyMap) ShortHelp() []key.Binding {
 }
 
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.Controls, {k.Get, k.Edit, k.Window, k.Pause, k.Clear}, k.Demo, {k.Help, k.Quit}}
+	return [][]key.Binding{k.Controls, {k.Get, k.Edit, k.Window, k.Pause, k.Clear}, {k.Soak, k.Export}, k.Demo, {k.Help, k.Quit}}
 }

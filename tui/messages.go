@@ -13,3 +13,6 @@ type tickMsg struct{ tag int }
 
 // desiredResultMsg is the outcome of sending a desired patch.
 type desiredResultMsg struct{ err error }
+
+// statusMsg is a line for the status bar.
+type statusMsg string

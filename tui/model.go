@@ -60,6 +60,7 @@ type Model struct {
 	width, height int
 	window        time.Duration
 	paused        bool
+	showSoak      bool
 	pausedAt      time.Time
 	now           time.Time
 	tag           int
@@ -124,6 +125,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.mon.Tick(m.now)
 		m.frame++
 		cmd = tick(m.tag)
+	case statusMsg:
+		m.status = string(msg)
 	case desiredResultMsg:
 		if msg.err != nil {
 			m.status = msg.err.Error()
@@ -160,6 +163,10 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		m.paused, m.pausedAt = !m.paused, m.now
 	case key.Matches(msg, m.keys.Clear):
 		m.mon.ClearHistory()
+	case key.Matches(msg, m.keys.Soak):
+		m.showSoak = !m.showSoak
+	case key.Matches(msg, m.keys.Export):
+		return m, exportCSV(m.mon, m.window, m.now)
 	case key.Matches(msg, m.keys.Edit):
 		m.editing, m.editErr = true, ""
 		m.editor.Reset()

@@ -181,3 +181,22 @@ func TestProgramFlow(t *testing.T) {
 		t.Fatalf("final reports %d", final.Monitor().Counts.Reports)
 	}
 }
+
+func TestSoakPanelAndExport(t *testing.T) {
+	t.Chdir(t.TempDir())
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 120, Height: 40})
+	m = update(m, reports(20))
+	m = update(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'s'}})
+	if !strings.Contains(m.View(), "soak statistics") || !strings.Contains(m.View(), "availability 100.000%") {
+		t.Fatalf("soak panel:\n%s", m.View())
+	}
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'x'}})
+	msg, ok := cmd().(statusMsg)
+	if !ok || !strings.HasPrefix(string(msg), "exported iotwatch-temp-") {
+		t.Fatalf("export: %v", msg)
+	}
+	data, err := os.ReadFile(strings.TrimPrefix(string(msg), "exported "))
+	if err != nil || !strings.HasPrefix(string(data), "time,temp\n") || strings.Count(string(data), "\n") < 15 {
+		t.Fatalf("csv (%v):\n%s", err, data)
+	}
+}

@@ -23,12 +23,13 @@ func (m *Model) render() {
 	footer := m.footer()
 	rest := m.height - lipgloss.Height(header) - lipgloss.Height(footer)
 	table := m.table()
-	plotHeight := max(4, rest-lipgloss.Height(table)-4)
+	plotHeight := max(3, rest-lipgloss.Height(table)-6)
 	if m.width >= 120 {
-		plotHeight = max(4, rest/2-2)
+		plotHeight = max(3, rest/2-3)
 	}
-	body := lipgloss.JoinVertical(lipgloss.Left, m.plot(plotHeight), m.lower(table, rest-plotHeight-2))
-	frame := lipgloss.JoinVertical(lipgloss.Left, header, body, footer)
+	plot := m.plot(plotHeight)
+	body := lipgloss.JoinVertical(lipgloss.Left, plot, m.lower(table, rest-lipgloss.Height(plot)))
+	frame := lipgloss.JoinVertical(lipgloss.Left, header, clip(body, m.width, rest), footer)
 	m.view = clip(frame, m.width, m.height)
 }
 
@@ -104,18 +105,66 @@ func (m *Model) plot(height int) string {
 		return m.styles.Label.Render(title) + "\n" + m.styles.Muted.Render(fmt.Sprintf("waiting for %s reports…", field)) + strings.Repeat("\n", height)
 	}
 	graph := asciigraph.Plot(series, asciigraph.Height(height), asciigraph.Width(width))
-	return m.styles.Label.Render(title) + "\n" + graph + "\n" + m.timeAxis(graph, at)
+	return m.styles.Label.Render(title) + "\n" + graph + "\n" + m.timeline(graph, series, at) + "\n" + m.timeAxis(graph, at)
+}
+
+// timeline is a strip under the plot: reports (▀), dropouts (✖), nothing ( ).
+func (m *Model) timeline(graph string, series []float64, end time.Time) string {
+	offset := axisOffset(graph)
+	if offset < 0 {
+		return ""
+	}
+	start := end.Add(-m.window)
+	step := m.window / time.Duration(len(series))
+	var b strings.Builder
+	for i, v := range series {
+		from, to := start.Add(time.Duration(i)*step), start.Add(time.Duration(i+1)*step)
+		switch {
+		case inDropout(m.mon.Dropouts(), from, to, end):
+			b.WriteString(m.styles.Bad.Render("✖"))
+		case !math.IsNaN(v):
+			b.WriteString(m.styles.Good.Render("▀"))
+		default:
+			b.WriteByte(' ')
+		}
+	}
+	return strings.Repeat(" ", offset) + b.String()
+}
+
+func inDropout(dropouts []monitor.Dropout, from, to, now time.Time) bool {
+	for i := len(dropouts) - 1; i >= 0; i-- {
+		d := dropouts[i]
+		end := d.End
+		if end.IsZero() {
+			end = now
+		}
+		if d.Start.Before(to) && end.After(from) {
+			return true
+		}
+		if end.Before(from) {
+			return false
+		}
+	}
+	return false
+}
+
+// axisOffset is the column where the plot's data starts, or -1.
+func axisOffset(graph string) int {
+	first := strings.SplitN(graph, "\n", 2)[0]
+	axis := strings.IndexAny(first, "┤┼")
+	if axis < 0 {
+		return -1
+	}
+	return lipgloss.Width(first[:axis]) + 1
 }
 
 // timeAxis labels the plot's wall-clock span under its data columns.
 func (m *Model) timeAxis(graph string, end time.Time) string {
-	first := strings.SplitN(graph, "\n", 2)[0]
-	axis := strings.IndexAny(first, "┤┼")
-	if axis < 0 {
+	offset := axisOffset(graph)
+	if offset < 0 {
 		return ""
 	}
-	offset := lipgloss.Width(first[:axis]) + 1
-	width := lipgloss.Width(first) - offset
+	width := lipgloss.Width(strings.SplitN(graph, "\n", 2)[0]) - offset
 	layout := "15:04:05"
 	if m.window > 24*time.Hour {
 		layout = "Jan 2 15:04"
@@ -201,6 +250,9 @@ func (m *Model) lower(table string, height int) string {
 		}
 		return lipgloss.JoinVertical(lipgloss.Left, m.editor.View(), msg)
 	}
+	if m.showSoak {
+		return m.soakPanel()
+	}
 	if m.width >= 120 {
 		left := lipgloss.NewStyle().Width(tableWidth).Render(table)
 		return lipgloss.JoinHorizontal(lipgloss.Top, left, m.eventLog(height, m.width-tableWidth))
@@ -228,4 +280,20 @@ func (m *Model) footer() string {
 		status = m.styles.Warn.Render(m.status) + "\n"
 	}
 	return status + m.help.View(m.keys)
+}
+
+// soakPanel shows the soak statistics in place of the table and log.
+func (m *Model) soakPanel() string {
+	st := m.mon.Stats(m.now)
+	lines := []string{m.styles.Label.Render("soak statistics (s closes)"),
+		fmt.Sprintf("observed %s   blind %s   availability %.3f%%", st.Observed.Round(time.Second), st.Blind.Round(time.Second), st.Availability),
+		fmt.Sprintf("dropouts %d   longest gap %s   MTBF %s", len(st.Dropouts), st.LongestGap.Round(time.Millisecond), st.MTBF.Round(time.Second)),
+		fmt.Sprintf("gap p50 %s   p95 %s   p99 %s", st.GapP50.Round(time.Millisecond), st.GapP95.Round(time.Millisecond), st.GapP99.Round(time.Millisecond)),
+		fmt.Sprintf("reboots %d   lost reports %d   device reconnects %d", st.Reboots, st.LostReports, st.DeviceReconnects),
+		fmt.Sprintf("desired round trip p50 %s   p95 %s", st.RoundTripP50.Round(time.Millisecond), st.RoundTripP95.Round(time.Millisecond))}
+	for i := max(0, len(st.Dropouts)-5); i < len(st.Dropouts); i++ {
+		d := st.Dropouts[i]
+		lines = append(lines, m.styles.Bad.Render(fmt.Sprintf("  dropout %s for %s (%s)", d.Start.Format("15:04:05"), d.Duration(m.now).Round(100*time.Millisecond), d.Cause)))
+	}
+	return strings.Join(lines, "\n")
 }
