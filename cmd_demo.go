@@ -39,9 +39,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer lab.close()
-	return runTUI(ctx, tui.Options{Conn: lab.monitor, Endpoint: lab.srv.Addr() + " (local emulator)", Thing: demoThing,
+	_, err = runTUI(ctx, tui.Options{Conn: lab.monitor, Endpoint: lab.srv.Addr() + " (local emulator)", Thing: demoThing,
 		Unit: "°C", Window: time.Minute, Controls: config.DefaultControls(), Demo: lab.faultKeys(),
 		Monitor: monitor.Options{Field: "temp"}}, *noColor)
+	return err
 }
 
 // demoLab is the emulator, the simulated device and the monitor connection.

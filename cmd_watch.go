@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -12,13 +13,16 @@ import (
 
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/monitor/eventlog"
 	"github.com/iotwatch/iotwatch/tui"
 )
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("watch", "[watch] [-c FILE] [--no-color]", stderr)
+	fs := newFlagSet("watch", "[watch] [-c FILE] [--log FILE] [--csv FILE] [--no-color]", stderr)
 	cfgPath := fs.String("c", "", "configuration (default ./iotwatch.toml, then $XDG_CONFIG_HOME/iotwatch/config.toml)")
 	noColor := fs.Bool("no-color", false, "no colours (also NO_COLOR)")
+	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
+	csvPath := fs.String("csv", "", "on exit, write the plotted field (1 s means) to this CSV file")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -34,19 +38,70 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer conn.Close()
-	return runTUI(ctx, tui.Options{Conn: conn, Endpoint: fmt.Sprintf("%s:%d", cfg.AWS.Endpoint, cfg.AWS.Port),
+	var source tui.Conn = conn
+	if *logPath != "" {
+		log, err := eventlog.Create(*logPath)
+		if err != nil {
+			return err
+		}
+		defer log.Close()
+		source = logged(conn, log)
+	}
+	started := time.Now()
+	final, err := runTUI(ctx, tui.Options{Conn: source, Endpoint: fmt.Sprintf("%s:%d", cfg.AWS.Endpoint, cfg.AWS.Port),
 		Thing: cfg.Thing.Name, Unit: cfg.Plot.Unit, Window: cfg.Plot.Window.Duration, Controls: cfg.Control,
-		Monitor: monitor.Options{Field: cfg.Plot.Field, Interval: cfg.Soak.Interval.Duration, DropoutAfter: cfg.Soak.DropoutAfter}}, *noColor)
+		Monitor: monitorOptions(cfg)}, *noColor)
+	if err != nil || *csvPath == "" || final.Monitor() == nil {
+		return err
+	}
+	return writeCSV(*csvPath, final.Monitor(), started, time.Now())
 }
 
+// writeCSV writes the plotted field from start to end as 1 s means (at most a day).
+func writeCSV(path string, mon *monitor.Monitor, start, end time.Time) error {
+	span := min(max(end.Sub(start).Truncate(time.Second), time.Second), 24*time.Hour)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	series := mon.Series(mon.Field(), span, int(span/time.Second), end)
+	if err := monitor.WriteCSV(f, mon.Field(), series, end.Add(-span), time.Second); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// loggedConn passes a connection's events on after appending each to the
+// event log, so the UI never does that IO itself.
+type loggedConn struct {
+	*awsconn.Conn
+	events chan monitor.Event
+}
+
+func logged(conn *awsconn.Conn, log *eventlog.Writer) *loggedConn {
+	lc := &loggedConn{Conn: conn, events: make(chan monitor.Event, 1024)}
+	go func() {
+		defer close(lc.events)
+		for ev := range conn.Events() {
+			log.Write(ev)
+			lc.events <- ev
+		}
+	}()
+	return lc
+}
+
+func (l *loggedConn) Events() <-chan monitor.Event { return l.events }
+
 // runTUI runs the terminal UI until the user quits or ctx ends.
-func runTUI(ctx context.Context, o tui.Options, noColor bool) error {
+func runTUI(ctx context.Context, o tui.Options, noColor bool) (tui.Model, error) {
 	if noColor || os.Getenv("NO_COLOR") != "" {
 		lipgloss.SetColorProfile(termenv.Ascii)
 	}
-	_, err := tea.NewProgram(tui.New(o), tea.WithAltScreen(), tea.WithContext(ctx)).Run()
+	final, err := tea.NewProgram(tui.New(o), tea.WithAltScreen(), tea.WithContext(ctx)).Run()
+	model, _ := final.(tui.Model)
 	if err == tea.ErrProgramKilled && ctx.Err() != nil {
-		return nil
+		err = nil
 	}
-	return err
+	return model, err
 }

@@ -123,13 +123,29 @@ func TestLabInTerminal(t *testing.T) {
 		t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
 		time.Sleep(300 * time.Millisecond)
 	}
-	term := start(t, bin+" watch -c "+filepath.Join(lab, "watch.toml"))
+	logPath, csvPath := filepath.Join(dir, "watch.jsonl"), filepath.Join(dir, "temp.csv")
+	term := start(t, bin+" watch -c "+filepath.Join(lab, "watch.toml")+" --log "+logPath+" --csv "+csvPath)
 	term.waitFor("the device reporting", func(s string) bool {
 		return strings.Contains(s, "esp32-lab") && strings.Contains(s, "device online") && strings.Contains(s, "┤")
 	})
 	term.tmux("send-keys", "-t", "e2e", "+")
 	term.waitFor("the setpoint step applied", contains("device applied setpoint = 21.5"))
 	term.tmux("send-keys", "-t", "e2e", "q")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		csv, _ := os.ReadFile(csvPath)
+		if strings.HasPrefix(string(csv), "time,temp\n") && strings.Count(string(csv), "\n") >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no CSV written on exit: %q", csv)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out, err := exec.Command(bin, "report", logPath).CombinedOutput()
+	if !strings.Contains(string(out), "# Soak report: watch.jsonl") || strings.Contains(string(out), "| reports | 0 |") {
+		t.Fatalf("report from the watch log (%v):\n%s", err, out)
+	}
 }
 
 func freePort(t *testing.T) string {
