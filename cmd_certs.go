@@ -48,12 +48,17 @@ func runCertsInit(args []string, stdout, stderr io.Writer) error {
 	if *dir == "" {
 		return usagef("--dir is required")
 	}
-	if err := pki.Init(*dir, pki.InitOptions{Thing: *thing, Hosts: hosts, Force: *force}); err != nil {
-		return err
-	}
 	configs := map[string][]byte{
 		"watch.toml":  config.Starter("localhost", 8883, *thing, "", pki.MonitorCertFile, pki.MonitorKeyFile, pki.CACertFile),
 		"device.toml": config.Starter("localhost", 8883, *thing, *thing, pki.DeviceCertFile, pki.DeviceKeyFile, pki.CACertFile),
+	}
+	if !*force {
+		if err := refuseExisting(*dir, configs); err != nil {
+			return err
+		}
+	}
+	if err := pki.Init(*dir, pki.InitOptions{Thing: *thing, Hosts: hosts, Force: *force}); err != nil {
+		return err
 	}
 	for name, data := range configs {
 		if err := pki.WriteFile(filepath.Join(*dir, name), data, false); err != nil {
@@ -61,6 +66,18 @@ func runCertsInit(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "Wrote to %s: CA (ca.pem, ca.key), emulator (server.pem, server.key), device %q (device.pem, device.key), monitor (monitor.pem, monitor.key), watch.toml, device.toml.\n\nNext:\n  iotwatch serve --pki %[1]s\n  iotwatch sim -c %[1]s/device.toml\n  iotwatch watch -c %[1]s/watch.toml\n", *dir, *thing)
+	return nil
+}
+
+// refuseExisting keeps a hand-edited watch.toml or device.toml from being
+// replaced by a starter without --force.
+func refuseExisting(dir string, files map[string][]byte) error {
+	for name := range files {
+		path := filepath.Join(dir, name)
+		if _, err := os.Stat(path); err == nil {
+			return fmt.Errorf("%s already exists: use --force to replace it and the certificates in %s", path, dir)
+		}
+	}
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,12 +59,70 @@ func TestCertsHeader(t *testing.T) {
 	}{
 		{[]string{"--cert", p("device.pem")}, 2, "are all required"},
 		{[]string{"--cert", p("nope.pem"), "--key", p("device.key"), "--ca", p("ca.pem")}, 1, "nope.pem does not exist"},
-		{[]string{"--cert", p("device.pem"), "--key", p("monitor.key"), "--ca", p("ca.pem")}, 1, "does not match certificate"},
+		{[]string{"--cert", p("device.pem"), "--key", p("monitor.key"), "--ca", p("ca.pem")}, 1, "private key in " + p("monitor.key") + " does not match certificate " + p("device.pem")},
+		{[]string{"--cert", p("device.pem"), "--key", p("device.key"), "--ca", p("ca.key")}, 1, "expected a CERTIFICATE"},
 	}
 	for _, c := range cases {
 		code, _, stderr := run(t, append([]string{"certs", "header"}, c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d %q, want %d %q", c.args, code, stderr, c.code, c.want)
 		}
+	}
+}
+
+func TestCertsUsage(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"certs"}, 2, "Usage: iotwatch certs init"},
+		{[]string{"certs", "--help"}, 0, "Usage: iotwatch certs init"},
+		{[]string{"certs", "bogus"}, 2, `unknown certs command "bogus"`},
+		{[]string{"certs", "init", "--dir", t.TempDir(), "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"certs", "init", "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"certs", "header", "--help"}, 0, "-o string"},
+	}
+	for _, c := range cases {
+		code, _, stderr := run(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d %q, want %d %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+}
+
+// A hand-edited config must survive a second init without --force.
+func TestCertsInitKeepsExistingConfig(t *testing.T) {
+	dir := t.TempDir()
+	mine := []byte("# my own\n")
+	os.WriteFile(filepath.Join(dir, "watch.toml"), mine, 0o644)
+	code, _, stderr := run(t, "certs", "init", "--dir", dir)
+	if code != 1 || !strings.Contains(stderr, filepath.Join(dir, "watch.toml")+" already exists") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "watch.toml")); string(data) != string(mine) {
+		t.Fatalf("watch.toml replaced: %s", data)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ca.key")); err == nil {
+		t.Fatal("certificates written although init refused")
+	}
+}
+
+// Without -o the header goes to stdout when it is a pipe (the refusal is for terminals only).
+func TestCertsHeaderToPipe(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "certs", "init", "--dir", dir)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got := make(chan []byte)
+	go func() { data, _ := io.ReadAll(r); got <- data }()
+	code := dispatch(context.Background(), []string{"certs", "header", "--cert", p("device.pem"), "--key", p("device.key"), "--ca", p("ca.pem")}, w, io.Discard)
+	w.Close()
+	if data := <-got; code != 0 || !strings.Contains(string(data), "static const char AWS_CERT_PRIVATE[]") {
+		t.Fatalf("exit %d: %s", code, data)
 	}
 }

@@ -118,7 +118,7 @@ func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		if bytes.Contains([]byte(err.Error()), []byte("does not match")) {
-			return pair, fmt.Errorf("private key %s does not match certificate %s: use the key that was created with this certificate", keyFile, certFile)
+			return pair, fmt.Errorf("private key in %s does not match certificate %s: use the key that was created with this certificate", keyFile, certFile)
 		}
 		return pair, fmt.Errorf("%s / %s: %v", certFile, keyFile, err)
 	}
