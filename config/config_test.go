@@ -56,6 +56,14 @@ func TestErrors(t *testing.T) {
 		{"bad action", "[[control]]\nkey = \"a\"\nfield = \"led\"\naction = \"flip\"\n", "", `action "flip" is not one of`},
 		{"cycle without values", "[[control]]\nkey = \"a\"\nfield = \"led\"\naction = \"cycle\"\n", "", "needs values"},
 		{"set without value", "[[control]]\nkey = \"a\"\nfield = \"led\"\naction = \"set\"\n", "", "needs value"},
+		{"negative window", "[plot]\nwindow = \"-5m\"\n", "", "[plot] window -5m0s is negative"},
+		{"negative max_gap", "[soak]\nmax_gap = \"-1s\"\n", "", "[soak] max_gap -1s is negative"},
+		{"negative interval", "[soak]\ninterval = \"-1s\"\n", "", "[soak] interval -1s is negative"},
+		{"min_availability", "[soak]\nmin_availability = 120.0\n", "", "must be a percentage 0–100"},
+		{"max_dropouts", "[soak]\nmax_dropouts = -1\n", "", "max_dropouts cannot be negative"},
+		{"bad shadow", "shadow = \"a/b\"\n", "", `[thing] shadow "a/b"`},
+		{"no cert", "", `cert = ""`, "cert, key and ca are all required"},
+		{"unknown table", "[aws2]\nport = 1\n", "", "unknown key aws2"},
 		{"dropout_after", "[soak]\ndropout_after = 0.5\n", "", "dropout_after 0.5 must be at least 1"},
 	}
 	for _, c := range cases {
