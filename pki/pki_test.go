@@ -65,9 +65,14 @@ func TestRolesAndSANs(t *testing.T) {
 	}
 }
 
-// handshake runs a real TLS handshake over loopback and returns the error
-// the server saw.
-func handshake(t *testing.T, server, client *tls.Config) error {
+// handshakeResult is what each side of one loopback handshake saw.
+type handshakeResult struct {
+	server, client error
+	protocol       string // ALPN protocol the client negotiated
+}
+
+// handshake runs a real TLS handshake over loopback.
+func handshake(t *testing.T, server, client *tls.Config) handshakeResult {
 	t.Helper()
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", server)
 	if err != nil {
@@ -84,11 +89,49 @@ func handshake(t *testing.T, server, client *tls.Config) error {
 		defer conn.Close()
 		done <- conn.(*tls.Conn).Handshake()
 	}()
+	var r handshakeResult
 	conn, err := tls.Dial("tcp", ln.Addr().String(), client)
 	if err == nil {
+		r.protocol = conn.ConnectionState().NegotiatedProtocol
 		conn.Close()
 	}
-	return <-done
+	r.client, r.server = err, <-done
+	return r
+}
+
+// AWS SDKs always offer ALPN x-amzn-mqtt-ca; the client must refuse a server
+// whose certificate does not chain to its CA file, or names another host.
+func TestALPNAndServerVerification(t *testing.T) {
+	dir := initDir(t)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	server, err := LoadServerTLS(p(ServerCertFile), p(ServerKeyFile), p(CACertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := LoadClientTLS(p(DeviceCertFile), p(DeviceKeyFile), p(CACertFile), "localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, proto := range []string{"x-amzn-mqtt-ca", "mqtt"} {
+		offer := client.Clone()
+		offer.NextProtos = []string{proto}
+		if r := handshake(t, server, offer); r.client != nil || r.protocol != proto {
+			t.Errorf("ALPN %s: negotiated %q, %v", proto, r.protocol, r.client)
+		}
+	}
+	wrongName := client.Clone()
+	wrongName.ServerName = "elsewhere.example"
+	if r := handshake(t, server, wrongName); r.client == nil {
+		t.Error("server certificate accepted for a name it does not carry")
+	}
+	other := t.TempDir()
+	if err := Init(other, InitOptions{Thing: "esp32-test"}); err != nil {
+		t.Fatal(err)
+	}
+	foreignRoots, _ := LoadClientTLS(p(DeviceCertFile), p(DeviceKeyFile), filepath.Join(other, CACertFile), "localhost")
+	if r := handshake(t, server, foreignRoots); r.client == nil {
+		t.Error("server certificate accepted by a client trusting another CA")
+	}
 }
 
 func TestHandshake(t *testing.T) {
@@ -102,8 +145,8 @@ func TestHandshake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := handshake(t, server, client); err != nil {
-		t.Fatalf("valid client refused: %v", err)
+	if r := handshake(t, server, client); r.server != nil || r.client != nil {
+		t.Fatalf("valid client refused: %v / %v", r.server, r.client)
 	}
 	other, _ := NewCA("other CA")
 	foreign, _ := other.Issue(Spec{CommonName: "esp32-test"})
@@ -116,13 +159,13 @@ func TestHandshake(t *testing.T) {
 		pair, _ := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
 		bad := client.Clone()
 		bad.Certificates = []tls.Certificate{pair}
-		if err := handshake(t, server, bad); err == nil {
+		if r := handshake(t, server, bad); r.server == nil {
 			t.Errorf("%s client certificate accepted", name)
 		}
 	}
 	noCert := client.Clone()
 	noCert.Certificates = nil
-	if err := handshake(t, server, noCert); err == nil {
+	if r := handshake(t, server, noCert); r.server == nil {
 		t.Error("client without certificate accepted")
 	}
 }
