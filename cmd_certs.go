@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/charmbracelet/x/term"
+
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/pki"
 )
@@ -125,7 +127,6 @@ func readAndRender(cert, key, ca string) ([]byte, error) {
 	return pki.Header(pems[0], pems[1], pems[2])
 }
 
-func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal asks the terminal driver, because a character device such as
+// /dev/null is not a terminal.
+func isTerminal(f *os.File) bool { return term.IsTerminal(f.Fd()) }

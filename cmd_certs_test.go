@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestCertsInit(t *testing.T) {
@@ -124,5 +127,49 @@ func TestCertsHeaderToPipe(t *testing.T) {
 	w.Close()
 	if data := <-got; code != 0 || !strings.Contains(string(data), "static const char AWS_CERT_PRIVATE[]") {
 		t.Fatalf("exit %d: %s", code, data)
+	}
+}
+
+// openTerminal opens a pseudo-terminal and returns its terminal side.
+func openTerminal(t *testing.T) *os.File {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tty.Close() })
+	return tty
+}
+
+// The header carries a private key: never onto a terminal, but /dev/null
+// (a character device, not a terminal) is fine.
+func TestCertsHeaderRefusesTerminal(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "certs", "init", "--dir", dir)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	args := []string{"certs", "header", "--cert", p("device.pem"), "--key", p("device.key"), "--ca", p("ca.pem")}
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	if code := dispatch(context.Background(), args, devNull, io.Discard); code != 0 {
+		t.Fatalf("header to %s: exit %d", os.DevNull, code)
+	}
+	var stderr strings.Builder
+	if code := dispatch(context.Background(), args, openTerminal(t), &stderr); code != 1 || !strings.Contains(stderr.String(), "-o firmware/include/secrets.h") {
+		t.Fatalf("header to a terminal: exit %d %s", code, stderr.String())
 	}
 }
