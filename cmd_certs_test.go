@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/pki"
 )
 
 func TestCertsInit(t *testing.T) {
@@ -27,6 +30,7 @@ func TestCertsInit(t *testing.T) {
 			t.Errorf("%s mode %o", name, info.Mode().Perm())
 		}
 	}
+	assertLabConfigs(t, dir, "esp32-pico")
 	if code, _, stderr := run(t, "certs", "init", "--dir", dir); code != 1 || !strings.Contains(stderr, "--force") {
 		t.Fatalf("overwrite: exit %d %s", code, stderr)
 	}
@@ -171,5 +175,28 @@ func TestCertsHeaderRefusesTerminal(t *testing.T) {
 	var stderr strings.Builder
 	if code := dispatch(context.Background(), args, openTerminal(t), &stderr); code != 1 || !strings.Contains(stderr.String(), "-o firmware/include/secrets.h") {
 		t.Fatalf("header to a terminal: exit %d %s", code, stderr.String())
+	}
+}
+
+// assertLabConfigs loads the two configs init wrote: the monitor gets its own
+// client id and certificate, the device's client id is the thing name.
+func assertLabConfigs(t *testing.T, dir, thing string) {
+	t.Helper()
+	watch, err := config.Load(filepath.Join(dir, "watch.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	device, err := config.Load(filepath.Join(dir, "device.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if watch.AWS.Cert != filepath.Join(dir, pki.MonitorCertFile) || watch.AWS.ClientID == thing || len(watch.Warnings()) != 0 {
+		t.Errorf("watch.toml: %+v warnings %v", watch.AWS, watch.Warnings())
+	}
+	if device.AWS.Key != filepath.Join(dir, pki.DeviceKeyFile) || device.AWS.ClientID != thing || device.Thing.Name != thing {
+		t.Errorf("device.toml: %+v %+v", device.AWS, device.Thing)
+	}
+	if _, err := pki.LoadClientTLS(watch.AWS.Cert, watch.AWS.Key, watch.AWS.CA, watch.AWS.Endpoint); err != nil {
+		t.Errorf("watch.toml credentials: %v", err)
 	}
 }

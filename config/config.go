@@ -77,7 +77,12 @@ type Control struct {
 // Duration is a time.Duration written as "10m" in TOML.
 type Duration struct{ time.Duration }
 
+// UnmarshalText reads a Go duration; "" leaves it zero (automatic / default).
 func (d *Duration) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		d.Duration = 0
+		return nil
+	}
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
 		return fmt.Errorf("%q is not a duration: write it like \"30s\", \"10m\" or \"1h\"", b)

@@ -160,10 +160,41 @@ func TestFind(t *testing.T) {
 	}
 }
 
+func TestEmptyDurationsMeanAutomatic(t *testing.T) {
+	c, err := Parse("w.toml", []byte(minimal+"[plot]\nwindow = \"\"\n[soak]\ninterval = \"\"\nmax_gap = \"\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Soak.Interval.Duration != 0 || c.Plot.Window.Duration != 10*time.Minute || c.Soak.MaxGap.Duration != 30*time.Second {
+		t.Fatalf("interval %v window %v max_gap %v", c.Soak.Interval, c.Plot.Window, c.Soak.MaxGap)
+	}
+}
+
+// `control = []` at the top of the file is how a user opts out of the default keys.
+func TestEmptyControlListDisablesDefaults(t *testing.T) {
+	c, err := Parse("w.toml", []byte("control = []\n"+minimal))
+	if err != nil || len(c.Control) != 0 {
+		t.Fatalf("%v, controls %+v", err, c)
+	}
+}
+
+// FuzzParse: any input gives a configuration that passed validation, or an
+// error naming the file; never a panic.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal))
 	f.Add([]byte("[[control]]\nkey=1\n"))
+	example, _ := os.ReadFile("../config.example.toml")
+	f.Add(example)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		Parse("fuzz.toml", data)
+		c, err := Parse("fuzz.toml", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.toml: ") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if c.AWS.Port < 1 || c.AWS.Port > 65535 || c.Control == nil || c.AWS.ClientID == "" {
+			t.Fatalf("invalid configuration accepted: %+v", c)
+		}
 	})
 }
