@@ -1,6 +1,7 @@
 // Package config loads iotwatch's TOML configuration: defaults, paths
 // relative to the file, and validation whose errors name the file, the field
-// and the fix. It imports pki only (for key file checks), never tui.
+// and the fix. Of iotwatch's packages it imports only pki (key file checks)
+// and shadow (thing and shadow name rules); never tui, awsconn or localiot.
 package config
 
 import (

@@ -198,3 +198,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseExample(b *testing.B) {
+	data, err := os.ReadFile("../config.example.toml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Parse("config.example.toml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -284,3 +284,28 @@ func assertOnlyPEMLiterals(t *testing.T, header []byte, want string) {
 		t.Fatalf("the header's literals are not exactly the CA, certificate and key PEMs")
 	}
 }
+
+func BenchmarkIssue(b *testing.B) {
+	ca, err := NewCA("bench CA")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := ca.Issue(Spec{CommonName: "esp32-bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoadClientTLS(b *testing.B) {
+	dir := b.TempDir()
+	if err := Init(dir, InitOptions{Thing: "esp32-bench"}); err != nil {
+		b.Fatal(err)
+	}
+	p := func(n string) string { return filepath.Join(dir, n) }
+	for b.Loop() {
+		if _, err := LoadClientTLS(p(MonitorCertFile), p(MonitorKeyFile), p(CACertFile), "localhost"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
