@@ -196,15 +196,41 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func TestExpiredClientCertificateExplained(t *testing.T) {
+func TestValidityExplained(t *testing.T) {
 	dir := initDir(t)
-	ca, _ := LoadCA(filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile))
-	leaf, _ := ca.Issue(Spec{CommonName: "old", NotBefore: time.Now().AddDate(-2, 0, 0), NotAfter: time.Now().AddDate(-1, 0, 0)})
-	WriteFile(filepath.Join(dir, "old.pem"), leaf.CertPEM, false)
-	WriteFile(filepath.Join(dir, "old.key"), leaf.KeyPEM, true)
-	_, err := LoadKeyPair(filepath.Join(dir, "old.pem"), filepath.Join(dir, "old.key"))
-	if err == nil || !strings.Contains(err.Error(), "expired on") {
-		t.Fatalf("expired: %v", err)
+	ca, err := LoadCA(filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	cases := []struct {
+		name                string
+		notBefore, notAfter time.Time
+		want                string
+	}{
+		{"expired", now.AddDate(-2, 0, 0), time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC), "expired on 2024-03-01T12:00:00Z"},
+		{"future", time.Date(2099, 1, 2, 0, 0, 0, 0, time.UTC), now.AddDate(100, 0, 0), "is not valid before 2099-01-02T00:00:00Z (is the clock right?)"},
+	}
+	for _, c := range cases {
+		leaf, err := ca.Issue(Spec{CommonName: c.name, NotBefore: c.notBefore, NotAfter: c.notAfter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, key := filepath.Join(dir, c.name+".pem"), filepath.Join(dir, c.name+".key")
+		WriteFile(cert, leaf.CertPEM, false)
+		WriteFile(key, leaf.KeyPEM, true)
+		_, err = LoadKeyPair(cert, key)
+		if err == nil || !strings.Contains(err.Error(), "certificate "+cert+" "+c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
+func TestCAFileWithoutCertificate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	WriteFile(path, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), false)
+	if _, err := LoadCAPool(path); err == nil || !strings.Contains(err.Error(), "CA file "+path+" holds no usable certificate") {
+		t.Fatalf("got %v", err)
 	}
 }
 
