@@ -12,6 +12,7 @@ import (
 
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/pki"
+	"github.com/iotwatch/iotwatch/shadow"
 )
 
 func runCerts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -49,6 +50,9 @@ func runCertsInit(args []string, stdout, stderr io.Writer) error {
 	}
 	if *dir == "" {
 		return usagef("--dir is required")
+	}
+	if !shadow.ValidThingName(*thing) {
+		return usagef("--thing %q: use 1–128 characters of a-zA-Z0-9:_- (AWS IoT's thing name rule)", *thing)
 	}
 	configs := map[string][]byte{
 		"watch.toml":  config.Starter("localhost", 8883, *thing, "", pki.MonitorCertFile, pki.MonitorKeyFile, pki.CACertFile),

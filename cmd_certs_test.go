@@ -88,6 +88,7 @@ func TestCertsUsage(t *testing.T) {
 		{[]string{"certs", "bogus"}, 2, `unknown certs command "bogus"`},
 		{[]string{"certs", "init", "--dir", t.TempDir(), "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"certs", "init", "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"certs", "init", "--dir", t.TempDir(), "--thing", "my thing"}, 2, `--thing "my thing": use 1–128 characters of a-zA-Z0-9:_-`},
 		{[]string{"certs", "header", "--help"}, 0, "-o string"},
 	}
 	for _, c := range cases {

@@ -35,6 +35,9 @@ type InitOptions struct {
 // Init writes a CA, the emulator's server certificate, a device certificate
 // (CN = Thing) and the monitor certificate into dir.
 func Init(dir string, o InitOptions) error {
+	if o.Thing == "" {
+		return fmt.Errorf("no thing name for the device certificate: pass --thing NAME")
+	}
 	names := []string{CACertFile, CAKeyFile, ServerCertFile, ServerKeyFile,
 		DeviceCertFile, DeviceKeyFile, MonitorCertFile, MonitorKeyFile}
 	if !o.Force {

@@ -2,6 +2,7 @@ package pki
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +42,38 @@ func TestInitFilesAndModes(t *testing.T) {
 	}
 	if err := Init(dir, InitOptions{Thing: "x", Force: true}); err != nil {
 		t.Fatalf("force: %v", err)
+	}
+	if err := Init(t.TempDir(), InitOptions{}); err == nil || !strings.Contains(err.Error(), "--thing") {
+		t.Fatalf("empty thing: %v", err)
+	}
+}
+
+func TestChainsVerify(t *testing.T) {
+	dir := initDir(t)
+	roots, err := LoadCAPool(filepath.Join(dir, CACertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		cert, key string
+		usage     x509.ExtKeyUsage
+	}{
+		{ServerCertFile, ServerKeyFile, x509.ExtKeyUsageServerAuth},
+		{DeviceCertFile, DeviceKeyFile, x509.ExtKeyUsageClientAuth},
+		{MonitorCertFile, MonitorKeyFile, x509.ExtKeyUsageClientAuth},
+	}
+	for _, c := range cases {
+		pair, err := LoadKeyPair(filepath.Join(dir, c.cert), filepath.Join(dir, c.key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{c.usage}}
+		if _, err := pair.Leaf.Verify(opts); err != nil {
+			t.Errorf("%s does not chain to %s: %v", c.cert, CACertFile, err)
+		}
+		if pair.Leaf.PublicKeyAlgorithm != x509.ECDSA || pair.Leaf.Version != 3 {
+			t.Errorf("%s: %v v%d, want ECDSA x509 v3", c.cert, pair.Leaf.PublicKeyAlgorithm, pair.Leaf.Version)
+		}
 	}
 }
 
