@@ -113,7 +113,7 @@ func (c *Conn) clientOptions() *paho.ClientOptions {
 	return paho.NewClientOptions().
 		AddBroker("tls://" + c.o.Host + ":" + strconv.Itoa(c.o.Port)).
 		SetClientID(c.o.ClientID).SetTLSConfig(conf).SetProtocolVersion(4).
-		SetCleanSession(true).SetKeepAlive(c.o.KeepAlive).SetPingTimeout(10 * time.Second).
+		SetCleanSession(true).SetKeepAlive(c.o.KeepAlive).SetPingTimeout(pingTimeout(c.o.KeepAlive)).
 		SetConnectTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second).
 		SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(c.o.MaxBackoff).
@@ -130,6 +130,12 @@ func (c *Conn) clientOptions() *paho.ClientOptions {
 			c.mu.Unlock()
 			c.emit(monitor.Link{At: c.o.Now(), State: monitor.LinkConnecting, Attempt: n})
 		})
+}
+
+// pingTimeout is half the keep-alive (at most 10 s), so that a silent cut
+// is noticed within 1.5 × keep-alive.
+func pingTimeout(keepAlive time.Duration) time.Duration {
+	return min(keepAlive/2, 10*time.Second)
 }
 
 // Events is the stream of everything the connection learns; it is closed

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -55,10 +56,11 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := tls.Listen("tcp", o.Listen, tlsConf)
+	raw, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return nil, explainListen(o.Listen, err)
 	}
+	ln := tls.NewListener(handshakeDeadline{raw}, tlsConf)
 	st, err := openStore(o.DataDir)
 	if err != nil {
 		ln.Close()
@@ -95,6 +97,21 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 		}
 	}
 	return s.broker.AddListener(listeners.NewNet("tls", ln))
+}
+
+// connectWithin bounds the TLS handshake and the CONNECT packet; mochi
+// sets keep-alive deadlines after that. Without it a client that opens a
+// connection and goes silent would hold a goroutine, and Close, forever.
+const connectWithin = 10 * time.Second
+
+type handshakeDeadline struct{ net.Listener }
+
+func (l handshakeDeadline) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if err == nil {
+		conn.SetDeadline(time.Now().Add(connectWithin))
+	}
+	return conn, err
 }
 
 func explainListen(addr string, err error) error {

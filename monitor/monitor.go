@@ -210,17 +210,22 @@ func (m *Monitor) applyRejected(r Rejected) {
 }
 
 func (m *Monitor) applyPresence(p Presence) {
-	if p.VersionNumber < m.Presence.VersionNumber || (p.VersionNumber == m.Presence.VersionNumber && p.EventType == "connected" && m.Presence.EventType == "disconnected") {
-		return // an older event arriving late
+	late := p.VersionNumber < m.Presence.VersionNumber ||
+		(p.VersionNumber == m.Presence.VersionNumber && p.EventType == "connected" && m.Presence.EventType == "disconnected")
+	if p.DisconnectReason == "DUPLICATE_CLIENTID" {
+		// The kicked session's event is older than its successor's
+		// connect, but the cause must be shown all the same.
+		m.log(p.At, Bad, "device %s disconnected: another client connected with the device's client id; two clients are kicking each other off (is a tool using the thing name as its client id?)", p.ClientID)
+	}
+	if late {
+		return // an older event arriving late does not change the state
 	}
 	m.Presence = p
 	m.notePresence(p)
 	switch {
 	case p.EventType == "connected":
 		m.log(p.At, Good, "device %s connected", p.ClientID)
-	case p.DisconnectReason == "DUPLICATE_CLIENTID":
-		m.log(p.At, Bad, "device %s disconnected: another client connected with the device's client id; two clients are kicking each other off (is a tool using the thing name as its client id?)", p.ClientID)
-	default:
+	case p.DisconnectReason != "DUPLICATE_CLIENTID":
 		m.log(p.At, Bad, "device %s disconnected: %s", p.ClientID, p.DisconnectReason)
 	}
 }

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/devicesim"
+	"github.com/iotwatch/iotwatch/localiot"
+	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/pki"
+)
+
+// rig is an emulator, a simulated device and a monitor connection, with the
+// monitor's events applied to a Monitor in the background.
+type rig struct {
+	dir, addr string
+	srv       *localiot.Server
+	sim       *devicesim.Sim
+	mu        sync.Mutex
+	mon       *monitor.Monitor
+	linkUpAt  []time.Time
+}
+
+func newRig(t *testing.T, monitorAddr func(string) string, keepAlive time.Duration) *rig {
+	t.Helper()
+	r := &rig{dir: t.TempDir(), mon: monitor.New(monitor.Options{})}
+	pki.Init(r.dir, pki.InitOptions{Thing: "esp32-rel"})
+	r.start(t, "127.0.0.1:0")
+	r.addr = r.srv.Addr()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	device, _ := connFor(t, r.dir, r.addr, "device", "esp32-rel")
+	r.sim = devicesim.New(devicesim.Options{Conn: device, Interval: time.Second})
+	go r.sim.Run(ctx)
+	mo, _ := connFor(t, r.dir, monitorAddr(r.addr), "monitor", "iotwatch-rel")
+	mo.KeepAlive = keepAlive
+	conn, err := awsconn.Dial(mo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case ev, ok := <-conn.Events():
+				if !ok {
+					return
+				}
+				r.mu.Lock()
+				r.mon.Apply(ev)
+				if l, isLink := ev.(monitor.Link); isLink && l.State == monitor.LinkUp {
+					r.linkUpAt = append(r.linkUpAt, l.At)
+				}
+				r.mu.Unlock()
+			case now := <-tick.C:
+				r.mu.Lock()
+				r.mon.Tick(now)
+				r.mu.Unlock()
+			}
+		}
+	}()
+	return r
+}
+
+func (r *rig) start(t *testing.T, addr string) {
+	srv, err := localiot.New(localiot.Options{Listen: addr, PKIDir: r.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	r.srv = srv
+	t.Cleanup(func() { srv.Close() })
+}
+
+func (r *rig) waitFor(t *testing.T, what string, ok func(*monitor.Monitor) bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		done := ok(r.mon)
+		r.mu.Unlock()
+		if done {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("never: %s", what)
+}
+
+func connFor(t *testing.T, dir, addr, role, clientID string) (awsconn.Options, error) {
+	conf, err := pki.LoadClientTLS(filepath.Join(dir, role+".pem"), filepath.Join(dir, role+".key"), filepath.Join(dir, pki.CACertFile), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	p := 0
+	for _, c := range port {
+		p = p*10 + int(c-'0')
+	}
+	return awsconn.Options{Host: host, Port: p, ClientID: clientID, TLS: conf, Thing: "esp32-rel", MaxBackoff: time.Second}, nil
+}
+
+func TestBrokerRestartMidSoakIsBlindTime(t *testing.T) {
+	r := newRig(t, func(a string) string { return a }, 30*time.Second)
+	r.waitFor(t, "five reports", func(m *monitor.Monitor) bool { return m.Counts.Reports >= 5 })
+	r.srv.Close()
+	stoppedAt := time.Now()
+	time.Sleep(3 * time.Second)
+	r.start(t, r.addr)
+	restartedAt := time.Now()
+	r.waitFor(t, "reports after the restart", func(m *monitor.Monitor) bool { return m.Counts.Reports >= 12 })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.mon.Stats(time.Now())
+	if len(st.Dropouts) != 0 || st.LostReports != 0 {
+		t.Fatalf("broker restart counted against the device: dropouts %v lost %d", st.Dropouts, st.LostReports)
+	}
+	if st.Blind < 2*time.Second {
+		t.Fatalf("blind time %s, the broker was down %s", st.Blind, restartedAt.Sub(stoppedAt))
+	}
+	reconnect := r.linkUpAt[len(r.linkUpAt)-1].Sub(restartedAt)
+	t.Logf("blind %s, reconnected %s after the broker came back", st.Blind.Round(time.Millisecond), reconnect.Round(time.Millisecond))
+	// The target is 5 s (bench it with -run BrokerRestart -v); the bound
+	// here leaves room for a loaded CI machine.
+	if reconnect > 10*time.Second {
+		t.Fatalf("reconnect took %s", reconnect)
+	}
+}
+
+// proxy forwards loopback TCP and can freeze: stop forwarding without
+// closing anything, as a dead network path does.
+type proxy struct {
+	ln     net.Listener
+	mu     sync.Mutex
+	frozen bool
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go p.pipe(c, s)
+			go p.pipe(s, c)
+		}
+	}()
+	return p
+}
+
+func (p *proxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		frozen := p.frozen
+		p.mu.Unlock()
+		if frozen {
+			continue // swallowed: nothing arrives, nothing closes
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+func TestSilentNetworkCutDetected(t *testing.T) {
+	var px *proxy
+	keepAlive := 2 * time.Second
+	r := newRig(t, func(a string) string { px = newProxy(t, a); return px.ln.Addr().String() }, keepAlive)
+	r.waitFor(t, "the link up and a report", func(m *monitor.Monitor) bool { return m.Link.State == monitor.LinkUp && m.Counts.Reports > 0 })
+	px.mu.Lock()
+	px.frozen = true
+	px.mu.Unlock()
+	cutAt := time.Now()
+	r.waitFor(t, "the link down", func(m *monitor.Monitor) bool { return m.Link.State != monitor.LinkUp })
+	took := time.Since(cutAt)
+	t.Logf("silent cut noticed after %s (keep-alive %s)", took.Round(time.Millisecond), keepAlive)
+	// 1.5 × keep-alive is the design; allow scheduling slack on a loaded machine.
+	if took > 3*keepAlive {
+		t.Fatalf("silent cut noticed only after %s", took)
+	}
+	px.mu.Lock()
+	px.frozen = false
+	px.mu.Unlock()
+	r.waitFor(t, "the link up again", func(m *monitor.Monitor) bool { return m.Link.State == monitor.LinkUp })
+}
+
+func TestDuplicateClientIDExplained(t *testing.T) {
+	r := newRig(t, func(a string) string { return a }, 30*time.Second)
+	r.waitFor(t, "a report", func(m *monitor.Monitor) bool { return m.Counts.Reports > 0 })
+	r.sim.Duplicate()
+	r.waitFor(t, "the duplicate client id explained", func(m *monitor.Monitor) bool {
+		for _, e := range m.Events() {
+			if strings.Contains(e.Text, "another client connected with the device's client id") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestKill9SoakLogRebuildsReport kills a real soak process and rebuilds its report.
+func TestKill9SoakLogRebuildsReport(t *testing.T) {
+	dir := soakLab(t)
+	bin := filepath.Join(t.TempDir(), "iotwatch")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v %s", err, out)
+	}
+	sim := exec.Command(bin, "sim", "-c", filepath.Join(dir, "device.toml"), "--interval", "1s")
+	sim.Start()
+	defer func() { sim.Process.Kill(); sim.Wait() }()
+	logPath := filepath.Join(dir, "soak.jsonl")
+	soak := exec.Command(bin, "soak", "-c", filepath.Join(dir, "watch.toml"), "--duration", "1h", "--log", logPath)
+	soak.Stdout, soak.Stderr = io.Discard, io.Discard
+	soak.Start()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		data, _ := os.ReadFile(logPath)
+		if strings.Count(string(data), `"type":"shadow"`) >= 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("soak logged too little: %s", data)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	soak.Process.Kill()
+	soak.Wait()
+	out, err := exec.Command(bin, "report", "-c", filepath.Join(dir, "watch.toml"), logPath).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "**PASS**") {
+		t.Fatalf("report after kill -9 (%v):\n%s", err, out)
+	}
+}
