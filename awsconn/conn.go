@@ -132,10 +132,11 @@ func (c *Conn) clientOptions() *paho.ClientOptions {
 		})
 }
 
-// pingTimeout is half the keep-alive (at most 10 s), so that a silent cut
-// is noticed within 1.5 × keep-alive.
+// pingTimeout is a quarter of the keep-alive (at most 10 s): paho pings up
+// to a check interval after the keep-alive, so a silent cut is then noticed
+// within about 1.5 × keep-alive.
 func pingTimeout(keepAlive time.Duration) time.Duration {
-	return min(keepAlive/2, 10*time.Second)
+	return min(keepAlive/4, 10*time.Second)
 }
 
 // Events is the stream of everything the connection learns; it is closed
