@@ -31,7 +31,15 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		cfg = loaded
 	}
-	log, err := eventlog.Read(fs.Arg(0))
+	mon := monitor.New(monitorOptions(cfg))
+	var first, last time.Time
+	log, err := eventlog.Scan(fs.Arg(0), func(ev monitor.Event) {
+		if first.IsZero() {
+			first = ev.Time()
+		}
+		last = ev.Time()
+		mon.Apply(ev)
+	})
 	if err != nil {
 		return err
 	}
@@ -41,14 +49,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if log.Torn {
 		fmt.Fprintln(stderr, "note: the last line was cut short (the soak was killed); it was skipped")
 	}
-	if len(log.Events) == 0 {
+	if first.IsZero() {
 		return fmt.Errorf("%s holds no events", fs.Arg(0))
 	}
-	mon := monitor.New(monitorOptions(cfg))
-	for _, ev := range log.Events {
-		mon.Apply(ev)
-	}
-	run := report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Start: log.Events[0].Time(), End: log.Events[len(log.Events)-1].Time()}
+	run := report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Start: first, End: last}
 	return finishReport(run, mon, cfg, *reportPath, stdout)
 }
 

@@ -22,15 +22,26 @@ type Log struct {
 
 // Read loads every event of a log file.
 func Read(path string) (*Log, error) {
+	var events []monitor.Event
+	log, err := Scan(path, func(ev monitor.Event) { events = append(events, ev) })
+	if log != nil {
+		log.Events = events
+	}
+	return log, err
+}
+
+// Scan streams a log file's events to fn without holding them, so a week of
+// reports replays in little memory; the returned Log has no Events.
+func Scan(path string, fn func(monitor.Event)) (*Log, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
 	defer f.Close()
-	return decodeAll(f, path)
+	return decodeAll(f, path, fn)
 }
 
-func decodeAll(r io.Reader, name string) (*Log, error) {
+func decodeAll(r io.Reader, name string, fn func(monitor.Event)) (*Log, error) {
 	log := &Log{}
 	rd := bufio.NewReaderSize(r, 64*1024)
 	for n := 1; ; n++ {
@@ -40,7 +51,7 @@ func decodeAll(r io.Reader, name string) (*Log, error) {
 			ev, derr := decodeLine(line)
 			switch {
 			case derr == nil:
-				log.Events = append(log.Events, ev)
+				fn(ev)
 			case !complete:
 				log.Torn = true
 			default:
