@@ -123,6 +123,3 @@ func parseFlags(fs *flag.FlagSet, args []string, maxArgs int) error {
 	}
 	return nil
 }
-
-// errNotBuilt is returned by commands whose issue is still open.
-var errNotBuilt = errors.New("this command is not built yet")
