@@ -1,0 +1,263 @@
+// fw-host runs the firmware core on Linux over libmosquitto with mutual TLS,
+// so that everything but the ESP32 glue is exercised against the emulator
+// (and, unchanged, against AWS IoT Core). It reconnects forever with the
+// core's backoff and stops cleanly on SIGTERM or SIGINT.
+#include <mosquitto.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <tuple>
+
+#include "../lib/iotcore/backoff.h"
+#include "../lib/iotcore/core.h"
+#include "../lib/iotcore/ramp.h"
+#include "../lib/iotcore/version.h"
+#include "options.h"
+
+namespace {
+
+volatile sig_atomic_t stopRequested = 0;
+
+void OnSignal(int) { stopRequested = 1; }
+
+uint64_t MonotonicMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+void Logf(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void Logf(const char* format, ...) {
+  char stamp[32];
+  time_t now = time(nullptr);
+  strftime(stamp, sizeof stamp, "%H:%M:%S", localtime(&now));
+  fprintf(stderr, "%s fw-host: ", stamp);
+  va_list args;
+  va_start(args, format);
+  vfprintf(stderr, format, args);
+  va_end(args);
+  fputc('\n', stderr);
+}
+
+// HostPort is the Linux stand-in for the ESP32: the ramp as sensor, free
+// RAM as heap, and the LED as a log line.
+class HostPort : public iotcore::Port {
+ public:
+  explicit HostPort(uint64_t seed) : ramp_(seed) {}
+  void Attach(mosquitto* mosq) { mosq_ = mosq; }
+
+  bool Publish(const char* topic, const char* payload, size_t len) override {
+    return mosquitto_publish(mosq_, nullptr, topic, static_cast<int>(len), payload, 1, false) ==
+           MOSQ_ERR_SUCCESS;
+  }
+  iotcore::Vitals ReadVitals(uint64_t uptimeMs) override {
+    iotcore::Vitals v;
+    v.temp = ramp_.At(uptimeMs);
+    v.rssi = 0;  // no radio
+    struct sysinfo si {};
+    if (sysinfo(&si) == 0) {
+      unsigned long long free = static_cast<unsigned long long>(si.freeram) * si.mem_unit;
+      v.heapFree = free > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(free);
+    }
+    return v;
+  }
+  void SetLed(bool on) override { Logf("led %s", on ? "on" : "off"); }
+  void Log(const char* line) override { Logf("%s", line); }
+
+ private:
+  iotcore::Ramp ramp_;
+  mosquitto* mosq_ = nullptr;
+};
+
+// Link follows the MQTT session: it subscribes after CONNACK and tells the
+// core once the SUBACK is in, so that the get's answer is never missed.
+struct Link {
+  iotcore::Core* core;
+  iotcore::Backoff* backoff;
+  uint64_t start;
+  bool up = false;       // CONNACK accepted
+  bool lost = false;     // the session ended; reconnect after a delay
+  int subscribeMid = -1;
+
+  uint64_t Uptime() const { return MonotonicMs() - start; }
+};
+
+void OnConnect(mosquitto* mosq, void* ctx, int rc) {
+  Link& link = *static_cast<Link*>(ctx);
+  if (rc != 0) {
+    Logf("connection refused: %s", mosquitto_connack_string(rc));
+    mosquitto_disconnect(mosq);
+    return;
+  }
+  link.up = true;
+  link.backoff->Connected(link.Uptime());
+  const iotcore::Topics& t = link.core->topics();
+  char* subs[iotcore::Topics::kSubscriptions];
+  for (size_t i = 0; i < iotcore::Topics::kSubscriptions; i++) {
+    subs[i] = const_cast<char*>(t.subscription(i));
+  }
+  int err = mosquitto_subscribe_multiple(mosq, &link.subscribeMid, iotcore::Topics::kSubscriptions,
+                                         subs, 1, 0, nullptr);
+  if (err != MOSQ_ERR_SUCCESS) Logf("subscribe: %s", mosquitto_strerror(err));
+}
+
+void OnSubscribe(mosquitto*, void* ctx, int mid, int count, const int* granted) {
+  Link& link = *static_cast<Link*>(ctx);
+  if (mid != link.subscribeMid) return;
+  for (int i = 0; i < count; i++) {
+    if (granted[i] > 2) {
+      Logf("subscription %s refused by the broker (check the device policy)",
+           link.core->topics().subscription(static_cast<size_t>(i)));
+    }
+  }
+  Logf("connected and subscribed; requesting the shadow");
+  link.core->OnConnected(link.Uptime());
+}
+
+void OnDisconnect(mosquitto*, void* ctx, int rc) {
+  Link& link = *static_cast<Link*>(ctx);
+  if (link.up) {
+    Logf("disconnected: %s", rc == 0 ? "requested" : mosquitto_strerror(rc));
+    link.backoff->Disconnected(link.Uptime());
+    link.core->OnDisconnected();
+  }
+  link.up = false;
+  link.lost = true;
+}
+
+void OnMessage(mosquitto*, void* ctx, const mosquitto_message* m) {
+  Link& link = *static_cast<Link*>(ctx);
+  link.core->OnMessage(m->topic, static_cast<const char*>(m->payload),
+                       static_cast<size_t>(m->payloadlen), link.Uptime());
+}
+
+// CheckFile returns an error sentence when path cannot be read, and warns
+// when a private key is readable by others.
+std::string CheckFile(const char* flag, const std::string& path, bool secret) {
+  if (access(path.c_str(), R_OK) != 0) {
+    return std::string(flag) + " " + path + ": cannot read it: " + strerror(errno);
+  }
+  struct stat st {};
+  if (secret && stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    Logf("warning: private key %s is readable by other users; chmod 600 %s", path.c_str(),
+         path.c_str());
+  }
+  return "";
+}
+
+int Run(const fwhost::Options& o) {
+  for (const auto& [flag, path, secret] :
+       {std::tuple{"--cert", o.cert, false}, {"--key", o.key, true}, {"--ca", o.ca, false}}) {
+    std::string err = CheckFile(flag, path, secret);
+    if (!err.empty()) {
+      fprintf(stderr, "fw-host: %s\n", err.c_str());
+      return 2;
+    }
+  }
+  std::string fw = std::string(iotcore::kVersion) + "-host";
+  iotcore::Settings settings;
+  settings.thing = o.thing.c_str();
+  settings.shadow = o.shadow.c_str();
+  settings.id.fw = fw.c_str();
+  settings.id.resetReason = "POWERON";
+  settings.intervalS = o.intervalS;
+  uint64_t seed = static_cast<uint64_t>(time(nullptr)) ^ (static_cast<uint64_t>(getpid()) << 32);
+  HostPort port(seed);
+  iotcore::Core core(port, settings);
+  if (!core.Begin()) return 2;
+  iotcore::Backoff backoff(iotcore::BackoffPolicy(), seed * 31 + 7);
+  Link link{&core, &backoff, MonotonicMs()};
+
+  mosquitto_lib_init();
+  mosquitto* mosq = mosquitto_new(o.thing.c_str(), true, &link);
+  port.Attach(mosq);
+  mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  int rc = mosquitto_tls_set(mosq, o.ca.c_str(), nullptr, o.cert.c_str(), o.key.c_str(), nullptr);
+  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", nullptr);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    fprintf(stderr, "fw-host: TLS setup with --cert %s --key %s --ca %s: %s\n", o.cert.c_str(),
+            o.key.c_str(), o.ca.c_str(), mosquitto_strerror(rc));
+    return 2;
+  }
+  mosquitto_connect_callback_set(mosq, OnConnect);
+  mosquitto_subscribe_callback_set(mosq, OnSubscribe);
+  mosquitto_disconnect_callback_set(mosq, OnDisconnect);
+  mosquitto_message_callback_set(mosq, OnMessage);
+
+  Logf("%s: thing %s, endpoint %s:%d, report every %d s", fw.c_str(), o.thing.c_str(),
+       o.endpoint.c_str(), o.port, o.intervalS);
+  bool everConnected = false;
+  uint64_t nextAttempt = 0;
+  link.lost = true;
+  while (!stopRequested) {
+    uint64_t now = link.Uptime();
+    if (link.lost) {
+      if (now < nextAttempt) {
+        usleep(50 * 1000);
+        continue;
+      }
+      rc = everConnected ? mosquitto_reconnect(mosq)
+                         : mosquitto_connect(mosq, o.endpoint.c_str(), o.port, o.keepAliveS);
+      everConnected = everConnected || rc == MOSQ_ERR_SUCCESS;
+      if (rc != MOSQ_ERR_SUCCESS) {
+        uint32_t delay = backoff.NextDelay();
+        Logf("connect to %s:%d failed: %s; retry %u in %.1f s", o.endpoint.c_str(), o.port,
+             rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), backoff.attempts(),
+             delay / 1000.0);
+        nextAttempt = now + delay;
+        continue;
+      }
+      link.lost = false;
+    }
+    rc = mosquitto_loop(mosq, 100, 1);
+    if (rc != MOSQ_ERR_SUCCESS && !link.lost) OnDisconnect(mosq, &link, rc);
+    if (link.lost) {
+      uint32_t delay = backoff.NextDelay();
+      Logf("reconnect attempt %u in %.1f s", backoff.attempts(), delay / 1000.0);
+      nextAttempt = link.Uptime() + delay;
+      continue;
+    }
+    core.Poll(link.Uptime());
+  }
+  if (link.up) {
+    mosquitto_disconnect(mosq);
+    mosquitto_loop(mosq, 100, 1);
+  }
+  const iotcore::Stats& s = core.stats();
+  Logf("stopped: %u reports (seq %llu), %u publish failures, %u deltas applied, %u values refused, "
+       "%u keys ignored, %u payloads too large, %u malformed, %u rejected",
+       s.reports, static_cast<unsigned long long>(core.seq()), s.publishFailures, s.deltasApplied,
+       s.valuesRefused, s.keysIgnored, s.tooLarge, s.malformed, s.rejected);
+  mosquitto_destroy(mosq);
+  mosquitto_lib_cleanup();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fwhost::Options opts;
+  std::string error;
+  if (!fwhost::Parse(argc, argv, &opts, &error)) {
+    fprintf(stderr, "fw-host: %s\n\n%s", error.c_str(), fwhost::kUsage);
+    return 2;
+  }
+  if (opts.help) {
+    fputs(fwhost::kUsage, stdout);
+    return 0;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return Run(opts);
+}

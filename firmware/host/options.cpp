@@ -1,0 +1,105 @@
+#include "options.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "../lib/iotcore/config.h"
+#include "../lib/iotcore/state.h"
+#include "../lib/iotcore/topics.h"
+
+namespace fwhost {
+
+const char* const kUsage =
+    "usage: fw-host --endpoint HOST [--port 8883] --thing NAME [--shadow NAME]\n"
+    "               --cert FILE --key FILE --ca FILE [--interval SECONDS] [--keepalive SECONDS]\n"
+    "\n"
+    "Runs the iotwatch firmware core on Linux: it connects to AWS IoT Core (or\n"
+    "iotwatch serve) with the device certificate, reports to the thing's shadow\n"
+    "every interval, applies desired state, and reconnects forever until SIGTERM.\n";
+
+namespace {
+
+bool ParseInt(const char* flag, const char* text, int min, int max, int* out, std::string* error) {
+  errno = 0;
+  char* end = nullptr;
+  long v = strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < min || v > max) {
+    *error = std::string(flag) + " " + text + ": must be a whole number from " +
+             std::to_string(min) + " to " + std::to_string(max);
+    return false;
+  }
+  *out = static_cast<int>(v);
+  return true;
+}
+
+bool Check(const Options& o, std::string* error) {
+  struct {
+    const char* flag;
+    const std::string& value;
+  } const required[] = {{"--endpoint", o.endpoint}, {"--thing", o.thing}, {"--cert", o.cert},
+                        {"--key", o.key},           {"--ca", o.ca}};
+  for (const auto& r : required) {
+    if (r.value.empty()) {
+      *error = std::string(r.flag) + " is required";
+      return false;
+    }
+  }
+  iotcore::ConfigError err = iotcore::ValidateConfig("host", "", o.thing.c_str(), o.endpoint.c_str());
+  if (!err.ok()) {
+    *error = std::string("--") + err.field + " " + err.problem;
+    return false;
+  }
+  if (!o.shadow.empty() && !iotcore::ValidName(o.shadow.c_str(), iotcore::kMaxShadowName)) {
+    *error = "--shadow must be 1 to 64 of the characters a-z A-Z 0-9 : _ -";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Parse(int argc, const char* const* argv, Options* o, std::string* error) {
+  struct {
+    const char* flag;
+    std::string* value;
+  } const texts[] = {{"--endpoint", &o->endpoint}, {"--thing", &o->thing}, {"--shadow", &o->shadow},
+                     {"--cert", &o->cert},         {"--key", &o->key},     {"--ca", &o->ca}};
+  struct {
+    const char* flag;
+    int* value;
+    int min, max;
+  } const numbers[] = {{"--port", &o->port, 1, 65535},
+                       {"--interval", &o->intervalS, iotcore::kMinIntervalS, iotcore::kMaxIntervalS},
+                       {"--keepalive", &o->keepAliveS, 5, 1200}};
+  for (int i = 1; i < argc; i++) {
+    const char* flag = argv[i];
+    if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
+      o->help = true;
+      return true;
+    }
+    bool known = false;
+    for (const auto& t : texts) known = known || strcmp(flag, t.flag) == 0;
+    for (const auto& n : numbers) known = known || strcmp(flag, n.flag) == 0;
+    if (!known) {
+      *error = std::string("unknown flag ") + flag + " (see --help)";
+      return false;
+    }
+    if (i + 1 >= argc) {
+      *error = std::string(flag) + " needs a value";
+      return false;
+    }
+    const char* value = argv[++i];
+    for (const auto& t : texts) {
+      if (strcmp(flag, t.flag) == 0) *t.value = value;
+    }
+    for (const auto& n : numbers) {
+      if (strcmp(flag, n.flag) == 0 && !ParseInt(flag, value, n.min, n.max, n.value, error)) {
+        return false;
+      }
+    }
+  }
+  return Check(*o, error);
+}
+
+}  // namespace fwhost

@@ -1,0 +1,162 @@
+#include "core.h"
+
+#include <cctype>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+namespace iotcore {
+
+Core::Core(Port& port, const Settings& settings) : port_(port), settings_(settings) {
+  state_.intervalS = settings.intervalS;
+  buf_[0] = '\0';
+}
+
+bool Core::Begin() {
+  if (!topics_.Build(settings_.thing, settings_.shadow)) {
+    Logf("invalid thing name \"%s\" or shadow name \"%s\": use 1-128 (shadow 1-64) of a-zA-Z0-9:_-",
+         settings_.thing, settings_.shadow);
+    return false;
+  }
+  if (state_.intervalS < kMinIntervalS || state_.intervalS > kMaxIntervalS) {
+    state_.intervalS = State().intervalS;
+  }
+  port_.SetLed(state_.led);
+  return true;
+}
+
+void Core::OnConnected(uint64_t uptimeMs) {
+  connected_ = true;
+  // If get is never answered the periodic report still goes out.
+  nextReportMs_ = uptimeMs + static_cast<uint64_t>(state_.intervalS) * 1000;
+  if (!port_.Publish(topics_.get(), "{}", 2)) stats_.publishFailures++;
+}
+
+void Core::OnDisconnected() { connected_ = false; }
+
+void Core::Poll(uint64_t uptimeMs) {
+  if (connected_ && uptimeMs >= nextReportMs_) Report(nullptr, uptimeMs);
+}
+
+uint64_t Core::UntilNextReportMs(uint64_t uptimeMs) const {
+  return uptimeMs >= nextReportMs_ ? 0 : nextReportMs_ - uptimeMs;
+}
+
+void Core::OnMessage(const char* topic, const char* payload, size_t len, uint64_t uptimeMs) {
+  if (strcmp(topic, topics_.updateDelta()) == 0) {
+    OnDelta(payload, len, uptimeMs);
+  } else if (strcmp(topic, topics_.getAccepted()) == 0) {
+    OnGetAccepted(payload, len, uptimeMs);
+  } else if (strcmp(topic, topics_.getRejected()) == 0) {
+    OnRejected("get", payload, len, uptimeMs);
+  } else if (strcmp(topic, topics_.updateRejected()) == 0) {
+    OnRejected("update", payload, len, uptimeMs);
+  } else {
+    stats_.unexpected++;
+  }
+}
+
+namespace {
+
+// Parse returns the document, or null when the payload is too large, too
+// deep, or not exactly one JSON object; the caller owns the result.
+cJSON* Parse(const char* payload, size_t len, Stats& stats) {
+  if (len > kMaxPayload) {
+    stats.tooLarge++;
+    return nullptr;
+  }
+  const char* end = payload;
+  cJSON* doc = WithinDepth(payload, len, kMaxJsonDepth)
+                   ? cJSON_ParseWithLengthOpts(payload, len, &end, false)
+                   : nullptr;
+  while (doc != nullptr && end < payload + len && isspace(static_cast<unsigned char>(*end))) end++;
+  if (!cJSON_IsObject(doc) || end != payload + len) {
+    cJSON_Delete(doc);
+    stats.malformed++;
+    return nullptr;
+  }
+  return doc;
+}
+
+}  // namespace
+
+void Core::OnDelta(const char* payload, size_t len, uint64_t uptimeMs) {
+  Owned doc(Parse(payload, len, stats_));
+  if (doc.get() == nullptr) return;
+  const cJSON* state = cJSON_GetObjectItemCaseSensitive(doc.get(), "state");
+  if (!cJSON_IsObject(state)) {
+    stats_.malformed++;
+    return;
+  }
+  ApplyAndReport(state, uptimeMs);
+}
+
+void Core::OnGetAccepted(const char* payload, size_t len, uint64_t uptimeMs) {
+  Owned doc(Parse(payload, len, stats_));
+  if (doc.get() == nullptr) return;
+  const cJSON* state = cJSON_GetObjectItemCaseSensitive(doc.get(), "state");
+  const cJSON* desired = cJSON_GetObjectItemCaseSensitive(state, "desired");
+  // After a boot the device runs its defaults, so the whole desired section
+  // applies, not only the delta against what the previous boot reported.
+  if (cJSON_IsObject(desired)) {
+    ApplyAndReport(desired, uptimeMs);
+  } else {
+    Report(nullptr, uptimeMs);
+  }
+}
+
+void Core::OnRejected(const char* op, const char* payload, size_t len, uint64_t uptimeMs) {
+  stats_.rejected++;
+  Owned doc(Parse(payload, len, stats_));
+  const cJSON* code = cJSON_GetObjectItemCaseSensitive(doc.get(), "code");
+  const cJSON* message = cJSON_GetObjectItemCaseSensitive(doc.get(), "message");
+  int c = cJSON_IsNumber(code) ? code->valueint : 0;
+  Logf("%s rejected: %d %s", op, c, cJSON_IsString(message) ? message->valuestring : "");
+  // No shadow yet: the first report creates it.
+  if (strcmp(op, "get") == 0 && c == 404) Report(nullptr, uptimeMs);
+}
+
+void Core::ApplyAndReport(const cJSON* desired, uint64_t uptimeMs) {
+  Applied applied = Apply(desired, state_);
+  stats_.deltasApplied++;
+  stats_.keysIgnored += static_cast<uint32_t>(applied.ignoredTotal);
+  stats_.valuesRefused += applied.refusedLed + applied.refusedSetpoint + applied.refusedInterval;
+  if (applied.changedLed) port_.SetLed(state_.led);
+  if (applied.anyRefused() || applied.ignoredTotal > 0) {
+    Logf("desired: %s%s%s%zu unknown key(s) ignored", applied.refusedLed ? "led refused, " : "",
+         applied.refusedSetpoint ? "setpoint refused, " : "",
+         applied.refusedInterval ? "interval_s refused, " : "", applied.ignoredTotal);
+  }
+  Report(&applied, uptimeMs);
+}
+
+void Core::Report(const Applied* applied, uint64_t uptimeMs) {
+  if (!connected_) return;
+  nextReportMs_ = uptimeMs + static_cast<uint64_t>(state_.intervalS) * 1000;
+  seq_++;
+  Vitals vitals = port_.ReadVitals(uptimeMs);
+  size_t n = BuildReport(state_, vitals, settings_.id, seq_, uptimeMs / 1000, applied, buf_,
+                         sizeof buf_);
+  if (n == 0) {
+    stats_.reportsTooLarge++;
+    Logf("report %llu does not fit in %zu bytes; not sent", static_cast<unsigned long long>(seq_),
+         sizeof buf_);
+    return;
+  }
+  stats_.reports++;
+  if (!port_.Publish(topics_.update(), buf_, n)) {
+    stats_.publishFailures++;
+    Logf("report %llu: publish failed", static_cast<unsigned long long>(seq_));
+  }
+}
+
+void Core::Logf(const char* format, ...) {
+  char line[256];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(line, sizeof line, format, args);
+  va_end(args);
+  port_.Log(line);
+}
+
+}  // namespace iotcore

@@ -1,0 +1,84 @@
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "../host/options.h"
+
+namespace {
+
+bool ParseArgs(std::vector<const char*> args, fwhost::Options* o, std::string* error) {
+  args.insert(args.begin(), "fw-host");
+  return fwhost::Parse(static_cast<int>(args.size()), args.data(), o, error);
+}
+
+const std::vector<const char*> kRequired = {"--endpoint", "localhost", "--thing", "pico-01", "--cert",
+                                            "d.crt",      "--key",     "d.key",   "--ca",    "ca.crt"};
+
+}  // namespace
+
+TEST_CASE("fw-host flags") {
+  fwhost::Options o;
+  std::string error;
+  auto args = kRequired;
+  args.insert(args.end(), {"--port", "18883", "--interval", "2", "--shadow", "env", "--keepalive", "10"});
+  REQUIRE(ParseArgs(args, &o, &error));
+  CHECK(o.endpoint == "localhost");
+  CHECK(o.port == 18883);
+  CHECK(o.thing == "pico-01");
+  CHECK(o.shadow == "env");
+  CHECK(o.cert == "d.crt");
+  CHECK(o.key == "d.key");
+  CHECK(o.ca == "ca.crt");
+  CHECK(o.intervalS == 2);
+  CHECK(o.keepAliveS == 10);
+
+  fwhost::Options defaults;
+  REQUIRE(ParseArgs(kRequired, &defaults, &error));
+  CHECK(defaults.port == 8883);
+  CHECK(defaults.intervalS == 10);
+  CHECK(defaults.shadow.empty());
+}
+
+TEST_CASE("bad fw-host flags name the flag") {
+  struct {
+    std::vector<const char*> extra;
+    const char* want;
+  } const cases[] = {
+      {{"--port", "0"}, "--port 0: must be a whole number from 1 to 65535"},
+      {{"--port", "88x"}, "--port 88x: must be"},
+      {{"--interval", "3601"}, "--interval 3601: must be a whole number from 1 to 3600"},
+      {{"--interval", ""}, "--interval : must be"},
+      {{"--keepalive", "1"}, "--keepalive 1: must be"},
+      {{"--verbose"}, "unknown flag --verbose"},
+      {{"--interval"}, "--interval needs a value"},
+      {{"--thing", "my pico"}, "--thing must be 1 to 128"},
+      {{"--shadow", "a/b"}, "--shadow must be"},
+      {{"--endpoint", "mqtts://x.example.com"}, "--endpoint must be a host name only"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.want);
+    auto args = kRequired;
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    fwhost::Options o;
+    std::string error;
+    CHECK_FALSE(ParseArgs(args, &o, &error));
+    CHECK(error.rfind(c.want, 0) == 0);
+  }
+  for (size_t drop = 0; drop < kRequired.size(); drop += 2) {
+    auto args = kRequired;
+    std::string flag = args[drop];
+    args.erase(args.begin() + static_cast<long>(drop), args.begin() + static_cast<long>(drop) + 2);
+    fwhost::Options o;
+    std::string error;
+    CHECK_FALSE(ParseArgs(args, &o, &error));
+    CHECK(error == flag + " is required");
+  }
+}
+
+TEST_CASE("--help wins") {
+  fwhost::Options o;
+  std::string error;
+  REQUIRE(ParseArgs({"--help"}, &o, &error));
+  CHECK(o.help);
+}
