@@ -1,9 +1,10 @@
 # `make test` runs every test of the project on a fresh machine.
-DEBS := mosquitto-clients tmux g++ make libcjson-dev libmosquitto-dev libssl-dev doctest-dev
+DEBS := mosquitto-clients tmux g++ make libcjson-dev libmosquitto-dev libssl-dev doctest-dev \
+        clang libclang-rt-14-dev
 
 .PHONY: test deps go-test firmware-test bench build
 
-test: deps go-test firmware-test
+test: deps firmware-test go-test
 
 deps:
 	@scripts/ensure-debs.sh $(DEBS)
@@ -16,7 +17,7 @@ go-test: build
 	go test -race -count=1 -timeout 15m ./...
 
 firmware-test:
-	@if [ -f firmware/Makefile ]; then $(MAKE) -C firmware test; else echo "firmware: not built yet"; fi
+	$(MAKE) -C firmware -j$$(nproc) test
 
 bench:
 	bench/run.sh

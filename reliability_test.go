@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -38,10 +39,10 @@ func newRig(t *testing.T, monitorAddr func(string) string, keepAlive time.Durati
 	r.addr = r.srv.Addr()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	device, _ := connFor(t, r.dir, r.addr, "device", "esp32-rel")
+	device := connFor(t, r.dir, r.addr, "device", "esp32-rel", "esp32-rel")
 	r.sim = devicesim.New(devicesim.Options{Conn: device, Interval: time.Second})
 	go r.sim.Run(ctx)
-	mo, _ := connFor(t, r.dir, monitorAddr(r.addr), "monitor", "iotwatch-rel")
+	mo := connFor(t, r.dir, monitorAddr(r.addr), "monitor", "iotwatch-rel", "esp32-rel")
 	mo.KeepAlive = keepAlive
 	conn, err := awsconn.Dial(mo)
 	if err != nil {
@@ -98,17 +99,19 @@ func (r *rig) waitFor(t *testing.T, what string, ok func(*monitor.Monitor) bool)
 	t.Fatalf("never: %s", what)
 }
 
-func connFor(t *testing.T, dir, addr, role, clientID string) (awsconn.Options, error) {
+// connFor is a connection to thing with the role's certificate from dir.
+func connFor(t *testing.T, dir, addr, role, clientID, thing string) awsconn.Options {
+	t.Helper()
 	conf, err := pki.LoadClientTLS(filepath.Join(dir, role+".pem"), filepath.Join(dir, role+".key"), filepath.Join(dir, pki.CACertFile), "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	host, port, _ := net.SplitHostPort(addr)
-	p := 0
-	for _, c := range port {
-		p = p*10 + int(c-'0')
+	host, portText, _ := net.SplitHostPort(addr)
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return awsconn.Options{Host: host, Port: p, ClientID: clientID, TLS: conf, Thing: "esp32-rel", MaxBackoff: time.Second}, nil
+	return awsconn.Options{Host: host, Port: port, ClientID: clientID, TLS: conf, Thing: thing, MaxBackoff: time.Second}
 }
 
 func TestBrokerRestartMidSoakIsBlindTime(t *testing.T) {

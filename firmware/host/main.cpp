@@ -180,6 +180,9 @@ int Run(const fwhost::Options& o) {
   mosquitto* mosq = mosquitto_new(o.thing.c_str(), true, &link);
   port.Attach(mosq);
   mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  // Without it Nagle holds each small report back until the broker's
+  // delayed ACK, adding ~40 ms to every desired → reported round trip.
+  mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
   int rc = mosquitto_tls_set(mosq, o.ca.c_str(), nullptr, o.cert.c_str(), o.key.c_str(), nullptr);
   if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
@@ -221,7 +224,7 @@ int Run(const fwhost::Options& o) {
     if (rc != MOSQ_ERR_SUCCESS && !link.lost) OnDisconnect(mosq, &link, rc);
     if (link.lost) {
       uint32_t delay = backoff.NextDelay();
-      Logf("reconnect attempt %u in %.1f s", backoff.attempts(), delay / 1000.0);
+      Logf("retry %u in %.1f s", backoff.attempts(), delay / 1000.0);
       nextAttempt = link.Uptime() + delay;
       continue;
     }

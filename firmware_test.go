@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/localiot"
+	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/pki"
+)
+
+// The firmware's portable core, built as the Linux program fw-host, against
+// the emulator over real TLS, observed through awsconn as iotwatch sees it.
+
+const fwThing = "pico-fw"
+
+// buildFirmwareHost builds firmware/build/fw-host with the firmware's own
+// Makefile (a no-op when it is up to date) and returns its path.
+func buildFirmwareHost(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("make", "-C", "firmware", "build/fw-host").CombinedOutput()
+	if err != nil {
+		t.Fatalf("building firmware/build/fw-host failed (it needs g++, libmosquitto-dev and libcjson-dev: `make deps` installs them): %v\n%s", err, out)
+	}
+	bin, err := filepath.Abs("firmware/build/fw-host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// fwRig is the emulator (shadows kept in a data directory, as `serve
+// --data` does), an observer with the monitor certificate, and fw-host.
+type fwRig struct {
+	dir, addr string
+	srv       *localiot.Server
+	obs       *awsconn.Conn
+	host      *exec.Cmd
+	stderr    *lockedBuffer
+	exited    chan error
+	mu        sync.Mutex
+	docs      []monitor.ShadowDoc // update/documents "current" and get answers
+}
+
+func newFWRig(t *testing.T) *fwRig {
+	r := &fwRig{dir: t.TempDir()}
+	if err := pki.Init(r.dir, pki.InitOptions{Thing: fwThing}); err != nil {
+		t.Fatal(err)
+	}
+	r.startEmulator(t, "127.0.0.1:0")
+	r.addr = r.srv.Addr()
+	obs, err := awsconn.Dial(connFor(t, r.dir, r.addr, "monitor", "iotwatch-fw-test", fwThing))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.obs = obs
+	t.Cleanup(obs.Close)
+	go r.collect()
+	return r
+}
+
+func (r *fwRig) startEmulator(t *testing.T, addr string) {
+	srv, err := localiot.New(localiot.Options{Listen: addr, PKIDir: r.dir, DataDir: filepath.Join(r.dir, "data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	r.srv = srv
+	t.Cleanup(func() { srv.Close() })
+}
+
+func (r *fwRig) collect() {
+	for ev := range r.obs.Events() {
+		if doc, ok := ev.(monitor.ShadowDoc); ok && doc.Kind == monitor.DocCurrent {
+			r.mu.Lock()
+			r.docs = append(r.docs, doc)
+			r.mu.Unlock()
+		}
+	}
+}
+
+// startHost runs fw-host with the device certificate and ca as trust anchor.
+func (r *fwRig) startHost(t *testing.T, bin, ca string, intervalS int) {
+	_, port, _ := strings.Cut(r.addr, ":")
+	r.host = exec.Command(bin, "--endpoint", "127.0.0.1", "--port", port, "--thing", fwThing,
+		"--cert", filepath.Join(r.dir, pki.DeviceCertFile), "--key", filepath.Join(r.dir, pki.DeviceKeyFile),
+		"--ca", ca, "--interval", strconv.Itoa(intervalS))
+	r.stderr = &lockedBuffer{}
+	r.host.Stderr = r.stderr
+	if err := r.host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.exited = make(chan error, 1)
+	go func() { r.exited <- r.host.Wait() }()
+	t.Cleanup(func() {
+		r.host.Process.Kill()
+		if t.Failed() {
+			t.Logf("fw-host stderr:\n%s", r.stderr)
+		}
+	})
+}
+
+// stopHost sends SIGTERM and returns the exit code.
+func (r *fwRig) stopHost(t *testing.T) int {
+	r.host.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-r.exited:
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(5 * time.Second):
+		t.Fatal("fw-host did not stop within 5 s of SIGTERM")
+		return -1
+	}
+}
+
+// waitDoc returns the first document from index from on that satisfies ok,
+// and the index after it.
+func (r *fwRig) waitDoc(t *testing.T, what string, from int, timeout time.Duration, ok func(monitor.ShadowDoc) bool) (monitor.ShadowDoc, int) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		docs := r.docs
+		r.mu.Unlock()
+		for i := from; i < len(docs); i++ {
+			if ok(docs[i]) {
+				return docs[i], i + 1
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("never saw %s within %s", what, timeout)
+	return monitor.ShadowDoc{}, 0
+}
+
+func (r *fwRig) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.docs)
+}
+
+func seqOf(doc monitor.ShadowDoc) int {
+	seq, _ := doc.Reported["seq"].(float64)
+	return int(seq)
+}
+
+func hasSeq(doc monitor.ShadowDoc) bool { return seqOf(doc) > 0 }
+
+func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
+	bin := buildFirmwareHost(t)
+	r := newFWRig(t)
+	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1)
+
+	// Reports arrive every second with seq counting up by one.
+	first, next := r.waitDoc(t, "a first report", 0, 10*time.Second, hasSeq)
+	for want := seqOf(first) + 1; want <= seqOf(first)+3; want++ {
+		var doc monitor.ShadowDoc
+		doc, next = r.waitDoc(t, "the next report", next, 3*time.Second, hasSeq)
+		if seqOf(doc) != want {
+			t.Fatalf("seq %d after %d, want %d", seqOf(doc), want-1, want)
+		}
+	}
+	for _, field := range []string{"temp", "uptime_s", "interval_s", "led", "setpoint", "rssi", "heap_free", "fw", "reset_reason"} {
+		if _, ok := first.Reported[field]; !ok {
+			t.Errorf("report lacks %q: %v", field, first.Reported)
+		}
+	}
+
+	// Desired values are applied and reported within one interval (1 s).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sentAt := time.Now()
+	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"setpoint": 23.5, "led": true, "interval_s": 2}); err != nil {
+		t.Fatal(err)
+	}
+	applied, next := r.waitDoc(t, "the desired values reported", next, 5*time.Second, func(d monitor.ShadowDoc) bool {
+		return d.Reported["setpoint"] == 23.5 && d.Reported["led"] == true && d.Reported["interval_s"] == 2.0
+	})
+	roundTrip := applied.At.Sub(sentAt)
+	t.Logf("desired → applied → reported round trip: %s", roundTrip.Round(time.Microsecond))
+	if roundTrip > time.Second {
+		t.Fatalf("desired applied after %s, more than one report interval", roundTrip)
+	}
+
+	// The new interval is in use: the next periodic reports are 2 s apart.
+	a, next := r.waitDoc(t, "a periodic report", next, 5*time.Second, hasSeq)
+	b, next := r.waitDoc(t, "the next periodic report", next, 5*time.Second, hasSeq)
+	if gap := b.At.Sub(a.At); gap < 1500*time.Millisecond || gap > 3*time.Second {
+		t.Fatalf("reports %s apart after interval_s became 2", gap)
+	}
+
+	// Invalid values are refused: reported keeps the values in use, desired
+	// is corrected to them, and the unknown key is reported as ignored.
+	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"setpoint": 500, "interval_s": 0.5, "led": "on", "colour": "red"}); err != nil {
+		t.Fatal(err)
+	}
+	corrected, next := r.waitDoc(t, "desired corrected by the device", next, 5*time.Second, func(d monitor.ShadowDoc) bool {
+		_, colour := d.Desired["colour"]
+		return !colour && d.Desired["setpoint"] == 23.5 && d.Desired["interval_s"] == 2.0 && d.Desired["led"] == true
+	})
+	if !reflect.DeepEqual(corrected.Reported["ignored"], []any{"colour"}) {
+		t.Errorf("reported ignored = %v, want [colour]", corrected.Reported["ignored"])
+	}
+	if corrected.Reported["setpoint"] != 23.5 || corrected.Reported["interval_s"] != 2.0 || corrected.Reported["led"] != true {
+		t.Fatalf("invalid desired values were applied: %v", corrected.Reported)
+	}
+
+	// The emulator stops for 3 s: fw-host backs off, reconnects and goes on
+	// with the same seq count (it did not reboot).
+	last, _ := r.waitDoc(t, "a report before the restart", next, 5*time.Second, hasSeq)
+	r.srv.Close()
+	time.Sleep(3 * time.Second)
+	r.startEmulator(t, r.addr)
+	restartedAt := time.Now()
+	resumed, _ := r.waitDoc(t, "a report after the restart", r.count(), 30*time.Second, func(d monitor.ShadowDoc) bool {
+		return seqOf(d) > seqOf(last)
+	})
+	t.Logf("reporting again %s after the emulator came back; seq %d → %d", resumed.At.Sub(restartedAt).Round(time.Millisecond), seqOf(last), seqOf(resumed))
+	if seqOf(resumed) > seqOf(last)+3 {
+		t.Fatalf("seq jumped from %d to %d across the restart", seqOf(last), seqOf(resumed))
+	}
+	log := r.stderr.String()
+	if !strings.Contains(log, "disconnected") || !strings.Contains(log, "retry 1 in") || !strings.Contains(log, "failed") {
+		t.Fatalf("fw-host did not log the disconnect and its backoff:\n%s", log)
+	}
+
+	if code := r.stopHost(t); code != 0 {
+		t.Fatalf("fw-host exit code %d after SIGTERM, want 0", code)
+	}
+	if !strings.Contains(r.stderr.String(), "stopped: ") {
+		t.Fatalf("fw-host did not print its final counts:\n%s", r.stderr)
+	}
+}
+
+func TestFirmwareHostRefusesAnUnknownServer(t *testing.T) {
+	bin := buildFirmwareHost(t)
+	r := newFWRig(t)
+	other := t.TempDir()
+	if err := pki.Init(other, pki.InitOptions{Thing: fwThing}); err != nil {
+		t.Fatal(err)
+	}
+	r.startHost(t, bin, filepath.Join(other, pki.CACertFile), 1)
+	time.Sleep(3 * time.Second)
+	if n := r.count(); n != 0 {
+		t.Fatalf("fw-host reported through a server its CA does not vouch for (%d documents)", n)
+	}
+	if log := r.stderr.String(); !strings.Contains(log, "failed") || !strings.Contains(log, "retry") {
+		t.Fatalf("fw-host did not say the connection failed and that it will retry:\n%s", log)
+	}
+	if code := r.stopHost(t); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+}
+
+func TestFirmwareHostFlags(t *testing.T) {
+	bin := buildFirmwareHost(t)
+	dir := t.TempDir()
+	if err := pki.Init(dir, pki.InitOptions{Thing: fwThing}); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"--cert", filepath.Join(dir, pki.DeviceCertFile), "--key", filepath.Join(dir, pki.DeviceKeyFile), "--ca", filepath.Join(dir, pki.CACertFile)}
+	base := append([]string{"--endpoint", "127.0.0.1", "--port", "1", "--thing", fwThing}, files...)
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"help", []string{"--help"}, 0, "usage: fw-host"},
+		{"unknown flag", append(base, "--verbose"), 2, "unknown flag --verbose"},
+		{"missing thing", files, 2, "--endpoint is required"},
+		{"bad interval", append(base, "--interval", "0"), 2, "--interval 0: must be a whole number from 1 to 3600"},
+		{"missing key file", append(base, "--key", "/nonexistent/device.key"), 2, "--key /nonexistent/device.key: cannot read it"},
+		{"bad thing", append(base, "--thing", "my thing"), 2, "--thing must be 1 to 128"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := exec.Command(bin, c.args...).CombinedOutput()
+			code := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code = exit.ExitCode()
+			}
+			if code != c.code || !strings.Contains(string(out), c.want) {
+				t.Fatalf("exit %d, want %d with %q:\n%s", code, c.code, c.want, out)
+			}
+			if strings.Contains(string(out), "PRIVATE KEY") {
+				t.Fatal("fw-host printed a private key")
+			}
+		})
+	}
+}
