@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/devicesim"
 	"github.com/iotwatch/iotwatch/localiot"
 	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pki"
@@ -26,7 +28,7 @@ const fwThing = "pico-fw"
 
 // buildFirmwareHost builds firmware/build/fw-host with the firmware's own
 // Makefile (a no-op when it is up to date) and returns its path.
-func buildFirmwareHost(t *testing.T) string {
+func buildFirmwareHost(t testing.TB) string {
 	t.Helper()
 	out, err := exec.Command("make", "-C", "firmware", "build/fw-host").CombinedOutput()
 	if err != nil {
@@ -52,7 +54,7 @@ type fwRig struct {
 	docs      []monitor.ShadowDoc // update/documents "current" and get answers
 }
 
-func newFWRig(t *testing.T) *fwRig {
+func newFWRig(t testing.TB) *fwRig {
 	r := &fwRig{dir: t.TempDir()}
 	if err := pki.Init(r.dir, pki.InitOptions{Thing: fwThing}); err != nil {
 		t.Fatal(err)
@@ -69,7 +71,7 @@ func newFWRig(t *testing.T) *fwRig {
 	return r
 }
 
-func (r *fwRig) startEmulator(t *testing.T, addr string) {
+func (r *fwRig) startEmulator(t testing.TB, addr string) {
 	srv, err := localiot.New(localiot.Options{Listen: addr, PKIDir: r.dir, DataDir: filepath.Join(r.dir, "data")})
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +92,7 @@ func (r *fwRig) collect() {
 }
 
 // startHost runs fw-host with the device certificate and ca as trust anchor.
-func (r *fwRig) startHost(t *testing.T, bin, ca string, intervalS int) {
+func (r *fwRig) startHost(t testing.TB, bin, ca string, intervalS int) {
 	_, port, _ := strings.Cut(r.addr, ":")
 	r.host = exec.Command(bin, "--endpoint", "127.0.0.1", "--port", port, "--thing", fwThing,
 		"--cert", filepath.Join(r.dir, pki.DeviceCertFile), "--key", filepath.Join(r.dir, pki.DeviceKeyFile),
@@ -111,7 +113,7 @@ func (r *fwRig) startHost(t *testing.T, bin, ca string, intervalS int) {
 }
 
 // stopHost sends SIGTERM and returns the exit code.
-func (r *fwRig) stopHost(t *testing.T) int {
+func (r *fwRig) stopHost(t testing.TB) int {
 	r.host.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-r.exited:
@@ -131,7 +133,7 @@ func (r *fwRig) stopHost(t *testing.T) int {
 
 // waitDoc returns the first document from index from on that satisfies ok,
 // and the index after it.
-func (r *fwRig) waitDoc(t *testing.T, what string, from int, timeout time.Duration, ok func(monitor.ShadowDoc) bool) (monitor.ShadowDoc, int) {
+func (r *fwRig) waitDoc(t testing.TB, what string, from int, timeout time.Duration, ok func(monitor.ShadowDoc) bool) (monitor.ShadowDoc, int) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -302,6 +304,46 @@ func TestFirmwareHostFlags(t *testing.T) {
 			if strings.Contains(string(out), "PRIVATE KEY") {
 				t.Fatal("fw-host printed a private key")
 			}
+		})
+	}
+}
+
+// BenchmarkFirmwareRoundTrip measures desired → emulator → device applies →
+// reported back to the monitor on loopback, for fw-host and, side by side as
+// the baseline, the Go simulated device (bench/firmware.sh prints the ratio;
+// target p50 ≤ 5 ms, p99 ≤ 20 ms).
+func BenchmarkFirmwareRoundTrip(b *testing.B) {
+	for _, device := range []string{"fw-host", "devicesim"} {
+		b.Run("device="+device, func(b *testing.B) {
+			r := newFWRig(b)
+			if device == "fw-host" {
+				r.startHost(b, buildFirmwareHost(b), filepath.Join(r.dir, pki.CACertFile), 3600)
+			} else {
+				ctx, cancel := context.WithCancel(context.Background())
+				b.Cleanup(cancel)
+				sim := devicesim.New(devicesim.Options{Conn: connFor(b, r.dir, r.addr, "device", fwThing, fwThing), Interval: time.Hour})
+				go sim.Run(ctx)
+			}
+			r.waitDoc(b, "the device's first report", 0, 10*time.Second, hasSeq)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
+			rtts := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				value := float64(i%100) + 0.5
+				from := r.count()
+				start := time.Now()
+				if _, err := r.obs.UpdateDesired(ctx, map[string]any{"setpoint": value}); err != nil {
+					b.Fatal(err)
+				}
+				doc, _ := r.waitDoc(b, "the setpoint applied", from, 10*time.Second, func(d monitor.ShadowDoc) bool {
+					return d.Reported["setpoint"] == value
+				})
+				rtts = append(rtts, doc.At.Sub(start))
+			}
+			slices.Sort(rtts)
+			b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds())/1000, "p99-ms")
 		})
 	}
 }

@@ -100,7 +100,7 @@ func (r *rig) waitFor(t *testing.T, what string, ok func(*monitor.Monitor) bool)
 }
 
 // connFor is a connection to thing with the role's certificate from dir.
-func connFor(t *testing.T, dir, addr, role, clientID, thing string) awsconn.Options {
+func connFor(t testing.TB, dir, addr, role, clientID, thing string) awsconn.Options {
 	t.Helper()
 	conf, err := pki.LoadClientTLS(filepath.Join(dir, role+".pem"), filepath.Join(dir, role+".key"), filepath.Join(dir, pki.CACertFile), "127.0.0.1")
 	if err != nil {
