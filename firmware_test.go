@@ -45,6 +45,7 @@ func buildFirmwareHost(t testing.TB) string {
 // --data` does), an observer with the monitor certificate, and fw-host.
 type fwRig struct {
 	dir, addr string
+	shadow    string // "" for the classic shadow
 	srv       *localiot.Server
 	obs       *awsconn.Conn
 	host      *exec.Cmd
@@ -54,14 +55,16 @@ type fwRig struct {
 	docs      []monitor.ShadowDoc // update/documents "current" and get answers
 }
 
-func newFWRig(t testing.TB) *fwRig {
-	r := &fwRig{dir: t.TempDir()}
+func newFWRig(t testing.TB, shadow string) *fwRig {
+	r := &fwRig{dir: t.TempDir(), shadow: shadow}
 	if err := pki.Init(r.dir, pki.InitOptions{Thing: fwThing}); err != nil {
 		t.Fatal(err)
 	}
 	r.startEmulator(t, "127.0.0.1:0")
 	r.addr = r.srv.Addr()
-	obs, err := awsconn.Dial(connFor(t, r.dir, r.addr, "monitor", "iotwatch-fw-test", fwThing))
+	o := connFor(t, r.dir, r.addr, "monitor", "iotwatch-fw-test", fwThing)
+	o.Shadow = shadow
+	obs, err := awsconn.Dial(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +99,7 @@ func (r *fwRig) startHost(t testing.TB, bin, ca string, intervalS int) {
 	_, port, _ := strings.Cut(r.addr, ":")
 	r.host = exec.Command(bin, "--endpoint", "127.0.0.1", "--port", port, "--thing", fwThing,
 		"--cert", filepath.Join(r.dir, pki.DeviceCertFile), "--key", filepath.Join(r.dir, pki.DeviceKeyFile),
-		"--ca", ca, "--interval", strconv.Itoa(intervalS))
+		"--ca", ca, "--interval", strconv.Itoa(intervalS), "--shadow", r.shadow)
 	r.stderr = &lockedBuffer{}
 	r.host.Stderr = r.stderr
 	if err := r.host.Start(); err != nil {
@@ -166,7 +169,7 @@ func hasSeq(doc monitor.ShadowDoc) bool { return seqOf(doc) > 0 }
 
 func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 	bin := buildFirmwareHost(t)
-	r := newFWRig(t)
+	r := newFWRig(t, "")
 	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1)
 
 	// Reports arrive every second with seq counting up by one.
@@ -250,9 +253,24 @@ func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 	}
 }
 
+func TestFirmwareHostOnANamedShadow(t *testing.T) {
+	bin := buildFirmwareHost(t)
+	r := newFWRig(t, "env")
+	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1)
+	_, next := r.waitDoc(t, "a report to the named shadow", 0, 10*time.Second, hasSeq)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"led": true}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitDoc(t, "led applied on the named shadow", next, 5*time.Second, func(d monitor.ShadowDoc) bool {
+		return d.Reported["led"] == true
+	})
+}
+
 func TestFirmwareHostRefusesAnUnknownServer(t *testing.T) {
 	bin := buildFirmwareHost(t)
-	r := newFWRig(t)
+	r := newFWRig(t, "")
 	other := t.TempDir()
 	if err := pki.Init(other, pki.InitOptions{Thing: fwThing}); err != nil {
 		t.Fatal(err)
@@ -315,7 +333,7 @@ func TestFirmwareHostFlags(t *testing.T) {
 func BenchmarkFirmwareRoundTrip(b *testing.B) {
 	for _, device := range []string{"fw-host", "devicesim"} {
 		b.Run("device="+device, func(b *testing.B) {
-			r := newFWRig(b)
+			r := newFWRig(b, "")
 			if device == "fw-host" {
 				r.startHost(b, buildFirmwareHost(b), filepath.Join(r.dir, pki.CACertFile), 3600)
 			} else {
