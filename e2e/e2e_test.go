@@ -98,31 +98,41 @@ func TestDemoInTerminal(t *testing.T) {
 
 // TestLabInTerminal is the README's LAN lab: certs init, serve and sim as
 // processes, and watch in a terminal on the written watch.toml.
-func TestLabInTerminal(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "iotwatch")
+// lab builds the binary, writes a lab PKI for thing and starts the emulator
+// on a free loopback port; it returns the binary, the lab folder and the port.
+func lab(t *testing.T, thing string) (bin, dir, port string) {
+	root := t.TempDir()
+	bin = filepath.Join(root, "iotwatch")
 	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v %s", err, out)
 	}
-	lab := filepath.Join(dir, "lab")
-	if out, err := exec.Command(bin, "certs", "init", "--dir", lab, "--thing", "esp32-lab").CombinedOutput(); err != nil {
+	dir = filepath.Join(root, "lab")
+	if out, err := exec.Command(bin, "certs", "init", "--dir", dir, "--thing", thing).CombinedOutput(); err != nil {
 		t.Fatalf("certs init: %v %s", err, out)
 	}
-	port := freePort(t)
+	port = freePort(t)
 	for _, name := range []string{"watch.toml", "device.toml"} {
-		path := filepath.Join(lab, name)
+		path := filepath.Join(dir, name)
 		data, _ := os.ReadFile(path)
 		os.WriteFile(path, []byte(strings.Replace(string(data), "port = 8883", "port = "+port, 1)), 0o644)
 	}
-	serve := exec.Command(bin, "serve", "--pki", lab, "--listen", "127.0.0.1:"+port)
-	sim := exec.Command(bin, "sim", "-c", filepath.Join(lab, "device.toml"), "--interval", "1s")
-	for _, cmd := range []*exec.Cmd{serve, sim} {
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
-		time.Sleep(300 * time.Millisecond)
+	background(t, exec.Command(bin, "serve", "--pki", dir, "--listen", "127.0.0.1:"+port))
+	return bin, dir, port
+}
+
+// background starts cmd and interrupts it when the test ends.
+func background(t *testing.T, cmd *exec.Cmd) {
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	time.Sleep(300 * time.Millisecond)
+}
+
+func TestLabInTerminal(t *testing.T) {
+	bin, lab, _ := lab(t, "esp32-lab")
+	dir := filepath.Dir(lab)
+	background(t, exec.Command(bin, "sim", "-c", filepath.Join(lab, "device.toml"), "--interval", "1s"))
 	logPath, csvPath := filepath.Join(dir, "watch.jsonl"), filepath.Join(dir, "temp.csv")
 	term := start(t, bin+" watch -c "+filepath.Join(lab, "watch.toml")+" --log "+logPath+" --csv "+csvPath)
 	term.waitFor("the device reporting", func(s string) bool {
@@ -146,6 +156,27 @@ func TestLabInTerminal(t *testing.T) {
 	if !strings.Contains(string(out), "# Soak report: watch.jsonl") || strings.Contains(string(out), "| reports | 0 |") {
 		t.Fatalf("report from the watch log (%v):\n%s", err, out)
 	}
+}
+
+// TestFirmwareInTerminal watches and steers the firmware's host build, as a
+// user following the README does with a board.
+func TestFirmwareInTerminal(t *testing.T) {
+	if out, err := exec.Command("make", "-C", "../firmware", "build/fw-host").CombinedOutput(); err != nil {
+		t.Fatalf("building fw-host (needs g++, libmosquitto-dev, libcjson-dev: make deps): %v\n%s", err, out)
+	}
+	bin, lab, port := lab(t, "pico-e2e")
+	background(t, exec.Command("../firmware/build/fw-host", "--endpoint", "127.0.0.1", "--port", port, "--thing", "pico-e2e",
+		"--cert", filepath.Join(lab, "device.pem"), "--key", filepath.Join(lab, "device.key"), "--ca", filepath.Join(lab, "ca.pem"),
+		"--interval", "1"))
+	term := start(t, bin+" watch -c "+filepath.Join(lab, "watch.toml"))
+	term.waitFor("the firmware reporting", func(s string) bool {
+		return strings.Contains(s, "pico-e2e") && strings.Contains(s, "device online") && strings.Contains(s, "iotwatch-fw/")
+	})
+	term.tmux("send-keys", "-t", "e2e", "l")
+	term.waitFor("the LED toggled by the firmware", contains("device applied led = true"))
+	term.tmux("send-keys", "-t", "e2e", "+")
+	term.waitFor("the setpoint step applied by the firmware", contains("device applied setpoint = 21.5"))
+	term.tmux("send-keys", "-t", "e2e", "q")
 }
 
 func freePort(t *testing.T) string {
