@@ -47,6 +47,14 @@ void Logf(const char* format, ...) {
   fputc('\n', stderr);
 }
 
+const char* ErrorText(int rc) { return rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc); }
+
+// OnLibraryLog passes on libmosquitto's errors, such as OpenSSL's reason for
+// refusing the server's certificate.
+void OnLibraryLog(mosquitto*, void*, int level, const char* line) {
+  if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) Logf("libmosquitto: %s", line);
+}
+
 // HostPort is the Linux stand-in for the ESP32: the ramp as sensor, free
 // RAM as heap, and the LED as a log line.
 class HostPort : public iotcore::Port {
@@ -125,7 +133,7 @@ void OnSubscribe(mosquitto*, void* ctx, int mid, int count, const int* granted) 
 void OnDisconnect(mosquitto*, void* ctx, int rc) {
   Link& link = *static_cast<Link*>(ctx);
   if (link.up) {
-    Logf("disconnected: %s", rc == 0 ? "requested" : mosquitto_strerror(rc));
+    Logf("disconnected: %s", rc == 0 ? "requested" : ErrorText(rc));
     link.backoff->Disconnected(link.Uptime());
     link.core->OnDisconnected();
   }
@@ -194,6 +202,7 @@ int Run(const fwhost::Options& o) {
   mosquitto_subscribe_callback_set(mosq, OnSubscribe);
   mosquitto_disconnect_callback_set(mosq, OnDisconnect);
   mosquitto_message_callback_set(mosq, OnMessage);
+  mosquitto_log_callback_set(mosq, OnLibraryLog);
 
   Logf("%s: thing %s, endpoint %s:%d, report every %d s", fw.c_str(), o.thing.c_str(),
        o.endpoint.c_str(), o.port, o.intervalS);
@@ -213,15 +222,21 @@ int Run(const fwhost::Options& o) {
       if (rc != MOSQ_ERR_SUCCESS) {
         uint32_t delay = backoff.NextDelay();
         Logf("connect to %s:%d failed: %s; retry %u in %.1f s", o.endpoint.c_str(), o.port,
-             rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), backoff.attempts(),
-             delay / 1000.0);
+             ErrorText(rc), backoff.attempts(), delay / 1000.0);
         nextAttempt = now + delay;
         continue;
       }
       link.lost = false;
     }
     rc = mosquitto_loop(mosq, 100, 1);
-    if (rc != MOSQ_ERR_SUCCESS && !link.lost) OnDisconnect(mosq, &link, rc);
+    if (rc != MOSQ_ERR_SUCCESS && !link.lost && link.up) {
+      OnDisconnect(mosq, &link, rc);
+    } else if (rc != MOSQ_ERR_SUCCESS && !link.lost) {
+      // The TLS handshake finishes inside the loop, so a refused server
+      // certificate shows up here, before any CONNACK.
+      Logf("connection to %s:%d failed: %s", o.endpoint.c_str(), o.port, ErrorText(rc));
+      link.lost = true;
+    }
     if (link.lost) {
       uint32_t delay = backoff.NextDelay();
       Logf("retry %u in %.1f s", backoff.attempts(), delay / 1000.0);
