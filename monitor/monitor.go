@@ -32,6 +32,7 @@ type Monitor struct {
 	Pending   map[string]*Pending
 	RoundTrip []time.Duration // recent desired → reported round trips
 	events    []Entry
+	logged    int // entries ever logged, kept or not
 	history   map[string]*history
 	lastAt    time.Time // last device report
 	gaps      []time.Duration
@@ -262,6 +263,7 @@ var discard = &history{}
 
 func (m *Monitor) log(at time.Time, sev Severity, format string, args ...any) {
 	m.events = append(m.events, Entry{At: at, Severity: sev, Text: fmt.Sprintf(format, args...)})
+	m.logged++
 	if len(m.events) > m.o.MaxEvents {
 		m.events = append(m.events[:0], m.events[len(m.events)-m.o.MaxEvents:]...)
 	}
@@ -269,6 +271,11 @@ func (m *Monitor) log(at time.Time, sev Severity, format string, args ...any) {
 
 // Events returns the event log, oldest first.
 func (m *Monitor) Events() []Entry { return m.events }
+
+// EventsLogged counts the entries ever logged: the last of Events is entry
+// number EventsLogged, the first EventsLogged-len(Events)+1, so a reader can
+// hold its place while old entries are dropped.
+func (m *Monitor) EventsLogged() int { return m.logged }
 
 func mergeTop(dst, src map[string]any) map[string]any {
 	out := make(map[string]any, len(dst)+len(src))

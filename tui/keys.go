@@ -9,6 +9,7 @@ import (
 // KeyMap is the UI's key bindings; it implements help.KeyMap.
 type KeyMap struct {
 	Quit, Help, Get, Window, Pause, Clear, Edit, Soak, Export key.Binding
+	LogOlder, LogNewer, LogFollow                             key.Binding
 	Controls                                                  []key.Binding // from [[control]], in order
 	Demo                                                      []key.Binding // demo fault keys, when given
 }
@@ -16,15 +17,18 @@ type KeyMap struct {
 // DefaultKeyMap builds the bindings for the given controls and demo keys.
 func DefaultKeyMap(controls []config.Control, demo []DemoKey) KeyMap {
 	k := KeyMap{
-		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Get:    key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "re-get shadow")),
-		Window: key.NewBinding(key.WithKeys("w", "1", "2", "3", "4", "5", "6"), key.WithHelp("w/1-6", "plot window")),
-		Pause:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause plot")),
-		Clear:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear plot")),
-		Edit:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit desired JSON")),
-		Soak:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "soak statistics")),
-		Export: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export plot CSV")),
+		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Get:       key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "re-get shadow")),
+		Window:    key.NewBinding(key.WithKeys("w", "1", "2", "3", "4", "5", "6"), key.WithHelp("w/1-6", "plot window")),
+		Pause:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause plot")),
+		Clear:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear plot")),
+		Edit:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit desired JSON")),
+		Soak:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "soak statistics")),
+		Export:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export plot CSV")),
+		LogOlder:  key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "older events")),
+		LogNewer:  key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "newer events")),
+		LogFollow: key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "follow new events")),
 	}
 	for _, c := range controls {
 		label := c.Label
@@ -54,5 +58,5 @@ func (k KeyMap) ShortHelp() []key.Binding {
 }
 
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.Controls, {k.Get, k.Edit, k.Window, k.Pause, k.Clear}, {k.Soak, k.Export}, k.Demo, {k.Help, k.Quit}}
+	return [][]key.Binding{k.Controls, {k.Get, k.Edit, k.Window, k.Pause, k.Clear}, {k.Soak, k.Export}, {k.LogOlder, k.LogNewer, k.LogFollow}, k.Demo, {k.Help, k.Quit}}
 }

@@ -61,6 +61,8 @@ type Model struct {
 	window        time.Duration
 	paused        bool
 	showSoak      bool
+	logPin        int // 0 follows new events; else the entry number shown last
+	logRows       int // rows of the event log in the last frame
 	pausedAt      time.Time
 	now           time.Time
 	tag           int
@@ -146,6 +148,31 @@ func (m *Model) handleEvents(events eventsMsg) {
 	m.now = m.o.Now()
 }
 
+// scrollLog moves the event log a page older (-1) or newer (+1); paging
+// past the newest entry follows new events again.
+func (m *Model) scrollLog(direction int) {
+	total, kept := m.mon.EventsLogged(), len(m.mon.Events())
+	page := max(1, m.logRows-2)
+	if kept <= m.logRows {
+		m.logPin = 0
+		return
+	}
+	pin := m.logPin
+	if pin == 0 {
+		pin = total
+	}
+	pin += direction * page
+	oldest := total - kept + m.logRows - 1 // the pinned view's bottom entry at the top of the log
+	switch {
+	case pin >= total:
+		m.logPin = 0
+	case pin < oldest:
+		m.logPin = oldest
+	default:
+		m.logPin = pin
+	}
+}
+
 func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	if m.editing {
 		return m.handleEditorKey(msg)
@@ -165,6 +192,12 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		m.mon.ClearHistory()
 	case key.Matches(msg, m.keys.Soak):
 		m.showSoak = !m.showSoak
+	case key.Matches(msg, m.keys.LogOlder):
+		m.scrollLog(-1)
+	case key.Matches(msg, m.keys.LogNewer):
+		m.scrollLog(+1)
+	case key.Matches(msg, m.keys.LogFollow):
+		m.logPin = 0
 	case key.Matches(msg, m.keys.Export):
 		return m, exportCSV(m.mon, m.window, m.now)
 	case key.Matches(msg, m.keys.Edit):

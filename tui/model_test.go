@@ -2,7 +2,11 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -199,4 +203,58 @@ func TestSoakPanelAndExport(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(data), "time,temp\n") || strings.Count(string(data), "\n") < 15 {
 		t.Fatalf("csv (%v):\n%s", err, data)
 	}
+}
+
+func rejections(from, to int) eventsMsg {
+	var evs eventsMsg
+	for i := from; i <= to; i++ {
+		evs = append(evs, monitor.Rejected{At: t0.Add(time.Duration(i) * time.Second), Op: "update", Code: 400, Message: fmt.Sprintf("note-%03d", i)})
+	}
+	return evs
+}
+
+// notes lists the rejection notes visible in a frame, top to bottom.
+func notes(view string) []string { return regexp.MustCompile(`note-\d{3}`).FindAllString(view, -1) }
+
+func TestEventLogPagesBackAndHoldsItsPlace(t *testing.T) {
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 160, Height: 50})
+	m = update(m, rejections(1, 100))
+	following := notes(m.View())
+	if len(following) < 10 || following[len(following)-1] != "note-100" || strings.Contains(m.View(), "newer") {
+		t.Fatalf("the log does not follow the newest entry:\n%s", m.View())
+	}
+	m = update(m, tea.KeyMsg{Type: tea.KeyPgUp})
+	paged := notes(m.View())
+	if paged[len(paged)-1] >= "note-100" || !strings.Contains(m.View(), "newer (pgdn, end follows)") {
+		t.Fatalf("pgup did not page back:\n%s", m.View())
+	}
+	m = update(m, rejections(101, 110))
+	if held := notes(m.View()); !slices.Equal(held, paged) {
+		t.Fatalf("new entries moved a paged-back log: %v, was %v", held, paged)
+	}
+	if want := fmt.Sprintf("▼ %d newer", 110-parseNote(paged[len(paged)-1])); !strings.Contains(m.View(), want) {
+		t.Fatalf("no %q line:\n%s", want, m.View())
+	}
+	for range 50 {
+		m = update(m, tea.KeyMsg{Type: tea.KeyPgUp})
+	}
+	if top := notes(m.View()); top[0] != "note-001" || len(top) != len(paged) {
+		t.Fatalf("paging back stops at %v, want a full page from note-001", top)
+	}
+	m = update(m, tea.KeyMsg{Type: tea.KeyEnd})
+	if now := notes(m.View()); now[len(now)-1] != "note-110" || strings.Contains(m.View(), "newer (pgdn") {
+		t.Fatalf("end does not follow the newest entry again:\n%s", m.View())
+	}
+	m = update(m, tea.KeyMsg{Type: tea.KeyPgUp})
+	for range 50 {
+		m = update(m, tea.KeyMsg{Type: tea.KeyPgDown})
+	}
+	if strings.Contains(m.View(), "newer (pgdn") {
+		t.Fatal("paging down past the newest entry does not follow again")
+	}
+}
+
+func parseNote(note string) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(note, "note-"))
+	return n
 }

@@ -260,16 +260,26 @@ func (m *Model) lower(table string, height int) string {
 	return lipgloss.JoinVertical(lipgloss.Left, table, m.eventLog(height-lipgloss.Height(table), m.width))
 }
 
+// eventLog shows the newest entries, or, once paged back, holds the same
+// entries in place while new ones arrive below, with a line saying how many.
 func (m *Model) eventLog(height, width int) string {
-	events := m.mon.Events()
+	m.logRows = height
 	if height < 1 {
 		return ""
 	}
-	start := max(0, len(events)-height)
+	events, total := m.mon.Events(), m.mon.EventsLogged()
+	first := total - len(events) // entry number before events[0]
+	end, rows := total, height
+	if m.logPin > 0 {
+		end, rows = max(min(m.logPin, total), first+1), height-1
+	}
 	var lines []string
-	for _, e := range events[start:] {
+	for _, e := range events[max(0, end-rows-first) : end-first] {
 		style := map[monitor.Severity]lipgloss.Style{monitor.Info: m.styles.Muted, monitor.Good: m.styles.Good, monitor.Warn: m.styles.Warn, monitor.Bad: m.styles.Bad}[e.Severity]
 		lines = append(lines, style.Render(trunc(e.At.Format("15:04:05")+" "+e.Text, max(10, width-1))))
+	}
+	if m.logPin > 0 {
+		lines = append(lines, m.styles.Label.Render(trunc(fmt.Sprintf("▼ %d newer (pgdn, end follows)", total-end), max(10, width-1))))
 	}
 	return strings.Join(lines, "\n")
 }
