@@ -39,45 +39,51 @@ func startServe(t *testing.T, args ...string) (addr string, log *lockedBuffer) {
 	return addr, log
 }
 
+// TestServeWithMosquittoClients drives the emulator with Debian's
+// mosquitto_pub/mosquitto_sub over MQTT 3.1.1 and MQTT 5.
 func TestServeWithMosquittoClients(t *testing.T) {
 	sub, err := exec.LookPath("mosquitto_sub")
 	if err != nil {
-		t.Skip("mosquitto-clients not installed: make test installs it")
+		t.Fatal("mosquitto_sub not found: `make deps` installs Debian's mosquitto-clients")
 	}
-	dir := t.TempDir()
-	run(t, "certs", "init", "--dir", dir, "--thing", "esp32-pico")
-	addr, log := startServe(t, "--pki", dir, "--data", filepath.Join(dir, "data"))
-	host, port, _ := net.SplitHostPort(addr)
-	p := func(n string) string { return filepath.Join(dir, n) }
-	tls := func(role string) []string {
-		return []string{"-h", host, "-p", port, "--cafile", p("ca.pem"), "--cert", p(role + ".pem"), "--key", p(role + ".key")}
-	}
-	subCmd := exec.Command(sub, append(tls("monitor"), "-i", "mon-1", "-q", "1", "-C", "1", "-W", "20",
-		"-t", "$aws/things/esp32-pico/shadow/update/accepted")...)
-	var out strings.Builder
-	subCmd.Stdout = &out
-	if err := subCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(log.String(), "connected client=mon-1") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond) // the SUBSCRIBE follows the CONNACK
-	pub := exec.Command("mosquitto_pub", append(tls("device"), "-i", "esp32-pico", "-q", "1",
-		"-t", "$aws/things/esp32-pico/shadow/update", "-m", `{"state":{"reported":{"temp":21.5}},"clientToken":"mq-1"}`)...)
-	if b, err := pub.CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_pub: %v %s", err, b)
-	}
-	if err := subCmd.Wait(); err != nil {
-		t.Fatalf("mosquitto_sub: %v (log: %s)", err, log.String())
-	}
-	if !strings.Contains(out.String(), `"clientToken":"mq-1"`) || !strings.Contains(out.String(), `"version":1`) {
-		t.Fatalf("accepted: %s", out.String())
-	}
-	denied := exec.Command(sub, append(tls("device"), "-i", "esp32-pico", "-C", "1", "-W", "5", "-t", "$aws/things/other/shadow/update/accepted")...)
-	if b, _ := denied.CombinedOutput(); !strings.Contains(string(b), "denied") {
-		t.Fatalf("device subscribed to another thing: %s", b)
+	for _, version := range []string{"mqttv311", "mqttv5"} {
+		t.Run(version, func(t *testing.T) {
+			dir := t.TempDir()
+			run(t, "certs", "init", "--dir", dir, "--thing", "esp32-pico")
+			addr, log := startServe(t, "--pki", dir, "--data", filepath.Join(dir, "data"))
+			host, port, _ := net.SplitHostPort(addr)
+			p := func(n string) string { return filepath.Join(dir, n) }
+			tls := func(role string) []string {
+				return []string{"-V", version, "-h", host, "-p", port, "--cafile", p("ca.pem"), "--cert", p(role + ".pem"), "--key", p(role + ".key")}
+			}
+			subCmd := exec.Command(sub, append(tls("monitor"), "-i", "mon-1", "-q", "1", "-C", "1", "-W", "20",
+				"-t", "$aws/things/esp32-pico/shadow/update/accepted")...)
+			var out strings.Builder
+			subCmd.Stdout = &out
+			if err := subCmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(log.String(), "connected client=mon-1") && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			time.Sleep(200 * time.Millisecond) // the SUBSCRIBE follows the CONNACK
+			pub := exec.Command("mosquitto_pub", append(tls("device"), "-i", "esp32-pico", "-q", "1",
+				"-t", "$aws/things/esp32-pico/shadow/update", "-m", `{"state":{"reported":{"temp":21.5}},"clientToken":"mq-1"}`)...)
+			if b, err := pub.CombinedOutput(); err != nil {
+				t.Fatalf("mosquitto_pub: %v %s", err, b)
+			}
+			if err := subCmd.Wait(); err != nil {
+				t.Fatalf("mosquitto_sub: %v (log: %s)", err, log.String())
+			}
+			if !strings.Contains(out.String(), `"clientToken":"mq-1"`) || !strings.Contains(out.String(), `"version":1`) {
+				t.Fatalf("accepted: %s", out.String())
+			}
+			denied := exec.Command(sub, append(tls("device"), "-i", "esp32-pico", "-C", "1", "-W", "5", "-t", "$aws/things/other/shadow/update/accepted")...)
+			if b, _ := denied.CombinedOutput(); !strings.Contains(string(b), "denied") {
+				t.Fatalf("device subscribed to another thing: %s", b)
+			}
+		})
 	}
 }
 
