@@ -6,8 +6,11 @@ DEBS := mosquitto-clients tmux g++ make libcjson-dev libmosquitto-dev libssl-dev
 
 test: deps firmware-test go-test
 
+# Node.js and npm run AWS's JavaScript device SDKs in e2e/sdk; any install
+# on PATH will do, else Debian's.
 deps:
 	@scripts/ensure-debs.sh $(DEBS)
+	@command -v node >/dev/null && command -v npm >/dev/null || scripts/ensure-debs.sh nodejs npm
 
 build:
 	go build -o bin/iotwatch .

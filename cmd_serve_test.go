@@ -83,6 +83,15 @@ func TestServeWithMosquittoClients(t *testing.T) {
 			if b, _ := denied.CombinedOutput(); !strings.Contains(string(b), "denied") {
 				t.Fatalf("device subscribed to another thing: %s", b)
 			}
+			// A client id the device certificate may not use: AWS closes an
+			// MQTT 3.1.1 connection without a CONNACK and answers MQTT 5 with
+			// CONNACK 0x87 (mosquitto_pub exits with the reason code).
+			intruder := exec.Command("mosquitto_pub", append(tls("device"), "-i", "intruder", "-t", "x", "-m", "y")...)
+			b, _ := intruder.CombinedOutput()
+			want := map[string]string{"mqttv311": "The connection was lost", "mqttv5": "Connection error: Not authorized"}[version]
+			if !strings.Contains(string(b), want) || (version == "mqttv5") != (intruder.ProcessState.ExitCode() == 0x87) {
+				t.Fatalf("refused client id: exit %d, want %q: %s", intruder.ProcessState.ExitCode(), want, b)
+			}
 		})
 	}
 }

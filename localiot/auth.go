@@ -25,7 +25,7 @@ type authHook struct {
 func (h *authHook) ID() string { return "iotwatch-auth" }
 
 func (h *authHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSubscribe, mqtt.OnPublish}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSubscribe, mqtt.OnPublish}, []byte{b})
 }
 
 // identity is who a connection's verified client certificate says it is.
@@ -47,14 +47,25 @@ func identityOf(cl *mqtt.Client) (identity, bool) {
 	return identity{thing, monitor}, true
 }
 
-func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+// OnConnect refuses a client id the certificate may not use as AWS does: an
+// MQTT 5 client gets CONNACK 0x87 (not authorized), an MQTT 3.1.1 client
+// has its connection closed without a CONNACK. (mochi's own refusal in
+// OnConnectAuthenticate would answer "bad user name or password".)
+func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	id, ok := identityOf(cl)
 	if ok && (id.monitor || cl.ID == id.thing) {
-		return true
+		return nil
 	}
 	h.events.connectFailed(cl, id.thing)
-	return false
+	if cl.Properties.ProtocolVersion >= 5 {
+		h.broker.SendConnack(cl, packets.ErrNotAuthorized, false, nil)
+	}
+	return packets.ErrNotAuthorized
 }
+
+// OnConnectAuthenticate lets through what OnConnect did not refuse; mochi
+// refuses every connection when no hook provides it.
+func (h *authHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
 
 func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	id, ok := identityOf(cl)
