@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +21,7 @@ import (
 	"github.com/iotwatch/iotwatch/devicesim"
 	"github.com/iotwatch/iotwatch/localiot"
 	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/monitor/report"
 	"github.com/iotwatch/iotwatch/pki"
 )
 
@@ -97,9 +101,7 @@ func (r *fwRig) collect() {
 // startHost runs fw-host with the device certificate and ca as trust anchor.
 func (r *fwRig) startHost(t testing.TB, bin, ca string, intervalS int) {
 	_, port, _ := strings.Cut(r.addr, ":")
-	r.host = exec.Command(bin, "--endpoint", "127.0.0.1", "--port", port, "--thing", fwThing,
-		"--cert", filepath.Join(r.dir, pki.DeviceCertFile), "--key", filepath.Join(r.dir, pki.DeviceKeyFile),
-		"--ca", ca, "--interval", strconv.Itoa(intervalS), "--shadow", r.shadow)
+	r.host = fwHostCommand(bin, r.dir, port, fwThing, ca, intervalS, r.shadow)
 	r.stderr = &lockedBuffer{}
 	r.host.Stderr = r.stderr
 	if err := r.host.Start(); err != nil {
@@ -113,6 +115,14 @@ func (r *fwRig) startHost(t testing.TB, bin, ca string, intervalS int) {
 			t.Logf("fw-host stderr:\n%s", r.stderr)
 		}
 	})
+}
+
+// fwHostCommand runs fw-host as thing with the device certificate of the
+// lab in dir and ca as its trust anchor.
+func fwHostCommand(bin, dir, port, thing, ca string, intervalS int, shadow string) *exec.Cmd {
+	return exec.Command(bin, "--endpoint", "127.0.0.1", "--port", port, "--thing", thing,
+		"--cert", filepath.Join(dir, pki.DeviceCertFile), "--key", filepath.Join(dir, pki.DeviceKeyFile),
+		"--ca", ca, "--interval", strconv.Itoa(intervalS), "--shadow", shadow)
 }
 
 // stopHost sends SIGTERM and returns the exit code.
@@ -259,6 +269,51 @@ func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr.String(), "stopped: ") {
 		t.Fatalf("fw-host did not print its final counts:\n%s", r.stderr)
+	}
+}
+
+// TestSoakOfTheFirmware soaks fw-host with `iotwatch soak`: a frozen device
+// (SIGSTOP for 4 s) is one dropout, a killed and restarted one is a dropout
+// opened by its lifecycle event plus a reboot, and nothing else is counted.
+func TestSoakOfTheFirmware(t *testing.T) {
+	bin := buildFirmwareHost(t)
+	dir := soakLab(t)
+	config, _ := os.ReadFile(filepath.Join(dir, "watch.toml"))
+	port := regexp.MustCompile(`port = (\d+)`).FindSubmatch(config)[1]
+	start := func() *exec.Cmd {
+		cmd := fwHostCommand(bin, dir, string(port), "esp32-soak", filepath.Join(dir, pki.CACertFile), 1, "")
+		if err := cmd.Start(); err != nil {
+			t.Error(err) // not Fatal: called from the fault script's goroutine too
+			return cmd
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	go func() {
+		host := start()
+		time.Sleep(4 * time.Second)
+		host.Process.Signal(syscall.SIGSTOP)
+		time.Sleep(4 * time.Second)
+		host.Process.Signal(syscall.SIGCONT)
+		time.Sleep(3 * time.Second)
+		host.Process.Kill()
+		start()
+	}()
+
+	logPath := filepath.Join(dir, "soak.jsonl")
+	code, stdout, stderr := run(t, "soak", "-c", filepath.Join(dir, "watch.toml"), "--duration", "16s", "--log", logPath, "--report", filepath.Join(dir, "soak.md"))
+	if code != 1 {
+		t.Fatalf("soak exit %d, want 1 (dropouts breach max_dropouts 0)\n%s\n%s", code, stdout, stderr)
+	}
+	var sum report.Summary
+	data, _ := os.ReadFile(filepath.Join(dir, "soak.json"))
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("soak of fw-host: %d reports, %d dropouts, longest gap %.1f s, %d reboots, %d lost, availability %.1f%%",
+		sum.Reports, sum.Dropouts, sum.LongestGapS, sum.Reboots, sum.LostReports, sum.AvailabilityPct)
+	if sum.Dropouts != 2 || sum.Reboots != 1 || sum.LostReports != 0 || sum.LongestGapS < 3.5 || sum.Reports < 8 {
+		t.Fatalf("want 2 dropouts, 1 reboot, no lost reports, a gap over 3.5 s: %+v\n%s", sum, stdout)
 	}
 }
 
