@@ -291,6 +291,9 @@ func TestSoakOfTheFirmware(t *testing.T) {
 	}
 	go func() {
 		host := start()
+		if host.Process == nil {
+			return
+		}
 		time.Sleep(4 * time.Second)
 		host.Process.Signal(syscall.SIGSTOP)
 		time.Sleep(4 * time.Second)
