@@ -30,15 +30,21 @@ import (
 
 const fwThing = "pico-fw"
 
-// buildFirmwareHost builds firmware/build/fw-host with the firmware's own
-// Makefile (a no-op when it is up to date) and returns its path.
-func buildFirmwareHost(t testing.TB) string {
+// buildFirmwareHost builds fw-host with the firmware's own Makefile (a no-op
+// when it is up to date) and returns its path. Tests take the ASan/UBSan
+// build (a sanitizer report fails the run through the exit code); the
+// benchmark takes the optimized one.
+func buildFirmwareHost(t testing.TB, sanitized bool) string {
 	t.Helper()
-	out, err := exec.Command("make", "-C", "firmware", "build/fw-host").CombinedOutput()
-	if err != nil {
-		t.Fatalf("building firmware/build/fw-host failed (it needs g++, libmosquitto-dev and libcjson-dev: `make deps` installs them): %v\n%s", err, out)
+	target := "build/fw-host"
+	if sanitized {
+		target = "build/fw-host-asan"
 	}
-	bin, err := filepath.Abs("firmware/build/fw-host")
+	out, err := exec.Command("make", "-C", "firmware", target).CombinedOutput()
+	if err != nil {
+		t.Fatalf("building firmware/%s failed (it needs g++, libmosquitto-dev and libcjson-dev: `make deps` installs them): %v\n%s", target, err, out)
+	}
+	bin, err := filepath.Abs(filepath.Join("firmware", target))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +184,7 @@ func seqOf(doc monitor.ShadowDoc) int {
 func hasSeq(doc monitor.ShadowDoc) bool { return seqOf(doc) > 0 }
 
 func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
-	bin := buildFirmwareHost(t)
+	bin := buildFirmwareHost(t, true)
 	r := newFWRig(t, "")
 	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1)
 
@@ -276,7 +282,7 @@ func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 // (SIGSTOP for 4 s) is one dropout, a killed and restarted one is a dropout
 // opened by its lifecycle event plus a reboot, and nothing else is counted.
 func TestSoakOfTheFirmware(t *testing.T) {
-	bin := buildFirmwareHost(t)
+	bin := buildFirmwareHost(t, true)
 	dir := soakLab(t)
 	config, _ := os.ReadFile(filepath.Join(dir, "watch.toml"))
 	port := regexp.MustCompile(`port = (\d+)`).FindSubmatch(config)[1]
@@ -321,7 +327,7 @@ func TestSoakOfTheFirmware(t *testing.T) {
 }
 
 func TestFirmwareHostOnANamedShadow(t *testing.T) {
-	bin := buildFirmwareHost(t)
+	bin := buildFirmwareHost(t, true)
 	r := newFWRig(t, "env")
 	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1)
 	_, next := r.waitDoc(t, "a report to the named shadow", 0, 10*time.Second, hasSeq)
@@ -336,7 +342,7 @@ func TestFirmwareHostOnANamedShadow(t *testing.T) {
 }
 
 func TestFirmwareHostRefusesAnUnknownServer(t *testing.T) {
-	bin := buildFirmwareHost(t)
+	bin := buildFirmwareHost(t, true)
 	r := newFWRig(t, "")
 	other := t.TempDir()
 	if err := pki.Init(other, pki.InitOptions{Thing: fwThing}); err != nil {
@@ -356,7 +362,7 @@ func TestFirmwareHostRefusesAnUnknownServer(t *testing.T) {
 }
 
 func TestFirmwareHostFlags(t *testing.T) {
-	bin := buildFirmwareHost(t)
+	bin := buildFirmwareHost(t, true)
 	dir := t.TempDir()
 	if err := pki.Init(dir, pki.InitOptions{Thing: fwThing}); err != nil {
 		t.Fatal(err)
@@ -402,7 +408,7 @@ func BenchmarkFirmwareRoundTrip(b *testing.B) {
 		b.Run("device="+device, func(b *testing.B) {
 			r := newFWRig(b, "")
 			if device == "fw-host" {
-				r.startHost(b, buildFirmwareHost(b), filepath.Join(r.dir, pki.CACertFile), 3600)
+				r.startHost(b, buildFirmwareHost(b, false), filepath.Join(r.dir, pki.CACertFile), 3600)
 			} else {
 				ctx, cancel := context.WithCancel(context.Background())
 				b.Cleanup(cancel)
