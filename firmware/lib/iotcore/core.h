@@ -80,7 +80,7 @@ class Core {
   void OnRejected(const char* op, const char* payload, size_t len, uint64_t uptimeMs);
   void ApplyAndReport(const cJSON* desired, uint64_t uptimeMs);
   void Report(const Applied* applied, uint64_t uptimeMs);
-  void Logf(const char* format, ...);
+  void Logf(const char* format, ...) __attribute__((format(printf, 2, 3)));
 
   Port& port_;
   Settings settings_;
