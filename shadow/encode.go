@@ -11,7 +11,7 @@ import (
 // update. Output is the same compact JSON with sorted keys.
 
 // encodeTree returns the JSON of a decoded tree.
-func encodeTree(v any) []byte { return appendTree(nil, v) }
+func encodeTree(v any) []byte { return appendTree(make([]byte, 0, 512), v) }
 
 func appendTree(b []byte, v any) []byte {
 	switch tv := v.(type) {
@@ -41,7 +41,8 @@ func appendTree(b []byte, v any) []byte {
 }
 
 func appendObject(b []byte, m map[string]any) []byte {
-	keys := make([]string, 0, len(m))
+	var small [16]string // most objects fit: no allocation for the keys
+	keys := small[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -73,7 +74,7 @@ func appendString(b []byte, s string) []byte {
 
 // encode writes an answer document, leaving out empty parts as AWS does.
 func (a answer) encode() []byte {
-	b := []byte{'{'}
+	b := append(make([]byte, 0, 1024), '{')
 	if len(a.State) > 0 {
 		b = append(b, `"state":`...)
 		b = appendObject(b, a.State)
