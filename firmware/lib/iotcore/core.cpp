@@ -38,10 +38,6 @@ void Core::Poll(uint64_t uptimeMs) {
   if (connected_ && uptimeMs >= nextReportMs_) Report(nullptr, uptimeMs);
 }
 
-uint64_t Core::UntilNextReportMs(uint64_t uptimeMs) const {
-  return uptimeMs >= nextReportMs_ ? 0 : nextReportMs_ - uptimeMs;
-}
-
 void Core::OnMessage(const char* topic, const char* payload, size_t len, uint64_t uptimeMs) {
   if (strcmp(topic, topics_.updateDelta()) == 0) {
     OnDelta(payload, len, uptimeMs);

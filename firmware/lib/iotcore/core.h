@@ -71,8 +71,6 @@ class Core {
   const State& state() const { return state_; }
   const Stats& stats() const { return stats_; }
   uint64_t seq() const { return seq_; }
-  // UntilNextReportMs is how long the loop may sleep before Poll has work.
-  uint64_t UntilNextReportMs(uint64_t uptimeMs) const;
 
  private:
   void OnDelta(const char* payload, size_t len, uint64_t uptimeMs);
