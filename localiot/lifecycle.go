@@ -115,10 +115,18 @@ func classify(cause, readErr error, closing bool) string {
 	return "CONNECTION_LOST"
 }
 
+// emit publishes ev and logs it. While the emulator shuts down it only
+// logs: the disconnects it causes are its own outage, and a monitor still
+// connected for a moment would count them against the devices.
 func (l *lifecycle) emit(ev presence) {
 	ev.Timestamp = time.Now().UnixMilli()
-	payload, _ := json.Marshal(ev)
-	_ = l.broker.Publish("$aws/events/presence/"+ev.EventType+"/"+ev.ClientID, payload, false, 1)
+	l.mu.Lock()
+	closing := l.closing
+	l.mu.Unlock()
+	if !closing {
+		payload, _ := json.Marshal(ev)
+		_ = l.broker.Publish("$aws/events/presence/"+ev.EventType+"/"+ev.ClientID, payload, false, 1)
+	}
 	var line bytes.Buffer
 	fmt.Fprintf(&line, "%s %s client=%s", time.UnixMilli(ev.Timestamp).UTC().Format(time.RFC3339), ev.EventType, ev.ClientID)
 	for _, kv := range [][2]string{{"thing", ev.ThingName}, {"ip", ev.IPAddress},

@@ -4,8 +4,12 @@ import (
 	"crypto/tls"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/iotwatch/iotwatch/pki"
 )
@@ -215,5 +219,32 @@ func TestLifecycleEvents(t *testing.T) {
 	})
 	if !strings.Contains(l.log.String(), "reason=DUPLICATE_CLIENTID") {
 		t.Errorf("log lacks the takeover: %s", l.log.String())
+	}
+}
+
+// TestShutdownPublishesNoPresence: the emulator's own shutdown is an outage,
+// not something the devices did, so it publishes no disconnected events (an
+// inline subscriber, which shutdown does not disconnect, would see them).
+func TestShutdownPublishesNoPresence(t *testing.T) {
+	l := newLab(t, "")
+	var mu sync.Mutex
+	var seen []string
+	err := l.srv.broker.Subscribe("$aws/events/presence/#", 1, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+		mu.Lock()
+		seen = append(seen, pk.TopicName)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.mustConnect(t, "device", thing)
+	l.srv.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 || seen[0] != "$aws/events/presence/connected/"+thing {
+		t.Fatalf("presence events: %v, want only the device's connected", seen)
+	}
+	if !strings.Contains(l.log.String(), "disconnected client="+thing) {
+		t.Fatalf("the shutdown disconnect was not logged: %s", l.log.String())
 	}
 }
