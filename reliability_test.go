@@ -29,18 +29,19 @@ type rig struct {
 	mu        sync.Mutex
 	mon       *monitor.Monitor
 	linkUpAt  []time.Time
+	log       *lockedBuffer // the emulator's and the simulator's lines, shown on failure
 }
 
 func newRig(t *testing.T, monitorAddr func(string) string, keepAlive time.Duration) *rig {
 	t.Helper()
-	r := &rig{dir: t.TempDir(), mon: monitor.New(monitor.Options{})}
+	r := &rig{dir: t.TempDir(), mon: monitor.New(monitor.Options{}), log: &lockedBuffer{}}
 	pki.Init(r.dir, pki.InitOptions{Thing: "esp32-rel"})
 	r.start(t, "127.0.0.1:0")
 	r.addr = r.srv.Addr()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	device := connFor(t, r.dir, r.addr, "device", "esp32-rel", "esp32-rel")
-	r.sim = devicesim.New(devicesim.Options{Conn: device, Interval: time.Second})
+	r.sim = devicesim.New(devicesim.Options{Conn: device, Interval: time.Second, Log: r.log})
 	go r.sim.Run(ctx)
 	mo := connFor(t, r.dir, monitorAddr(r.addr), "monitor", "iotwatch-rel", "esp32-rel")
 	mo.KeepAlive = keepAlive
@@ -75,7 +76,7 @@ func newRig(t *testing.T, monitorAddr func(string) string, keepAlive time.Durati
 }
 
 func (r *rig) start(t *testing.T, addr string) {
-	srv, err := localiot.New(localiot.Options{Listen: addr, PKIDir: r.dir})
+	srv, err := localiot.New(localiot.Options{Listen: addr, PKIDir: r.dir, Log: r.log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func (r *rig) waitFor(t *testing.T, what string, ok func(*monitor.Monitor) bool)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("never: %s", what)
+	t.Fatalf("never: %s\nemulator and simulator:\n%s", what, r.log)
 }
 
 // connFor is a connection to thing with the role's certificate from dir.

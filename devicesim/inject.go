@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/monitor"
 )
 
 // do runs fn on the simulator's loop.
@@ -34,8 +35,26 @@ func (s *Sim) Duplicate() {
 			fmt.Fprintf(s.o.Log, "duplicate: %v\n", err)
 			return
 		}
-		time.AfterFunc(3*time.Second, twin.Close)
+		go holdTwin(twin)
 	})
+}
+
+// holdTwin keeps the twin connected for 3 s from its first connect (on a
+// loaded machine the connect alone can take seconds), then closes it.
+func holdTwin(twin *awsconn.Conn) {
+	defer twin.Close()
+	giveUp := time.After(30 * time.Second)
+	for {
+		select {
+		case ev := <-twin.Events():
+			if l, ok := ev.(monitor.Link); ok && l.State == monitor.LinkUp {
+				time.Sleep(3 * time.Second)
+				return
+			}
+		case <-giveUp:
+			return
+		}
+	}
 }
 
 // Malformed publishes an update that is not JSON.
