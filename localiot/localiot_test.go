@@ -238,6 +238,15 @@ func TestShutdownPublishesNoPresence(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.mustConnect(t, "device", thing)
+	// The connected event follows the CONNACK: wait for it before closing.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	l.srv.Close()
 	mu.Lock()
 	defer mu.Unlock()
