@@ -89,7 +89,7 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 	s.broker = mqtt.New(&mqtt.Options{InlineClient: true, Capabilities: caps,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	s.events = newLifecycle(s.broker, logOut)
-	hooks := []mqtt.Hook{&authHook{events: s.events, broker: s.broker},
+	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker},
 		&shadowHook{broker: s.broker, store: s.store}, &lifecycleHook{events: s.events}}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h, nil); err != nil {
