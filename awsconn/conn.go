@@ -41,6 +41,7 @@ type Options struct {
 	KeepAlive      time.Duration // default 30 s
 	MaxBackoff     time.Duration // cap of the reconnect backoff, default 30 s
 	RequestTimeout time.Duration // default 10 s
+	SubscribeRetry time.Duration // wait before subscribing again after a refusal, default 10 s
 	Buffer         int           // events channel size, default 1024
 	Log            io.Writer     // diagnostics; nil discards (never stdout: the TUI owns it)
 	Now            func() time.Time
@@ -86,6 +87,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 10 * time.Second
+	}
+	if o.SubscribeRetry == 0 {
+		o.SubscribeRetry = 10 * time.Second
 	}
 	if o.Buffer == 0 {
 		o.Buffer = 1024

@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,3 +186,33 @@ func TestALPNOn443(t *testing.T) {
 }
 
 func pkiLessTLS() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }
+
+// TestRefusedSubscriptionsAreRetried: a policy that refuses a subscription
+// leaves the link down with the reason, and the subscriptions are tried
+// again on the same connection, so fixing the policy is enough.
+func TestRefusedSubscriptionsAreRetried(t *testing.T) {
+	l := newLab(t)
+	conf, err := pki.LoadClientTLS(filepath.Join(l.dir, "device.pem"), filepath.Join(l.dir, "device.key"),
+		filepath.Join(l.dir, pki.CACertFile), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, portText, _ := net.SplitHostPort(l.srv.Addr())
+	port, _ := strconv.Atoi(portText)
+	// The device certificate may only use its own thing's topics.
+	c, err := Dial(Options{Host: host, Port: port, ClientID: thing, TLS: conf, Thing: "someone-else", Role: Device,
+		RequestTimeout: 5 * time.Second, SubscribeRetry: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	refused := func(ev monitor.Event) bool {
+		l, ok := ev.(monitor.Link)
+		return ok && l.State == monitor.LinkDown && strings.Contains(l.Err, "refused") && strings.Contains(l.Err, "trying again in 200ms")
+	}
+	first := waitEvent(t, c, "a refused subscription", refused).(monitor.Link)
+	second := waitEvent(t, c, "the subscriptions tried again", refused).(monitor.Link)
+	if gap := second.At.Sub(first.At); gap < 150*time.Millisecond {
+		t.Fatalf("tried again after %s, want the 200ms wait", gap)
+	}
+}

@@ -34,7 +34,9 @@ func (c *Conn) filters() []string {
 // catch up on what happened while the link was down.
 func (c *Conn) onConnect() {
 	if err := c.subscribeAll(); err != nil {
-		c.emit(monitor.Link{At: c.o.Now(), State: monitor.LinkDown, Err: err.Error()})
+		c.emit(monitor.Link{At: c.o.Now(), State: monitor.LinkDown,
+			Err: fmt.Sprintf("%v; trying again in %s", err, c.o.SubscribeRetry)})
+		time.AfterFunc(c.o.SubscribeRetry, c.resubscribe)
 		return
 	}
 	c.mu.Lock()
@@ -45,6 +47,17 @@ func (c *Conn) onConnect() {
 	ctx, cancel := context.WithTimeout(context.Background(), c.o.RequestTimeout)
 	defer cancel()
 	_ = c.Get(ctx)
+}
+
+// resubscribe tries the subscriptions again on the same connection, so that
+// fixing the policy is enough; after a reconnect onConnect has done it.
+func (c *Conn) resubscribe() {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if !closed && c.client.IsConnectionOpen() {
+		c.onConnect()
+	}
 }
 
 func (c *Conn) subscribeAll() error {
