@@ -258,3 +258,22 @@ func parseNote(note string) int {
 	n, _ := strconv.Atoi(strings.TrimPrefix(note, "note-"))
 	return n
 }
+
+func TestFullHelpWrapsToTheWidth(t *testing.T) {
+	for _, width := range []int{80, 160} {
+		m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: width, Height: 40})
+		m = update(m, reports(3))
+		m = update(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("?")})
+		view := m.View()
+		for _, want := range []string{"toggle LED", "re-get shadow", "export plot CSV", "follow new events", "q quit"} {
+			if !strings.Contains(view, want) {
+				t.Errorf("%d columns: full help lacks %q:\n%s", width, want, view)
+			}
+		}
+		for _, line := range strings.Split(view, "\n") {
+			if lipgloss.Width(line) > width || strings.Contains(line, "…") && strings.Contains(line, "export") {
+				t.Errorf("%d columns: help line cut: %q", width, line)
+			}
+		}
+	}
+}

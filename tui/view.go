@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/guptarohit/asciigraph"
@@ -289,7 +290,27 @@ func (m *Model) footer() string {
 	if m.status != "" {
 		status = m.styles.Warn.Render(m.status) + "\n"
 	}
+	if m.help.ShowAll {
+		return status + m.fullHelp()
+	}
 	return status + m.help.View(m.keys)
+}
+
+// fullHelp lays the key groups out in as many rows as the width needs,
+// where bubbles/help would cut the groups that do not fit.
+func (m *Model) fullHelp() string {
+	wide := m.help
+	wide.Width = 0
+	var rows []string
+	var row [][]key.Binding
+	for _, group := range m.keys.FullHelp() {
+		if len(row) > 0 && lipgloss.Width(wide.FullHelpView(append(row, group))) > m.width {
+			rows = append(rows, wide.FullHelpView(row))
+			row = nil
+		}
+		row = append(row, group)
+	}
+	return strings.Join(append(rows, wide.FullHelpView(row)), "\n")
 }
 
 // soakPanel shows the soak statistics in place of the table and log.
