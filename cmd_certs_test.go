@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,6 +75,36 @@ func TestCertsHeader(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d %q, want %d %q", c.args, code, stderr, c.code, c.want)
 		}
+	}
+}
+
+// TestSecretsExampleMatchesTheHeader: firmware/include/secrets.h.example
+// shows the layout `certs header` really writes (comments, guard, names,
+// order), so a user can fill it by hand too.
+func TestSecretsExampleMatchesTheHeader(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "certs", "init", "--dir", dir)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	out := p("secrets.h")
+	if code, _, stderr := run(t, "certs", "header", "--cert", p("device.pem"), "--key", p("device.key"), "--ca", p("ca.pem"), "-o", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	skeleton := func(path string) []string {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if trimmed := strings.TrimSpace(line); trimmed != "" && !strings.HasPrefix(trimmed, `"`) {
+				lines = append(lines, trimmed)
+			}
+		}
+		return lines
+	}
+	generated, example := skeleton(out), skeleton("firmware/include/secrets.h.example")
+	if !slices.Equal(generated, example) {
+		t.Fatalf("secrets.h.example is laid out as\n%s\nbut certs header writes\n%s", strings.Join(example, "\n"), strings.Join(generated, "\n"))
 	}
 }
 
