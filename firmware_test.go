@@ -242,6 +242,20 @@ func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 		t.Fatalf("invalid desired values were applied: %v", corrected.Reported)
 	}
 
+	// A desired section larger than the device's MQTT buffer is refused
+	// cleanly: logged, and the device goes on reporting.
+	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"note": strings.Repeat("x", 5000)}); err != nil {
+		t.Fatal(err)
+	}
+	next = r.count()
+	r.waitDoc(t, "reports after an oversized delta", next, 5*time.Second, hasSeq)
+	if !strings.Contains(r.stderr.String(), "over the 4096-byte limit; ignored") {
+		t.Fatalf("fw-host did not log the oversized delta:\n%s", r.stderr)
+	}
+	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"note": nil}); err != nil {
+		t.Fatal(err)
+	}
+
 	// The emulator stops for 3 s: fw-host backs off, reconnects and goes on
 	// with the same seq count (it did not reboot).
 	last, _ := r.waitDoc(t, "a report before the restart", next, 5*time.Second, hasSeq)

@@ -192,6 +192,8 @@ TEST_CASE("hostile payloads are counted and change nothing") {
   std::string huge = R"({"state":{"led":true,"pad":")" + std::string(iotcore::kMaxPayload, 'x') + "\"}}";
   d.Receive(d.core.topics().updateDelta(), huge, 1);
   CHECK(d.core.stats().tooLarge == 1);
+  REQUIRE_FALSE(d.port.logs.empty());
+  CHECK(d.port.logs.back() == "delta: " + std::to_string(huge.size()) + " bytes, over the 4096-byte limit; ignored");
   for (const std::string& bad : {std::string("not json"), std::string("[1,2]"), std::string(""),
                                  std::string(R"({"state":)"), std::string(R"({"state":"led"})"),
                                  std::string(R"({"state":[{"led":true}]})"),

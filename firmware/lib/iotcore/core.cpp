@@ -52,13 +52,13 @@ void Core::OnMessage(const char* topic, const char* payload, size_t len, uint64_
   }
 }
 
-namespace {
-
-// Parse returns the document, or null when the payload is too large, too
-// deep, or not exactly one JSON object; the caller owns the result.
-cJSON* Parse(const char* payload, size_t len, Stats& stats) {
+// Parse returns the document, or null (counted and logged) when the payload
+// is too large, too deep, or not exactly one JSON object; the caller owns
+// the result.
+cJSON* Core::Parse(const char* what, const char* payload, size_t len) {
   if (len > kMaxPayload) {
-    stats.tooLarge++;
+    stats_.tooLarge++;
+    Logf("%s: %zu bytes, over the %zu-byte limit; ignored", what, len, kMaxPayload);
     return nullptr;
   }
   const char* end = payload;
@@ -68,27 +68,27 @@ cJSON* Parse(const char* payload, size_t len, Stats& stats) {
   while (doc != nullptr && end < payload + len && isspace(static_cast<unsigned char>(*end))) end++;
   if (!cJSON_IsObject(doc) || end != payload + len) {
     cJSON_Delete(doc);
-    stats.malformed++;
+    stats_.malformed++;
+    Logf("%s: not a JSON object (or nested deeper than %d); ignored", what, kMaxJsonDepth);
     return nullptr;
   }
   return doc;
 }
 
-}  // namespace
-
 void Core::OnDelta(const char* payload, size_t len, uint64_t uptimeMs) {
-  Owned doc(Parse(payload, len, stats_));
+  Owned doc(Parse("delta", payload, len));
   if (doc.get() == nullptr) return;
   const cJSON* state = cJSON_GetObjectItemCaseSensitive(doc.get(), "state");
   if (!cJSON_IsObject(state)) {
     stats_.malformed++;
+    Logf("delta without a state object; ignored");
     return;
   }
   ApplyAndReport(state, uptimeMs);
 }
 
 void Core::OnGetAccepted(const char* payload, size_t len, uint64_t uptimeMs) {
-  Owned doc(Parse(payload, len, stats_));
+  Owned doc(Parse("get/accepted", payload, len));
   if (doc.get() == nullptr) return;
   const cJSON* state = cJSON_GetObjectItemCaseSensitive(doc.get(), "state");
   const cJSON* desired = cJSON_GetObjectItemCaseSensitive(state, "desired");
@@ -103,7 +103,7 @@ void Core::OnGetAccepted(const char* payload, size_t len, uint64_t uptimeMs) {
 
 void Core::OnRejected(const char* op, const char* payload, size_t len, uint64_t uptimeMs) {
   stats_.rejected++;
-  Owned doc(Parse(payload, len, stats_));
+  Owned doc(Parse(op, payload, len));
   const cJSON* code = cJSON_GetObjectItemCaseSensitive(doc.get(), "code");
   const cJSON* message = cJSON_GetObjectItemCaseSensitive(doc.get(), "message");
   int c = cJSON_IsNumber(code) ? code->valueint : 0;

@@ -73,6 +73,7 @@ class Core {
   uint64_t seq() const { return seq_; }
 
  private:
+  cJSON* Parse(const char* what, const char* payload, size_t len);
   void OnDelta(const char* payload, size_t len, uint64_t uptimeMs);
   void OnGetAccepted(const char* payload, size_t len, uint64_t uptimeMs);
   void OnRejected(const char* op, const char* payload, size_t len, uint64_t uptimeMs);
