@@ -23,7 +23,7 @@ type lab struct {
 	srv       *localiot.Server
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	t.Helper()
 	l := &lab{dir: t.TempDir(), data: t.TempDir()}
 	if err := pki.Init(l.dir, pki.InitOptions{Thing: thing}); err != nil {
@@ -33,7 +33,7 @@ func newLab(t *testing.T) *lab {
 	return l
 }
 
-func (l *lab) start(t *testing.T, addr string) {
+func (l *lab) start(t testing.TB, addr string) {
 	t.Helper()
 	srv, err := localiot.New(localiot.Options{Listen: addr, PKIDir: l.dir, DataDir: l.data})
 	if err != nil {
@@ -44,7 +44,7 @@ func (l *lab) start(t *testing.T, addr string) {
 	t.Cleanup(func() { srv.Close() })
 }
 
-func (l *lab) dial(t *testing.T, role Role, clientID string, buffer int) *Conn {
+func (l *lab) dial(t testing.TB, role Role, clientID string, buffer int) *Conn {
 	t.Helper()
 	name := map[Role]string{Monitor: "monitor", Device: "device"}[role]
 	conf, err := pki.LoadClientTLS(filepath.Join(l.dir, name+".pem"), filepath.Join(l.dir, name+".key"),
