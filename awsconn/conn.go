@@ -122,6 +122,7 @@ func (c *Conn) clientOptions() *paho.ClientOptions {
 		SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(c.o.MaxBackoff).
 		SetOrderMatters(true). // handlers never block, so order costs nothing
+		SetStore(newCopyingStore()).
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { c.handle(m.Topic(), m.Payload()) }).
 		SetOnConnectHandler(func(paho.Client) { c.onConnect() }).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
