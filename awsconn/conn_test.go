@@ -44,7 +44,8 @@ func (l *lab) start(t testing.TB, addr string) {
 	t.Cleanup(func() { srv.Close() })
 }
 
-func (l *lab) dial(t testing.TB, role Role, clientID string, buffer int) *Conn {
+// options connects as clientID with the role's certificate to thing.
+func (l *lab) options(t testing.TB, role Role, clientID string) Options {
 	t.Helper()
 	name := map[Role]string{Monitor: "monitor", Device: "device"}[role]
 	conf, err := pki.LoadClientTLS(filepath.Join(l.dir, name+".pem"), filepath.Join(l.dir, name+".key"),
@@ -54,8 +55,20 @@ func (l *lab) dial(t testing.TB, role Role, clientID string, buffer int) *Conn {
 	}
 	host, portText, _ := net.SplitHostPort(l.srv.Addr())
 	port, _ := strconv.Atoi(portText)
-	c, err := Dial(Options{Host: host, Port: port, ClientID: clientID, TLS: conf, Thing: thing,
-		Role: role, MaxBackoff: time.Second, RequestTimeout: 5 * time.Second, Buffer: buffer})
+	return Options{Host: host, Port: port, ClientID: clientID, TLS: conf, Thing: thing,
+		Role: role, MaxBackoff: time.Second, RequestTimeout: 5 * time.Second}
+}
+
+func (l *lab) dial(t testing.TB, role Role, clientID string, buffer int) *Conn {
+	t.Helper()
+	o := l.options(t, role, clientID)
+	o.Buffer = buffer
+	return dialOptions(t, o)
+}
+
+func dialOptions(t testing.TB, o Options) *Conn {
+	t.Helper()
+	c, err := Dial(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +77,7 @@ func (l *lab) dial(t testing.TB, role Role, clientID string, buffer int) *Conn {
 }
 
 // waitEvent reads events until match accepts one, within 15 s.
-func waitEvent(t *testing.T, c *Conn, what string, match func(monitor.Event) bool) monitor.Event {
+func waitEvent(t testing.TB, c *Conn, what string, match func(monitor.Event) bool) monitor.Event {
 	t.Helper()
 	timeout := time.After(15 * time.Second)
 	for {
@@ -192,20 +205,10 @@ func pkiLessTLS() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12}
 // again on the same connection, so fixing the policy is enough.
 func TestRefusedSubscriptionsAreRetried(t *testing.T) {
 	l := newLab(t)
-	conf, err := pki.LoadClientTLS(filepath.Join(l.dir, "device.pem"), filepath.Join(l.dir, "device.key"),
-		filepath.Join(l.dir, pki.CACertFile), "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, portText, _ := net.SplitHostPort(l.srv.Addr())
-	port, _ := strconv.Atoi(portText)
 	// The device certificate may only use its own thing's topics.
-	c, err := Dial(Options{Host: host, Port: port, ClientID: thing, TLS: conf, Thing: "someone-else", Role: Device,
-		RequestTimeout: 5 * time.Second, SubscribeRetry: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	o := l.options(t, Device, thing)
+	o.Thing, o.SubscribeRetry = "someone-else", 200*time.Millisecond
+	c := dialOptions(t, o)
 	refused := func(ev monitor.Event) bool {
 		l, ok := ev.(monitor.Link)
 		return ok && l.State == monitor.LinkDown && strings.Contains(l.Err, "refused") && strings.Contains(l.Err, "trying again in 200ms")

@@ -34,7 +34,7 @@ func BenchmarkFlood(b *testing.B) {
 	l.start(b, "127.0.0.1:0")
 	topic := "$aws/things/" + thing + "/shadow/update/accepted"
 	mon := l.dial(b, Monitor, "iotwatch-flood", 0)
-	waitLinkUp(b, mon)
+	waitEvent(b, mon, "link up", linkIs(monitor.LinkUp))
 
 	host, port, _ := strings.Cut(l.srv.Addr(), ":")
 	p := func(n string) string { return filepath.Join(l.dir, n) }
@@ -75,14 +75,6 @@ func BenchmarkFlood(b *testing.B) {
 	b.ReportMetric(float64(b.N-received), "lost")
 }
 
-func waitLinkUp(b *testing.B, c *Conn) {
-	for ev := range c.Events() {
-		if l, ok := ev.(monitor.Link); ok && l.State == monitor.LinkUp {
-			return
-		}
-	}
-}
-
 // countAccepted counts update/accepted answers until n arrived or timeout.
 func countAccepted(c *Conn, n int, timeout time.Duration) (received, overflowed int) {
 	deadline := time.After(timeout)
@@ -107,11 +99,7 @@ func countAccepted(c *Conn, n int, timeout time.Duration) (received, overflowed 
 // flood publishes n reports to the thing's shadow from 4 clients (monitor
 // certificates may update any thing), each with 16 QoS 1 publishes in flight.
 func flood(b *testing.B, l *lab, n int) {
-	conf, err := pki.LoadClientTLS(filepath.Join(l.dir, "monitor.pem"), filepath.Join(l.dir, "monitor.key"),
-		filepath.Join(l.dir, pki.CACertFile), "127.0.0.1")
-	if err != nil {
-		b.Fatal(err)
-	}
+	conf := l.options(b, Monitor, "").TLS
 	const publishers, inFlight = 4, 16
 	var wg sync.WaitGroup
 	for p := range publishers {
