@@ -31,11 +31,14 @@ func (h *packetIDHook) Provides(b byte) bool {
 	return bytes.Contains([]byte{mqtt.OnPacketRead, mqtt.OnPacketEncode, mqtt.OnDisconnect}, []byte{b})
 }
 
-// acks maps a client request to the acknowledgement that echoes its id.
-var acks = map[byte]byte{packets.Subscribe: packets.Suback, packets.Unsubscribe: packets.Unsuback, packets.Publish: packets.Puback}
+// Requests a client numbers, and the acknowledgements that echo their ids.
+var (
+	requests = map[byte]bool{packets.Subscribe: true, packets.Unsubscribe: true, packets.Publish: true}
+	acks     = map[byte]bool{packets.Suback: true, packets.Unsuback: true, packets.Puback: true}
+)
 
 func (h *packetIDHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if _, ok := acks[pk.FixedHeader.Type]; !ok || pk.PacketID == 0 {
+	if !requests[pk.FixedHeader.Type] || pk.PacketID == 0 {
 		return pk, nil
 	}
 	if _, busy := cl.State.Inflight.Get(pk.PacketID); !busy {
@@ -62,7 +65,7 @@ func (h *packetIDHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets
 }
 
 func (h *packetIDHook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet {
-	if pk.FixedHeader.Type != packets.Suback && pk.FixedHeader.Type != packets.Unsuback && pk.FixedHeader.Type != packets.Puback {
+	if !acks[pk.FixedHeader.Type] {
 		return pk
 	}
 	h.mu.Lock()
