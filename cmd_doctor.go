@@ -12,7 +12,7 @@ import (
 
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/config"
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/pki"
 )
 
@@ -93,13 +93,13 @@ func checkMQTT(ctx context.Context, d *doctor) (string, error) {
 		select {
 		case ev := <-conn.Events():
 			switch e := ev.(type) {
-			case monitor.Link:
-				if e.State == monitor.LinkDown {
+			case event.Link:
+				if e.State == event.LinkDown {
 					return "", fmt.Errorf("%s: a closed connection right after connect or subscribe usually means the policy denies iot:Connect for this client id or iot:Subscribe on the shadow topics (docs/policies/)", e.Err)
 				}
-			case monitor.ShadowDoc:
+			case event.ShadowDoc:
 				return fmt.Sprintf("shadow version %d, %d reported fields", e.Version, len(e.Reported)), nil
-			case monitor.Rejected:
+			case event.Rejected:
 				if e.Code == 404 {
 					return "connected and subscribed; the shadow does not exist yet (the device creates it with its first report)", nil
 				}

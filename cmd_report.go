@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/event"
+	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
-	"github.com/iotwatch/iotwatch/monitor/eventlog"
-	"github.com/iotwatch/iotwatch/monitor/report"
+	"github.com/iotwatch/iotwatch/report"
 )
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -33,7 +34,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	mon := monitor.New(monitorOptions(cfg))
 	var first, last time.Time
-	log, err := eventlog.Scan(fs.Arg(0), func(ev monitor.Event) {
+	log, err := eventlog.Scan(fs.Arg(0), func(ev event.Event) {
 		if first.IsZero() {
 			first = ev.Time()
 		}

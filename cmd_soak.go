@@ -10,9 +10,9 @@ import (
 
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
-	"github.com/iotwatch/iotwatch/monitor/eventlog"
-	"github.com/iotwatch/iotwatch/monitor/report"
+	"github.com/iotwatch/iotwatch/report"
 )
 
 func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error {

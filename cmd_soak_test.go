@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/devicesim"
-	"github.com/iotwatch/iotwatch/monitor/report"
+	"github.com/iotwatch/iotwatch/report"
 )
 
 // soakLab is certs init + serve, with the configs pointed at the emulator.

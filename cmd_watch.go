@@ -12,8 +12,9 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/event"
+	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
-	"github.com/iotwatch/iotwatch/monitor/eventlog"
 	"github.com/iotwatch/iotwatch/tui"
 )
 
@@ -76,11 +77,11 @@ func writeCSV(path string, mon *monitor.Monitor, start, end time.Time) error {
 // event log, so the UI never does that IO itself.
 type loggedConn struct {
 	*awsconn.Conn
-	events chan monitor.Event
+	events chan event.Event
 }
 
 func logged(conn *awsconn.Conn, log *eventlog.Writer) *loggedConn {
-	lc := &loggedConn{Conn: conn, events: make(chan monitor.Event, 1024)}
+	lc := &loggedConn{Conn: conn, events: make(chan event.Event, 1024)}
 	go func() {
 		defer close(lc.events)
 		for ev := range conn.Events() {
@@ -91,7 +92,7 @@ func logged(conn *awsconn.Conn, log *eventlog.Writer) *loggedConn {
 	return lc
 }
 
-func (l *loggedConn) Events() <-chan monitor.Event { return l.events }
+func (l *loggedConn) Events() <-chan event.Event { return l.events }
 
 // runTUI runs the terminal UI until the user quits or ctx ends.
 func runTUI(ctx context.Context, o tui.Options, noColor bool) (tui.Model, error) {

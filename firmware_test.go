@@ -19,10 +19,10 @@ import (
 
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/devicesim"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/localiot"
-	"github.com/iotwatch/iotwatch/monitor"
-	"github.com/iotwatch/iotwatch/monitor/report"
 	"github.com/iotwatch/iotwatch/pki"
+	"github.com/iotwatch/iotwatch/report"
 )
 
 // The firmware's portable core, built as the Linux program fw-host, against
@@ -62,7 +62,7 @@ type fwRig struct {
 	stderr    *lockedBuffer
 	exited    chan error
 	mu        sync.Mutex
-	docs      []monitor.ShadowDoc // update/documents "current" and get answers
+	docs      []event.ShadowDoc // update/documents "current" and get answers
 }
 
 func newFWRig(t testing.TB, shadow string) *fwRig {
@@ -96,7 +96,7 @@ func (r *fwRig) startEmulator(t testing.TB, addr string) {
 
 func (r *fwRig) collect() {
 	for ev := range r.obs.Events() {
-		if doc, ok := ev.(monitor.ShadowDoc); ok && doc.Kind == monitor.DocCurrent {
+		if doc, ok := ev.(event.ShadowDoc); ok && doc.Kind == event.DocCurrent {
 			r.mu.Lock()
 			r.docs = append(r.docs, doc)
 			r.mu.Unlock()
@@ -152,7 +152,7 @@ func (r *fwRig) stopHost(t testing.TB) int {
 
 // waitDoc returns the first document from index from on that satisfies ok,
 // and the index after it.
-func (r *fwRig) waitDoc(t testing.TB, what string, from int, timeout time.Duration, ok func(monitor.ShadowDoc) bool) (monitor.ShadowDoc, int) {
+func (r *fwRig) waitDoc(t testing.TB, what string, from int, timeout time.Duration, ok func(event.ShadowDoc) bool) (event.ShadowDoc, int) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -167,7 +167,7 @@ func (r *fwRig) waitDoc(t testing.TB, what string, from int, timeout time.Durati
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("never saw %s within %s", what, timeout)
-	return monitor.ShadowDoc{}, 0
+	return event.ShadowDoc{}, 0
 }
 
 func (r *fwRig) count() int {
@@ -176,12 +176,12 @@ func (r *fwRig) count() int {
 	return len(r.docs)
 }
 
-func seqOf(doc monitor.ShadowDoc) int {
+func seqOf(doc event.ShadowDoc) int {
 	seq, _ := doc.Reported["seq"].(float64)
 	return int(seq)
 }
 
-func hasSeq(doc monitor.ShadowDoc) bool { return seqOf(doc) > 0 }
+func hasSeq(doc event.ShadowDoc) bool { return seqOf(doc) > 0 }
 
 func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 	bin := buildFirmwareHost(t, true)
@@ -191,7 +191,7 @@ func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 	// Reports arrive every second with seq counting up by one.
 	first, next := r.waitDoc(t, "a first report", 0, 10*time.Second, hasSeq)
 	for want := seqOf(first) + 1; want <= seqOf(first)+3; want++ {
-		var doc monitor.ShadowDoc
+		var doc event.ShadowDoc
 		doc, next = r.waitDoc(t, "the next report", next, 3*time.Second, hasSeq)
 		if seqOf(doc) != want {
 			t.Fatalf("seq %d after %d, want %d", seqOf(doc), want-1, want)
@@ -210,7 +210,7 @@ func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"setpoint": 23.5, "led": true, "interval_s": 2}); err != nil {
 		t.Fatal(err)
 	}
-	applied, next := r.waitDoc(t, "the desired values reported", next, 5*time.Second, func(d monitor.ShadowDoc) bool {
+	applied, next := r.waitDoc(t, "the desired values reported", next, 5*time.Second, func(d event.ShadowDoc) bool {
 		return d.Reported["setpoint"] == 23.5 && d.Reported["led"] == true && d.Reported["interval_s"] == 2.0
 	})
 	roundTrip := applied.At.Sub(sentAt)
@@ -231,7 +231,7 @@ func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"setpoint": 500, "interval_s": 0.5, "led": "on", "colour": "red"}); err != nil {
 		t.Fatal(err)
 	}
-	corrected, next := r.waitDoc(t, "desired corrected by the device", next, 5*time.Second, func(d monitor.ShadowDoc) bool {
+	corrected, next := r.waitDoc(t, "desired corrected by the device", next, 5*time.Second, func(d event.ShadowDoc) bool {
 		_, colour := d.Desired["colour"]
 		return !colour && d.Desired["setpoint"] == 23.5 && d.Desired["interval_s"] == 2.0 && d.Desired["led"] == true
 	})
@@ -263,7 +263,7 @@ func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	r.startEmulator(t, r.addr)
 	restartedAt := time.Now()
-	resumed, _ := r.waitDoc(t, "a report after the restart", r.count(), 30*time.Second, func(d monitor.ShadowDoc) bool {
+	resumed, _ := r.waitDoc(t, "a report after the restart", r.count(), 30*time.Second, func(d event.ShadowDoc) bool {
 		return seqOf(d) > seqOf(last)
 	})
 	t.Logf("reporting again %s after the emulator came back; seq %d → %d", resumed.At.Sub(restartedAt).Round(time.Millisecond), seqOf(last), seqOf(resumed))
@@ -350,7 +350,7 @@ func TestFirmwareHostOnANamedShadow(t *testing.T) {
 	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"led": true}); err != nil {
 		t.Fatal(err)
 	}
-	r.waitDoc(t, "led applied on the named shadow", next, 5*time.Second, func(d monitor.ShadowDoc) bool {
+	r.waitDoc(t, "led applied on the named shadow", next, 5*time.Second, func(d event.ShadowDoc) bool {
 		return d.Reported["led"] == true
 	})
 }
@@ -441,7 +441,7 @@ func BenchmarkFirmwareRoundTrip(b *testing.B) {
 				if _, err := r.obs.UpdateDesired(ctx, map[string]any{"setpoint": value}); err != nil {
 					b.Fatal(err)
 				}
-				doc, _ := r.waitDoc(b, "the setpoint applied", from, 10*time.Second, func(d monitor.ShadowDoc) bool {
+				doc, _ := r.waitDoc(b, "the setpoint applied", from, 10*time.Second, func(d event.ShadowDoc) bool {
 					return d.Reported["setpoint"] == value
 				})
 				rtts = append(rtts, doc.At.Sub(start))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/devicesim"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/localiot"
 	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pki"
@@ -61,7 +62,7 @@ func newRig(t *testing.T, monitorAddr func(string) string, keepAlive time.Durati
 				}
 				r.mu.Lock()
 				r.mon.Apply(ev)
-				if l, isLink := ev.(monitor.Link); isLink && l.State == monitor.LinkUp {
+				if l, isLink := ev.(event.Link); isLink && l.State == event.LinkUp {
 					r.linkUpAt = append(r.linkUpAt, l.At)
 				}
 				r.mu.Unlock()
@@ -198,12 +199,12 @@ func TestSilentNetworkCutDetected(t *testing.T) {
 	var px *proxy
 	keepAlive := 2 * time.Second
 	r := newRig(t, func(a string) string { px = newProxy(t, a); return px.ln.Addr().String() }, keepAlive)
-	r.waitFor(t, "the link up and a report", func(m *monitor.Monitor) bool { return m.Link.State == monitor.LinkUp && m.Counts.Reports > 0 })
+	r.waitFor(t, "the link up and a report", func(m *monitor.Monitor) bool { return m.Link.State == event.LinkUp && m.Counts.Reports > 0 })
 	px.mu.Lock()
 	px.frozen = true
 	px.mu.Unlock()
 	cutAt := time.Now()
-	r.waitFor(t, "the link down", func(m *monitor.Monitor) bool { return m.Link.State != monitor.LinkUp })
+	r.waitFor(t, "the link down", func(m *monitor.Monitor) bool { return m.Link.State != event.LinkUp })
 	took := time.Since(cutAt)
 	t.Logf("silent cut noticed after %s (keep-alive %s)", took.Round(time.Millisecond), keepAlive)
 	// 1.5 × keep-alive is the design; allow scheduling slack on a loaded machine.
@@ -213,7 +214,7 @@ func TestSilentNetworkCutDetected(t *testing.T) {
 	px.mu.Lock()
 	px.frozen = false
 	px.mu.Unlock()
-	r.waitFor(t, "the link up again", func(m *monitor.Monitor) bool { return m.Link.State == monitor.LinkUp })
+	r.waitFor(t, "the link up again", func(m *monitor.Monitor) bool { return m.Link.State == event.LinkUp })
 }
 
 func TestDuplicateClientIDExplained(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/shadow"
 )
 
@@ -54,14 +54,14 @@ const alpnAWS = "x-amzn-mqtt-ca"
 type Conn struct {
 	o       Options
 	client  paho.Client
-	events  chan monitor.Event
+	events  chan event.Event
 	prefix  string
 	mu      sync.Mutex
 	closed  bool
 	dropped int
 	attempt int
 	waiting map[string]chan answer // clientToken → the request waiting for it
-	seen    map[monitor.DocKind]int64
+	seen    map[event.DocKind]int64
 }
 
 // Dial starts connecting and returns at once; the first Link event follows.
@@ -70,10 +70,10 @@ func Dial(o Options) (*Conn, error) {
 		return nil, fmt.Errorf("awsconn: host, port, client id, TLS and a valid thing name are required")
 	}
 	o = withDefaults(o)
-	c := &Conn{o: o, events: make(chan monitor.Event, o.Buffer), prefix: shadow.Prefix(o.Thing, o.Shadow),
-		waiting: map[string]chan answer{}, seen: map[monitor.DocKind]int64{}}
+	c := &Conn{o: o, events: make(chan event.Event, o.Buffer), prefix: shadow.Prefix(o.Thing, o.Shadow),
+		waiting: map[string]chan answer{}, seen: map[event.DocKind]int64{}}
 	c.client = paho.NewClient(c.clientOptions())
-	c.emit(monitor.Link{At: o.Now(), State: monitor.LinkConnecting})
+	c.emit(event.Link{At: o.Now(), State: event.LinkConnecting})
 	c.client.Connect()
 	return c, nil
 }
@@ -126,14 +126,14 @@ func (c *Conn) clientOptions() *paho.ClientOptions {
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { c.handle(m.Topic(), m.Payload()) }).
 		SetOnConnectHandler(func(paho.Client) { c.onConnect() }).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
-			c.emit(monitor.Link{At: c.o.Now(), State: monitor.LinkDown, Err: err.Error()})
+			c.emit(event.Link{At: c.o.Now(), State: event.LinkDown, Err: err.Error()})
 		}).
 		SetReconnectingHandler(func(paho.Client, *paho.ClientOptions) {
 			c.mu.Lock()
 			c.attempt++
 			n := c.attempt
 			c.mu.Unlock()
-			c.emit(monitor.Link{At: c.o.Now(), State: monitor.LinkConnecting, Attempt: n})
+			c.emit(event.Link{At: c.o.Now(), State: event.LinkConnecting, Attempt: n})
 		})
 }
 
@@ -146,7 +146,7 @@ func pingTimeout(keepAlive time.Duration) time.Duration {
 
 // Events is the stream of everything the connection learns; it is closed
 // after Close.
-func (c *Conn) Events() <-chan monitor.Event { return c.events }
+func (c *Conn) Events() <-chan event.Event { return c.events }
 
 // Thing is the watched thing's name.
 func (c *Conn) Thing() string { return c.o.Thing }
@@ -164,7 +164,7 @@ func (c *Conn) Close() {
 
 // emit sends without blocking; when the channel is full the event is counted
 // and an Overflow event reports the count as soon as there is room.
-func (c *Conn) emit(ev monitor.Event) {
+func (c *Conn) emit(ev event.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -172,7 +172,7 @@ func (c *Conn) emit(ev monitor.Event) {
 	}
 	if c.dropped > 0 {
 		select {
-		case c.events <- monitor.Overflow{At: c.o.Now(), Count: c.dropped}:
+		case c.events <- event.Overflow{At: c.o.Now(), Count: c.dropped}:
 			c.dropped = 0
 		default:
 			c.dropped++

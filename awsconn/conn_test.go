@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/localiot"
-	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pki"
 )
 
@@ -77,7 +77,7 @@ func dialOptions(t testing.TB, o Options) *Conn {
 }
 
 // waitEvent reads events until match accepts one, within 15 s.
-func waitEvent(t testing.TB, c *Conn, what string, match func(monitor.Event) bool) monitor.Event {
+func waitEvent(t testing.TB, c *Conn, what string, match func(event.Event) bool) event.Event {
 	t.Helper()
 	timeout := time.After(15 * time.Second)
 	for {
@@ -95,29 +95,29 @@ func waitEvent(t testing.TB, c *Conn, what string, match func(monitor.Event) boo
 	}
 }
 
-func linkIs(s monitor.LinkState) func(monitor.Event) bool {
-	return func(ev monitor.Event) bool { l, ok := ev.(monitor.Link); return ok && l.State == s }
+func linkIs(s event.LinkState) func(event.Event) bool {
+	return func(ev event.Event) bool { l, ok := ev.(event.Link); return ok && l.State == s }
 }
 
-func docKind(k monitor.DocKind) func(monitor.Event) bool {
-	return func(ev monitor.Event) bool { d, ok := ev.(monitor.ShadowDoc); return ok && d.Kind == k }
+func docKind(k event.DocKind) func(event.Event) bool {
+	return func(ev event.Event) bool { d, ok := ev.(event.ShadowDoc); return ok && d.Kind == k }
 }
 
 func TestMonitorSeesDeviceAndCorrelates(t *testing.T) {
 	l := newLab(t)
 	mon := l.dial(t, Monitor, "iotwatch-test", 0)
-	waitEvent(t, mon, "link up", linkIs(monitor.LinkUp))
+	waitEvent(t, mon, "link up", linkIs(event.LinkUp))
 	dev := l.dial(t, Device, thing, 0)
-	waitEvent(t, dev, "device link up", linkIs(monitor.LinkUp))
-	waitEvent(t, mon, "device connected", func(ev monitor.Event) bool {
-		p, ok := ev.(monitor.Presence)
+	waitEvent(t, dev, "device link up", linkIs(event.LinkUp))
+	waitEvent(t, mon, "device connected", func(ev event.Event) bool {
+		p, ok := ev.(event.Presence)
 		return ok && p.EventType == "connected" && p.ClientID == thing
 	})
 	ctx := context.Background()
 	if err := dev.UpdateReported(ctx, map[string]any{"temp": 21.5, "seq": 1.0}); err != nil {
 		t.Fatal(err)
 	}
-	acc := waitEvent(t, mon, "report", docKind(monitor.DocAccepted)).(monitor.ShadowDoc)
+	acc := waitEvent(t, mon, "report", docKind(event.DocAccepted)).(event.ShadowDoc)
 	if acc.Reported["temp"] != 21.5 || acc.Version != 1 {
 		t.Fatalf("report: %+v", acc)
 	}
@@ -125,7 +125,7 @@ func TestMonitorSeesDeviceAndCorrelates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	delta := waitEvent(t, dev, "delta", docKind(monitor.DocDelta)).(monitor.ShadowDoc)
+	delta := waitEvent(t, dev, "delta", docKind(event.DocDelta)).(event.ShadowDoc)
 	if delta.Delta["led"] != true || delta.ClientToken != token {
 		t.Fatalf("delta: %+v", delta)
 	}
@@ -138,37 +138,37 @@ func TestMonitorSeesDeviceAndCorrelates(t *testing.T) {
 	if !errors.As(err, &rej) || rej.Code != 400 || rej.Message != "State node must be an object" {
 		t.Fatalf("bad state: %v", err)
 	}
-	waitEvent(t, mon, "rejection event", func(ev monitor.Event) bool { r, ok := ev.(monitor.Rejected); return ok && r.Code == 400 })
+	waitEvent(t, mon, "rejection event", func(ev event.Event) bool { r, ok := ev.(event.Rejected); return ok && r.Code == 400 })
 }
 
 func TestReconnectResubscribesAndRegets(t *testing.T) {
 	l := newLab(t)
 	mon := l.dial(t, Monitor, "iotwatch-restart", 0)
-	waitEvent(t, mon, "link up", linkIs(monitor.LinkUp))
-	waitEvent(t, mon, "initial get answer", func(ev monitor.Event) bool { _, ok := ev.(monitor.Rejected); return ok })
+	waitEvent(t, mon, "link up", linkIs(event.LinkUp))
+	waitEvent(t, mon, "initial get answer", func(ev event.Event) bool { _, ok := ev.(event.Rejected); return ok })
 	addr := l.srv.Addr()
 	l.srv.Close()
-	waitEvent(t, mon, "link down", linkIs(monitor.LinkDown))
+	waitEvent(t, mon, "link down", linkIs(event.LinkDown))
 	l.start(t, addr)
-	waitEvent(t, mon, "link up again", linkIs(monitor.LinkUp))
+	waitEvent(t, mon, "link up again", linkIs(event.LinkUp))
 	dev := l.dial(t, Device, thing, 0)
-	waitEvent(t, dev, "device up", linkIs(monitor.LinkUp))
+	waitEvent(t, dev, "device up", linkIs(event.LinkUp))
 	if err := dev.UpdateReported(context.Background(), map[string]any{"seq": 7.0}); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, mon, "report after restart (resubscribed)", docKind(monitor.DocAccepted))
+	waitEvent(t, mon, "report after restart (resubscribed)", docKind(event.DocAccepted))
 	l.srv.Kick("iotwatch-restart")
-	waitEvent(t, mon, "link down after kick", linkIs(monitor.LinkDown))
-	get := waitEvent(t, mon, "re-get after reconnect", docKind(monitor.DocGet)).(monitor.ShadowDoc)
+	waitEvent(t, mon, "link down after kick", linkIs(event.LinkDown))
+	get := waitEvent(t, mon, "re-get after reconnect", docKind(event.DocGet)).(event.ShadowDoc)
 	if get.Reported["seq"] != 7.0 {
 		t.Fatalf("re-get: %+v", get)
 	}
 }
 
 func TestMalformedAndOverflow(t *testing.T) {
-	c := &Conn{o: withDefaults(Options{Thing: thing}), events: make(chan monitor.Event, 2), seen: map[monitor.DocKind]int64{}, waiting: map[string]chan answer{}}
+	c := &Conn{o: withDefaults(Options{Thing: thing}), events: make(chan event.Event, 2), seen: map[event.DocKind]int64{}, waiting: map[string]chan answer{}}
 	c.handle("$aws/things/"+thing+"/shadow/update/accepted", []byte("{not json"))
-	if m, ok := (<-c.events).(monitor.Malformed); !ok || m.Topic == "" || string(m.Payload) != "{not json" {
+	if m, ok := (<-c.events).(event.Malformed); !ok || m.Topic == "" || string(m.Payload) != "{not json" {
 		t.Fatalf("malformed: %+v", m)
 	}
 	doc := func(v int) []byte {
@@ -181,7 +181,7 @@ func TestMalformedAndOverflow(t *testing.T) {
 	<-c.events
 	<-c.events
 	c.handle("$aws/things/"+thing+"/shadow/update/accepted", doc(6))
-	if o, ok := (<-c.events).(monitor.Overflow); !ok || o.Count != 3 {
+	if o, ok := (<-c.events).(event.Overflow); !ok || o.Count != 3 {
 		t.Fatalf("overflow: %+v", o)
 	}
 }
@@ -209,12 +209,12 @@ func TestRefusedSubscriptionsAreRetried(t *testing.T) {
 	o := l.options(t, Device, thing)
 	o.Thing, o.SubscribeRetry = "someone-else", 200*time.Millisecond
 	c := dialOptions(t, o)
-	refused := func(ev monitor.Event) bool {
-		l, ok := ev.(monitor.Link)
-		return ok && l.State == monitor.LinkDown && strings.Contains(l.Err, "refused") && strings.Contains(l.Err, "trying again in 200ms")
+	refused := func(ev event.Event) bool {
+		l, ok := ev.(event.Link)
+		return ok && l.State == event.LinkDown && strings.Contains(l.Err, "refused") && strings.Contains(l.Err, "trying again in 200ms")
 	}
-	first := waitEvent(t, c, "a refused subscription", refused).(monitor.Link)
-	second := waitEvent(t, c, "the subscriptions tried again", refused).(monitor.Link)
+	first := waitEvent(t, c, "a refused subscription", refused).(event.Link)
+	second := waitEvent(t, c, "the subscriptions tried again", refused).(event.Link)
 	if gap := second.At.Sub(first.At); gap < 150*time.Millisecond {
 		t.Fatalf("tried again after %s, want the 200ms wait", gap)
 	}

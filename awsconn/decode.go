@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/shadow"
 )
 
@@ -38,13 +38,13 @@ type sections struct {
 var errNotObject = errors.New("payload is not a JSON object")
 
 // decode turns one message into a monitor event.
-func decode(topic string, payload []byte, at time.Time) (monitor.Event, string, error) {
+func decode(topic string, payload []byte, at time.Time) (event.Event, string, error) {
 	var w wire
 	if err := json.Unmarshal(payload, &w); err != nil {
 		return nil, "", err
 	}
 	if strings.HasPrefix(topic, "$aws/events/presence/") {
-		return monitor.Presence{At: at, ClientID: w.ClientID, EventType: w.EventType,
+		return event.Presence{At: at, ClientID: w.ClientID, EventType: w.EventType,
 			Timestamp: time.UnixMilli(w.Timestamp), VersionNumber: w.VersionNumber,
 			DisconnectReason: w.DisconnectReason, ClientInitiated: w.ClientInitiated,
 			FailureReason: w.ConnectFailureReason}, "", nil
@@ -55,25 +55,25 @@ func decode(topic string, payload []byte, at time.Time) (monitor.Event, string, 
 	}
 	switch {
 	case rest == "rejected":
-		return monitor.Rejected{At: at, Op: op, Code: w.Code, Message: w.Message, ClientToken: w.ClientToken}, w.ClientToken, nil
+		return event.Rejected{At: at, Op: op, Code: w.Code, Message: w.Message, ClientToken: w.ClientToken}, w.ClientToken, nil
 	case op == "delete":
-		return monitor.Deleted{At: at, Version: w.Version, ClientToken: w.ClientToken}, w.ClientToken, nil
+		return event.Deleted{At: at, Version: w.Version, ClientToken: w.ClientToken}, w.ClientToken, nil
 	}
 	return decodeDoc(w, op, rest, at)
 }
 
-func decodeDoc(w wire, op, rest string, at time.Time) (monitor.Event, string, error) {
-	kind := map[string]monitor.DocKind{"get/accepted": monitor.DocGet, "update/accepted": monitor.DocAccepted,
-		"update/delta": monitor.DocDelta, "update/documents": monitor.DocCurrent}[op+"/"+rest]
+func decodeDoc(w wire, op, rest string, at time.Time) (event.Event, string, error) {
+	kind := map[string]event.DocKind{"get/accepted": event.DocGet, "update/accepted": event.DocAccepted,
+		"update/delta": event.DocDelta, "update/documents": event.DocCurrent}[op+"/"+rest]
 	src := w
-	if kind == monitor.DocCurrent {
+	if kind == event.DocCurrent {
 		if w.Current == nil {
 			return nil, "", errors.New("documents without current")
 		}
 		src = *w.Current
 	}
-	doc := monitor.ShadowDoc{At: at, Kind: kind, Version: src.Version, Timestamp: w.Timestamp, ClientToken: w.ClientToken}
-	if kind == monitor.DocDelta {
+	doc := event.ShadowDoc{At: at, Kind: kind, Version: src.Version, Timestamp: w.Timestamp, ClientToken: w.ClientToken}
+	if kind == event.DocDelta {
 		if err := unmarshalObject(src.State, &doc.Delta); err != nil {
 			return nil, "", err
 		}

@@ -12,7 +12,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/pki"
 )
 
@@ -34,7 +34,7 @@ func BenchmarkFlood(b *testing.B) {
 	l.start(b, "127.0.0.1:0")
 	topic := "$aws/things/" + thing + "/shadow/update/accepted"
 	mon := l.dial(b, Monitor, "iotwatch-flood", 0)
-	waitEvent(b, mon, "link up", linkIs(monitor.LinkUp))
+	waitEvent(b, mon, "link up", linkIs(event.LinkUp))
 
 	host, port, _ := strings.Cut(l.srv.Addr(), ":")
 	p := func(n string) string { return filepath.Join(l.dir, n) }
@@ -82,11 +82,11 @@ func countAccepted(c *Conn, n int, timeout time.Duration) (received, overflowed 
 		select {
 		case ev := <-c.Events():
 			switch e := ev.(type) {
-			case monitor.ShadowDoc:
-				if e.Kind == monitor.DocAccepted {
+			case event.ShadowDoc:
+				if e.Kind == event.DocAccepted {
 					received++
 				}
-			case monitor.Overflow:
+			case event.Overflow:
 				overflowed += e.Count
 			}
 		case <-deadline:

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 )
 
 // RejectedError is a */rejected answer to a request.
@@ -21,14 +21,14 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("%s rejected: %d %s", e.Op, e.Code, e.Message)
 }
 
-type answer struct{ rejected *monitor.Rejected }
+type answer struct{ rejected *event.Rejected }
 
 // handle runs on paho's goroutine: decode, answer a waiting request, emit.
 func (c *Conn) handle(topic string, payload []byte) {
 	at := c.o.Now()
 	ev, token, err := decode(topic, payload, at)
 	if err != nil {
-		c.emit(monitor.Malformed{At: at, Topic: topic, Err: err.Error(), Payload: truncate(payload)})
+		c.emit(event.Malformed{At: at, Topic: topic, Err: err.Error(), Payload: truncate(payload)})
 		return
 	}
 	if token != "" {
@@ -41,9 +41,9 @@ func (c *Conn) handle(topic string, payload []byte) {
 
 // duplicate drops a shadow document whose version was already seen for its
 // kind (QoS 1 may deliver twice); get answers are always fresh.
-func (c *Conn) duplicate(ev monitor.Event) bool {
-	doc, ok := ev.(monitor.ShadowDoc)
-	if !ok || doc.Kind == monitor.DocGet {
+func (c *Conn) duplicate(ev event.Event) bool {
+	doc, ok := ev.(event.ShadowDoc)
+	if !ok || doc.Kind == event.DocGet {
 		return false
 	}
 	c.mu.Lock()
@@ -55,7 +55,7 @@ func (c *Conn) duplicate(ev monitor.Event) bool {
 	return false
 }
 
-func (c *Conn) answer(token string, ev monitor.Event) {
+func (c *Conn) answer(token string, ev event.Event) {
 	c.mu.Lock()
 	ch, ok := c.waiting[token]
 	delete(c.waiting, token)
@@ -64,7 +64,7 @@ func (c *Conn) answer(token string, ev monitor.Event) {
 		return
 	}
 	a := answer{}
-	if rej, isRej := ev.(monitor.Rejected); isRej {
+	if rej, isRej := ev.(event.Rejected); isRej {
 		a.rejected = &rej
 	}
 	ch <- a // buffered: never blocks
@@ -116,7 +116,7 @@ func (c *Conn) Get(ctx context.Context) error {
 // UpdateDesired sends a desired-state patch and records it as pending.
 func (c *Conn) UpdateDesired(ctx context.Context, patch map[string]any) (string, error) {
 	token := newToken()
-	c.emit(monitor.DesiredSent{At: c.o.Now(), ClientToken: token, Patch: patch})
+	c.emit(event.DesiredSent{At: c.o.Now(), ClientToken: token, Patch: patch})
 	return c.requestWithToken(ctx, token, "update", map[string]any{"state": map[string]any{"desired": patch}})
 }
 

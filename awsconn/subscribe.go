@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 )
 
 // maxFiltersPerSubscribe is AWS's limit on filters in one SUBSCRIBE.
@@ -34,16 +34,16 @@ func (c *Conn) filters() []string {
 // catch up on what happened while the link was down.
 func (c *Conn) onConnect() {
 	if err := c.subscribeAll(); err != nil {
-		c.emit(monitor.Link{At: c.o.Now(), State: monitor.LinkDown,
+		c.emit(event.Link{At: c.o.Now(), State: event.LinkDown,
 			Err: fmt.Sprintf("%v; trying again in %s", err, c.o.SubscribeRetry)})
 		time.AfterFunc(c.o.SubscribeRetry, c.resubscribe)
 		return
 	}
 	c.mu.Lock()
 	c.attempt = 0
-	c.seen = map[monitor.DocKind]int64{}
+	c.seen = map[event.DocKind]int64{}
 	c.mu.Unlock()
-	c.emit(monitor.Link{At: c.o.Now(), State: monitor.LinkUp})
+	c.emit(event.Link{At: c.o.Now(), State: event.LinkUp})
 	ctx, cancel := context.WithTimeout(context.Background(), c.o.RequestTimeout)
 	defer cancel()
 	_ = c.Get(ctx)

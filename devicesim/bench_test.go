@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/localiot"
-	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pki"
 )
 
@@ -42,8 +42,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 		for applied := false; !applied; {
 			select {
 			case ev := <-mon.Events():
-				d, ok := ev.(monitor.ShadowDoc)
-				applied = ok && d.Kind == monitor.DocAccepted && d.Reported["setpoint"] == value
+				d, ok := ev.(event.ShadowDoc)
+				applied = ok && d.Kind == event.DocAccepted && d.Reported["setpoint"] == value
 			case <-time.After(10 * time.Second):
 				b.Fatal("device did not apply the setpoint")
 			}
@@ -59,7 +59,7 @@ func waitLinkUp(b *testing.B, c *awsconn.Conn) {
 	for {
 		select {
 		case ev := <-c.Events():
-			if l, ok := ev.(monitor.Link); ok && l.State == monitor.LinkUp {
+			if l, ok := ev.(event.Link); ok && l.State == event.LinkUp {
 				return
 			}
 		case <-time.After(10 * time.Second):

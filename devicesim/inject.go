@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 )
 
 // do runs fn on the simulator's loop.
@@ -47,7 +47,7 @@ func holdTwin(twin *awsconn.Conn) {
 	for {
 		select {
 		case ev := <-twin.Events():
-			if l, ok := ev.(monitor.Link); ok && l.State == monitor.LinkUp {
+			if l, ok := ev.(event.Link); ok && l.State == event.LinkUp {
 				time.Sleep(3 * time.Second)
 				return
 			}

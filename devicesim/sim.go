@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 )
 
 // Options configures a simulated device.
@@ -25,7 +25,7 @@ type Sim struct {
 	o      Options
 	dev    *Device
 	conn   *awsconn.Conn
-	events <-chan monitor.Event // nil while dropped
+	events <-chan event.Event // nil while dropped
 	up     bool
 	lose   float64
 	jitter float64
@@ -91,20 +91,20 @@ func (s *Sim) disconnect() {
 	s.conn, s.events, s.up = nil, nil, false
 }
 
-func (s *Sim) onEvent(ctx context.Context, ev monitor.Event) {
+func (s *Sim) onEvent(ctx context.Context, ev event.Event) {
 	switch e := ev.(type) {
-	case monitor.Link:
-		s.up = e.State == monitor.LinkUp
+	case event.Link:
+		s.up = e.State == event.LinkUp
 		fmt.Fprintf(s.o.Log, "link %s %s\n", e.State, e.Err)
-	case monitor.Rejected:
+	case event.Rejected:
 		if e.Op == "get" && e.Code == 404 {
 			s.report(ctx, nil) // no shadow yet: the first report creates it
 		}
-	case monitor.ShadowDoc:
-		if (e.Kind == monitor.DocDelta || e.Kind == monitor.DocGet) && len(e.Delta) > 0 {
+	case event.ShadowDoc:
+		if (e.Kind == event.DocDelta || e.Kind == event.DocGet) && len(e.Delta) > 0 {
 			applied := s.dev.Apply(e.Delta)
 			s.report(ctx, &applied)
-		} else if e.Kind == monitor.DocGet {
+		} else if e.Kind == event.DocGet {
 			s.report(ctx, nil)
 		}
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/localiot"
-	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pki"
 )
 
@@ -36,7 +36,7 @@ func waitReport(t *testing.T, mon *awsconn.Conn, what string, ok func(map[string
 	for {
 		select {
 		case ev := <-mon.Events():
-			if d, isDoc := ev.(monitor.ShadowDoc); isDoc && d.Kind == monitor.DocAccepted && d.Reported != nil && ok(d.Reported) {
+			if d, isDoc := ev.(event.ShadowDoc); isDoc && d.Kind == event.DocAccepted && d.Reported != nil && ok(d.Reported) {
 				return d.Reported
 			}
 		case <-timeout:
@@ -84,7 +84,7 @@ func TestSimAgainstEmulator(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ev := <-mon.Events()
-		if d, ok := ev.(monitor.ShadowDoc); ok && d.Kind == monitor.DocGet {
+		if d, ok := ev.(event.ShadowDoc); ok && d.Kind == event.DocGet {
 			if len(d.Delta) == 0 {
 				break
 			}

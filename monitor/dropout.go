@@ -3,6 +3,8 @@ package monitor
 import (
 	"sort"
 	"time"
+
+	"github.com/iotwatch/iotwatch/event"
 )
 
 // A dropout spans from the device's last report to its next one. It is
@@ -84,9 +86,9 @@ func (m *Monitor) noteFirst(at time.Time) {
 	}
 }
 
-func (m *Monitor) noteLink(l Link) {
+func (m *Monitor) noteLink(l event.Link) {
 	m.noteFirst(l.At)
-	up := l.State == LinkUp
+	up := l.State == event.LinkUp
 	switch {
 	case !up && m.s.blindSince.IsZero():
 		m.s.blindSince = l.At
@@ -96,7 +98,7 @@ func (m *Monitor) noteLink(l Link) {
 	}
 }
 
-func (m *Monitor) notePresence(p Presence) {
+func (m *Monitor) notePresence(p event.Presence) {
 	m.noteFirst(p.At)
 	switch p.EventType {
 	case "connected":

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/iotwatch/iotwatch/event"
 )
 
 // run feeds reports at the given offsets (seconds from t0) with ticks every
@@ -17,7 +19,7 @@ type script struct {
 
 func newScript(o Options) *script {
 	sc := &script{m: New(o), now: t0}
-	sc.m.Apply(Link{At: t0, State: LinkUp})
+	sc.m.Apply(event.Link{At: t0, State: event.LinkUp})
 	return sc
 }
 
@@ -85,7 +87,7 @@ func TestInjectedFaultsCountedExactly(t *testing.T) {
 func TestDisconnectOpensAtOnce(t *testing.T) {
 	sc := newScript(Options{})
 	sc.report()
-	sc.m.Apply(Presence{At: sc.now.Add(100 * time.Millisecond), EventType: "disconnected", VersionNumber: 1, DisconnectReason: "MQTT_KEEP_ALIVE_TIMEOUT"})
+	sc.m.Apply(event.Presence{At: sc.now.Add(100 * time.Millisecond), EventType: "disconnected", VersionNumber: 1, DisconnectReason: "MQTT_KEEP_ALIVE_TIMEOUT"})
 	st := sc.m.Stats(sc.now)
 	if len(st.Dropouts) != 1 || st.Dropouts[0].Cause != "MQTT_KEEP_ALIVE_TIMEOUT" || !st.Dropouts[0].End.IsZero() {
 		t.Fatalf("dropouts %+v", st.Dropouts)
@@ -103,10 +105,10 @@ func TestBlindTimeIsNeverADropout(t *testing.T) {
 		sc.advance(time.Second)
 		sc.report()
 	}
-	sc.m.Apply(Link{At: sc.now, State: LinkDown, Err: "EOF"})
+	sc.m.Apply(event.Link{At: sc.now, State: event.LinkDown, Err: "EOF"})
 	sc.advance(20 * time.Second)
 	sc.seq += 19 // the device kept reporting while we were blind
-	sc.m.Apply(Link{At: sc.now, State: LinkUp})
+	sc.m.Apply(event.Link{At: sc.now, State: event.LinkUp})
 	sc.advance(500 * time.Millisecond)
 	sc.report()
 	st := sc.m.Stats(sc.now)

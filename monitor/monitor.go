@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"sort"
 	"time"
+
+	"github.com/iotwatch/iotwatch/event"
 )
 
 // Options configures a Monitor.
@@ -25,8 +27,8 @@ type Monitor struct {
 	Delta     map[string]any
 	Version   int64
 	FieldAt   map[string]time.Time // when each reported field last changed or was reported
-	Link      Link
-	Presence  Presence
+	Link      event.Link
+	Presence  event.Presence
 	LastSeq   float64
 	Counts    Counts
 	Pending   map[string]*Pending
@@ -90,48 +92,48 @@ func New(o Options) *Monitor {
 func (m *Monitor) Field() string { return m.o.Field }
 
 // Apply takes one event into the state.
-func (m *Monitor) Apply(ev Event) {
+func (m *Monitor) Apply(ev event.Event) {
 	switch e := ev.(type) {
-	case ShadowDoc:
+	case event.ShadowDoc:
 		m.applyDoc(e)
-	case Rejected:
+	case event.Rejected:
 		m.applyRejected(e)
-	case Deleted:
+	case event.Deleted:
 		m.Desired, m.Reported, m.Delta = nil, nil, nil
 		m.log(e.At, Warn, "shadow deleted (version %d)", e.Version)
-	case Presence:
+	case event.Presence:
 		m.applyPresence(e)
-	case Link:
+	case event.Link:
 		m.applyLink(e)
-	case DesiredSent:
+	case event.DesiredSent:
 		for k, v := range e.Patch {
 			m.Pending[k] = &Pending{Value: v, SentAt: e.At, Token: e.ClientToken}
 		}
 		m.log(e.At, Info, "desired %s sent", describe(e.Patch))
-	case Malformed:
+	case event.Malformed:
 		m.Counts.Malformed++
 		m.log(e.At, Bad, "malformed message on %s: %s", e.Topic, e.Err)
-	case Overflow:
+	case event.Overflow:
 		m.Counts.Dropped += e.Count
 		m.log(e.At, Bad, "%d events dropped: the local queue was full", e.Count)
 	}
 }
 
-func (m *Monitor) applyDoc(d ShadowDoc) {
-	if d.Version < m.Version && d.Kind != DocGet {
+func (m *Monitor) applyDoc(d event.ShadowDoc) {
+	if d.Version < m.Version && d.Kind != event.DocGet {
 		return // older than what we hold: messages may arrive out of order
 	}
 	m.Version = max(m.Version, d.Version)
 	switch d.Kind {
-	case DocGet, DocCurrent:
+	case event.DocGet, event.DocCurrent:
 		m.Desired, m.Reported = d.Desired, d.Reported
 		m.Delta = d.Delta
-		if d.Kind == DocCurrent {
+		if d.Kind == event.DocCurrent {
 			m.Delta = nil // a delta message follows when there is one
 		}
-	case DocDelta:
+	case event.DocDelta:
 		m.Delta = d.Delta
-	case DocAccepted:
+	case event.DocAccepted:
 		if d.Reported != nil {
 			m.applyReport(d)
 		}
@@ -142,7 +144,7 @@ func (m *Monitor) applyDoc(d ShadowDoc) {
 }
 
 // applyReport counts one device report: history, seq, pending values.
-func (m *Monitor) applyReport(d ShadowDoc) {
+func (m *Monitor) applyReport(d event.ShadowDoc) {
 	m.Counts.Reports++
 	blind := m.noteReport(d.At)
 	m.Reported = mergeTop(m.Reported, d.Reported)
@@ -163,7 +165,7 @@ func (m *Monitor) applyReport(d ShadowDoc) {
 	m.settlePending(d)
 }
 
-func (m *Monitor) checkSeq(d ShadowDoc, blind bool) {
+func (m *Monitor) checkSeq(d event.ShadowDoc, blind bool) {
 	seq, ok := d.Reported["seq"].(float64)
 	if !ok {
 		return
@@ -182,7 +184,7 @@ func (m *Monitor) checkSeq(d ShadowDoc, blind bool) {
 	m.LastSeq = seq
 }
 
-func (m *Monitor) settlePending(d ShadowDoc) {
+func (m *Monitor) settlePending(d event.ShadowDoc) {
 	for k, p := range m.Pending {
 		if v, ok := d.Reported[k]; ok && p.Rejected == "" && sameValue(v, p.Value) {
 			rt := d.At.Sub(p.SentAt)
@@ -196,7 +198,7 @@ func (m *Monitor) settlePending(d ShadowDoc) {
 	}
 }
 
-func (m *Monitor) applyRejected(r Rejected) {
+func (m *Monitor) applyRejected(r event.Rejected) {
 	if r.Op == "get" && r.Code == 404 {
 		m.log(r.At, Info, "no shadow yet: it is created by the first update")
 		return
@@ -210,7 +212,7 @@ func (m *Monitor) applyRejected(r Rejected) {
 	m.log(r.At, Bad, "%s rejected: %d %s", r.Op, r.Code, r.Message)
 }
 
-func (m *Monitor) applyPresence(p Presence) {
+func (m *Monitor) applyPresence(p event.Presence) {
 	late := p.VersionNumber < m.Presence.VersionNumber ||
 		(p.VersionNumber == m.Presence.VersionNumber && p.EventType == "connected" && m.Presence.EventType == "disconnected")
 	if p.DisconnectReason == "DUPLICATE_CLIENTID" {
@@ -231,15 +233,15 @@ func (m *Monitor) applyPresence(p Presence) {
 	}
 }
 
-func (m *Monitor) applyLink(l Link) {
+func (m *Monitor) applyLink(l event.Link) {
 	m.Link = l
 	m.noteLink(l)
 	switch l.State {
-	case LinkUp:
+	case event.LinkUp:
 		m.log(l.At, Good, "connected")
-	case LinkDown:
+	case event.LinkDown:
 		m.log(l.At, Bad, "connection lost: %s", l.Err)
-	case LinkConnecting:
+	case event.LinkConnecting:
 		if l.Attempt > 0 {
 			m.log(l.At, Warn, "reconnecting (attempt %d)", l.Attempt)
 		}

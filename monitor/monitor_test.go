@@ -8,12 +8,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iotwatch/iotwatch/event"
 )
 
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
-func report(at time.Time, version int64, fields map[string]any) ShadowDoc {
-	return ShadowDoc{At: at, Kind: DocAccepted, Version: version, Reported: fields}
+func report(at time.Time, version int64, fields map[string]any) event.ShadowDoc {
+	return event.ShadowDoc{At: at, Kind: event.DocAccepted, Version: version, Reported: fields}
 }
 
 func lastEntry(m *Monitor) string { e := m.Events(); return e[len(e)-1].Text }
@@ -43,12 +45,12 @@ func lastEntryWith(m *Monitor, s string) string {
 
 func TestOutOfOrderAndGet(t *testing.T) {
 	m := New(Options{})
-	m.Apply(ShadowDoc{At: t0, Kind: DocGet, Version: 5, Desired: map[string]any{"led": true}, Reported: map[string]any{"led": false}, Delta: map[string]any{"led": true}})
-	m.Apply(ShadowDoc{At: t0, Kind: DocDelta, Version: 3, Delta: map[string]any{"x": 1.0}})
+	m.Apply(event.ShadowDoc{At: t0, Kind: event.DocGet, Version: 5, Desired: map[string]any{"led": true}, Reported: map[string]any{"led": false}, Delta: map[string]any{"led": true}})
+	m.Apply(event.ShadowDoc{At: t0, Kind: event.DocDelta, Version: 3, Delta: map[string]any{"x": 1.0}})
 	if m.Delta["led"] != true || m.Version != 5 {
 		t.Fatalf("stale delta applied: %+v", m.Delta)
 	}
-	m.Apply(ShadowDoc{At: t0, Kind: DocCurrent, Version: 6, Desired: map[string]any{"led": true}, Reported: map[string]any{"led": true}})
+	m.Apply(event.ShadowDoc{At: t0, Kind: event.DocCurrent, Version: 6, Desired: map[string]any{"led": true}, Reported: map[string]any{"led": true}})
 	if m.Delta != nil || m.Reported["led"] != true {
 		t.Fatalf("documents: %+v %+v", m.Delta, m.Reported)
 	}
@@ -56,7 +58,7 @@ func TestOutOfOrderAndGet(t *testing.T) {
 
 func TestPendingRoundTripAndRejection(t *testing.T) {
 	m := New(Options{})
-	m.Apply(DesiredSent{At: t0, ClientToken: "a", Patch: map[string]any{"led": true}})
+	m.Apply(event.DesiredSent{At: t0, ClientToken: "a", Patch: map[string]any{"led": true}})
 	m.Apply(report(t0.Add(40*time.Millisecond), 1, map[string]any{"led": false}))
 	if m.Pending["led"] == nil {
 		t.Fatal("pending cleared by a different value")
@@ -65,8 +67,8 @@ func TestPendingRoundTripAndRejection(t *testing.T) {
 	if m.Pending["led"] != nil || len(m.RoundTrip) != 1 || m.RoundTrip[0] != 60*time.Millisecond {
 		t.Fatalf("round trip: %v %v", m.Pending, m.RoundTrip)
 	}
-	m.Apply(DesiredSent{At: t0, ClientToken: "b", Patch: map[string]any{"setpoint": 500.0}})
-	m.Apply(Rejected{At: t0, Op: "update", Code: 400, Message: "Invalid JSON", ClientToken: "b"})
+	m.Apply(event.DesiredSent{At: t0, ClientToken: "b", Patch: map[string]any{"setpoint": 500.0}})
+	m.Apply(event.Rejected{At: t0, Op: "update", Code: 400, Message: "Invalid JSON", ClientToken: "b"})
 	if m.Pending["setpoint"].Rejected != "400 Invalid JSON" || m.Counts.Rejections != 1 {
 		t.Fatalf("rejection: %+v", m.Pending["setpoint"])
 	}
@@ -90,11 +92,11 @@ func TestDeviceState(t *testing.T) {
 			t.Errorf("after %s: %s, want %s", c.after, got, c.want)
 		}
 	}
-	m.Apply(Presence{At: t0.Add(time.Second), EventType: "disconnected", ClientID: "d", VersionNumber: 1, DisconnectReason: "DUPLICATE_CLIENTID"})
+	m.Apply(event.Presence{At: t0.Add(time.Second), EventType: "disconnected", ClientID: "d", VersionNumber: 1, DisconnectReason: "DUPLICATE_CLIENTID"})
 	if m.Device(t0.Add(time.Second)) != DeviceOffline || lastEntryWith(m, "kicking each other off") == "" {
 		t.Fatalf("presence: %s %s", m.Device(t0.Add(time.Second)), lastEntry(m))
 	}
-	m.Apply(Presence{At: t0.Add(2 * time.Second), EventType: "connected", ClientID: "d", VersionNumber: 1})
+	m.Apply(event.Presence{At: t0.Add(2 * time.Second), EventType: "connected", ClientID: "d", VersionNumber: 1})
 	if m.Presence.EventType != "disconnected" {
 		t.Fatal("late connected event of the same session overrode the disconnect")
 	}
@@ -131,7 +133,7 @@ func TestSeriesKeepsGaps(t *testing.T) {
 func TestBounded(t *testing.T) {
 	m := New(Options{MaxEvents: 50, MaxFields: 3})
 	for i := range 10000 {
-		m.Apply(Malformed{At: t0, Topic: "x", Err: "bad"})
+		m.Apply(event.Malformed{At: t0, Topic: "x", Err: "bad"})
 		m.Apply(report(t0.Add(time.Duration(i)*time.Second), int64(i+1), map[string]any{"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}))
 	}
 	if len(m.Events()) != 50 || len(m.history) != 3 || m.Counts.Malformed != 10000 {
@@ -139,7 +141,7 @@ func TestBounded(t *testing.T) {
 	}
 }
 
-func typical(i int) ShadowDoc {
+func typical(i int) event.ShadowDoc {
 	return report(t0.Add(time.Duration(i)*time.Second), int64(i+1), map[string]any{"temp": 20 + float64(i%100)/10,
 		"seq": float64(i + 1), "uptime_s": float64(i), "interval_s": 1.0, "led": true, "setpoint": 21.0,
 		"rssi": -60.0, "heap_free": 180000.0, "fw": "1.0.0", "reset_reason": "POWERON"})
@@ -148,7 +150,7 @@ func typical(i int) ShadowDoc {
 // BenchmarkApplyReport: ingest of typical device reports (target ≥ 200k msg/s).
 func BenchmarkApplyReport(b *testing.B) {
 	m := New(Options{})
-	docs := make([]ShadowDoc, 1024)
+	docs := make([]event.ShadowDoc, 1024)
 	for i := range docs {
 		docs[i] = typical(i)
 	}

@@ -5,8 +5,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 )
 
 // benchView measures Update (one report) + View at 160×50 after history of
@@ -21,9 +20,9 @@ func benchView(b *testing.B, span, every time.Duration) {
 	i := 0
 	for at := t0; at.Before(end); at = at.Add(every) {
 		i++
-		mon.Apply(monitor.ShadowDoc{At: at, Kind: monitor.DocAccepted, Version: int64(i), Reported: map[string]any{"temp": 20 + float64(i%300)/10, "seq": float64(i)}})
+		mon.Apply(event.ShadowDoc{At: at, Kind: event.DocAccepted, Version: int64(i), Reported: map[string]any{"temp": 20 + float64(i%300)/10, "seq": float64(i)}})
 	}
-	ev := eventsMsg{monitor.ShadowDoc{At: end, Kind: monitor.DocAccepted, Version: int64(i + 1), Reported: map[string]any{"temp": 21.0, "seq": float64(i + 1)}}}
+	ev := eventsMsg{event.ShadowDoc{At: end, Kind: event.DocAccepted, Version: int64(i + 1), Reported: map[string]any{"temp": 21.0, "seq": float64(i + 1)}}}
 	b.ResetTimer()
 	for range b.N {
 		next, _ := m.Update(ev)

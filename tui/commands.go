@@ -8,6 +8,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/monitor"
 )
 
@@ -15,7 +16,7 @@ import (
 const maxBatch = 64
 
 // waitForEvents blocks for one event, then drains what is already queued.
-func waitForEvents(ch <-chan monitor.Event) tea.Cmd {
+func waitForEvents(ch <-chan event.Event) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-ch
 		if !ok {

@@ -7,8 +7,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/golden"
-
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 )
 
 // TestGoldenViews pins whole frames at 80×24 and 160×50 (go test ./tui -update
@@ -19,8 +18,8 @@ func TestGoldenViews(t *testing.T) {
 			m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 			m = update(m, reports(25))
 			m = update(m, eventsMsg{
-				monitor.DesiredSent{At: t0.Add(25 * time.Second), ClientToken: "x", Patch: map[string]any{"setpoint": 22.5}},
-				monitor.Presence{At: t0.Add(20 * time.Second), ClientID: "esp32-pico", EventType: "connected", VersionNumber: 1},
+				event.DesiredSent{At: t0.Add(25 * time.Second), ClientToken: "x", Patch: map[string]any{"setpoint": 22.5}},
+				event.Presence{At: t0.Add(20 * time.Second), ClientID: "esp32-pico", EventType: "connected", VersionNumber: 1},
 			})
 			golden.RequireEqual(t, []byte(m.View()))
 		})

@@ -1,9 +1,9 @@
 package tui
 
-import "github.com/iotwatch/iotwatch/monitor"
+import "github.com/iotwatch/iotwatch/event"
 
 // eventsMsg carries a batch of events drained from the connection.
-type eventsMsg []monitor.Event
+type eventsMsg []event.Event
 
 // streamClosedMsg says the connection's event stream ended.
 type streamClosedMsg struct{}

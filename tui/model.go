@@ -14,12 +14,13 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/monitor"
 )
 
 // Conn is what the UI needs of the connection.
 type Conn interface {
-	Events() <-chan monitor.Event
+	Events() <-chan event.Event
 	UpdateDesired(ctx context.Context, patch map[string]any) (string, error)
 	Get(ctx context.Context) error
 }
@@ -141,8 +142,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) handleEvents(events eventsMsg) {
 	for _, ev := range events {
 		m.mon.Apply(ev)
-		if l, ok := ev.(monitor.Link); ok {
-			m.keys.setLinkUp(l.State == monitor.LinkUp)
+		if l, ok := ev.(event.Link); ok {
+			m.keys.setLinkUp(l.State == event.LinkUp)
 		}
 	}
 	m.now = m.o.Now()

@@ -18,6 +18,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/monitor"
 )
 
@@ -31,15 +32,15 @@ var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 // fakeConn is a recorded event source that remembers the patches sent.
 type fakeConn struct {
-	events  chan monitor.Event
+	events  chan event.Event
 	mu      sync.Mutex
 	patches []map[string]any
 }
 
-func newFakeConn() *fakeConn { return &fakeConn{events: make(chan monitor.Event, 64)} }
+func newFakeConn() *fakeConn { return &fakeConn{events: make(chan event.Event, 64)} }
 
-func (f *fakeConn) Events() <-chan monitor.Event { return f.events }
-func (f *fakeConn) Get(context.Context) error    { return nil }
+func (f *fakeConn) Events() <-chan event.Event { return f.events }
+func (f *fakeConn) Get(context.Context) error  { return nil }
 func (f *fakeConn) UpdateDesired(_ context.Context, patch map[string]any) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -60,9 +61,9 @@ func newModel(conn *fakeConn) Model {
 }
 
 func reports(n int) eventsMsg {
-	evs := eventsMsg{monitor.Link{At: t0, State: monitor.LinkUp}}
+	evs := eventsMsg{event.Link{At: t0, State: event.LinkUp}}
 	for i := 1; i <= n; i++ {
-		evs = append(evs, monitor.ShadowDoc{At: t0.Add(time.Duration(i) * time.Second), Kind: monitor.DocAccepted, Version: int64(i),
+		evs = append(evs, event.ShadowDoc{At: t0.Add(time.Duration(i) * time.Second), Kind: event.DocAccepted, Version: int64(i),
 			Reported: map[string]any{"temp": 20 + float64(i)/10, "seq": float64(i), "led": false, "interval_s": 1.0}})
 	}
 	return evs
@@ -107,11 +108,11 @@ func TestControlKeySendsAndSettles(t *testing.T) {
 	if got := conn.sent(); len(got) != 1 || got[0]["led"] != true {
 		t.Fatalf("patches: %v", got)
 	}
-	m = update(m, eventsMsg{monitor.DesiredSent{At: t0.Add(4 * time.Second), ClientToken: "tok", Patch: map[string]any{"led": true}}})
+	m = update(m, eventsMsg{event.DesiredSent{At: t0.Add(4 * time.Second), ClientToken: "tok", Patch: map[string]any{"led": true}}})
 	if !strings.Contains(m.View(), "pending true") {
 		t.Fatalf("no pending value:\n%s", m.View())
 	}
-	m = update(m, eventsMsg{monitor.ShadowDoc{At: t0.Add(4*time.Second + 35*time.Millisecond), Kind: monitor.DocAccepted, Version: 9, Reported: map[string]any{"led": true}}})
+	m = update(m, eventsMsg{event.ShadowDoc{At: t0.Add(4*time.Second + 35*time.Millisecond), Kind: event.DocAccepted, Version: 9, Reported: map[string]any{"led": true}}})
 	if !strings.Contains(m.View(), "device applied led = true in 35ms") {
 		t.Fatalf("round trip not shown:\n%s", m.View())
 	}
@@ -149,7 +150,7 @@ func TestEditorValidates(t *testing.T) {
 
 func TestControlPatches(t *testing.T) {
 	mon := monitor.New(monitor.Options{})
-	mon.Apply(monitor.ShadowDoc{At: t0, Kind: monitor.DocAccepted, Version: 1, Reported: map[string]any{"led": true, "setpoint": 21.0, "interval_s": 5.0}})
+	mon.Apply(event.ShadowDoc{At: t0, Kind: event.DocAccepted, Version: 1, Reported: map[string]any{"led": true, "setpoint": 21.0, "interval_s": 5.0}})
 	cases := []struct {
 		c    config.Control
 		want any
@@ -208,7 +209,7 @@ func TestSoakPanelAndExport(t *testing.T) {
 func rejections(from, to int) eventsMsg {
 	var evs eventsMsg
 	for i := from; i <= to; i++ {
-		evs = append(evs, monitor.Rejected{At: t0.Add(time.Duration(i) * time.Second), Op: "update", Code: 400, Message: fmt.Sprintf("note-%03d", i)})
+		evs = append(evs, event.Rejected{At: t0.Add(time.Duration(i) * time.Second), Op: "update", Code: 400, Message: fmt.Sprintf("note-%03d", i)})
 	}
 	return evs
 }

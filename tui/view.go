@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/guptarohit/asciigraph"
 
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/monitor"
 )
 
@@ -51,11 +52,11 @@ func (m *Model) header() string {
 	link := m.mon.Link
 	linkText := s.Warn.Render(link.State.String())
 	switch link.State {
-	case monitor.LinkUp:
+	case event.LinkUp:
 		linkText = s.Good.Render("up")
-	case monitor.LinkDown:
+	case event.LinkDown:
 		linkText = s.Bad.Render("down: " + link.Err)
-	case monitor.LinkConnecting:
+	case event.LinkConnecting:
 		if link.Attempt > 0 {
 			linkText = s.Warn.Render(fmt.Sprintf("reconnecting (attempt %d)", link.Attempt))
 		}

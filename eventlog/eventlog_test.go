@@ -10,22 +10,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 )
 
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
-func sample() []monitor.Event {
-	return []monitor.Event{
-		monitor.Link{At: t0, State: monitor.LinkUp},
-		monitor.ShadowDoc{At: t0.Add(time.Second), Kind: monitor.DocAccepted, Version: 3, Timestamp: 1764064800, ClientToken: "t",
+func sample() []event.Event {
+	return []event.Event{
+		event.Link{At: t0, State: event.LinkUp},
+		event.ShadowDoc{At: t0.Add(time.Second), Kind: event.DocAccepted, Version: 3, Timestamp: 1764064800, ClientToken: "t",
 			Reported: map[string]any{"temp": 21.5, "seq": 4.0, "led": true, "fw": "1.0"}},
-		monitor.Rejected{At: t0, Op: "update", Code: 409, Message: "Version conflict", ClientToken: "x"},
-		monitor.Deleted{At: t0, Version: 7},
-		monitor.Presence{At: t0, ClientID: "esp32", EventType: "disconnected", Timestamp: t0.Add(-time.Second), VersionNumber: 2, DisconnectReason: "DUPLICATE_CLIENTID"},
-		monitor.DesiredSent{At: t0, ClientToken: "d", Patch: map[string]any{"led": false}},
-		monitor.Malformed{At: t0, Topic: "$aws/things/x/shadow/update/accepted", Err: "bad", Payload: []byte{0xff, '{'}},
-		monitor.Overflow{At: t0, Count: 12},
+		event.Rejected{At: t0, Op: "update", Code: 409, Message: "Version conflict", ClientToken: "x"},
+		event.Deleted{At: t0, Version: 7},
+		event.Presence{At: t0, ClientID: "esp32", EventType: "disconnected", Timestamp: t0.Add(-time.Second), VersionNumber: 2, DisconnectReason: "DUPLICATE_CLIENTID"},
+		event.DesiredSent{At: t0, ClientToken: "d", Patch: map[string]any{"led": false}},
+		event.Malformed{At: t0, Topic: "$aws/things/x/shadow/update/accepted", Err: "bad", Payload: []byte{0xff, '{'}},
+		event.Overflow{At: t0, Count: 12},
 	}
 }
 
@@ -90,7 +90,7 @@ func TestHelperWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; ; i++ {
-		w.Write(monitor.ShadowDoc{At: time.Now(), Kind: monitor.DocAccepted, Version: int64(i + 1), Reported: map[string]any{"seq": float64(i + 1)}})
+		w.Write(event.ShadowDoc{At: time.Now(), Kind: event.DocAccepted, Version: int64(i + 1), Reported: map[string]any{"seq": float64(i + 1)}})
 		time.Sleep(time.Millisecond)
 	}
 }
@@ -119,7 +119,7 @@ func TestKill9LosesAtMostTheLastSecond(t *testing.T) {
 		t.Fatalf("lost the last %s of events", lost)
 	}
 	for i, ev := range log.Events {
-		if seq := ev.(monitor.ShadowDoc).Reported["seq"].(float64); seq != float64(i+1) {
+		if seq := ev.(event.ShadowDoc).Reported["seq"].(float64); seq != float64(i+1) {
 			t.Fatalf("event %d has seq %v: a hole before the end", i, seq)
 		}
 	}

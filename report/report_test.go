@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/monitor"
 )
 
@@ -15,7 +16,7 @@ var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 func scripted() (Run, monitor.Stats, []float64) {
 	m := monitor.New(monitor.Options{})
-	m.Apply(monitor.Link{At: t0, State: monitor.LinkUp})
+	m.Apply(event.Link{At: t0, State: event.LinkUp})
 	at, seq := t0, 0.0
 	for i := range 120 {
 		at = at.Add(time.Second)
@@ -23,7 +24,7 @@ func scripted() (Run, monitor.Stats, []float64) {
 			at = at.Add(10 * time.Second) // a dropout
 		}
 		seq++
-		m.Apply(monitor.ShadowDoc{At: at, Kind: monitor.DocAccepted, Version: int64(i + 1), Reported: map[string]any{"temp": 20 + float64(i)/10, "seq": seq, "interval_s": 1.0}})
+		m.Apply(event.ShadowDoc{At: at, Kind: event.DocAccepted, Version: int64(i + 1), Reported: map[string]any{"temp": 20 + float64(i)/10, "seq": seq, "interval_s": 1.0}})
 	}
 	run := Run{Thing: "esp32", Field: "temp", Start: t0, End: at}
 	return run, m.Stats(at), m.Series("temp", at.Sub(t0), 200, at)

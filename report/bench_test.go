@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotwatch/iotwatch/event"
+	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
-	"github.com/iotwatch/iotwatch/monitor/eventlog"
 )
 
 // BenchmarkSevenDayReplay writes 7 days of 1 Hz reports to a log, reads it
@@ -22,9 +23,9 @@ func BenchmarkSevenDayReplay(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w.Write(monitor.Link{At: t0, State: monitor.LinkUp})
+	w.Write(event.Link{At: t0, State: event.LinkUp})
 	for i := range 604800 {
-		w.Write(monitor.ShadowDoc{At: t0.Add(time.Duration(i) * time.Second), Kind: monitor.DocAccepted, Version: int64(i + 1),
+		w.Write(event.ShadowDoc{At: t0.Add(time.Duration(i) * time.Second), Kind: event.DocAccepted, Version: int64(i + 1),
 			Reported: map[string]any{"temp": 20 + float64(i%600)/20, "seq": float64(i + 1), "interval_s": 1.0}})
 	}
 	w.Close()
@@ -34,7 +35,7 @@ func BenchmarkSevenDayReplay(b *testing.B) {
 		m := monitor.New(monitor.Options{})
 		var end time.Time
 		n := 0
-		if _, err := eventlog.Scan(path, func(ev monitor.Event) { m.Apply(ev); end = ev.Time(); n++ }); err != nil || n != 604801 {
+		if _, err := eventlog.Scan(path, func(ev event.Event) { m.Apply(ev); end = ev.Time(); n++ }); err != nil || n != 604801 {
 			b.Fatalf("scan: %v (%d events)", err, n)
 		}
 		run := Run{Thing: "esp32", Field: "temp", Start: t0, End: end}

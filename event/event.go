@@ -1,4 +1,7 @@
-package monitor
+// Package event holds the typed events that awsconn and devicesim send and that
+// monitor, eventlog and tui read: the one vocabulary between the client and
+// the pipeline. It imports only the standard library.
+package event
 
 import "time"
 

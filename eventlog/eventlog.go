@@ -5,7 +5,7 @@
 // a second by a background ticker, at once for events that matter for a
 // soak (presence, link, rejections) and on Sync and Close. After kill -9 at
 // most the last second is lost; a torn last line is skipped on reading.
-// It imports monitor only.
+// It imports event only.
 package eventlog
 
 import (
@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 )
 
 // record is one line.
@@ -63,7 +63,7 @@ func (w *Writer) syncEverySecond() {
 }
 
 // Write appends one event; events that matter are made durable at once.
-func (w *Writer) Write(ev monitor.Event) error {
+func (w *Writer) Write(ev event.Event) error {
 	line, err := encode(ev)
 	if err != nil {
 		return err
@@ -81,9 +81,9 @@ func (w *Writer) Write(ev monitor.Event) error {
 	return err
 }
 
-func urgent(ev monitor.Event) bool {
+func urgent(ev event.Event) bool {
 	switch ev.(type) {
-	case monitor.Presence, monitor.Link, monitor.Rejected:
+	case event.Presence, event.Link, event.Rejected:
 		return true
 	}
 	return false
@@ -114,7 +114,7 @@ func (w *Writer) Close() error {
 	return err
 }
 
-func encode(ev monitor.Event) ([]byte, error) {
+func encode(ev event.Event) ([]byte, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return nil, err
@@ -123,23 +123,23 @@ func encode(ev monitor.Event) ([]byte, error) {
 	return append(line, '\n'), err
 }
 
-func typeOf(ev monitor.Event) string {
+func typeOf(ev event.Event) string {
 	switch ev.(type) {
-	case monitor.ShadowDoc:
+	case event.ShadowDoc:
 		return "shadow"
-	case monitor.Rejected:
+	case event.Rejected:
 		return "rejected"
-	case monitor.Deleted:
+	case event.Deleted:
 		return "deleted"
-	case monitor.Presence:
+	case event.Presence:
 		return "presence"
-	case monitor.Link:
+	case event.Link:
 		return "link"
-	case monitor.DesiredSent:
+	case event.DesiredSent:
 		return "desired"
-	case monitor.Malformed:
+	case event.Malformed:
 		return "malformed"
-	case monitor.Overflow:
+	case event.Overflow:
 		return "overflow"
 	}
 	return "unknown"

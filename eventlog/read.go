@@ -8,12 +8,12 @@ import (
 	"io"
 	"os"
 
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/event"
 )
 
 // Log is what Read recovers from a file.
 type Log struct {
-	Events []monitor.Event
+	Events []event.Event
 	// Torn is true when the last line was cut short (a crash mid-write) and skipped.
 	Torn bool
 	// Problems names corrupt lines elsewhere, which are skipped too.
@@ -22,8 +22,8 @@ type Log struct {
 
 // Read loads every event of a log file.
 func Read(path string) (*Log, error) {
-	var events []monitor.Event
-	log, err := Scan(path, func(ev monitor.Event) { events = append(events, ev) })
+	var events []event.Event
+	log, err := Scan(path, func(ev event.Event) { events = append(events, ev) })
 	if log != nil {
 		log.Events = events
 	}
@@ -32,7 +32,7 @@ func Read(path string) (*Log, error) {
 
 // Scan streams a log file's events to fn without holding them, so a week of
 // reports replays in little memory; the returned Log has no Events.
-func Scan(path string, fn func(monitor.Event)) (*Log, error) {
+func Scan(path string, fn func(event.Event)) (*Log, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
@@ -41,7 +41,7 @@ func Scan(path string, fn func(monitor.Event)) (*Log, error) {
 	return decodeAll(f, path, fn)
 }
 
-func decodeAll(r io.Reader, name string, fn func(monitor.Event)) (*Log, error) {
+func decodeAll(r io.Reader, name string, fn func(event.Event)) (*Log, error) {
 	log := &Log{}
 	rd := bufio.NewReaderSize(r, 64*1024)
 	for n := 1; ; n++ {
@@ -67,33 +67,33 @@ func decodeAll(r io.Reader, name string, fn func(monitor.Event)) (*Log, error) {
 	}
 }
 
-func decodeLine(line []byte) (monitor.Event, error) {
+func decodeLine(line []byte) (event.Event, error) {
 	var rec record
 	if err := json.Unmarshal(line, &rec); err != nil {
 		return nil, err
 	}
 	switch rec.Type {
 	case "shadow":
-		return decode[monitor.ShadowDoc](rec.Event)
+		return decode[event.ShadowDoc](rec.Event)
 	case "rejected":
-		return decode[monitor.Rejected](rec.Event)
+		return decode[event.Rejected](rec.Event)
 	case "deleted":
-		return decode[monitor.Deleted](rec.Event)
+		return decode[event.Deleted](rec.Event)
 	case "presence":
-		return decode[monitor.Presence](rec.Event)
+		return decode[event.Presence](rec.Event)
 	case "link":
-		return decode[monitor.Link](rec.Event)
+		return decode[event.Link](rec.Event)
 	case "desired":
-		return decode[monitor.DesiredSent](rec.Event)
+		return decode[event.DesiredSent](rec.Event)
 	case "malformed":
-		return decode[monitor.Malformed](rec.Event)
+		return decode[event.Malformed](rec.Event)
 	case "overflow":
-		return decode[monitor.Overflow](rec.Event)
+		return decode[event.Overflow](rec.Event)
 	}
 	return nil, fmt.Errorf("unknown event type %q", rec.Type)
 }
 
-func decode[T monitor.Event](raw json.RawMessage) (monitor.Event, error) {
+func decode[T event.Event](raw json.RawMessage) (event.Event, error) {
 	var e T
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return nil, err
