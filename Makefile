@@ -13,7 +13,7 @@ deps:
 	@command -v node >/dev/null && command -v npm >/dev/null || scripts/ensure-debs.sh nodejs npm
 
 build:
-	go build -o bin/iotwatch .
+	go build -ldflags "-X github.com/iotwatch/iotwatch/cli.version=$$(git describe --always --dirty 2>/dev/null || echo devel)" -o bin/iotwatch .
 
 go-test: build
 	go vet ./...

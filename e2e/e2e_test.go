@@ -66,8 +66,8 @@ func TestDemoInTerminal(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v %s", err, out)
 	}
-	tmp := t.TempDir()
-	term := start(t, "TMPDIR="+tmp+" "+bin+" demo")
+	tmp, errFile := t.TempDir(), filepath.Join(t.TempDir(), "stderr")
+	term := start(t, "TMPDIR="+tmp+" "+bin+" demo 2>"+errFile)
 	first := term.waitFor("a plotted temperature", func(s string) bool {
 		return strings.Contains(s, "temp (°C)") && strings.Contains(s, "┤") && reportsRe.MatchString(s) && !strings.Contains(s, "reports 0 ")
 	})
@@ -81,12 +81,17 @@ func TestDemoInTerminal(t *testing.T) {
 	term.tmux("send-keys", "-t", "e2e", "?")
 	term.waitFor("the full help", contains("re-get shadow"))
 	term.tmux("send-keys", "-t", "e2e", "q")
-	deadline := time.Now().Add(15 * time.Second)
+	quit := time.Now()
+	deadline := quit.Add(15 * time.Second)
 	for exec.Command("tmux", "-L", term.socket, "has-session", "-t", "e2e").Run() == nil {
 		if time.Now().After(deadline) {
 			t.Fatalf("demo did not exit after q:\n%s", term.screen())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("demo exited %s after q", time.Since(quit).Round(time.Millisecond))
+	if errs, _ := os.ReadFile(errFile); len(errs) > 0 {
+		t.Fatalf("demo wrote to stderr on quitting: %s", errs)
 	}
 	if out, _ := exec.Command("pgrep", "-f", bin).Output(); len(out) > 0 {
 		t.Fatalf("processes left after quitting: %s", out)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -10,26 +10,12 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/devicesim"
+	"github.com/iotwatch/iotwatch/internal/testkit"
 	"github.com/iotwatch/iotwatch/report"
 )
 
-// soakLab is certs init + serve, with the configs pointed at the emulator.
-func soakLab(t *testing.T) (dir string) {
-	t.Helper()
-	dir = t.TempDir()
-	run(t, "certs", "init", "--dir", dir, "--thing", "esp32-soak")
-	addr, _ := startServe(t, "--pki", dir)
-	_, port, _ := strings.Cut(addr, ":")
-	for _, name := range []string{"watch.toml", "device.toml"} {
-		path := filepath.Join(dir, name)
-		data, _ := os.ReadFile(path)
-		os.WriteFile(path, []byte(strings.Replace(string(data), "port = 8883", "port = "+port, 1)), 0o644)
-	}
-	return dir
-}
-
 func TestSoakDetectsInjectedDropout(t *testing.T) {
-	dir := soakLab(t)
+	dir := testkit.SoakLab(t, Run)
 	_, device, err := loadConn(filepath.Join(dir, "device.toml"))
 	if err != nil {
 		t.Fatal(err)

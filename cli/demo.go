@@ -1,13 +1,10 @@
-package main
+package cli
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
@@ -32,8 +29,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	lab, err := startDemoLab(ctx, dir)
 	if err != nil {
 		return err
@@ -50,6 +45,7 @@ type demoLab struct {
 	srv     *localiot.Server
 	sim     *devicesim.Sim
 	monitor *awsconn.Conn
+	stopSim context.CancelFunc
 	simDone chan error
 }
 
@@ -66,7 +62,7 @@ func startDemoLab(ctx context.Context, dir string) (*demoLab, error) {
 		return nil, err
 	}
 	lab := &demoLab{srv: srv, simDone: make(chan error, 1)}
-	device, err := demoConn(dir, srv.Addr(), "device", demoThing)
+	device, err := labConn(dir, srv.Addr(), "device", demoThing)
 	if err == nil {
 		lab.monitor, err = demoMonitor(dir, srv.Addr())
 	}
@@ -75,28 +71,18 @@ func startDemoLab(ctx context.Context, dir string) (*demoLab, error) {
 		return nil, err
 	}
 	lab.sim = devicesim.New(devicesim.Options{Conn: device, Interval: time.Second})
-	go func() { lab.simDone <- lab.sim.Run(ctx) }()
+	simCtx, stopSim := context.WithCancel(ctx)
+	lab.stopSim = stopSim
+	go func() { lab.simDone <- lab.sim.Run(simCtx) }()
 	return lab, nil
 }
 
 func demoMonitor(dir, addr string) (*awsconn.Conn, error) {
-	o, err := demoConn(dir, addr, "monitor", "iotwatch-demo-monitor")
+	o, err := labConn(dir, addr, "monitor", "iotwatch-demo-monitor")
 	if err != nil {
 		return nil, err
 	}
 	return awsconn.Dial(o)
-}
-
-func demoConn(dir, addr, role, clientID string) (awsconn.Options, error) {
-	conf, err := pki.LoadClientTLS(filepath.Join(dir, role+".pem"), filepath.Join(dir, role+".key"),
-		filepath.Join(dir, pki.CACertFile), "127.0.0.1")
-	if err != nil {
-		return awsconn.Options{}, err
-	}
-	host, portText, _ := net.SplitHostPort(addr)
-	port, _ := strconv.Atoi(portText)
-	return awsconn.Options{Host: host, Port: port, ClientID: clientID, TLS: conf, Thing: demoThing,
-		MaxBackoff: 2 * time.Second}, nil
 }
 
 func (l *demoLab) faultKeys() []tui.DemoKey {
@@ -111,7 +97,10 @@ func (l *demoLab) faultKeys() []tui.DemoKey {
 	}
 }
 
+// close stops the simulated device first: it waits for its context, which
+// the demo's own context only ends at the shell's Ctrl+C.
 func (l *demoLab) close() {
+	l.stopSim()
 	l.monitor.Close()
 	select {
 	case <-l.simDone:

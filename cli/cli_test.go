@@ -1,10 +1,9 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -12,7 +11,7 @@ import (
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := dispatch(context.Background(), args, &stdout, &stderr)
+	code := Run(context.Background(), args, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 
@@ -29,6 +28,9 @@ func TestDispatch(t *testing.T) {
 		{[]string{"serve", "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"certs"}, 2, "certs init --dir DIR"},
 		{[]string{"certs", "nope"}, 2, `unknown certs command "nope"`},
+		{[]string{"--version"}, 0, "iotwatch "},
+		{[]string{"soak", "-c", "x.toml", "--version"}, 0, "iotwatch "},
+		{[]string{"version"}, 0, "iotwatch "},
 	}
 	for _, c := range cases {
 		code, stdout, stderr := run(t, c.args...)
@@ -36,22 +38,4 @@ func TestDispatch(t *testing.T) {
 			t.Errorf("%v: exit %d, output %q; want %d and %q", c.args, code, stdout+stderr, c.code, c.out)
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for a command writing while a test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

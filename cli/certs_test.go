@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -102,7 +102,7 @@ func TestSecretsExampleMatchesTheHeader(t *testing.T) {
 		}
 		return lines
 	}
-	generated, example := skeleton(out), skeleton("firmware/include/secrets.h.example")
+	generated, example := skeleton(out), skeleton("../firmware/include/secrets.h.example")
 	if !slices.Equal(generated, example) {
 		t.Fatalf("secrets.h.example is laid out as\n%s\nbut certs header writes\n%s", strings.Join(example, "\n"), strings.Join(generated, "\n"))
 	}
@@ -159,7 +159,7 @@ func TestCertsHeaderToPipe(t *testing.T) {
 	defer r.Close()
 	got := make(chan []byte)
 	go func() { data, _ := io.ReadAll(r); got <- data }()
-	code := dispatch(context.Background(), []string{"certs", "header", "--cert", p("device.pem"), "--key", p("device.key"), "--ca", p("ca.pem")}, w, io.Discard)
+	code := Run(context.Background(), []string{"certs", "header", "--cert", p("device.pem"), "--key", p("device.key"), "--ca", p("ca.pem")}, w, io.Discard)
 	w.Close()
 	if data := <-got; code != 0 || !strings.Contains(string(data), "static const char AWS_CERT_PRIVATE[]") {
 		t.Fatalf("exit %d: %s", code, data)
@@ -201,11 +201,11 @@ func TestCertsHeaderRefusesTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer devNull.Close()
-	if code := dispatch(context.Background(), args, devNull, io.Discard); code != 0 {
+	if code := Run(context.Background(), args, devNull, io.Discard); code != 0 {
 		t.Fatalf("header to %s: exit %d", os.DevNull, code)
 	}
 	var stderr strings.Builder
-	if code := dispatch(context.Background(), args, openTerminal(t), &stderr); code != 1 || !strings.Contains(stderr.String(), "-o firmware/include/secrets.h") {
+	if code := Run(context.Background(), args, openTerminal(t), &stderr); code != 1 || !strings.Contains(stderr.String(), "-o firmware/include/secrets.h") {
 		t.Fatalf("header to a terminal: exit %d %s", code, stderr.String())
 	}
 }

@@ -1,14 +1,16 @@
-package main
+package cli
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/iotwatch/iotwatch/internal/testkit"
 )
 
 func TestDoctor(t *testing.T) {
-	dir := soakLab(t)
+	dir := testkit.SoakLab(t, Run)
 	code, stdout, stderr := run(t, "doctor", "-c", filepath.Join(dir, "watch.toml"))
 	if code != 0 || strings.Count(stdout, " ok ") != 6 || !strings.Contains(stdout, "shadow does not exist yet") {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)

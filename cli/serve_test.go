@@ -1,43 +1,15 @@
-package main
+package cli
 
 import (
-	"context"
 	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iotwatch/iotwatch/internal/testkit"
 )
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startServe runs 'iotwatch serve' in-process until the test ends.
-func startServe(t *testing.T, args ...string) (addr string, log *lockedBuffer) {
-	t.Helper()
-	addr = freePort(t)
-	log = &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	go func() { done <- dispatch(ctx, append([]string{"serve", "--listen", addr}, args...), log, log) }()
-	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(log.String(), "emulator on") {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %s", log.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return addr, log
-}
 
 // TestServeWithMosquittoClients drives the emulator with Debian's
 // mosquitto_pub/mosquitto_sub over MQTT 3.1.1 and MQTT 5.
@@ -50,7 +22,7 @@ func TestServeWithMosquittoClients(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
 			run(t, "certs", "init", "--dir", dir, "--thing", "esp32-pico")
-			addr, log := startServe(t, "--pki", dir, "--data", filepath.Join(dir, "data"))
+			addr, log := testkit.StartServe(t, Run, "--pki", dir, "--data", filepath.Join(dir, "data"))
 			host, port, _ := net.SplitHostPort(addr)
 			p := func(n string) string { return filepath.Join(dir, n) }
 			tls := func(role string) []string {
@@ -99,7 +71,7 @@ func TestServeWithMosquittoClients(t *testing.T) {
 func TestServeExplainsBusyAddress(t *testing.T) {
 	dir := t.TempDir()
 	run(t, "certs", "init", "--dir", dir)
-	addr, _ := startServe(t, "--pki", dir)
+	addr, _ := testkit.StartServe(t, Run, "--pki", dir)
 	code, _, stderr := run(t, "serve", "--pki", dir, "--listen", addr)
 	if code != 1 || !strings.Contains(stderr, "address in use") {
 		t.Fatalf("exit %d: %s", code, stderr)

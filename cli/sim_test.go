@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iotwatch/iotwatch/internal/testkit"
 )
 
 func TestSimUsage(t *testing.T) {
@@ -33,15 +35,15 @@ func TestSimUsage(t *testing.T) {
 func TestLabCommands(t *testing.T) {
 	dir := t.TempDir()
 	run(t, "certs", "init", "--dir", dir, "--thing", "esp32-lab")
-	addr, log := startServe(t, "--pki", dir)
+	addr, log := testkit.StartServe(t, Run, "--pki", dir)
 	_, port, _ := strings.Cut(addr, ":")
 	device := filepath.Join(dir, "device.toml")
 	data, _ := os.ReadFile(device)
 	os.WriteFile(device, []byte(strings.Replace(string(data), "port = 8883", "port = "+port, 1)), 0o644)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
-	simLog := &lockedBuffer{}
-	go func() { done <- dispatch(ctx, []string{"sim", "-c", device, "--interval", "1s"}, simLog, simLog) }()
+	simLog := &testkit.LockedBuffer{}
+	go func() { done <- Run(ctx, []string{"sim", "-c", device, "--interval", "1s"}, simLog, simLog) }()
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(log.String(), "connected client=esp32-lab thing=esp32-lab") {
 		if time.Now().After(deadline) {

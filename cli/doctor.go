@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -81,9 +81,9 @@ var doctorSteps = []doctorStep{
 }
 
 func checkMQTT(ctx context.Context, d *doctor) (string, error) {
-	conn, err := awsconn.Dial(awsconn.Options{Host: d.cfg.AWS.Endpoint, Port: d.cfg.AWS.Port, ClientID: d.cfg.AWS.ClientID,
-		TLS: d.tls, Thing: d.cfg.Thing.Name, Shadow: d.cfg.Thing.Shadow, DeviceClientID: d.cfg.Thing.DeviceClientID,
-		RequestTimeout: 5 * time.Second})
+	o := connOptions(d.cfg, d.tls)
+	o.RequestTimeout = 5 * time.Second
+	conn, err := awsconn.Dial(o)
 	if err != nil {
 		return "", err
 	}

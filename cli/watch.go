@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -6,10 +6,6 @@ import (
 	"io"
 	"os"
 	"time"
-
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
 
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/event"
@@ -93,16 +89,3 @@ func logged(conn *awsconn.Conn, log *eventlog.Writer) *loggedConn {
 }
 
 func (l *loggedConn) Events() <-chan event.Event { return l.events }
-
-// runTUI runs the terminal UI until the user quits or ctx ends.
-func runTUI(ctx context.Context, o tui.Options, noColor bool) (tui.Model, error) {
-	if noColor || os.Getenv("NO_COLOR") != "" {
-		lipgloss.SetColorProfile(termenv.Ascii)
-	}
-	final, err := tea.NewProgram(tui.New(o), tea.WithAltScreen(), tea.WithContext(ctx)).Run()
-	model, _ := final.(tui.Model)
-	if err == tea.ErrProgramKilled && ctx.Err() != nil {
-		err = nil
-	}
-	return model, err
-}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/charmbracelet/x/term"
 
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/pki"
@@ -130,7 +128,3 @@ func readAndRender(cert, key, ca string) ([]byte, error) {
 	}
 	return pki.Header(pems[0], pems[1], pems[2])
 }
-
-// isTerminal asks the terminal driver, because a character device such as
-// /dev/null is not a terminal.
-func isTerminal(f *os.File) bool { return term.IsTerminal(f.Fd()) }

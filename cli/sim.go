@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -6,10 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/iotwatch/iotwatch/awsconn"
-	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/devicesim"
-	"github.com/iotwatch/iotwatch/pki"
 )
 
 // faultList collects repeated --fault flags, parsed as they come.
@@ -45,22 +42,4 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stderr, "iotwatch sim: thing %s reporting every %s to %s:%d (Ctrl+C stops)\n", conn.Thing, *interval, conn.Host, conn.Port)
 	sim := devicesim.New(devicesim.Options{Conn: conn, Interval: *interval, Faults: faults, Log: stderr})
 	return sim.Run(ctx)
-}
-
-// loadConn finds and loads a configuration and its connection options.
-func loadConn(explicit string) (*config.Config, awsconn.Options, error) {
-	path, err := config.Find(explicit)
-	if err != nil {
-		return nil, awsconn.Options{}, err
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		return nil, awsconn.Options{}, err
-	}
-	conf, err := pki.LoadClientTLS(cfg.AWS.Cert, cfg.AWS.Key, cfg.AWS.CA, cfg.AWS.Endpoint)
-	if err != nil {
-		return nil, awsconn.Options{}, err
-	}
-	return cfg, awsconn.Options{Host: cfg.AWS.Endpoint, Port: cfg.AWS.Port, ClientID: cfg.AWS.ClientID, TLS: conf,
-		Thing: cfg.Thing.Name, Shadow: cfg.Thing.Shadow, DeviceClientID: cfg.Thing.DeviceClientID}, nil
 }

@@ -1,15 +1,13 @@
-package main
+package cli
 
 import (
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
-	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/report"
@@ -51,10 +49,6 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		log.Sync()
 	}
 	return finishReport(report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Start: start, End: end}, mon, cfg, *reportPath, stdout)
-}
-
-func monitorOptions(cfg *config.Config) monitor.Options {
-	return monitor.Options{Field: cfg.Plot.Field, Interval: cfg.Soak.Interval.Duration, DropoutAfter: cfg.Soak.DropoutAfter}
 }
 
 // watchSoak feeds events to the monitor and the log until the deadline or
@@ -101,45 +95,4 @@ func progressOut(stderr io.Writer) io.Writer {
 		return f
 	}
 	return nil
-}
-
-// finishReport prints or writes the report and fails when a threshold is breached.
-func finishReport(run report.Run, mon *monitor.Monitor, cfg *config.Config, path string, stdout io.Writer) error {
-	st := mon.Stats(run.End)
-	verdict := report.Judge(st, report.Thresholds{MaxDropouts: cfg.Soak.MaxDropouts,
-		MinAvailability: cfg.Soak.MinAvailability, MaxGap: cfg.Soak.MaxGap.Duration})
-	svgName := ""
-	if path != "" {
-		base := strings.TrimSuffix(path, ".md")
-		svgName = base + ".svg"
-		points := mon.Series(run.Field, max(run.End.Sub(run.Start), time.Second), 600, run.End)
-		files := map[string][]byte{base + ".svg": report.SVG(run, points, st.Dropouts),
-			base + ".json": report.JSON(run, st, verdict)}
-		for name, data := range files {
-			if err := os.WriteFile(name, data, 0o644); err != nil {
-				return err
-			}
-		}
-	}
-	md := report.Markdown(run, st, verdict, baseName(svgName))
-	if path != "" {
-		if err := os.WriteFile(path, md, 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "report written to %s\n", path)
-	} else {
-		stdout.Write(md)
-	}
-	if !verdict.Pass {
-		fmt.Fprintf(stdout, "soak FAILED: %s\n", strings.Join(verdict.Reasons, "; "))
-		return errSilentFailure
-	}
-	return nil
-}
-
-func baseName(path string) string {
-	if i := strings.LastIndexByte(path, '/'); i >= 0 {
-		return path[i+1:]
-	}
-	return path
 }
