@@ -2,7 +2,7 @@
 // for one thing: mutual TLS, ALPN on 443, exact shadow and lifecycle
 // subscriptions at QoS 1, reconnects that resubscribe and re-get, requests
 // correlated by clientToken, and every message decoded into monitor events
-// on a channel. Its paho handlers never block. It never imports tui.
+// on a channel. Its paho handlers never block. It imports event and shadow.
 package awsconn
 
 import (

@@ -1,6 +1,7 @@
 // Package cli holds iotwatch's commands, one file each, and the table that
 // dispatches a command line to them. conn.go is the one place a configuration
-// (or the demo's lab) becomes awsconn.Options. Only main imports cli.
+// (or the demo's lab) becomes awsconn.Options. It may import every other
+// package; only main imports cli.
 package cli
 
 import (

@@ -27,6 +27,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := tui.CheckControls(cfg.Control, nil); err != nil {
+		return fmt.Errorf("%s: %w", cfg.Path, err)
+	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintln(stderr, "warning:", w)
 	}

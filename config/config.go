@@ -94,10 +94,6 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// ReservedKeys are the TUI's own keys; controls may not use them.
-var ReservedKeys = []string{"q", "?", "g", "e", "tab", "p", "c", "w", "s", "x", "ctrl+c",
-	"1", "2", "3", "4", "5", "6", "D", "R", "L", "K"}
-
 // Find returns the configuration path: explicit, else ./iotwatch.toml, else
 // $XDG_CONFIG_HOME/iotwatch/config.toml (~/.config when unset).
 func Find(explicit string) (string, error) {

@@ -51,7 +51,6 @@ func TestErrors(t *testing.T) {
 		{"endpoint with port", "", `endpoint = "localhost:8883"`, "must be a host name only"},
 		{"no endpoint", "", `endpoint = ""`, "[aws] endpoint is empty"},
 		{"bad thing", "", `name = "my thing"`, `[thing] name "my thing"`},
-		{"reserved key", "[[control]]\nkey = \"q\"\nfield = \"led\"\naction = \"toggle\"\n", "", "one of iotwatch's own keys"},
 		{"duplicate key", "[[control]]\nkey = \"a\"\nfield = \"led\"\naction = \"toggle\"\n[[control]]\nkey = \"a\"\nfield = \"x\"\naction = \"toggle\"\n", "", "bound twice"},
 		{"bad action", "[[control]]\nkey = \"a\"\nfield = \"led\"\naction = \"flip\"\n", "", `action "flip" is not one of`},
 		{"cycle without values", "[[control]]\nkey = \"a\"\nfield = \"led\"\naction = \"cycle\"\n", "", "needs values"},

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/iotwatch/iotwatch/shadow"
@@ -83,8 +82,6 @@ func (c *Config) validateControls() error {
 		switch {
 		case ctl.Key == "":
 			return fmt.Errorf("%s: key is empty: name the key that triggers it, e.g. \"l\"", where)
-		case slices.Contains(ReservedKeys, ctl.Key):
-			return fmt.Errorf("%s: %q is one of iotwatch's own keys (%s): choose another", where, ctl.Key, strings.Join(ReservedKeys, " "))
 		case seen[ctl.Key]:
 			return fmt.Errorf("%s: key %q is bound twice", where, ctl.Key)
 		case ctl.Field == "":

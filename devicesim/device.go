@@ -2,7 +2,7 @@
 // reports its temperature and vitals to its shadow every interval, applies
 // desired state from deltas and reports what it applied, and can inject the
 // faults a soak run must catch. device.go is the pure device; sim.go runs it
-// over awsconn. It never imports tui.
+// over awsconn. It imports awsconn, event and shadow.
 package devicesim
 
 import (

@@ -1,6 +1,7 @@
 // Package report renders a soak run's statistics: a pass/fail verdict
 // against the [soak] thresholds, a Markdown report with an SVG chart, and a
-// JSON summary. It is pure (no IO) and imports monitor only.
+// JSON summary. It is pure (no IO) and imports only the standard library, monitor, event
+// and shadow.
 package report
 
 import (

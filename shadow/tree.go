@@ -75,7 +75,7 @@ func Delta(desired, reported map[string]any) map[string]any {
 			if sub := Delta(dm, rm); sub != nil {
 				diff = sub
 			}
-		case !present || !equal(dv, rv):
+		case !present || !Equal(dv, rv):
 			diff = dv
 		}
 		if diff != nil {
@@ -103,19 +103,20 @@ func project(meta, delta map[string]any) map[string]any {
 	return out
 }
 
-// equal compares two JSON values, numbers by value (1 equals 1.0).
-func equal(a, b any) bool {
+// Equal compares two JSON values the way the shadow service does: objects
+// key by key, arrays element by element, numbers by value (1 equals 1.0),
+// whether they are json.Number (the service's own decoding), float64 (what
+// encoding/json decodes) or a TOML integer. It is the one value equality of
+// iotwatch.
+func Equal(a, b any) bool {
 	switch av := a.(type) {
-	case json.Number:
-		bv, ok := b.(json.Number)
-		return ok && numbersEqual(av, bv)
 	case map[string]any:
 		bv, ok := b.(map[string]any)
 		if !ok || len(av) != len(bv) {
 			return false
 		}
 		for k, e := range av {
-			if f, ok := bv[k]; !ok || !equal(e, f) {
+			if f, ok := bv[k]; !ok || !Equal(e, f) {
 				return false
 			}
 		}
@@ -126,16 +127,36 @@ func equal(a, b any) bool {
 			return false
 		}
 		for i := range av {
-			if !equal(av[i], bv[i]) {
+			if !Equal(av[i], bv[i]) {
 				return false
 			}
 		}
 		return true
-	default:
-		return a == b
 	}
+	if x, ok := numberText(a); ok {
+		y, ok := numberText(b)
+		return ok && numbersEqual(x, y)
+	}
+	return a == b
 }
 
+// numberText is a number's JSON text, for the number types iotwatch decodes.
+func numberText(v any) (json.Number, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		return n, true
+	case float64:
+		return json.Number(strconv.FormatFloat(n, 'g', -1, 64)), true
+	case int64:
+		return json.Number(strconv.FormatInt(n, 10)), true
+	case int:
+		return json.Number(strconv.Itoa(n)), true
+	}
+	return "", false
+}
+
+// numbersEqual compares by value; a number beyond float64 (1e400) equals
+// only its own text.
 func numbersEqual(a, b json.Number) bool {
 	if a == b {
 		return true

@@ -9,6 +9,7 @@ import (
 
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/shadow"
 )
 
 // controlPatch turns a [[control]] into the desired patch it sends, from the
@@ -36,7 +37,7 @@ func controlPatch(c config.Control, mon *monitor.Monitor) map[string]any {
 
 func nextInCycle(values []any, cur any) any {
 	for i, v := range values {
-		if fmt.Sprint(normalize(v)) == fmt.Sprint(normalize(cur)) {
+		if shadow.Equal(v, cur) {
 			return values[(i+1)%len(values)]
 		}
 	}

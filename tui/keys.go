@@ -1,6 +1,10 @@
 package tui
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	"github.com/charmbracelet/bubbles/key"
 
 	"github.com/iotwatch/iotwatch/config"
@@ -41,6 +45,29 @@ func DefaultKeyMap(controls []config.Control, demo []DemoKey) KeyMap {
 		k.Demo = append(k.Demo, key.NewBinding(key.WithKeys(d.Key), key.WithHelp(d.Key, d.Help)))
 	}
 	return k
+}
+
+// global is every binding of the UI's own, in the order help lists them.
+func (k KeyMap) global() []key.Binding {
+	return []key.Binding{k.Get, k.Edit, k.Window, k.Pause, k.Clear, k.Soak, k.Export,
+		k.LogOlder, k.LogNewer, k.LogFollow, k.Help, k.Quit}
+}
+
+// CheckControls refuses a [[control]] bound to one of the UI's own keys (or a
+// demo key): such a key would do two things at once.
+func CheckControls(controls []config.Control, demo []DemoKey) error {
+	k := DefaultKeyMap(nil, demo)
+	var own []string
+	for _, b := range append(k.global(), k.Demo...) {
+		own = append(own, b.Keys()...)
+	}
+	for i, c := range controls {
+		if slices.Contains(own, c.Key) {
+			return fmt.Errorf("[[control]] #%d (key %q): %q is one of iotwatch's own keys (%s): choose another",
+				i+1, c.Key, c.Key, strings.Join(own, " "))
+		}
+	}
+	return nil
 }
 
 // setLinkUp enables the desired-state keys only while the link is up, so

@@ -1,6 +1,7 @@
 // Package tui is iotwatch's terminal UI (Bubble Tea) on top of monitor: it
 // shows the thing's shadow, plots a field, sends desired changes from keys.
-// It reaches the connection only through Conn; only main imports it.
+// It reaches the connection only through Conn; it imports config, event,
+// monitor and shadow, and only cli imports it.
 package tui
 
 import (
@@ -205,7 +206,15 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		m.editing, m.editErr = true, ""
 		m.editor.Reset()
 		return m, m.editor.Focus()
+	default:
+		return m.handleControlKey(msg)
 	}
+	return m, nil
+}
+
+// handleControlKey runs a [[control]] or demo key; the UI's own keys never
+// reach it.
+func (m Model) handleControlKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	for i, b := range m.keys.Controls {
 		if key.Matches(msg, b) {
 			patch := controlPatch(m.o.Controls[i], m.mon)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -276,5 +277,54 @@ func TestFullHelpWrapsToTheWidth(t *testing.T) {
 				t.Errorf("%d columns: help line cut: %q", width, line)
 			}
 		}
+	}
+}
+
+// TestWideCharactersStayWhole renders keys and values wider than their
+// columns in accented and CJK text: every line stays valid UTF-8 and
+// within the terminal.
+func TestWideCharactersStayWhole(t *testing.T) {
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 80, Height: 24})
+	m = update(m, eventsMsg{event.Link{At: t0, State: event.LinkUp}, event.ShadowDoc{At: t0.Add(time.Second), Kind: event.DocAccepted, Version: 1,
+		Reported: map[string]any{"温度温度温度温度": "温度温度温度温度温度", "ééééééééééééééé": "éééééééééééééééééé"}}})
+	view := m.View()
+	for _, want := range []string{"温度温度温度… ", "ééééééééééééé…"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("view lacks %q:\n%s", want, view)
+		}
+	}
+	for i, l := range strings.Split(view, "\n") {
+		if !utf8.ValidString(l) || lipgloss.Width(l) > 80 {
+			t.Errorf("line %d is invalid UTF-8 or wider than 80: %q", i, l)
+		}
+	}
+}
+
+func TestControlsOnTheUIsOwnKeysAreRefused(t *testing.T) {
+	for _, k := range []string{"end", "pgup", "q", "?", "1", "g"} {
+		err := CheckControls([]config.Control{{Key: "l", Field: "led", Action: "toggle"}, {Key: k, Field: "led", Action: "toggle"}}, nil)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf(`[[control]] #2 (key %q)`, k)) || !strings.Contains(err.Error(), "choose another") {
+			t.Errorf("control on %q: %v", k, err)
+		}
+	}
+	if err := CheckControls(config.DefaultControls(), []DemoKey{{Key: "D"}}); err != nil {
+		t.Errorf("default controls refused: %v", err)
+	}
+	if err := CheckControls([]config.Control{{Key: "D", Field: "led", Action: "toggle"}}, []DemoKey{{Key: "D"}}); err == nil {
+		t.Error("a control on a demo key was accepted")
+	}
+}
+
+// TestGlobalKeyNeverFiresAControl binds a control to End past the check:
+// End follows the log and sends nothing.
+func TestGlobalKeyNeverFiresAControl(t *testing.T) {
+	conn := newFakeConn()
+	m := New(Options{Conn: conn, Thing: "t", Controls: []config.Control{{Key: "end", Field: "led", Action: "toggle"}}})
+	m = update(m, reports(3))
+	if _, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnd}); cmd != nil {
+		cmd()
+	}
+	if got := conn.sent(); len(got) != 0 {
+		t.Fatalf("End sent %v", got)
 	}
 }

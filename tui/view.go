@@ -199,11 +199,11 @@ func (m *Model) table() string {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	rows := []string{s.Label.Render(fmt.Sprintf("%-14s %-14s %-12s %-10s %s", "key", "reported", "desired", "delta", "age / pending"))}
+	rows := []string{s.Label.Render(strings.Join([]string{pad("key", 14), pad("reported", 14), pad("desired", 12), pad("delta", 10), "age / pending"}, " "))}
 	for _, k := range names {
-		rows = append(rows, fmt.Sprintf("%-14s %s %s %-10s %s", trunc(k, 14),
-			s.Reported.Render(fmt.Sprintf("%-14s", cell(m.mon.Reported, k, 14))),
-			s.Desired.Render(fmt.Sprintf("%-12s", cell(m.mon.Desired, k, 12))), cell(m.mon.Delta, k, 10), m.fieldState(k)))
+		rows = append(rows, strings.Join([]string{pad(k, 14),
+			s.Reported.Render(pad(cell(m.mon.Reported, k), 14)),
+			s.Desired.Render(pad(cell(m.mon.Desired, k), 12)), pad(cell(m.mon.Delta, k), 10), m.fieldState(k)}, " "))
 	}
 	return strings.Join(rows, "\n")
 }
@@ -225,19 +225,12 @@ func (m *Model) fieldState(k string) string {
 // spinnerFrames animate pending values on the redraw tick.
 var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
-func cell(mp map[string]any, k string, width int) string {
+func cell(mp map[string]any, k string) string {
 	v, ok := mp[k]
 	if !ok {
 		return ""
 	}
-	return trunc(fmt.Sprint(v), width)
-}
-
-func trunc(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
+	return fmt.Sprint(v)
 }
 
 // tableWidth fits the state table's columns.
@@ -278,10 +271,10 @@ func (m *Model) eventLog(height, width int) string {
 	var lines []string
 	for _, e := range events[max(0, end-rows-first) : end-first] {
 		style := map[monitor.Severity]lipgloss.Style{monitor.Info: m.styles.Muted, monitor.Good: m.styles.Good, monitor.Warn: m.styles.Warn, monitor.Bad: m.styles.Bad}[e.Severity]
-		lines = append(lines, style.Render(trunc(e.At.Format("15:04:05")+" "+e.Text, max(10, width-1))))
+		lines = append(lines, style.Render(truncate(e.At.Format("15:04:05")+" "+e.Text, max(10, width-1))))
 	}
 	if m.logPin > 0 {
-		lines = append(lines, m.styles.Label.Render(trunc(fmt.Sprintf("▼ %d newer (pgdn, end follows)", total-end), max(10, width-1))))
+		lines = append(lines, m.styles.Label.Render(truncate(fmt.Sprintf("▼ %d newer (pgdn, end follows)", total-end), max(10, width-1))))
 	}
 	return strings.Join(lines, "\n")
 }
