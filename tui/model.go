@@ -109,15 +109,18 @@ func (m Model) Init() tea.Cmd {
 
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
+	before, dataChanged := m.shown(), false
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.Width = msg.Width
 		m.editor.SetWidth(msg.Width - 4)
 	case tea.KeyMsg:
+		dataChanged = m.editing // the editor's text is not in shown()
 		m, cmd = m.handleKey(msg)
 	case eventsMsg:
 		m.handleEvents(msg)
+		dataChanged = true
 		cmd = waitForEvents(m.o.Conn.Events())
 	case streamClosedMsg:
 		m.status = "connection closed"
@@ -125,9 +128,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.tag != m.tag {
 			return m, nil
 		}
+		dropouts := m.mon.DropoutCount()
 		m.now = m.o.Now()
 		m.mon.Tick(m.now)
-		m.frame++
+		dataChanged = m.mon.DropoutCount() != dropouts
+		if m.animating() {
+			m.frame++
+		}
 		cmd = tick(m.tag)
 	case statusMsg:
 		m.status = string(msg)
@@ -136,8 +143,37 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.status = msg.err.Error()
 		}
 	}
-	m.render()
+	if dataChanged || m.shown() != before {
+		m.render()
+	}
 	return m, cmd
+}
+
+// shownState is everything besides the monitor's data that the frame
+// depends on; the frame is rebuilt only when it or the data changed.
+type shownState struct {
+	width, height, logPin, frame int
+	second                       int64 // ages are shown in whole seconds
+	window                       time.Duration
+	paused, showSoak, help       bool
+	editing                      bool
+	editErr, status              string
+}
+
+func (m *Model) shown() shownState {
+	return shownState{width: m.width, height: m.height, logPin: m.logPin, frame: m.frame, second: m.now.Unix(),
+		window: m.window, paused: m.paused, showSoak: m.showSoak, help: m.help.ShowAll,
+		editing: m.editing, editErr: m.editErr, status: m.status}
+}
+
+// animating is true while a spinner turns: a desired value is pending.
+func (m *Model) animating() bool {
+	for _, p := range m.mon.Pending {
+		if p.Rejected == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Model) handleEvents(events eventsMsg) {

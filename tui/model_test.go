@@ -328,3 +328,36 @@ func TestGlobalKeyNeverFiresAControl(t *testing.T) {
 		t.Fatalf("End sent %v", got)
 	}
 }
+
+// TestRendersOnlyWhenSomethingShownChanged counts frames through the memory
+// gauge, which every frame reads: ticks within one second, keys that match
+// nothing and an idle editor-less screen build no frame; a new second, an
+// event and a key that changes the screen do.
+func TestRendersOnlyWhenSomethingShownChanged(t *testing.T) {
+	now, frames := t0, 0
+	m := New(Options{Conn: newFakeConn(), Thing: "t", Controls: config.DefaultControls(),
+		Now: func() time.Time { return now }, Memory: func() uint64 { frames++; return 1 }})
+	m = update(m, reports(3))
+	steps := []struct {
+		name    string
+		msg     tea.Msg
+		advance time.Duration
+		frames  int
+	}{
+		{"tick in the same second", tickMsg{m.tag}, 200 * time.Millisecond, 0},
+		{"another tick in the same second", tickMsg{m.tag}, 200 * time.Millisecond, 0},
+		{"a key bound to nothing", tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'z'}}, 0, 0},
+		{"tick into the next second", tickMsg{m.tag}, 700 * time.Millisecond, 1},
+		{"an event", eventsMsg{event.ShadowDoc{At: t0.Add(5 * time.Second), Kind: event.DocAccepted, Version: 9, Reported: map[string]any{"temp": 1.0}}}, 0, 1},
+		{"help opens", tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'?'}}, 0, 1},
+		{"the window changes", tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'3'}}, 0, 1},
+	}
+	for _, s := range steps {
+		now = now.Add(s.advance)
+		frames = 0
+		m = update(m, s.msg)
+		if frames != s.frames {
+			t.Errorf("%s: %d frames built, want %d", s.name, frames, s.frames)
+		}
+	}
+}
