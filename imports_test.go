@@ -25,7 +25,7 @@ var allowedImports = map[string]struct {
 	"eventlog":         {false, []string{"event"}},
 	"pki":              {false, nil},
 	"config":           {false, []string{"pki", "shadow"}},
-	"awsconn":          {false, []string{"event", "shadow"}},
+	"awsconn":          {false, []string{"event", "shadow", "pki"}},
 	"devicesim":        {false, []string{"awsconn", "event", "shadow"}},
 	"localiot":         {false, []string{"shadow", "pki", "localiot/"}},
 	"tui":              {false, []string{"config", "event", "monitor", "shadow"}},

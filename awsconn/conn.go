@@ -2,7 +2,8 @@
 // for one thing: mutual TLS, ALPN on 443, exact shadow and lifecycle
 // subscriptions at QoS 1, reconnects that resubscribe and re-get, requests
 // correlated by clientToken, and every message decoded into monitor events
-// on a channel. Its paho handlers never block. It imports event and shadow.
+// on a channel. Its paho handlers never block. It imports event, shadow and
+// pki.
 package awsconn
 
 import (
@@ -128,13 +129,28 @@ func (c *Conn) clientOptions() *paho.ClientOptions {
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			c.emit(event.Link{At: c.o.Now(), State: event.LinkDown, Err: err.Error()})
 		}).
-		SetReconnectingHandler(func(paho.Client, *paho.ClientOptions) {
-			c.mu.Lock()
-			c.attempt++
-			n := c.attempt
-			c.mu.Unlock()
-			c.emit(event.Link{At: c.o.Now(), State: event.LinkConnecting, Attempt: n})
-		})
+		SetConnectionNotificationHandler(c.onConnectionNotification)
+}
+
+// onConnectionNotification reports every connection attempt, and why one
+// failed, from the first connect on (paho retries that one silently).
+func (c *Conn) onConnectionNotification(_ paho.Client, n paho.ConnectionNotification) {
+	switch n := n.(type) {
+	case paho.ConnectionNotificationConnecting:
+		if !n.IsReconnect && n.Attempt == 0 {
+			return // Dial announced the first attempt
+		}
+		c.mu.Lock()
+		c.attempt++
+		attempt := c.attempt
+		c.mu.Unlock()
+		c.emit(event.Link{At: c.o.Now(), State: event.LinkConnecting, Attempt: attempt})
+	case paho.ConnectionNotificationFailed:
+		c.mu.Lock()
+		attempt := c.attempt
+		c.mu.Unlock()
+		c.emit(event.Link{At: c.o.Now(), State: event.LinkDown, Attempt: attempt, Err: Diagnose(n.Reason, c.o)})
+	}
 }
 
 // pingTimeout is a quarter of the keep-alive (at most 10 s): paho pings up

@@ -120,7 +120,7 @@ func TestCertsUsage(t *testing.T) {
 		{[]string{"certs", "init", "--dir", t.TempDir(), "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"certs", "init", "--bogus"}, 2, "flag provided but not defined"},
 		{[]string{"certs", "init", "--dir", t.TempDir(), "--thing", "my thing"}, 2, `--thing "my thing": use 1–128 characters of a-zA-Z0-9:_-`},
-		{[]string{"certs", "header", "--help"}, 0, "-o string"},
+		{[]string{"certs", "header", "--help"}, 0, "-o FILE"},
 	}
 	for _, c := range cases {
 		code, _, stderr := run(t, c.args...)

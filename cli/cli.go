@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/charmbracelet/x/term"
 )
@@ -120,9 +121,37 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: iotwatch %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+		printFlags(fs, stderr)
 	}
 	return fs
+}
+
+// flagArgs name what a flag takes, in place of its Go type.
+var flagArgs = map[string]string{"c": "FILE", "log": "FILE", "report": "FILE", "csv": "FILE", "o": "FILE",
+	"cert": "FILE", "key": "FILE", "ca": "FILE", "dir": "DIR", "data": "DIR", "pki": "DIR", "listen": "ADDR",
+	"endpoint": "HOST", "port": "PORT", "thing": "NAME", "shadow": "NAME", "host": "NAME",
+	"interval": "D", "duration": "D", "fault": "SPEC"}
+
+// printFlags lists the flags as the README and the usage lines write them:
+// --name for words, -c for single letters (Go's flag accepts both).
+func printFlags(fs *flag.FlagSet, w io.Writer) {
+	fs.VisitAll(func(f *flag.Flag) {
+		dashes := "--"
+		if len(f.Name) == 1 {
+			dashes = "-"
+		}
+		arg, usage := flag.UnquoteUsage(f)
+		if named, ok := flagArgs[f.Name]; ok && arg != "" {
+			arg = named
+		}
+		if arg != "" {
+			arg = " " + strings.ToUpper(arg)
+		}
+		if def := f.DefValue; def != "" && def != "0" && def != "false" && def != "[]" && !strings.Contains(def, "faults") {
+			usage += fmt.Sprintf(" (default %s)", def)
+		}
+		fmt.Fprintf(w, "  %s%s%s\n      %s\n", dashes, f.Name, arg, strings.ReplaceAll(usage, "\n", "\n      "))
+	})
 }
 
 // parseFlags parses args (the flag package has already printed any mistake

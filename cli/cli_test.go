@@ -29,6 +29,8 @@ func TestDispatch(t *testing.T) {
 		{[]string{"certs"}, 2, "certs init --dir DIR"},
 		{[]string{"certs", "nope"}, 2, `unknown certs command "nope"`},
 		{[]string{"--version"}, 0, "iotwatch "},
+		{[]string{"watch", "--help"}, 0, "--csv FILE\n"},
+		{[]string{"soak", "--help"}, 0, "--endpoint HOST\n"},
 		{[]string{"soak", "-c", "x.toml", "--version"}, 0, "iotwatch "},
 		{[]string{"version"}, 0, "iotwatch "},
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"crypto/tls"
+	"flag"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -18,13 +19,24 @@ func connOptions(cfg *config.Config, conf *tls.Config) awsconn.Options {
 		Thing: cfg.Thing.Name, Shadow: cfg.Thing.Shadow, DeviceClientID: cfg.Thing.DeviceClientID}
 }
 
-// loadConn finds and loads a configuration and its connection options.
-func loadConn(explicit string) (*config.Config, awsconn.Options, error) {
-	path, err := config.Find(explicit)
-	if err != nil {
-		return nil, awsconn.Options{}, err
-	}
-	cfg, err := config.Load(path)
+// addConnFlags registers the command-line overrides of a configuration's
+// connection, named like mosquitto_sub's and the AWS CLI's.
+func addConnFlags(fs *flag.FlagSet) *config.Overrides {
+	o := &config.Overrides{}
+	fs.StringVar(&o.Endpoint, "endpoint", "", "override [aws] endpoint (host name)")
+	fs.IntVar(&o.Port, "port", 0, "override [aws] port (8883, or 443 with ALPN)")
+	fs.StringVar(&o.Thing, "thing", "", "override [thing] name")
+	fs.StringVar(&o.Shadow, "shadow", "", "override [thing] shadow (a named shadow)")
+	fs.StringVar(&o.Cert, "cert", "", "override [aws] cert (relative to the working directory)")
+	fs.StringVar(&o.Key, "key", "", "override [aws] key")
+	fs.StringVar(&o.CA, "ca", "", "override [aws] ca")
+	return o
+}
+
+// loadConn finds and loads a configuration, applies the command line's
+// overrides and returns its connection options.
+func loadConn(explicit string, o config.Overrides) (*config.Config, awsconn.Options, error) {
+	cfg, err := config.LoadWith(explicit, o)
 	if err != nil {
 		return nil, awsconn.Options{}, err
 	}

@@ -24,18 +24,25 @@ type doctorStep struct {
 
 // doctor carries what earlier steps found to later ones.
 type doctor struct {
-	path string
-	cfg  *config.Config
-	tls  *tls.Config
-	addr string
+	explicit string           // -c, if given
+	over     config.Overrides // the command line's connection flags
+	force    bool             // connect even as the device's client id
+	path     string
+	cfg      *config.Config
+	tls      *tls.Config
+	addr     string
 }
 
 var doctorSteps = []doctorStep{
 	{"configuration", func(_ context.Context, d *doctor) (string, error) {
-		cfg, err := config.Load(d.path)
+		cfg, err := config.LoadWith(d.explicit, d.over)
 		d.cfg = cfg
 		if err != nil {
 			return "", err
+		}
+		d.path = cfg.Path
+		if id := cfg.AWS.ClientID; (id == cfg.Thing.DeviceClientID || id == cfg.Thing.Name) && !d.force {
+			return "", fmt.Errorf("[aws] client_id %q is the device's own client id: connecting would disconnect the device (AWS keeps one connection per client id); leave client_id empty for iotwatch-<thing>-<random>, or pass --force", id)
 		}
 		d.addr = net.JoinHostPort(cfg.AWS.Endpoint, strconv.Itoa(cfg.AWS.Port))
 		return fmt.Sprintf("%s: thing %s at %s, client id %s", d.path, cfg.Thing.Name, d.addr, cfg.AWS.ClientID), nil
@@ -47,7 +54,11 @@ var doctorSteps = []doctorStep{
 			return "", err
 		}
 		leaf := conf.Certificates[0].Leaf
-		return fmt.Sprintf("certificate %q valid until %s; key matches", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly)), nil
+		detail := fmt.Sprintf("certificate %q valid until %s; key matches", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly))
+		if thing, monitor := pki.Role(leaf); !monitor && thing != "" && thing != d.cfg.Thing.Name {
+			detail += fmt.Sprintf("; note: it is the device certificate of thing %q, and [thing] name is %q", thing, d.cfg.Thing.Name)
+		}
+		return detail, nil
 	}},
 	{"DNS", func(ctx context.Context, d *doctor) (string, error) {
 		ips, err := net.DefaultResolver.LookupHost(ctx, d.cfg.AWS.Endpoint)
@@ -95,7 +106,7 @@ func checkMQTT(ctx context.Context, d *doctor) (string, error) {
 			switch e := ev.(type) {
 			case event.Link:
 				if e.State == event.LinkDown {
-					return "", fmt.Errorf("%s: a closed connection right after connect or subscribe usually means the policy denies iot:Connect for this client id or iot:Subscribe on the shadow topics (docs/policies/)", e.Err)
+					return "", errors.New(e.Err)
 				}
 			case event.ShadowDoc:
 				return fmt.Sprintf("shadow version %d, %d reported fields", e.Version, len(e.Reported)), nil
@@ -114,16 +125,25 @@ func checkMQTT(ctx context.Context, d *doctor) (string, error) {
 }
 
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("doctor", "doctor [-c FILE]", stderr)
+	fs := newFlagSet("doctor", "doctor [-c FILE] [--force] [connection flags]", stderr)
 	cfgPath := fs.String("c", "", "configuration to diagnose")
+	over := addConnFlags(fs)
+	force := fs.Bool("force", false, "connect even with the device's own client id (which disconnects the device)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
-	path, err := config.Find(*cfgPath)
-	if err != nil {
-		return err
+	d := &doctor{explicit: *cfgPath, over: *over, force: *force}
+	err := d.run(ctx, stdout)
+	if d.cfg != nil { // warnings matter most when a step failed
+		for _, w := range d.cfg.Warnings() {
+			fmt.Fprintln(stdout, "warning:", w)
+		}
 	}
-	d := &doctor{path: path}
+	return err
+}
+
+// run runs the steps in order and stops at the first failure.
+func (d *doctor) run(ctx context.Context, stdout io.Writer) error {
 	for i, step := range doctorSteps {
 		detail, err := step.check(ctx, d)
 		if err != nil {
@@ -131,11 +151,6 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return errSilentFailure
 		}
 		fmt.Fprintf(stdout, "%d. %-45s ok   %s\n", i+1, step.name, detail)
-	}
-	if d.cfg != nil {
-		for _, w := range d.cfg.Warnings() {
-			fmt.Fprintln(stdout, "warning:", w)
-		}
 	}
 	return nil
 }

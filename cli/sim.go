@@ -24,8 +24,9 @@ func (f *faultList) Set(spec string) error {
 }
 
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("sim", "sim [-c FILE] [--interval D] [--fault SPEC]...", stderr)
+	fs := newFlagSet("sim", "sim [-c FILE] [--interval D] [--fault SPEC]... [connection flags]", stderr)
 	cfgPath := fs.String("c", "", "configuration (uses [aws] and [thing]; the client id is the thing name)")
+	over := addConnFlags(fs)
 	interval := fs.Duration("interval", 5*time.Second, "report interval (whole seconds, 1s–1h)")
 	var faults faultList
 	fs.Var(&faults, "fault", devicesim.FaultHelp)
@@ -35,7 +36,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *interval < time.Second || *interval > time.Hour {
 		return usagef("--interval %s: use 1s to 1h", *interval)
 	}
-	_, conn, err := loadConn(*cfgPath)
+	_, conn, err := loadConn(*cfgPath, *over)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,9 @@ import (
 )
 
 func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("soak", "soak [-c FILE] --duration D [--log FILE] [--report FILE]", stderr)
+	fs := newFlagSet("soak", "soak [-c FILE] --duration D [--log FILE] [--report FILE] [connection flags]", stderr)
 	cfgPath := fs.String("c", "", "configuration ([soak] holds the thresholds)")
+	over := addConnFlags(fs)
 	duration := fs.Duration("duration", 0, "how long to watch, e.g. 8h (Ctrl+C ends early and still reports)")
 	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
 	reportPath := fs.String("report", "", "write the Markdown report here, with .svg and .json beside it")
@@ -25,7 +26,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *duration <= 0 {
 		return usagef("--duration is required, e.g. --duration 8h")
 	}
-	cfg, opts, err := loadConn(*cfgPath)
+	cfg, opts, err := loadConn(*cfgPath, *over)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/devicesim"
 	"github.com/iotwatch/iotwatch/internal/testkit"
 	"github.com/iotwatch/iotwatch/report"
@@ -16,7 +17,7 @@ import (
 
 func TestSoakDetectsInjectedDropout(t *testing.T) {
 	dir := testkit.SoakLab(t, Run)
-	_, device, err := loadConn(filepath.Join(dir, "device.toml"))
+	_, device, err := loadConn(filepath.Join(dir, "device.toml"), config.Overrides{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,15 +15,16 @@ import (
 )
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("watch", "[watch] [-c FILE] [--log FILE] [--csv FILE] [--no-color]", stderr)
+	fs := newFlagSet("watch", "[watch] [-c FILE] [--log FILE] [--csv FILE] [--no-color] [connection flags]", stderr)
 	cfgPath := fs.String("c", "", "configuration (default ./iotwatch.toml, then $XDG_CONFIG_HOME/iotwatch/config.toml)")
+	over := addConnFlags(fs)
 	noColor := fs.Bool("no-color", false, "no colours (also NO_COLOR)")
 	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
 	csvPath := fs.String("csv", "", "on exit, write the plotted field (1 s means) to this CSV file")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
-	cfg, opts, err := loadConn(*cfgPath)
+	cfg, opts, err := loadConn(*cfgPath, *over)
 	if err != nil {
 		return err
 	}

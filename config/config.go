@@ -119,28 +119,38 @@ func Find(explicit string) (string, error) {
 
 // Load reads, completes and validates a configuration file.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%s does not exist: pass the path of your configuration with -c (see config.example.toml)", path)
-	}
+	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
 	return Parse(path, data)
 }
 
+func readFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s does not exist: pass the path of your configuration with -c (see config.example.toml)", path)
+	}
+	return data, err
+}
+
 // Parse is Load on data already read; path names it in errors and anchors
 // relative paths.
-func Parse(path string, data []byte) (*Config, error) {
+func Parse(path string, data []byte) (*Config, error) { return parse(path, data, Overrides{}) }
+
+func parse(path string, data []byte, o Overrides) (*Config, error) {
 	var c Config
 	md, err := toml.Decode(string(data), &c)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, explainDecodeError(path, err)
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		return nil, fmt.Errorf("%s: unknown key %s%s", path, undecoded[0], suggest(undecoded[0].String()))
 	}
 	c.Path = path
+	if err := o.apply(&c); err != nil {
+		return nil, err
+	}
 	c.applyDefaults()
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -187,7 +187,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("fuzz.toml", data)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "fuzz.toml: ") {
+			if !strings.HasPrefix(err.Error(), "fuzz.toml:") {
 				t.Fatalf("error does not name the file: %v", err)
 			}
 			return

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +21,16 @@ type terminal struct {
 
 func start(t *testing.T, command string) *terminal {
 	t.Helper()
+	return startSized(t, command, 120, 40)
+}
+
+func startSized(t *testing.T, command string, width, height int) *terminal {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux not installed: make test installs it")
 	}
 	term := &terminal{t: t, socket: "iotwatch-e2e-" + filepath.Base(t.TempDir())}
-	term.tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", command)
+	term.tmux("new-session", "-d", "-s", "e2e", "-x", strconv.Itoa(width), "-y", strconv.Itoa(height), command)
 	t.Cleanup(func() { exec.Command("tmux", "-L", term.socket, "kill-server").Run() })
 	return term
 }
@@ -55,6 +61,18 @@ func (term *terminal) waitFor(what string, match func(screen string) bool) strin
 	}
 }
 
+// waitExit waits, within 15 s, for the terminal's command to end.
+func (term *terminal) waitExit() {
+	term.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for exec.Command("tmux", "-L", term.socket, "has-session", "-t", "e2e").Run() == nil {
+		if time.Now().After(deadline) {
+			term.t.Fatalf("the command did not exit:\n%s", term.screen())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func contains(sub string) func(string) bool {
 	return func(s string) bool { return strings.Contains(s, sub) }
 }
@@ -82,13 +100,7 @@ func TestDemoInTerminal(t *testing.T) {
 	term.waitFor("the full help", contains("re-get shadow"))
 	term.tmux("send-keys", "-t", "e2e", "q")
 	quit := time.Now()
-	deadline := quit.Add(15 * time.Second)
-	for exec.Command("tmux", "-L", term.socket, "has-session", "-t", "e2e").Run() == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("demo did not exit after q:\n%s", term.screen())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	term.waitExit()
 	t.Logf("demo exited %s after q", time.Since(quit).Round(time.Millisecond))
 	if errs, _ := os.ReadFile(errFile); len(errs) > 0 {
 		t.Fatalf("demo wrote to stderr on quitting: %s", errs)
@@ -160,6 +172,32 @@ func TestLabInTerminal(t *testing.T) {
 	out, err := exec.Command(bin, "report", logPath).CombinedOutput()
 	if !strings.Contains(string(out), "# Soak report: watch.jsonl") || strings.Contains(string(out), "| reports | 0 |") {
 		t.Fatalf("report from the watch log (%v):\n%s", err, out)
+	}
+}
+
+// TestWatchExplainsAFailedConnection: watch with the CA of another lab (by
+// the --ca override) says at once why it cannot connect, in the header and
+// the event log, at 80x24 and 160x50, and logs the reason to --log.
+func TestWatchExplainsAFailedConnection(t *testing.T) {
+	bin, lab, _ := lab(t, "esp32-ca")
+	other := filepath.Join(t.TempDir(), "other")
+	if out, err := exec.Command(bin, "certs", "init", "--dir", other).CombinedOutput(); err != nil {
+		t.Fatalf("certs init: %v %s", err, out)
+	}
+	for _, size := range [][2]int{{80, 24}, {160, 50}} {
+		logPath := filepath.Join(t.TempDir(), "watch.jsonl")
+		term := startSized(t, bin+" watch -c "+filepath.Join(lab, "watch.toml")+" --ca "+filepath.Join(other, "ca.pem")+" --log "+logPath, size[0], size[1])
+		screen := term.waitFor("the reason the connection fails", func(s string) bool {
+			return strings.Contains(s, "link down") && strings.Contains(s, "cannot connect: the")
+		})
+		if strings.Count(screen, "cannot connect:") != 1 {
+			t.Errorf("%dx%d: the failure is not logged exactly once:\n%s", size[0], size[1], screen)
+		}
+		term.tmux("send-keys", "-t", "e2e", "q")
+		term.waitExit()
+		if data, _ := os.ReadFile(logPath); !strings.Contains(string(data), "not signed by [aws] ca") {
+			t.Errorf("%dx%d: the log lacks the reason:\n%s", size[0], size[1], data)
+		}
 	}
 }
 

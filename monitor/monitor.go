@@ -33,6 +33,7 @@ type Monitor struct {
 	Counts    Counts
 	Pending   map[string]*Pending
 	RoundTrip []time.Duration // recent desired → reported round trips
+	failing   string          // why the link's last connection attempt failed, until it is up
 	events    []Entry
 	logged    int // entries ever logged, kept or not
 	history   map[string]*history
@@ -233,16 +234,26 @@ func (m *Monitor) applyPresence(p event.Presence) {
 	}
 }
 
+// applyLink logs the link's changes; a connection that keeps failing for
+// the same reason is logged once, not at every attempt.
 func (m *Monitor) applyLink(l event.Link) {
+	prev := m.Link
 	m.Link = l
 	m.noteLink(l)
 	switch l.State {
 	case event.LinkUp:
+		m.failing = ""
 		m.log(l.At, Good, "connected")
 	case event.LinkDown:
-		m.log(l.At, Bad, "connection lost: %s", l.Err)
+		switch {
+		case prev.State == event.LinkUp:
+			m.log(l.At, Bad, "connection lost: %s", l.Err)
+		case l.Err != m.failing:
+			m.log(l.At, Bad, "cannot connect: %s", l.Err)
+			m.failing = l.Err
+		}
 	case event.LinkConnecting:
-		if l.Attempt > 0 {
+		if l.Attempt > 0 && m.failing == "" {
 			m.log(l.At, Warn, "reconnecting (attempt %d)", l.Attempt)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -193,4 +194,25 @@ func rssMB() float64 {
 		}
 	}
 	return 0
+}
+
+// TestRepeatedConnectFailuresAreLoggedOnce: a first connection failing the
+// same way at every attempt is one line; a new reason is another.
+func TestRepeatedConnectFailuresAreLoggedOnce(t *testing.T) {
+	m := New(Options{})
+	m.Apply(event.Link{At: t0, State: event.LinkConnecting})
+	for i := 1; i <= 5; i++ {
+		m.Apply(event.Link{At: t0.Add(time.Duration(i) * time.Second), State: event.LinkDown, Attempt: i, Err: "wrong CA"})
+		m.Apply(event.Link{At: t0.Add(time.Duration(i) * time.Second), State: event.LinkConnecting, Attempt: i + 1})
+	}
+	m.Apply(event.Link{At: t0.Add(9 * time.Second), State: event.LinkDown, Attempt: 7, Err: "refused"})
+	m.Apply(event.Link{At: t0.Add(10 * time.Second), State: event.LinkUp})
+	var got []string
+	for _, e := range m.Events() {
+		got = append(got, e.Text)
+	}
+	want := []string{"cannot connect: wrong CA", "cannot connect: refused", "connected"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("log %q, want %q", got, want)
+	}
 }

@@ -15,6 +15,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
@@ -358,6 +359,34 @@ func TestRendersOnlyWhenSomethingShownChanged(t *testing.T) {
 		m = update(m, s.msg)
 		if frames != s.frames {
 			t.Errorf("%s: %d frames built, want %d", s.name, frames, s.frames)
+		}
+	}
+}
+
+// TestLongLogLinesWrap: an entry longer than the log's width continues on
+// the next rows, indented under its text, and nothing of it is cut.
+func TestLongLogLinesWrap(t *testing.T) {
+	long := "cannot connect: the server's certificate is not signed by [aws] ca: use AmazonRootCA1.pem for AWS, the lab's ca.pem for iotwatch serve"
+	for _, width := range []int{80, 160} {
+		m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: width, Height: 24})
+		m = update(m, eventsMsg{event.Link{At: t0, State: event.LinkConnecting}, event.Link{At: t0, State: event.LinkDown, Err: long[len("cannot connect: "):]}})
+		var joined []string
+		col := -1
+		for _, l := range strings.Split(m.View(), "\n") {
+			if lipgloss.Width(l) > width {
+				t.Errorf("%d: line wider than the terminal: %q", width, l)
+			}
+			if i := strings.Index(l, "10:00:00 cannot"); i >= 0 && col < 0 {
+				col = ansi.StringWidth(l[:i])
+				joined = append(joined, strings.TrimPrefix(ansi.Cut(l, col, width), "10:00:00 "))
+			} else if rest := ansi.Cut(l, max(col, 0), width); col >= 0 && strings.HasPrefix(rest, "         ") && len(joined) > 0 {
+				joined = append(joined, strings.TrimSpace(rest))
+			} else if col >= 0 {
+				break
+			}
+		}
+		if got := strings.Join(joined, " "); !strings.Contains(got, long) {
+			t.Errorf("%d: the entry reads %q", width, got)
 		}
 	}
 }

@@ -269,14 +269,30 @@ func (m *Model) eventLog(height, width int) string {
 		end, rows = max(min(m.logPin, total), first+1), height-1
 	}
 	var lines []string
-	for _, e := range events[max(0, end-rows-first) : end-first] {
-		style := map[monitor.Severity]lipgloss.Style{monitor.Info: m.styles.Muted, monitor.Good: m.styles.Good, monitor.Warn: m.styles.Warn, monitor.Bad: m.styles.Bad}[e.Severity]
-		lines = append(lines, style.Render(truncate(e.At.Format("15:04:05")+" "+e.Text, max(10, width-1))))
+	for i := end - first - 1; i >= 0 && len(lines) < rows; i-- {
+		lines = append(m.logEntry(events[i], max(10, width-1)), lines...)
 	}
+	lines = lines[max(0, len(lines)-rows):]
 	if m.logPin > 0 {
 		lines = append(lines, m.styles.Label.Render(truncate(fmt.Sprintf("▼ %d newer (pgdn, end follows)", total-end), max(10, width-1))))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// logEntry is one entry of the event log, wrapped to width: long lines
+// continue under the text, never cut.
+func (m *Model) logEntry(e monitor.Entry, width int) []string {
+	style := map[monitor.Severity]lipgloss.Style{monitor.Info: m.styles.Muted, monitor.Good: m.styles.Good, monitor.Warn: m.styles.Warn, monitor.Bad: m.styles.Bad}[e.Severity]
+	const stamp = len("15:04:05 ")
+	wrapped := strings.Split(ansi.Wrap(e.Text, max(1, width-stamp), " "), "\n")
+	for i, l := range wrapped {
+		prefix := strings.Repeat(" ", stamp) // continuations sit under the text
+		if i == 0 {
+			prefix = e.At.Format("15:04:05") + " "
+		}
+		wrapped[i] = style.Render(prefix + l)
+	}
+	return wrapped
 }
 
 func (m *Model) footer() string {
