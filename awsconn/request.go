@@ -21,7 +21,12 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("%s rejected: %d %s", e.Op, e.Code, e.Message)
 }
 
-type answer struct{ rejected *event.Rejected }
+// answer is what a request waits for: the rejection, or the accepted
+// document as the service sent it.
+type answer struct {
+	rejected *event.Rejected
+	accepted []byte
+}
 
 // handle runs on paho's goroutine: decode, answer a waiting request, emit.
 func (c *Conn) handle(topic string, payload []byte) {
@@ -32,7 +37,7 @@ func (c *Conn) handle(topic string, payload []byte) {
 		return
 	}
 	if token != "" {
-		c.answer(token, ev)
+		c.answer(token, ev, payload)
 	}
 	if !c.duplicate(ev) {
 		c.emit(ev)
@@ -55,7 +60,7 @@ func (c *Conn) duplicate(ev event.Event) bool {
 	return false
 }
 
-func (c *Conn) answer(token string, ev event.Event) {
+func (c *Conn) answer(token string, ev event.Event, payload []byte) {
 	c.mu.Lock()
 	ch, ok := c.waiting[token]
 	delete(c.waiting, token)
@@ -63,24 +68,33 @@ func (c *Conn) answer(token string, ev event.Event) {
 	if !ok {
 		return
 	}
-	a := answer{}
+	a := answer{accepted: payload}
 	if rej, isRej := ev.(event.Rejected); isRej {
-		a.rejected = &rej
+		a = answer{rejected: &rej}
 	}
 	ch <- a // buffered: never blocks
 }
 
 // request publishes body to <prefix>/<op> with a fresh clientToken and waits
 // for its accepted or rejected answer.
-func (c *Conn) request(ctx context.Context, op string, body map[string]any) (string, error) {
-	return c.requestWithToken(ctx, newToken(), op, body)
+func (c *Conn) request(ctx context.Context, op string, body map[string]any) error {
+	_, err := c.requestWithToken(ctx, newToken(), op, body)
+	return err
 }
 
-func (c *Conn) requestWithToken(ctx context.Context, token, op string, body map[string]any) (string, error) {
+// Request sends body to the shadow's op topic (get, update, delete) and
+// returns the accepted document as the service sent it, or a
+// *RejectedError.
+func (c *Conn) Request(ctx context.Context, op string, body map[string]any) ([]byte, error) {
+	a, err := c.requestWithToken(ctx, newToken(), op, body)
+	return a.accepted, err
+}
+
+func (c *Conn) requestWithToken(ctx context.Context, token, op string, body map[string]any) (answer, error) {
 	body["clientToken"] = token
 	payload, err := json.Marshal(body)
 	if err != nil {
-		return "", err
+		return answer{}, err
 	}
 	ch := make(chan answer, 1)
 	c.mu.Lock()
@@ -92,50 +106,47 @@ func (c *Conn) requestWithToken(ctx context.Context, token, op string, body map[
 		c.mu.Unlock()
 	}()
 	if err := c.waitToken(ctx, c.client.Publish(c.prefix+"/"+op, 1, false, payload)); err != nil {
-		return token, fmt.Errorf("%s: %w", op, err)
+		return answer{}, fmt.Errorf("%s: %w", op, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.o.RequestTimeout)
 	defer cancel()
 	select {
 	case a := <-ch:
 		if a.rejected != nil {
-			return token, &RejectedError{Op: op, Code: a.rejected.Code, Message: a.rejected.Message}
+			return a, &RejectedError{Op: op, Code: a.rejected.Code, Message: a.rejected.Message}
 		}
-		return token, nil
+		return a, nil
 	case <-ctx.Done():
-		return token, fmt.Errorf("%s: no answer within %s", op, c.o.RequestTimeout)
+		return answer{}, fmt.Errorf("%s: no answer within %s", op, c.o.RequestTimeout)
 	}
 }
 
 // Get asks for the whole shadow; the answer arrives as a DocGet event.
 func (c *Conn) Get(ctx context.Context) error {
-	_, err := c.request(ctx, "get", map[string]any{})
-	return err
+	return c.request(ctx, "get", map[string]any{})
 }
 
 // UpdateDesired sends a desired-state patch and records it as pending.
 func (c *Conn) UpdateDesired(ctx context.Context, patch map[string]any) (string, error) {
 	token := newToken()
 	c.emit(event.DesiredSent{At: c.o.Now(), ClientToken: token, Patch: patch})
-	return c.requestWithToken(ctx, token, "update", map[string]any{"state": map[string]any{"desired": patch}})
+	_, err := c.requestWithToken(ctx, token, "update", map[string]any{"state": map[string]any{"desired": patch}})
+	return token, err
 }
 
 // UpdateReported reports state (what a device does).
 func (c *Conn) UpdateReported(ctx context.Context, reported map[string]any) error {
-	_, err := c.request(ctx, "update", map[string]any{"state": map[string]any{"reported": reported}})
-	return err
+	return c.request(ctx, "update", map[string]any{"state": map[string]any{"reported": reported}})
 }
 
 // Update sends a whole update request document (state, optional version).
 func (c *Conn) Update(ctx context.Context, doc map[string]any) error {
-	_, err := c.request(ctx, "update", doc)
-	return err
+	return c.request(ctx, "update", doc)
 }
 
 // Delete deletes the shadow.
 func (c *Conn) Delete(ctx context.Context) error {
-	_, err := c.request(ctx, "delete", map[string]any{})
-	return err
+	return c.request(ctx, "delete", map[string]any{})
 }
 
 // PublishRaw publishes a payload as is to one of the thing's shadow request

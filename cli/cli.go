@@ -32,6 +32,9 @@ var commands = []command{
 	{"report", "rebuild a soak report from an event log", runReport},
 	{"certs", "local CA and certificates (init), firmware credentials header (header)", runCerts},
 	{"doctor", "step-by-step diagnosis of a configuration against its endpoint", runDoctor},
+	{"get", "print the shadow as JSON (for scripts)", runGet},
+	{"update", "send a desired (or reported) patch, print the accepted answer", runUpdate},
+	{"delete", "delete the shadow, print the answer", runDelete},
 }
 
 // usageError marks a command-line mistake: exit status 2.
@@ -130,7 +133,7 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 var flagArgs = map[string]string{"c": "FILE", "log": "FILE", "report": "FILE", "csv": "FILE", "o": "FILE",
 	"cert": "FILE", "key": "FILE", "ca": "FILE", "dir": "DIR", "data": "DIR", "pki": "DIR", "listen": "ADDR",
 	"endpoint": "HOST", "port": "PORT", "thing": "NAME", "shadow": "NAME", "host": "NAME",
-	"interval": "D", "duration": "D", "fault": "SPEC"}
+	"interval": "D", "duration": "D", "timeout": "D", "fault": "SPEC", "desired": "JSON", "reported": "JSON"}
 
 // printFlags lists the flags as the README and the usage lines write them:
 // --name for words, -c for single letters (Go's flag accepts both).
