@@ -19,7 +19,7 @@ import (
 func TestCertsInit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "lab")
 	code, stdout, stderr := run(t, "certs", "init", "--dir", dir, "--thing", "esp32-pico", "--host", "lab.local")
-	if code != 0 || !strings.Contains(stdout, "iotwatch serve --pki "+dir) {
+	if code != 0 || !strings.Contains(stdout, "iotwatch serve --pki "+dir+" --data "+dir+"/data\n") {
 		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
 	}
 	for _, name := range []string{"ca.pem", "ca.key", "server.pem", "server.key", "device.pem", "device.key", "monitor.pem", "monitor.key", "watch.toml", "device.toml"} {

@@ -43,7 +43,7 @@ func TestLabCommands(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	simLog := &testkit.LockedBuffer{}
-	go func() { done <- Run(ctx, []string{"sim", "-c", device, "--interval", "1s"}, simLog, simLog) }()
+	go func() { done <- Run(ctx, []string{"sim", "-c", device, "--interval", "1s", "--fault", "lose:0.5"}, simLog, simLog) }()
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(log.String(), "connected client=esp32-lab thing=esp32-lab") {
 		if time.Now().After(deadline) {
@@ -54,5 +54,10 @@ func TestLabCommands(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("sim exit %d: %s", code, simLog.String())
+	}
+	for _, want := range []string{"fault: 50% of the reports are lost", "link up", "stopped after report"} {
+		if !strings.Contains(simLog.String(), want) {
+			t.Errorf("sim's output lacks %q:\n%s", want, simLog.String())
+		}
 	}
 }

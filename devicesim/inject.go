@@ -2,7 +2,6 @@ package devicesim
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
@@ -18,21 +17,32 @@ func (s *Sim) Drop(d time.Duration) { s.do(func() { s.drop(d) }) }
 // Reboot restarts the device: it goes offline briefly and seq restarts.
 func (s *Sim) Reboot() {
 	s.do(func() {
+		s.logf("fault: the device reboots (seq restarts at 1)")
 		s.dev.Reboot(time.Now(), "SW")
 		s.drop(500 * time.Millisecond)
 	})
 }
 
 // Lose makes the device lose a fraction of its reports (0 stops it).
-func (s *Sim) Lose(fraction float64) { s.do(func() { s.lose = fraction }) }
+func (s *Sim) Lose(fraction float64) { s.do(func() { s.setLose(fraction) }) }
+
+func (s *Sim) setLose(fraction float64) {
+	if fraction > 0 {
+		s.logf("fault: %.0f%% of the reports are lost", fraction*100)
+	} else if s.lose > 0 {
+		s.logf("fault over: no report is lost")
+	}
+	s.lose = fraction
+}
 
 // Duplicate connects a second client with the device's client id for a few
 // seconds: AWS disconnects the device with DUPLICATE_CLIENTID.
 func (s *Sim) Duplicate() {
 	s.do(func() {
+		s.logf("fault: a second client connects with client id %s for 3 s", s.o.Conn.ClientID)
 		twin, err := awsconn.Dial(s.o.Conn)
 		if err != nil {
-			fmt.Fprintf(s.o.Log, "duplicate: %v\n", err)
+			s.logf("duplicate: %v", err)
 			return
 		}
 		go holdTwin(twin)
@@ -63,6 +73,7 @@ func (s *Sim) Malformed() {
 		if s.conn == nil {
 			return
 		}
+		s.logf("fault: publishing an update that is not JSON")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.conn.PublishRaw(ctx, "update", []byte(`{"state":{"reported":{"temp":`))
@@ -73,11 +84,13 @@ func (s *Sim) drop(d time.Duration) {
 	if s.conn == nil {
 		return
 	}
+	s.logf("fault: the device goes offline for %s", d)
 	s.disconnect()
 	time.AfterFunc(d, func() {
 		s.do(func() {
+			s.logf("fault over: the device reconnects")
 			if err := s.connect(); err != nil {
-				fmt.Fprintf(s.o.Log, "reconnect: %v\n", err)
+				s.logf("reconnect: %v", err)
 			}
 		})
 	})
@@ -94,8 +107,9 @@ func (s *Sim) inject(ctx context.Context, f Fault) {
 	case FaultReboot:
 		go s.Reboot()
 	case FaultLose:
-		s.lose = f.Fraction
+		s.setLose(f.Fraction)
 	case FaultJitter:
+		s.logf("fault: report intervals vary by ±%.0f%%", f.Fraction*100)
 		s.jitter = f.Fraction
 	case FaultDuplicate:
 		go s.Duplicate()

@@ -61,6 +61,7 @@ func (s *Sim) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			s.logf("stopped after report %d", s.dev.Seq)
 			return nil
 		case fn := <-s.ctl:
 			fn()
@@ -95,7 +96,11 @@ func (s *Sim) onEvent(ctx context.Context, ev event.Event) {
 	switch e := ev.(type) {
 	case event.Link:
 		s.up = e.State == event.LinkUp
-		fmt.Fprintf(s.o.Log, "link %s %s\n", e.State, e.Err)
+		if e.Err != "" {
+			s.logf("link %s: %s", e.State, e.Err)
+		} else {
+			s.logf("link %s", e.State)
+		}
 	case event.Rejected:
 		if e.Op == "get" && e.Code == 404 {
 			s.report(ctx, nil) // no shadow yet: the first report creates it
@@ -131,7 +136,7 @@ func (s *Sim) report(ctx context.Context, applied *Applied) {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.conn.Update(rctx, map[string]any{"state": state}); err != nil {
-		fmt.Fprintf(s.o.Log, "report %d: %v\n", s.dev.Seq, err)
+		s.logf("report %d: %v", s.dev.Seq, err)
 	}
 }
 
@@ -141,4 +146,9 @@ func (s *Sim) nextInterval() time.Duration {
 		d = time.Duration(float64(d) * (1 + s.jitter*(2*s.rng.Float64()-1)))
 	}
 	return d
+}
+
+// logf writes one timestamped line to the simulator's log.
+func (s *Sim) logf(format string, args ...any) {
+	fmt.Fprintf(s.o.Log, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
