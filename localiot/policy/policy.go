@@ -25,12 +25,12 @@ type Document struct {
 
 // Statement is one statement of a document.
 type Statement struct {
-	Allow      bool
+	Allow       bool
 	Actions     []string // patterns; the statement applies to the others when NotAction
 	Resources   []string // patterns; the others when NotResource
 	NotAction   bool
 	NotResource bool
-	Conditions []Condition
+	Conditions  []Condition
 }
 
 // MalformedError is a document AWS would refuse with

@@ -31,7 +31,7 @@ var guide = map[string]string{
 	"retainedWill": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect",
 		"Resource":"` + arn + `client/uniqueMqttClientId",
 		"Condition":{"ForAllValues:StringEquals":{"iot:ConnectAttributes":["LastWill"]}}}]}`,
-	"notAction": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iot:Publish","Resource":"*"}}`,
+	"notAction":   `{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iot:Publish","Resource":"*"}}`,
 	"literalStar": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"` + arn + `topic/a/${*}"}]}`,
 }
 
