@@ -1,7 +1,6 @@
 package localiot
 
 import (
-
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -53,7 +52,7 @@ func (b *boltStore) Load(bucket string, fn func(string, []byte) error) error {
 // memKV keeps nothing: the registry's own maps are the only copy.
 type memKV struct{}
 
-func (*memKV) Apply([]kvOp) error                              { return nil }
+func (*memKV) Apply([]kvOp) error                            { return nil }
 func (*memKV) Load(string, func(string, []byte) error) error { return nil }
 
 // kvOf returns the store's kv: its bbolt file, or nothing to persist.
