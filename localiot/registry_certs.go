@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -38,6 +39,9 @@ type NewKeys struct {
 }
 
 func (r *registry) CreateKeysAndCertificate(setAsActive bool) (NewKeys, error) {
+	if r.ca == nil {
+		return NewKeys{}, errorf(http.StatusInternalServerError, "InternalFailureException", "the PKI directory has no CA key (%s) to sign certificates with", pki.CAKeyFile)
+	}
 	leaf, err := r.ca.Issue(pki.Spec{CommonName: "AWS IoT Certificate", RSA: true})
 	if err != nil {
 		return NewKeys{}, errorf(http.StatusInternalServerError, "InternalFailureException", "issuing a certificate: %v", err)
@@ -203,10 +207,17 @@ func (r *registry) AttachPolicy(name, target string) error {
 	})
 }
 
+// DetachPolicy of a policy or target that does not exist succeeds too:
+// AWS's model gives DetachPolicy no ResourceNotFoundException.
 func (r *registry) DetachPolicy(name, target string) error {
-	return r.changePolicies(name, target, func(ps []string) ([]string, error) {
+	err := r.changePolicies(name, target, func(ps []string) ([]string, error) {
 		return slices.DeleteFunc(slices.Clone(ps), func(p string) bool { return p == name }), nil
 	})
+	var e *apiError
+	if errors.As(err, &e) && e.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
 }
 
 func (r *registry) changePolicies(name, target string, change func([]string) ([]string, error)) error {
