@@ -106,14 +106,25 @@ type api struct {
 func newAPI(s *Server, addr string, tlsConf *tls.Config, v *sigv4.Verifier, iam []*policy.Document) (*api, error) {
 	raw, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, explainListen(addr, err)
+		return nil, &APIListenError{Addr: addr, Err: explainListen(addr, err)}
 	}
 	conf := tlsConf.Clone()
 	conf.ClientAuth, conf.ClientCAs, conf.NextProtos = tls.NoClientCert, nil, []string{"http/1.1"}
+	conf.VerifyConnection = nil
 	a := &api{srv: s, verifier: v, iam: iam, ln: tls.NewListener(raw, conf)}
 	a.http = &http.Server{Handler: a, ReadHeaderTimeout: connectWithin, ErrorLog: nil}
 	return a, nil
 }
+
+// APIListenError is a failure to bind Options.APIListen, so that serve can
+// go on without the HTTPS API when it was not asked for by name.
+type APIListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *APIListenError) Error() string { return "HTTPS API: " + e.Err.Error() }
+func (e *APIListenError) Unwrap() error { return e.Err }
 
 func (a *api) start() { go a.http.Serve(a.ln) }
 

@@ -74,3 +74,29 @@ func wantAPIError(t *testing.T, what string, err error, code string) {
 		t.Errorf("%s: got %v, want %s", what, err, code)
 	}
 }
+
+// registerLeaf registers a certificate a test issued as certs init's device
+// certificate is: ACTIVE, with the device policy.
+func (l *lab) registerLeaf(t testing.TB, leaf *pki.Leaf) {
+	t.Helper()
+	c, err := l.srv.registry.register(leaf.Cert, string(leaf.CertPEM), statusActive)
+	if err == nil {
+		err = l.srv.registry.AttachPolicy(devicePolicy, c.ARN)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// count is how many messages arrived on topic so far.
+func (b *inbox) count(topic string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, m := range b.msgs {
+		if m.topic == topic {
+			n++
+		}
+	}
+	return n
+}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iotwatch/iotwatch/localiot/policy"
@@ -100,6 +101,9 @@ type registry struct {
 	things   map[string]*Thing
 	certs    map[string]*Certificate // by id
 	policies map[string]*Policy
+	// gen counts changes, so connections re-read their policies only
+	// after one.
+	gen atomic.Int64
 }
 
 func openRegistry(k kv, region string, ca *pki.CA) (*registry, error) {
@@ -146,6 +150,9 @@ func (r *registry) save(ops ...kvOp) error {
 	if err := r.kv.Apply(ops); err != nil {
 		return errorf(http.StatusInternalServerError, "InternalFailureException", "writing the registry: %v", err)
 	}
+	// Callers apply the change under r.mu right after: a reader that sees
+	// the new generation takes r.mu and so sees the change.
+	r.gen.Add(1)
 	return nil
 }
 

@@ -301,24 +301,24 @@ func (r *registry) ListThingPrincipals(thing, token string, max int) ([]string, 
 	return page, next, nil
 }
 
-// principal is what authorizing one MQTT connection needs to know about
-// its certificate, taken at CONNECT.
+// principal is what authorizing an MQTT connection needs to know about
+// its certificate.
 type principal struct {
-	cert     Certificate
+	status   string
 	docs     []*policy.Document
 	attached map[string]bool // things the certificate is attached to
 }
 
-// principalOf looks up a verified client certificate; false when it was
-// never registered.
-func (r *registry) principalOf(cert *x509.Certificate) (principal, bool) {
+// principalFor looks up a certificate by id; false when it was never
+// registered.
+func (r *registry) principalFor(certID string) (principal, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c, ok := r.certs[certificateID(cert.Raw)]
+	c, ok := r.certs[certID]
 	if !ok {
 		return principal{}, false
 	}
-	p := principal{cert: *c, attached: map[string]bool{}}
+	p := principal{status: c.Status, attached: map[string]bool{}}
 	for _, name := range c.Policies {
 		if pol, ok := r.policies[name]; ok {
 			p.docs = append(p.docs, pol.parsed)
@@ -332,7 +332,7 @@ func (r *registry) principalOf(cert *x509.Certificate) (principal, bool) {
 	return p, true
 }
 
-// pemCert parses a stored certificate PEM.
+// pemCert parses a certificate PEM.
 func pemCert(s string) (*x509.Certificate, bool) {
 	block, _ := pem.Decode([]byte(s))
 	if block == nil {

@@ -52,6 +52,7 @@ type Server struct {
 	store     store
 	events    *lifecycle
 	shadows   *shadowHook
+	policy    *mqttPolicy
 	registry  *registry
 	api       *api // nil without Options.APIListen
 	closeOnce sync.Once
@@ -104,8 +105,9 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	s.events = newLifecycle(s.broker, logOut)
 	s.shadows = &shadowHook{broker: s.broker, store: s.store}
-	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker},
-		s.shadows, &lifecycleHook{events: s.events}}
+	s.policy = &mqttPolicy{}
+	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker, policy: s.policy},
+		s.shadows, &lifecycleHook{events: s.events}, s.policy}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h, nil); err != nil {
 			return err

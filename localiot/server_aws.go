@@ -28,6 +28,13 @@ func (s *Server) openAWS(o Options, tlsConf *tls.Config) error {
 	if s.registry, err = openRegistry(kvOf(s.store), region, ca); err != nil {
 		return err
 	}
+	s.policy.reg = s.registry
+	if err := s.registerLabCerts(o.PKIDir); err != nil {
+		return fmt.Errorf("registering the certificates of %s: %w", o.PKIDir, err)
+	}
+	// No connection is accepted before Start, so the listener's
+	// configuration may still change here.
+	tlsConf.VerifyConnection = s.refuseUnregistered
 	if o.APIListen == "" {
 		return nil
 	}
@@ -39,6 +46,7 @@ func (s *Server) openAWS(o Options, tlsConf *tls.Config) error {
 		}
 		iam = []*policy.Document{doc}
 	}
+	s.policy.iam = iam
 	v := &sigv4.Verifier{Creds: sigv4.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey}, Region: region}
 	s.api, err = newAPI(s, o.APIListen, tlsConf, v, iam)
 	return err
