@@ -69,7 +69,7 @@ func runCertsInit(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "Wrote to %s: CA (ca.pem, ca.key), emulator (server.pem, server.key), device %q (device.pem, device.key), monitor (monitor.pem, monitor.key), watch.toml, device.toml.\n\nNext:\n  iotwatch serve --pki %[1]s --data %[1]s/data\n  iotwatch sim -c %[1]s/device.toml\n  iotwatch watch -c %[1]s/watch.toml\n", *dir, *thing)
+	fmt.Fprintf(stdout, "Wrote to %s: CA (ca.pem, ca.key), emulator (server.pem, server.key), device %q (device.pem, device.key), monitor (monitor.pem, monitor.key), watch.toml, device.toml, AWS CLI credentials (aws-credentials, aws-config; profile iotwatch-local).\n\nNext:\n  iotwatch serve --pki %[1]s --data %[1]s/data\n  iotwatch sim -c %[1]s/device.toml\n  iotwatch watch -c %[1]s/watch.toml\n", *dir, *thing)
 	return nil
 }
 

@@ -9,17 +9,17 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/iotwatch/iotwatch/pki"
-	"github.com/iotwatch/iotwatch/shadow"
 )
 
-// authHook authorizes like a typical AWS IoT policy: a device certificate
-// connects only as its thing and touches only its own thing's topics; the
-// monitor certificate may use any client id and every thing. It also
+// authHook authorizes with the IoT policies of the client's certificate
+// (mqtt_policy.go; certs init's device certificate gets a policy confining
+// it to its own thing, the monitor's one allowing every thing). It also
 // enforces AWS's limits (no QoS 2, no retained $aws messages, 128 KiB).
 type authHook struct {
 	mqtt.HookBase
 	events *lifecycle
 	broker *mqtt.Server
+	policy *mqttPolicy // the certificate's IoT policies decide (mqtt_policy.go)
 }
 
 func (h *authHook) ID() string { return "iotwatch-auth" }
@@ -52,10 +52,10 @@ func identityOf(cl *mqtt.Client) (identity, bool) {
 // has its connection closed without a CONNACK. (mochi's own refusal in
 // OnConnectAuthenticate would answer "bad user name or password".)
 func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
-	id, ok := identityOf(cl)
-	if ok && (id.monitor || cl.ID == id.thing) {
+	if h.policy.connect(cl) {
 		return nil
 	}
+	id, _ := identityOf(cl)
 	h.events.connectFailed(cl, id.thing)
 	if cl.Properties.ProtocolVersion >= 5 {
 		h.broker.SendConnack(cl, packets.ErrNotAuthorized, false, nil)
@@ -68,37 +68,14 @@ func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 func (h *authHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
 
 func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
-	id, ok := identityOf(cl)
-	if !ok {
-		return false
-	}
 	if write {
-		if mayPublish(id, topic) {
+		if h.policy.publish(cl, topic) {
 			return true
 		}
 		h.refuse(cl, "FORBIDDEN_ACCESS")
 		return false
 	}
-	return mayRead(id, topic)
-}
-
-// mayPublish: shadow request topics of the caller's thing (every thing for
-// the monitor); other $aws topics never; other topics only for the monitor.
-func mayPublish(id identity, topic string) bool {
-	if !strings.HasPrefix(topic, "$aws/") {
-		return id.monitor
-	}
-	thing, _, _, rest, ok := shadow.ParseTopic(topic)
-	return ok && rest == "" && (id.monitor || thing == id.thing)
-}
-
-// mayRead checks a subscription filter or a delivered topic.
-func mayRead(id identity, topic string) bool {
-	if id.monitor {
-		return true
-	}
-	return strings.HasPrefix(topic, shadow.Prefix(id.thing, "")+"/") ||
-		strings.HasPrefix(topic, "$aws/events/") && strings.HasSuffix(topic, "/"+id.thing)
+	return h.policy.read(cl, topic)
 }
 
 // OnSubscribe refuses QoS 2 as AWS does: the filter is made invalid so that
@@ -109,6 +86,7 @@ func (h *authHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packe
 			pk.Filters[i].Filter = ""
 		}
 	}
+	h.policy.subscribing(cl, pk.Filters)
 	return pk
 }
 
@@ -120,6 +98,10 @@ func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 	badRetain := pk.FixedHeader.Retain && strings.HasPrefix(pk.TopicName, "$aws/")
 	if pk.FixedHeader.Qos > 1 || badRetain || len(pk.Payload) > maxPayload {
 		h.refuse(cl, "CLIENT_ERROR")
+		return pk, packets.ErrRejectPacket
+	}
+	if pk.FixedHeader.Retain && !h.policy.retainPublish(cl, pk.TopicName) {
+		h.refuse(cl, "FORBIDDEN_ACCESS")
 		return pk, packets.ErrRejectPacket
 	}
 	return pk, nil

@@ -33,6 +33,7 @@ func benchRate(b *testing.B, devices bool, topicOf func(thing string) string, fi
 		conf := l.tlsFor(t, "monitor")
 		if devices {
 			leaf, _ := ca.Issue(pki.Spec{CommonName: name})
+			l.registerLeaf(t, leaf)
 			conf = withLeaf(conf, leaf)
 		}
 		c, err := l.connectTLS(t, conf, name)

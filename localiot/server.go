@@ -37,6 +37,12 @@ type Options struct {
 	PKIDir  string    // holds pki.CACertFile, pki.ServerCertFile, pki.ServerKeyFile
 	DataDir string    // shadows persist in DataDir/shadows.db; "" keeps them in memory
 	Log     io.Writer // one line per connection event; nil discards
+	// APIListen is where the HTTPS control and data planes and MQTT over
+	// WebSocket (/mqtt) are served, e.g. "127.0.0.1:8443"; "" serves none.
+	APIListen string
+	// IAMPolicy is an IAM-style policy document (iot:* actions) applied to
+	// SigV4 callers; "" lets them do everything.
+	IAMPolicy string
 }
 
 // Server is a running emulator.
@@ -45,6 +51,10 @@ type Server struct {
 	listener  net.Listener
 	store     store
 	events    *lifecycle
+	shadows   *shadowHook
+	policy    *mqttPolicy
+	registry  *registry
+	api       *api // nil without Options.APIListen
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -72,6 +82,11 @@ func New(o Options) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := s.openAWS(o, tlsConf); err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -89,8 +104,10 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 	s.broker = mqtt.New(&mqtt.Options{InlineClient: true, Capabilities: caps,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	s.events = newLifecycle(s.broker, logOut)
-	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker},
-		&shadowHook{broker: s.broker, store: s.store}, &lifecycleHook{events: s.events}}
+	s.shadows = &shadowHook{broker: s.broker, store: s.store}
+	s.policy = &mqttPolicy{}
+	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker, policy: s.policy},
+		s.shadows, &lifecycleHook{events: s.events}, s.policy}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h, nil); err != nil {
 			return err
@@ -122,7 +139,12 @@ func explainListen(addr string, err error) error {
 }
 
 // Start serves in the background.
-func (s *Server) Start() error { return s.broker.Serve() }
+func (s *Server) Start() error {
+	if s.api != nil {
+		s.api.start()
+	}
+	return s.broker.Serve()
+}
 
 // Addr is the address actually bound.
 func (s *Server) Addr() string { return s.listener.Addr().String() }
@@ -130,6 +152,9 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 // Close stops the broker and closes the store; it may be called again.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		if s.api != nil {
+			s.api.close()
+		}
 		s.events.shutdown()
 		s.broker.Close()
 		s.closeErr = s.store.Close()

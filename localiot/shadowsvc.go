@@ -38,28 +38,44 @@ func (h *shadowHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 }
 
 func (h *shadowHook) handle(thing, name, op string, payload []byte) {
+	prefix := shadow.Prefix(thing, name) + "/" + op
+	h.serve(thing, name, op, payload, func(res shadow.Result, err error) {
+		if err != nil {
+			h.publish(prefix+"/rejected", internalError(time.Now()))
+			return
+		}
+		if res.Rejected != nil {
+			h.publish(prefix+"/rejected", res.Rejected)
+			return
+		}
+		h.publishAccepted(prefix, res)
+	})
+}
+
+// serve runs one request on a shadow and calls answer with the result
+// while the shadow is still locked, so answers leave in the order of the
+// changes (MQTT requests here, HTTPS ones in api_data.go).
+func (h *shadowHook) serve(thing, name, op string, payload []byte, answer func(shadow.Result, error)) {
 	key := shadowKey(thing, name)
 	lock := h.lockFor(key)
 	lock.Lock()
 	defer lock.Unlock()
-	prefix := shadow.Prefix(thing, name) + "/" + op
-	now := time.Now()
 	cur, err := h.store.Get(key)
 	if err != nil {
-		h.publish(prefix+"/rejected", internalError(now))
+		answer(shadow.Result{}, err)
 		return
 	}
-	res := h.run(cur, op, payload, thing, name, now)
+	res := h.run(cur, op, payload, thing, name, time.Now())
 	if res.Changed {
 		if err := h.store.Put(key, res.Next); err != nil {
-			h.publish(prefix+"/rejected", internalError(now))
+			answer(shadow.Result{}, err)
 			return
 		}
 	}
-	if res.Rejected != nil {
-		h.publish(prefix+"/rejected", res.Rejected)
-		return
-	}
+	answer(res, nil)
+}
+
+func (h *shadowHook) publishAccepted(prefix string, res shadow.Result) {
 	h.publish(prefix+"/accepted", res.Accepted)
 	if res.Delta != nil {
 		h.publish(prefix+"/delta", res.Delta)

@@ -30,10 +30,13 @@ type InitOptions struct {
 	Thing string
 	Hosts []string // extra server names or IPs besides localhost, 127.0.0.1 and ::1
 	Force bool     // overwrite existing files
+	// Region goes into aws-config; empty means DefaultRegion.
+	Region string
 }
 
 // Init writes a CA, the emulator's server certificate, a device certificate
-// (CN = Thing) and the monitor certificate into dir.
+// (CN = Thing), the monitor certificate and the AWS credentials for the
+// emulator's HTTPS APIs (aws-credentials, aws-config) into dir.
 func Init(dir string, o InitOptions) error {
 	if o.Thing == "" {
 		return fmt.Errorf("no thing name for the device certificate: pass --thing NAME")
@@ -72,7 +75,7 @@ func Init(dir string, o InitOptions) error {
 			return err
 		}
 	}
-	return nil
+	return writeAWSCredentials(dir, o.Region)
 }
 
 // LoadClientTLS builds a client TLS configuration: certificate and key,

@@ -10,6 +10,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -46,6 +47,9 @@ type Spec struct {
 	CommonName string
 	OrgUnit    string   // MonitorOU for the monitor certificate
 	Hosts      []string // DNS names or IPs; non-empty makes a server certificate
+	// RSA makes an RSA-2048 key, as AWS IoT's CreateKeysAndCertificate
+	// does; the key PEM is then PKCS#1 ("RSA PRIVATE KEY") like AWS's.
+	RSA bool
 	// NotBefore and NotAfter default to now-1h and now+5y.
 	NotBefore, NotAfter time.Time
 }
@@ -54,6 +58,7 @@ type Spec struct {
 type Leaf struct {
 	Cert            *x509.Certificate
 	CertPEM, KeyPEM []byte
+	PublicKeyPEM    []byte // PKIX "PUBLIC KEY"
 }
 
 // NewCA makes a self-signed ECDSA P-256 certificate authority.
@@ -81,7 +86,7 @@ func NewCA(commonName string) (*CA, error) {
 
 // Issue signs a new leaf certificate for s.
 func (ca *CA) Issue(s Spec) (*Leaf, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := newKey(s.RSA)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +106,7 @@ func (ca *CA) Issue(s Spec) (*Leaf, error) {
 			}
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +114,19 @@ func (ca *CA) Issue(s Spec) (*Leaf, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Leaf{Cert: cert, CertPEM: certPEM, KeyPEM: keyPEM}, nil
+	pubDER, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	return &Leaf{Cert: cert, CertPEM: certPEM, KeyPEM: keyPEM,
+		PublicKeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})}, nil
+}
+
+func newKey(useRSA bool) (crypto.Signer, error) {
+	if useRSA {
+		return rsa.GenerateKey(rand.Reader, 2048)
+	}
+	return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 }
 
 func template(s Spec) (*x509.Certificate, error) {
@@ -132,18 +149,19 @@ func template(s Spec) (*x509.Certificate, error) {
 		NotBefore: notBefore, NotAfter: notAfter}, nil
 }
 
-func encode(der []byte, key *ecdsa.PrivateKey) (*x509.Certificate, []byte, []byte, error) {
+func encode(der []byte, key crypto.Signer) (*x509.Certificate, []byte, []byte, error) {
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
+	block := &pem.Block{Type: "PRIVATE KEY"}
+	if k, ok := key.(*rsa.PrivateKey); ok {
+		block = &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}
+	} else if block.Bytes, err = x509.MarshalPKCS8PrivateKey(key); err != nil {
 		return nil, nil, nil, err
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	return cert, certPEM, keyPEM, nil
+	return cert, certPEM, pem.EncodeToMemory(block), nil
 }
 
 // Role says who a verified client certificate belongs to: the monitor, which

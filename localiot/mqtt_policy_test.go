@@ -1,0 +1,171 @@
+package localiot
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotwatch/iotwatch/localiot/policy"
+	"github.com/iotwatch/iotwatch/pki"
+)
+
+// TestLabPoliciesKeepTheOldRules holds certs init's policies to the rules
+// the emulator had before it had a registry: a device connects as its
+// thing, publishes its shadow requests, subscribes to and receives its
+// shadow and lifecycle topics; the monitor may do all of it for any thing.
+// (Publishing to $aws topics other than shadow requests is refused by
+// mqttPolicy.publish whatever the policy.)
+func TestLabPoliciesKeepTheOldRules(t *testing.T) {
+	load := func(name string) *policy.Document {
+		data, _ := labPolicies.ReadFile("policies/" + name + ".json")
+		d, err := policy.Parse(string(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	device, monitor := load(devicePolicy), load(monitorPolicy)
+	vars := map[string]string{"iot:ClientId": "dev", "iot:Certificate.Subject.CommonName": "dev"}
+	cases := []struct {
+		action, kind, name string
+		device, monitor    bool
+	}{
+		{"iot:Connect", "client", "dev", true, true},
+		{"iot:Connect", "client", "other", false, true},
+		{"iot:Publish", "topic", "$aws/things/dev/shadow/update", true, true},
+		{"iot:Publish", "topic", "$aws/things/dev/shadow/name/cfg/get", true, true},
+		{"iot:Publish", "topic", "$aws/things/other/shadow/update", false, true},
+		{"iot:Publish", "topic", "lab/dev", false, true},
+		{"iot:Subscribe", "topicfilter", "$aws/things/dev/shadow/get/+", true, true},
+		{"iot:Subscribe", "topicfilter", "$aws/things/dev/shadow/#", true, true},
+		{"iot:Subscribe", "topicfilter", "$aws/things/devx/shadow/get/accepted", false, true},
+		{"iot:Subscribe", "topicfilter", "$aws/events/presence/+/dev", true, true},
+		{"iot:Subscribe", "topicfilter", "$aws/events/dev", true, true},
+		{"iot:Subscribe", "topicfilter", "$aws/events/presence/connected/other", false, true},
+		{"iot:Subscribe", "topicfilter", "#", false, true},
+		{"iot:Receive", "topic", "$aws/things/dev/shadow/update/delta", true, true},
+		{"iot:Receive", "topic", "$aws/events/presence/connected/dev", true, true},
+		{"iot:Receive", "topic", "$aws/things/other/shadow/update/delta", false, true},
+		{"iot:Receive", "topic", "lab/x", false, true},
+	}
+	for _, c := range cases {
+		req := policy.Request{Action: c.action, Resource: policy.ARN("eu-west-1", Account, c.kind, c.name), Vars: vars}
+		if got := policy.Evaluate([]*policy.Document{device}, req) == policy.Allowed; got != c.device {
+			t.Errorf("device %s %s: %v, want %v", c.action, c.name, got, c.device)
+		}
+		if got := policy.Evaluate([]*policy.Document{monitor}, req) == policy.Allowed; got != c.monitor {
+			t.Errorf("monitor %s %s: %v, want %v", c.action, c.name, got, c.monitor)
+		}
+	}
+}
+
+// TestLabPoliciesDocumented: docs/policies/README.md shows the documents
+// the emulator really attaches.
+func TestLabPoliciesDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../docs/policies/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{devicePolicy, monitorPolicy} {
+		doc, _ := labPolicies.ReadFile("policies/" + name + ".json")
+		if !strings.Contains(string(readme), string(doc)) {
+			t.Errorf("docs/policies/README.md does not show localiot/policies/%s.json as it is", name)
+		}
+	}
+}
+
+const lampPolicy = `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:*:123456789012:client/${iot:Connection.Thing.ThingName}",
+  "Condition":{"Bool":{"iot:Connection.Thing.IsAttached":"true"}}},
+ {"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:*:123456789012:topic/lab/${iot:ClientId}/*"},
+ {"Effect":"Allow","Action":"iot:Subscribe","Resource":"arn:aws:iot:*:123456789012:topicfilter/lab/+/cmd"},
+ {"Effect":"Allow","Action":"iot:Receive","Resource":"arn:aws:iot:*:123456789012:topic/lab/${iot:ClientId}/cmd"}]}`
+
+// TestPolicyEnforcedOnMQTT: a certificate made by CreateKeysAndCertificate
+// gets exactly what its policy allows, per CONNECT, PUBLISH, SUBSCRIBE and
+// delivery, and changes apply to live connections.
+func TestPolicyEnforcedOnMQTT(t *testing.T) {
+	l := newLab(t, "")
+	reg := l.srv.registry
+	keys, err := reg.CreateKeysAndCertificate(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.CreatePolicy("lamp", lampPolicy)
+	reg.AttachPolicy("lamp", keys.Cert.ARN)
+	reg.CreateThing(CreateThingInput{Name: "lamp"})
+	conf := withLeaf(l.tlsFor(t, "monitor"), &pki.Leaf{CertPEM: []byte(keys.Cert.PEM), KeyPEM: []byte(keys.PrivateKey)})
+
+	if _, err := l.connectTLS(t, conf, "lamp"); err == nil {
+		t.Fatal("connected before the thing was attached (IsAttached condition)")
+	}
+	reg.AttachThingPrincipal("lamp", keys.Cert.ARN)
+	if _, err := l.connectTLS(t, conf, "fan"); err == nil {
+		t.Fatal("connected as a client id without an attached thing")
+	}
+	lamp, err := l.connectTLS(t, conf, "lamp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := lamp.subscribe(t, "lab/+/cmd", "lab/#")
+	if codes["lab/+/cmd"] != 1 || codes["lab/#"] != 0x80 {
+		t.Fatalf("SUBACK codes %v; want lab/+/cmd granted, lab/# refused", codes)
+	}
+	mon := l.mustConnect(t, "monitor", "iotwatch-mon")
+	mon.subscribe(t, "lab/lamp/out")
+	lamp.publish(t, "lab/lamp/out", `{"n":1}`)
+	mon.inbox.waitFor(t, "lab/lamp/out", nil)
+	// Receive is per delivery: the filter matches both, the policy only one.
+	mon.publish(t, "lab/fan/cmd", `{"to":"fan"}`)
+	mon.publish(t, "lab/lamp/cmd", `{"to":"lamp"}`)
+	lamp.inbox.waitFor(t, "lab/lamp/cmd", nil)
+	if n := lamp.inbox.count("lab/fan/cmd"); n != 0 {
+		t.Errorf("received %d messages on lab/fan/cmd without iot:Receive", n)
+	}
+	// Detaching the policy cuts the live subscription.
+	reg.DetachPolicy("lamp", keys.Cert.ARN)
+	mon.publish(t, "lab/lamp/cmd", `{"to":"lamp","n":2}`)
+	mon.publish(t, "lab/lamp/out", `{"n":2}`) // a marker: sent after, delivered after
+	mon.inbox.waitFor(t, "lab/lamp/out", func(m map[string]any) bool { return m["n"] == float64(2) })
+	if n := lamp.inbox.count("lab/lamp/cmd"); n != 1 {
+		t.Errorf("received %d messages on lab/lamp/cmd, want only the one before the detach", n)
+	}
+	lamp.Publish("lab/lamp/out", 1, false, "x")
+	if !lostWithin(lamp, 10*time.Second) {
+		t.Error("a publish without iot:Publish did not disconnect the MQTT 3.1.1 client")
+	}
+}
+
+// TestCertificateStatusRefused: an unregistered, INACTIVE or REVOKED
+// certificate cannot connect; ACTIVE again can.
+func TestCertificateStatusRefused(t *testing.T) {
+	l := newLab(t, "")
+	reg := l.srv.registry
+	ca, _ := pki.LoadCA(l.dir+"/"+pki.CACertFile, l.dir+"/"+pki.CAKeyFile)
+	unknown, _ := ca.Issue(pki.Spec{CommonName: thing})
+	if _, err := l.connectTLS(t, withLeaf(l.tlsFor(t, "device"), unknown), thing); err == nil {
+		t.Error("an unregistered certificate connected")
+	}
+	keys, _ := reg.CreateKeysAndCertificate(false)
+	reg.AttachPolicy(monitorPolicy, keys.Cert.ARN)
+	conf := withLeaf(l.tlsFor(t, "monitor"), &pki.Leaf{CertPEM: []byte(keys.Cert.PEM), KeyPEM: []byte(keys.PrivateKey)})
+	steps := []struct {
+		status string
+		ok     bool
+	}{{"", false}, {statusActive, true}, {statusInactive, false}, {statusActive, true}, {statusRevoked, false}}
+	for i, s := range steps {
+		if s.status != "" {
+			if err := reg.UpdateCertificate(keys.Cert.ID, s.status); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := l.connectTLS(t, conf, "probe")
+		if (err == nil) != s.ok {
+			t.Errorf("step %d (%s): connect error %v, want ok=%v", i, s.status, err, s.ok)
+		}
+		if c != nil {
+			c.Disconnect(0)
+		}
+	}
+}
