@@ -28,6 +28,7 @@ var allowedImports = map[string]struct {
 	"awsconn":          {false, []string{"event", "shadow", "pki"}},
 	"devicesim":        {false, []string{"awsconn", "event", "shadow"}},
 	"localiot":         {false, []string{"shadow", "pki", "localiot/"}},
+	"provision":        {false, []string{"pki", "config"}},
 	"tui":              {false, []string{"config", "event", "monitor", "shadow"}},
 	"cli":              {false, []string{"*"}},
 	"":                 {false, []string{"cli"}}, // main

@@ -35,7 +35,8 @@ type Options struct {
 	Host           string
 	Port           int
 	ClientID       string
-	TLS            *tls.Config // from pki.LoadClientTLS
+	TLS            *tls.Config // from pki.LoadClientTLS; with SigV4, only the CA
+	SigV4          *SigV4      // sign in with AWS credentials over WebSocket instead of a certificate
 	Thing, Shadow  string
 	DeviceClientID string // lifecycle events to follow (Monitor role)
 	Role           Role
@@ -67,8 +68,8 @@ type Conn struct {
 
 // Dial starts connecting and returns at once; the first Link event follows.
 func Dial(o Options) (*Conn, error) {
-	if o.Host == "" || o.Port == 0 || o.ClientID == "" || o.TLS == nil || !shadow.ValidThingName(o.Thing) {
-		return nil, fmt.Errorf("awsconn: host, port, client id, TLS and a valid thing name are required")
+	if o.Host == "" || o.Port == 0 || o.ClientID == "" || (o.TLS == nil && o.SigV4 == nil) || !shadow.ValidThingName(o.Thing) {
+		return nil, fmt.Errorf("awsconn: host, port, client id, TLS or SigV4 and a valid thing name are required")
 	}
 	o = withDefaults(o)
 	c := &Conn{o: o, events: make(chan event.Event, o.Buffer), prefix: shadow.Prefix(o.Thing, o.Shadow),
@@ -108,16 +109,21 @@ func withDefaults(o Options) Options {
 }
 
 func (c *Conn) clientOptions() *paho.ClientOptions {
-	conf := c.o.TLS.Clone()
-	if conf.ServerName == "" {
-		conf.ServerName = c.o.Host
+	opts := paho.NewClientOptions()
+	if c.o.SigV4 != nil {
+		opts.AddBroker("wss://" + c.o.Host + ":" + strconv.Itoa(c.o.Port) + "/mqtt").SetCustomOpenConnectionFn(c.openWebSocket)
+	} else {
+		conf := c.o.TLS.Clone()
+		if conf.ServerName == "" {
+			conf.ServerName = c.o.Host
+		}
+		if c.o.Port == 443 {
+			conf.NextProtos = []string{alpnAWS}
+		}
+		opts.AddBroker("tls://" + c.o.Host + ":" + strconv.Itoa(c.o.Port)).SetTLSConfig(conf)
 	}
-	if c.o.Port == 443 {
-		conf.NextProtos = []string{alpnAWS}
-	}
-	return paho.NewClientOptions().
-		AddBroker("tls://" + c.o.Host + ":" + strconv.Itoa(c.o.Port)).
-		SetClientID(c.o.ClientID).SetTLSConfig(conf).SetProtocolVersion(4).
+	return opts.
+		SetClientID(c.o.ClientID).SetProtocolVersion(4).
 		SetCleanSession(true).SetKeepAlive(c.o.KeepAlive).SetPingTimeout(pingTimeout(c.o.KeepAlive)).
 		SetConnectTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second).
 		SetAutoReconnect(true).SetConnectRetry(true).

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/iotwatch/iotwatch/pki"
+	"github.com/iotwatch/iotwatch/shadow"
 )
 
 // Diagnose explains why a connection to host:port failed, in plain words
@@ -54,7 +55,7 @@ func certificateName(o Options) string {
 		return "this certificate"
 	}
 	leaf := o.TLS.Certificates[0].Leaf
-	if thing, monitor := pki.Role(leaf); !monitor && thing != "" && thing != o.Thing {
+	if thing, monitor := pki.Role(leaf); !monitor && shadow.ValidThingName(thing) && thing != o.Thing {
 		return fmt.Sprintf("the certificate %q, which is the device certificate of thing %q, not of [thing] name %q (watch with the monitor certificate, or the thing's own)", leaf.Subject.CommonName, thing, o.Thing)
 	}
 	return fmt.Sprintf("the certificate %q", leaf.Subject.CommonName)

@@ -35,6 +35,7 @@ var commands = []command{
 	{"get", "print the shadow as JSON (for scripts)", runGet},
 	{"update", "send a desired (or reported) patch, print the accepted answer", runUpdate},
 	{"delete", "delete the shadow, print the answer", runDelete},
+	{"aws", "provision a thing, certificate and policy on AWS IoT (setup), remove them (teardown)", runAWS},
 }
 
 // usageError marks a command-line mistake: exit status 2.
@@ -133,7 +134,8 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 var flagArgs = map[string]string{"c": "FILE", "log": "FILE", "report": "FILE", "csv": "FILE", "o": "FILE",
 	"cert": "FILE", "key": "FILE", "ca": "FILE", "dir": "DIR", "data": "DIR", "pki": "DIR", "listen": "ADDR",
 	"endpoint": "HOST", "port": "PORT", "thing": "NAME", "shadow": "NAME", "host": "NAME",
-	"interval": "D", "duration": "D", "timeout": "D", "fault": "SPEC", "desired": "JSON", "reported": "JSON"}
+	"profile": "NAME", "region": "NAME", "interval": "D", "duration": "D", "timeout": "D", "fault": "SPEC", "desired": "JSON", "reported": "JSON",
+	"endpoint-url": "URL", "ca-bundle": "FILE", "policy-name": "NAME"}
 
 // printFlags lists the flags as the README and the usage lines write them:
 // --name for words, -c for single letters (Go's flag accepts both).

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
 	"net"
@@ -30,6 +31,8 @@ func addConnFlags(fs *flag.FlagSet) *config.Overrides {
 	fs.StringVar(&o.Cert, "cert", "", "override [aws] cert (relative to the working directory)")
 	fs.StringVar(&o.Key, "key", "", "override [aws] key")
 	fs.StringVar(&o.CA, "ca", "", "override [aws] ca")
+	fs.StringVar(&o.Profile, "profile", "", "override [aws] profile (AWS credentials, with auth = \"sigv4\")")
+	fs.StringVar(&o.Region, "region", "", "override [aws] region (with auth = \"sigv4\")")
 	return o
 }
 
@@ -40,11 +43,33 @@ func loadConn(explicit string, o config.Overrides) (*config.Config, awsconn.Opti
 	if err != nil {
 		return nil, awsconn.Options{}, err
 	}
-	conf, err := pki.LoadClientTLS(cfg.AWS.Cert, cfg.AWS.Key, cfg.AWS.CA, cfg.AWS.Endpoint)
-	if err != nil {
-		return nil, awsconn.Options{}, err
+	opts, err := configConn(context.Background(), cfg)
+	return cfg, opts, err
+}
+
+// configConn is the connection cfg describes: mutual TLS with its
+// certificate, or SigV4 with AWS credentials (the CA alone verifies the
+// server then).
+func configConn(ctx context.Context, cfg *config.Config) (awsconn.Options, error) {
+	if cfg.AWS.Auth != config.AuthSigV4 {
+		conf, err := pki.LoadClientTLS(cfg.AWS.Cert, cfg.AWS.Key, cfg.AWS.CA, cfg.AWS.Endpoint)
+		return connOptions(cfg, conf), err
 	}
-	return cfg, connOptions(cfg, conf), nil
+	conf, err := pki.LoadRootTLS(cfg.AWS.CA, cfg.AWS.Endpoint)
+	if err != nil {
+		return awsconn.Options{}, err
+	}
+	region := cfg.AWS.Region
+	if region == "" {
+		region = endpointRegion(cfg.AWS.Endpoint)
+	}
+	awsCfg, err := loadAWSConfig(ctx, cfg.AWS.Profile, region, "")
+	if err != nil {
+		return awsconn.Options{}, err
+	}
+	o := connOptions(cfg, conf)
+	o.SigV4 = &awsconn.SigV4{Credentials: awsCfg.Credentials, Region: awsCfg.Region}
+	return o, nil
 }
 
 // labConn connects to the demo's emulator at addr with the lab certificates of

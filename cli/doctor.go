@@ -14,6 +14,7 @@ import (
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/pki"
+	"github.com/iotwatch/iotwatch/shadow"
 )
 
 // doctorStep is one check; it returns a detail line or an error with the fix.
@@ -55,7 +56,7 @@ var doctorSteps = []doctorStep{
 		}
 		leaf := conf.Certificates[0].Leaf
 		detail := fmt.Sprintf("certificate %q valid until %s; key matches", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly))
-		if thing, monitor := pki.Role(leaf); !monitor && thing != "" && thing != d.cfg.Thing.Name {
+		if thing, monitor := pki.Role(leaf); !monitor && shadow.ValidThingName(thing) && thing != d.cfg.Thing.Name {
 			detail += fmt.Sprintf("; note: it is the device certificate of thing %q, and [thing] name is %q", thing, d.cfg.Thing.Name)
 		}
 		return detail, nil

@@ -43,7 +43,9 @@ func TestLabCommands(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	simLog := &testkit.LockedBuffer{}
-	go func() { done <- Run(ctx, []string{"sim", "-c", device, "--interval", "1s", "--fault", "lose:0.5"}, simLog, simLog) }()
+	go func() {
+		done <- Run(ctx, []string{"sim", "-c", device, "--interval", "1s", "--fault", "lose:0.5"}, simLog, simLog)
+	}()
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(log.String(), "connected client=esp32-lab thing=esp32-lab") {
 		if time.Now().After(deadline) {

@@ -38,8 +38,23 @@ type AWS struct {
 	ClientID string `toml:"client_id"`
 	Cert     string `toml:"cert"`
 	Key      string `toml:"key"`
-	CA       string `toml:"ca"`
+	CA       string `toml:"ca"` // empty for an AWS endpoint: Amazon Root CA 1, built in
+	// Auth is "certificate" (mutual TLS, the default) or "sigv4": MQTT over
+	// WebSocket signed with AWS credentials from Profile (else the SDK's
+	// default chain) for Region.
+	Auth    string `toml:"auth"`
+	Profile string `toml:"profile"`
+	Region  string `toml:"region"`
 }
+
+// Auth methods of [aws] auth.
+const (
+	AuthCertificate = "certificate"
+	AuthSigV4       = "sigv4"
+)
+
+// IsAWSEndpoint is true for a host of AWS IoT Core itself.
+func IsAWSEndpoint(host string) bool { return strings.HasSuffix(host, ".amazonaws.com") }
 
 // Thing names the watched thing and its shadow.
 type Thing struct {
@@ -160,6 +175,7 @@ func parse(path string, data []byte, o Overrides) (*Config, error) {
 
 func (c *Config) applyDefaults() {
 	setDefault(&c.AWS.Port, 8883)
+	setDefault(&c.AWS.Auth, AuthCertificate)
 	setDefault(&c.Plot.Field, "temp")
 	setDefault(&c.Plot.Unit, "°C")
 	setDefault(&c.Plot.Window.Duration, 10*time.Minute)

@@ -61,7 +61,7 @@ func TestErrors(t *testing.T) {
 		{"min_availability", "[soak]\nmin_availability = 120.0\n", "", "must be a percentage 0–100"},
 		{"max_dropouts", "[soak]\nmax_dropouts = -1\n", "", "max_dropouts cannot be negative"},
 		{"bad shadow", "shadow = \"a/b\"\n", "", `[thing] shadow "a/b"`},
-		{"no cert", "", `cert = ""`, "cert, key and ca are all required"},
+		{"no cert", "", `cert = ""`, "cert and key are required"},
 		{"unknown table", "[aws2]\nport = 1\n", "", "unknown key aws2"},
 		{"dropout_after", "[soak]\ndropout_after = 0.5\n", "", "dropout_after 0.5 must be at least 1"},
 	}
@@ -206,6 +206,22 @@ func BenchmarkParseExample(b *testing.B) {
 	for b.Loop() {
 		if _, err := Parse("config.example.toml", data); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestAuthAndTheBuiltInAmazonRoot(t *testing.T) {
+	cases := []struct{ toml, err string }{
+		{"[aws]\nendpoint = \"a1-ats.iot.eu-west-1.amazonaws.com\"\nauth = \"sigv4\"\nregion = \"eu-west-1\"\n[thing]\nname = \"t\"\n", ""},
+		{"[aws]\nendpoint = \"a1-ats.iot.eu-west-1.amazonaws.com\"\ncert = \"d.pem\"\nkey = \"d.key\"\n[thing]\nname = \"t\"\n", ""},
+		{"[aws]\nendpoint = \"localhost\"\nauth = \"sigv4\"\n[thing]\nname = \"t\"\n", "[aws] ca is required for an endpoint that is not AWS's"},
+		{"[aws]\nendpoint = \"localhost\"\nca = \"ca.pem\"\n[thing]\nname = \"t\"\n", "[aws] cert and key are required"},
+		{"[aws]\nendpoint = \"localhost\"\nauth = \"iam\"\nca = \"ca.pem\"\n[thing]\nname = \"t\"\n", `[aws] auth "iam": use "certificate"`},
+	}
+	for _, c := range cases {
+		_, err := Parse("f.toml", []byte(c.toml))
+		if (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%q: %v, want %q", c.toml, err, c.err)
 		}
 	}
 }

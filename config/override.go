@@ -6,11 +6,11 @@ import (
 )
 
 // Overrides are connection settings given on the command line (--endpoint,
-// --port, --thing, --shadow, --cert, --key, --ca); each one set wins over
+// --port, --thing, --shadow, --cert, --key, --ca, --profile, --region); each one set wins over
 // the file. Paths are relative to the working directory, not the file.
 type Overrides struct {
-	Endpoint, Thing, Shadow, Cert, Key, CA string
-	Port                                   int
+	Endpoint, Thing, Shadow, Cert, Key, CA, Profile, Region string
+	Port                                                    int
 }
 
 // CommandLine names a configuration made from overrides alone.
@@ -22,7 +22,8 @@ func (o Overrides) apply(c *Config) error {
 	for _, s := range []struct {
 		to   *string
 		from string
-	}{{&c.AWS.Endpoint, o.Endpoint}, {&c.Thing.Name, o.Thing}, {&c.Thing.Shadow, o.Shadow}} {
+	}{{&c.AWS.Endpoint, o.Endpoint}, {&c.Thing.Name, o.Thing}, {&c.Thing.Shadow, o.Shadow},
+		{&c.AWS.Profile, o.Profile}, {&c.AWS.Region, o.Region}} {
 		if s.from != "" {
 			*s.to = s.from
 		}

@@ -15,3 +15,14 @@ func Starter(endpoint string, port int, thing, clientID, cert, key, ca string) [
 	fmt.Fprintf(&b, "[thing]\nname = %q\n", thing)
 	return []byte(b.String())
 }
+
+// StarterSigV4 renders a monitor configuration that signs in with AWS
+// credentials (MQTT over WebSocket, SigV4) instead of a certificate.
+func StarterSigV4(endpoint string, port int, thing, profile, region, ca string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by iotwatch aws setup; config.example.toml documents every key.\n")
+	fmt.Fprintf(&b, "[aws]\nauth = \"sigv4\"\nendpoint = %q\nport = %d\nprofile = %q\nregion = %q\nca = %q\n\n",
+		endpoint, port, profile, region, ca)
+	fmt.Fprintf(&b, "[thing]\nname = %q\n", thing)
+	return []byte(b.String())
+}

@@ -9,6 +9,7 @@ import (
 
 // knownKeys lists every valid key, for "did you mean" suggestions.
 var knownKeys = []string{"aws.endpoint", "aws.port", "aws.client_id", "aws.cert", "aws.key", "aws.ca",
+	"aws.auth", "aws.profile", "aws.region",
 	"thing.name", "thing.shadow", "thing.device_client_id", "plot.field", "plot.unit", "plot.window",
 	"soak.interval", "soak.dropout_after", "soak.max_dropouts", "soak.min_availability", "soak.max_gap",
 	"control.key", "control.field", "control.action", "control.step", "control.values", "control.value", "control.label"}
@@ -56,7 +57,9 @@ func (c *Config) validate() error {
 		{strings.ContainsAny(c.AWS.Endpoint, ":/ "), fmt.Sprintf("[aws] endpoint %q must be a host name only: put the port in [aws] port", c.AWS.Endpoint)},
 		{c.AWS.Port < 1 || c.AWS.Port > 65535, fmt.Sprintf("[aws] port %d is not a port: use 8883, or 443 (ALPN x-amzn-mqtt-ca)", c.AWS.Port)},
 		{len(c.AWS.ClientID) > 128, "[aws] client_id is longer than AWS's 128 bytes"},
-		{c.AWS.Cert == "" || c.AWS.Key == "" || c.AWS.CA == "", "[aws] cert, key and ca are all required: the certificate, its private key and the root CA (AmazonRootCA1.pem for AWS)"},
+		{c.AWS.Auth != AuthCertificate && c.AWS.Auth != AuthSigV4, fmt.Sprintf("[aws] auth %q: use \"certificate\" (mutual TLS) or \"sigv4\" (your AWS credentials)", c.AWS.Auth)},
+		{c.AWS.Auth == AuthCertificate && (c.AWS.Cert == "" || c.AWS.Key == ""), "[aws] cert and key are required: the certificate and its private key (or auth = \"sigv4\" to sign in with AWS credentials)"},
+		{c.AWS.CA == "" && !IsAWSEndpoint(c.AWS.Endpoint), "[aws] ca is required for an endpoint that is not AWS's: the CA that signed the server's certificate (ca.pem for iotwatch serve)"},
 		{!shadow.ValidThingName(c.Thing.Name), fmt.Sprintf("[thing] name %q: use 1–128 characters of a-zA-Z0-9:_-", c.Thing.Name)},
 		{c.Thing.Shadow != "" && !shadow.ValidShadowName(c.Thing.Shadow), fmt.Sprintf("[thing] shadow %q: use 1–64 characters of a-zA-Z0-9:_- (empty for the classic shadow)", c.Thing.Shadow)},
 		{c.Plot.Field == "", "[plot] field is empty: name a numeric reported field such as temp"},

@@ -93,6 +93,16 @@ func LoadClientTLS(certFile, keyFile, caFile, serverName string) (*tls.Config, e
 		RootCAs: roots, ServerName: serverName}, nil
 }
 
+// LoadRootTLS is a client TLS configuration without a client certificate
+// (SigV4 signs in instead), verifying the server against caFile.
+func LoadRootTLS(caFile, serverName string) (*tls.Config, error) {
+	roots, err := LoadCAPool(caFile)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots, ServerName: serverName}, nil
+}
+
 // LoadServerTLS builds the emulator's TLS configuration: client certificates
 // signed by caFile are required; ALPN x-amzn-mqtt-ca is offered because AWS's
 // SDKs always ask for it.
@@ -134,9 +144,13 @@ func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	return pair, nil
 }
 
-// LoadCAPool reads the CA certificates of caFile.
+// LoadCAPool reads the CA certificates of caFile; "" is the built-in
+// Amazon Root CA 1, which AWS IoT's endpoints chain to.
 func LoadCAPool(caFile string) (*x509.CertPool, error) {
-	data, err := readPEM(caFile, "CERTIFICATE")
+	data, err := AmazonRootCA1, error(nil)
+	if caFile != "" {
+		data, err = readPEM(caFile, "CERTIFICATE")
+	}
 	if err != nil {
 		return nil, err
 	}

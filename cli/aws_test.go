@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/internal/testkit"
+	"github.com/iotwatch/iotwatch/localiot"
+	"github.com/iotwatch/iotwatch/pki"
+)
+
+// awsLab is the emulator with its HTTPS APIs, and the environment an AWS
+// user has: the lab's credentials as the shared credentials file.
+func awsLab(t *testing.T) (lab string, srv *localiot.Server) {
+	t.Helper()
+	lab = t.TempDir()
+	if code, _, stderr := run(t, "certs", "init", "--dir", lab, "--thing", "lab-device"); code != 0 {
+		t.Fatal(stderr)
+	}
+	srv, err := localiot.New(localiot.Options{Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0", PKIDir: lab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(lab, pki.AWSCredentialsFile))
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(lab, pki.AWSConfigFile))
+	t.Setenv("AWS_PROFILE", pki.AWSProfile)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true") // never the instance metadata address
+	return lab, srv
+}
+
+// TestAWSSetupToAWatchedDevice is the README's real-AWS path against the
+// emulator: setup, a device on the written device.toml reporting, its
+// least-privilege policy holding it to its own thing, the firmware header
+// compiling, a rerun changing nothing, and teardown.
+func TestAWSSetupToAWatchedDevice(t *testing.T) {
+	lab, srv := awsLab(t)
+	dir := filepath.Join(t.TempDir(), "board-1")
+	setup := []string{"aws", "setup", "--thing", "board-1", "--dir", dir,
+		"--endpoint-url", "https://" + srv.APIAddr(), "--ca-bundle", filepath.Join(lab, "ca.pem")}
+	code, stdout, stderr := run(t, setup...)
+	if code != 0 || !strings.Contains(stdout, "iotwatch watch -c "+filepath.Join(dir, "watch.toml")) {
+		t.Fatalf("setup: exit %d\n%s%s", code, stdout, stderr)
+	}
+	_, port, _ := strings.Cut(srv.Addr(), ":")
+	device := filepath.Join(dir, "device.toml")
+	os.WriteFile(device, []byte(strings.Replace(mustRead(t, device), "port = 8883", "port = "+port, 1)), 0o644)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	simLog := &testkit.LockedBuffer{}
+	go Run(ctx, []string{"sim", "-c", device, "--interval", "1s"}, simLog, simLog)
+	monitor := []string{"get", "-c", filepath.Join(lab, "watch.toml"), "--port", port, "--thing", "board-1"}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, stdout, _ := run(t, monitor...)
+		if code == 0 && strings.Contains(stdout, `"seq"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no report from the provisioned device; sim: %s", simLog.String())
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+
+	cfg, err := config.Load(device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(*awsconn.Options){
+		"another client id":      func(o *awsconn.Options) { o.ClientID = "board-2" },
+		"another thing's shadow": func(o *awsconn.Options) { o.Thing = "lab-device" },
+	} {
+		o, err := configConn(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Role = awsconn.Device
+		o.ClientID = cfg.Thing.Name
+		change(&o)
+		conn, err := awsconn.Dial(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := waitConnected(ctx, conn); err == nil {
+			t.Errorf("%s: the device certificate was allowed", name)
+		} else {
+			t.Logf("%s: refused: %v", name, err)
+		}
+		conn.Close()
+	}
+
+	compileSecrets(t, filepath.Join(dir, "secrets.h"))
+	if code, _, stderr := run(t, setup...); code != 0 || !strings.Contains(stderr, "already set up") {
+		t.Fatalf("rerun: exit %d %s", code, stderr)
+	}
+	cancel()
+	if code, stdout, stderr := run(t, "aws", "teardown", "--dir", dir); code != 0 || !strings.Contains(stdout, "Removed what setup created") {
+		t.Fatalf("teardown: exit %d %s%s", code, stdout, stderr)
+	}
+}
+
+// compileSecrets runs the firmware's syntax check with the written header.
+func compileSecrets(t *testing.T, secrets string) {
+	t.Helper()
+	inc := t.TempDir()
+	os.WriteFile(filepath.Join(inc, "secrets.h"), []byte(mustRead(t, secrets)), 0o600)
+	out, err := exec.Command("g++", "-std=gnu++17", "-Wall", "-Wextra", "-Werror", "-fsyntax-only",
+		"-I", "../firmware/test/esp32", "-I", inc, "../firmware/src/main.cpp").CombinedOutput()
+	if err != nil {
+		t.Fatalf("the firmware does not compile with the written secrets.h: %v\n%s", err, out)
+	}
+}
+
+func TestAWSSetupErrors(t *testing.T) {
+	_, srv := awsLab(t)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"aws", "setup"}, 2, "--thing"},
+		{[]string{"aws", "setup", "--thing", "x", "--endpoint-url", "https://" + srv.APIAddr()}, 2, "go together"},
+		{[]string{"aws", "setup", "--thing", "board-9", "--dry-run", "--dir", t.TempDir()}, 0, "iot:CreateKeysAndCertificate setAsActive=true"},
+		{[]string{"aws", "teardown", "--dir", t.TempDir()}, 1, "finds no record of it"},
+		{[]string{"aws", "nope"}, 2, `unknown aws command "nope"`},
+	}
+	for _, c := range cases {
+		code, stdout, stderr := run(t, c.args...)
+		if code != c.code || !strings.Contains(stdout+stderr, c.want) {
+			t.Errorf("%v: exit %d %s%s; want %d %q", c.args, code, stdout, stderr, c.code, c.want)
+		}
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_REGION", "eu-west-1")
+	code, _, stderr := run(t, "aws", "setup", "--thing", "board-3", "--dir", t.TempDir(), "--endpoint-url", "https://"+srv.APIAddr(),
+		"--ca-bundle", os.Getenv("AWS_CONFIG_FILE")[:len(os.Getenv("AWS_CONFIG_FILE"))-len(pki.AWSConfigFile)]+"ca.pem")
+	if code != 1 || !strings.Contains(stderr, "no AWS credentials found") || !strings.Contains(stderr, "nothing had been created") {
+		t.Fatalf("no credentials: exit %d %s", code, stderr)
+	}
+}
