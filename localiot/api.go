@@ -39,11 +39,15 @@ type route struct {
 type plane int
 
 const (
-	control plane = iota // signing name iot
-	data                 // iotdata; AWS's docs sign shadow REST as iotdevicegateway
+	control plane = iota
+	data
 )
 
-var signingNames = map[plane][]string{control: {"iot"}, data: {"iotdata", "iotdevicegateway"}}
+// signingNames are the services a request may be signed for: the Go SDK
+// signs the control plane as iot, botocore's model (the AWS CLI) as
+// execute-api; the data plane is iotdata, and AWS's docs sign shadow REST
+// calls as iotdevicegateway.
+var signingNames = map[plane][]string{control: {"iot", "execute-api"}, data: {"iotdata", "iotdevicegateway"}}
 
 var routes = []route{
 	{control, "CreateThing", "POST", "/things/{thingName}", (*api).createThing},
