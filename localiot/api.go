@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/iotwatch/iotwatch/localiot/policy"
 	"github.com/iotwatch/iotwatch/localiot/sigv4"
+	"github.com/iotwatch/iotwatch/pki"
 )
 
 // The HTTPS APIs are shaped like moto's emulators: the registry and the
@@ -27,61 +29,83 @@ import (
 const maxBody = maxPayload + 1024
 
 // route is one operation: its signing plane, name, method and path
-// template as AWS's model gives them ({label}; {label+} may span slashes).
+// template as AWS's model gives them ({label}; {label+} may also span
+// unescaped slashes), and the query and header members it reads (only
+// those reach the handler; api_model_test.go holds them to the model).
 type route struct {
 	plane   plane
 	op      string
 	method  string
 	path    string
+	query   []string
+	headers []string
 	handler func(*api, *call) (any, error)
 }
+
+func q(names ...string) []string { return names }
 
 type plane int
 
 const (
-	control plane = iota // signing name iot
-	data                 // iotdata; AWS's docs sign shadow REST as iotdevicegateway
+	control plane = iota
+	data
 )
 
-var signingNames = map[plane][]string{control: {"iot"}, data: {"iotdata", "iotdevicegateway"}}
+// signingNames are the services a request may be signed for: the Go SDK
+// signs the control plane as iot, botocore's model (the AWS CLI) as
+// execute-api; the data plane is iotdata, and AWS's docs sign shadow REST
+// calls as iotdevicegateway.
+var signingNames = map[plane][]string{control: {"iot", "execute-api"}, data: {"iotdata", "iotdevicegateway"}}
 
 var routes = []route{
-	{control, "CreateThing", "POST", "/things/{thingName}", (*api).createThing},
-	{control, "DescribeThing", "GET", "/things/{thingName}", (*api).describeThing},
-	{control, "ListThings", "GET", "/things", (*api).listThings},
-	{control, "DeleteThing", "DELETE", "/things/{thingName}", (*api).deleteThing},
-	{control, "CreateKeysAndCertificate", "POST", "/keys-and-certificate", (*api).createKeysAndCertificate},
-	{control, "DescribeCertificate", "GET", "/certificates/{certificateId}", (*api).describeCertificate},
-	{control, "UpdateCertificate", "PUT", "/certificates/{certificateId}", (*api).updateCertificate},
-	{control, "DeleteCertificate", "DELETE", "/certificates/{certificateId}", (*api).deleteCertificate},
-	{control, "CreatePolicy", "POST", "/policies/{policyName}", (*api).createPolicy},
-	{control, "GetPolicy", "GET", "/policies/{policyName}", (*api).getPolicy},
-	{control, "DeletePolicy", "DELETE", "/policies/{policyName}", (*api).deletePolicy},
-	{control, "AttachPolicy", "PUT", "/target-policies/{policyName}", (*api).attachPolicy},
-	{control, "DetachPolicy", "POST", "/target-policies/{policyName}", (*api).detachPolicy},
-	{control, "ListAttachedPolicies", "POST", "/attached-policies/{target}", (*api).listAttachedPolicies},
-	{control, "AttachThingPrincipal", "PUT", "/things/{thingName}/principals", (*api).attachThingPrincipal},
-	{control, "DetachThingPrincipal", "DELETE", "/things/{thingName}/principals", (*api).detachThingPrincipal},
-	{control, "ListThingPrincipals", "GET", "/things/{thingName}/principals", (*api).listThingPrincipals},
-	{control, "DescribeEndpoint", "GET", "/endpoint", (*api).describeEndpoint},
-	{data, "GetThingShadow", "GET", "/things/{thingName}/shadow", (*api).getThingShadow},
-	{data, "UpdateThingShadow", "POST", "/things/{thingName}/shadow", (*api).updateThingShadow},
-	{data, "DeleteThingShadow", "DELETE", "/things/{thingName}/shadow", (*api).deleteThingShadow},
-	{data, "ListNamedShadowsForThing", "GET", "/api/things/shadow/ListNamedShadowsForThing/{thingName}", (*api).listNamedShadows},
-	{data, "Publish", "POST", "/topics/{topic+}", (*api).publish},
-	{data, "GetRetainedMessage", "GET", "/retainedMessage/{topic+}", (*api).getRetainedMessage},
-	{data, "ListRetainedMessages", "GET", "/retainedMessage", (*api).listRetainedMessages},
+	{control, "CreateThing", "POST", "/things/{thingName}", nil, nil, (*api).createThing},
+	{control, "DescribeThing", "GET", "/things/{thingName}", nil, nil, (*api).describeThing},
+	{control, "ListThings", "GET", "/things", q("nextToken", "maxResults", "attributeName", "attributeValue", "thingTypeName", "usePrefixAttributeValue"), nil, (*api).listThings},
+	{control, "DeleteThing", "DELETE", "/things/{thingName}", q("expectedVersion"), nil, (*api).deleteThing},
+	{control, "CreateKeysAndCertificate", "POST", "/keys-and-certificate", q("setAsActive"), nil, (*api).createKeysAndCertificate},
+	{control, "DescribeCertificate", "GET", "/certificates/{certificateId}", nil, nil, (*api).describeCertificate},
+	{control, "UpdateCertificate", "PUT", "/certificates/{certificateId}", q("newStatus"), nil, (*api).updateCertificate},
+	{control, "DeleteCertificate", "DELETE", "/certificates/{certificateId}", q("forceDelete"), nil, (*api).deleteCertificate},
+	{control, "CreatePolicy", "POST", "/policies/{policyName}", nil, nil, (*api).createPolicy},
+	{control, "GetPolicy", "GET", "/policies/{policyName}", nil, nil, (*api).getPolicy},
+	{control, "DeletePolicy", "DELETE", "/policies/{policyName}", nil, nil, (*api).deletePolicy},
+	{control, "AttachPolicy", "PUT", "/target-policies/{policyName}", nil, nil, (*api).attachPolicy},
+	{control, "DetachPolicy", "POST", "/target-policies/{policyName}", nil, nil, (*api).detachPolicy},
+	{control, "ListAttachedPolicies", "POST", "/attached-policies/{target}", q("marker", "pageSize"), nil, (*api).listAttachedPolicies},
+	{control, "AttachThingPrincipal", "PUT", "/things/{thingName}/principals", nil, q("x-amzn-principal"), (*api).attachThingPrincipal},
+	{control, "DetachThingPrincipal", "DELETE", "/things/{thingName}/principals", nil, q("x-amzn-principal"), (*api).detachThingPrincipal},
+	{control, "ListThingPrincipals", "GET", "/things/{thingName}/principals", q("nextToken", "maxResults"), nil, (*api).listThingPrincipals},
+	{control, "DescribeEndpoint", "GET", "/endpoint", q("endpointType"), nil, (*api).describeEndpoint},
+	{data, "GetThingShadow", "GET", "/things/{thingName}/shadow", q("name"), nil, (*api).getThingShadow},
+	{data, "UpdateThingShadow", "POST", "/things/{thingName}/shadow", q("name"), nil, (*api).updateThingShadow},
+	{data, "DeleteThingShadow", "DELETE", "/things/{thingName}/shadow", q("name"), nil, (*api).deleteThingShadow},
+	{data, "ListNamedShadowsForThing", "GET", "/api/things/shadow/ListNamedShadowsForThing/{thingName}", q("nextToken", "pageSize"), nil, (*api).listNamedShadows},
+	{data, "Publish", "POST", "/topics/{topic+}", q("qos", "retain"), nil, (*api).publish},
+	{data, "GetRetainedMessage", "GET", "/retainedMessage/{topic+}", nil, nil, (*api).getRetainedMessage},
+	{data, "ListRetainedMessages", "GET", "/retainedMessage", q("nextToken", "maxResults"), nil, (*api).listRetainedMessages},
 }
 
 // call is one request, read.
 type call struct {
-	r      *http.Request
-	body   []byte
-	labels map[string]string
-	query  url.Values
+	r       *http.Request
+	body    []byte
+	labels  map[string]string
+	query   url.Values // the route's query members only
+	headers http.Header
 }
 
 func (c *call) label(name string) string { return c.labels[name] }
+
+// only keeps the values of the names a route declares.
+func only[V any](all map[string]V, names []string, canon func(string) string) map[string]V {
+	out := map[string]V{}
+	for _, n := range names {
+		if v, ok := all[canon(n)]; ok {
+			out[canon(n)] = v
+		}
+	}
+	return out
+}
 
 // decode reads a JSON body; an empty body is an empty object.
 func (c *call) decode(v any) error {
@@ -155,7 +179,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	c := &call{r: r, body: body, labels: labels, query: r.URL.Query()}
+	same := func(s string) string { return s }
+	c := &call{r: r, body: body, labels: labels, query: only(r.URL.Query(), rt.query, same),
+		headers: only(r.Header, rt.headers, http.CanonicalHeaderKey)}
 	if err := a.authorize(rt, c); err != nil {
 		writeError(w, err)
 		return
@@ -229,10 +255,16 @@ func (a *api) authorize(rt route, c *call) error {
 	case c.label("thingName") != "":
 		res = reg.arn("thing", c.label("thingName"))
 	}
-	if policy.Evaluate(a.iam, policy.Request{Action: "iot:" + rt.op, Resource: res}) != policy.Allowed {
-		return errorf(http.StatusForbidden, "ForbiddenException", "the --iam-policy does not allow iot:%s on %s", rt.op, res)
+	if policy.Evaluate(a.iam, policy.Request{Action: "iot:" + rt.op, Resource: res}) == policy.Allowed {
+		return nil
 	}
-	return nil
+	// The data plane's model has ForbiddenException; the control plane
+	// answers an IAM denial as AWS's other REST services do.
+	msg := fmt.Sprintf("User: arn:aws:iam::%s:user/%s is not authorized to perform: iot:%s on resource: %s (--iam-policy)", Account, pki.AWSProfile, rt.op, res)
+	if rt.plane == data {
+		return errorf(http.StatusForbidden, "ForbiddenException", "%s", msg)
+	}
+	return errorf(http.StatusForbidden, "AccessDeniedException", "%s", msg)
 }
 
 // rawJSON is an answer written as it is (a shadow document).

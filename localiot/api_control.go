@@ -212,7 +212,7 @@ func (a *api) listAttachedPolicies(c *call) (any, error) {
 }
 
 func principalHeader(c *call) (string, error) {
-	p := c.r.Header.Get("x-amzn-principal")
+	p := c.headers.Get("x-amzn-principal")
 	if p == "" {
 		return "", invalid("the x-amzn-principal header (the certificate's ARN) is required")
 	}

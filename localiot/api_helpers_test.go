@@ -1,10 +1,13 @@
 package localiot
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,7 +54,7 @@ func (l *lab) awsConfig(t testing.TB) aws.Config {
 	}
 	return aws.Config{Region: creds.Region,
 		Credentials:      credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
-		HTTPClient:       &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
+		HTTPClient:       &http.Client{Transport: l.transport(&http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}})},
 		RetryMaxAttempts: 1}
 }
 
@@ -99,4 +102,41 @@ func (b *inbox) count(topic string) int {
 		}
 	}
 	return n
+}
+
+// transport records the exchanges when the lab has a recorder.
+func (l *lab) transport(rt http.RoundTripper) http.RoundTripper {
+	if l.recorder == nil {
+		return rt
+	}
+	l.recorder.next = rt
+	return l.recorder
+}
+
+// recorder keeps every answer the SDK received, for api_model_test.go.
+type recorder struct {
+	next      http.RoundTripper
+	mu        sync.Mutex
+	exchanges []exchange
+}
+
+type exchange struct {
+	method, rawPath string
+	status          int
+	errorType       string
+	body            []byte
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := r.next.RoundTrip(req)
+	if err != nil {
+		return res, err
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	r.mu.Lock()
+	r.exchanges = append(r.exchanges, exchange{req.Method, req.URL.EscapedPath(), res.StatusCode, res.Header.Get("x-amzn-ErrorType"), body})
+	r.mu.Unlock()
+	return res, err
 }

@@ -14,8 +14,9 @@ import (
 
 // TestControlPlaneWithSDK drives every control-plane operation with the AWS
 // SDK for Go v2, through the AWS tutorial's flow and its errors.
-func TestControlPlaneWithSDK(t *testing.T) {
-	l := newAPILab(t, t.TempDir(), "")
+func TestControlPlaneWithSDK(t *testing.T) { controlFlow(t, newAPILab(t, t.TempDir(), "")) }
+
+func controlFlow(t *testing.T, l *lab) {
 	c, ctx := l.iotClient(t), context.Background()
 
 	made, err := c.CreateThing(ctx, &iot.CreateThingInput{ThingName: aws.String("lamp"),
@@ -128,8 +129,9 @@ func TestControlPlaneWithSDK(t *testing.T) {
 
 // TestDataPlaneWithSDK: shadows, publish and retained messages over HTTPS
 // answer from the same service MQTT clients see.
-func TestDataPlaneWithSDK(t *testing.T) {
-	l := newAPILab(t, "", "")
+func TestDataPlaneWithSDK(t *testing.T) { dataFlow(t, newAPILab(t, "", "")) }
+
+func dataFlow(t *testing.T, l *lab) {
 	d, ctx := l.dataClient(t), context.Background()
 	mon := l.mustConnect(t, "monitor", "iotwatch-mon")
 	p := "$aws/things/lamp/shadow"

@@ -18,9 +18,10 @@ const thing = "esp32-test"
 
 // lab is a PKI plus a running emulator.
 type lab struct {
-	dir string
-	srv *Server
-	log *syncBuffer
+	dir      string
+	srv      *Server
+	log      *syncBuffer
+	recorder *recorder // nil: the AWS SDK clients' answers are not kept
 }
 
 func newLab(t testing.TB, dataDir string) *lab {
