@@ -42,6 +42,8 @@ func Diagnose(err error, o Options) string {
 		return fmt.Sprintf("the server's certificate is not valid now (%v): check this computer's clock", err)
 	case errors.As(err, &alert) || strings.Contains(err.Error(), "remote error: tls:"):
 		return fmt.Sprintf("the server refused this client certificate (%v): it must be registered and active and signed by a CA the server trusts (for iotwatch serve: made by 'iotwatch certs init' with the same ca.pem)", err)
+	case strings.Contains(err.Error(), "websocket: bad handshake"):
+		return "the server refused the WebSocket upgrade signed with SigV4: the credentials' secret key, their region or this computer's clock is wrong ('iotwatch doctor' shows the server's answer)"
 	case errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "not Authorized") || strings.Contains(err.Error(), "bad user name or password"):
 		return fmt.Sprintf("the server closed the connection at MQTT CONNECT: its policy does not allow iot:Connect for client id %q with %s (AWS closes the connection when a policy denies it; see docs/policies/)", o.ClientID, certificateName(o))
 	}

@@ -73,6 +73,39 @@ func TestAWSSetupToAWatchedDevice(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 
+	// The monitor signs in with the AWS credentials (SigV4, MQTT over
+	// WebSocket) through the written watch.toml, and steers the device.
+	watch := filepath.Join(dir, "watch.toml")
+	if code, stdout, stderr := run(t, "update", "-c", watch, "--desired", `{"led":true}`); code != 0 || !strings.Contains(stdout, `"led": true`) {
+		t.Fatalf("update over SigV4: exit %d %s%s", code, stdout, stderr)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		code, stdout, stderr := run(t, "get", "-c", watch)
+		if code == 0 && strings.Contains(stdout, `"reported": {`) && !strings.Contains(stdout, `"delta"`) && strings.Contains(stdout, `"led": true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the desired LED never reached the device over SigV4: exit %d %s%s", code, stdout, stderr)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+
+	if code, stdout, _ := run(t, "doctor", "-c", watch); code != 0 || !strings.Contains(stdout, "WebSocket upgrade signed with SigV4") || !strings.Contains(stdout, "AWS credentials from") {
+		t.Fatalf("doctor over SigV4: exit %d\n%s", code, stdout)
+	}
+	wrong := filepath.Join(t.TempDir(), "credentials")
+	creds := mustRead(t, filepath.Join(lab, pki.AWSCredentialsFile))
+	os.WriteFile(wrong, []byte(creds[:strings.Index(creds, "aws_secret_access_key")]+"aws_secret_access_key = wrong\n"), 0o600)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", wrong)
+	if code, stdout, _ := run(t, "doctor", "-c", watch); code != 1 || !strings.Contains(stdout, "the server refused the signed upgrade: HTTP 403") {
+		t.Fatalf("doctor with a wrong secret: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := run(t, "get", "-c", watch); code != 1 || !strings.Contains(stderr, "refused the WebSocket upgrade signed with SigV4") {
+		t.Fatalf("get with a wrong secret: exit %d %s", code, stderr)
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(lab, pki.AWSCredentialsFile))
+
 	cfg, err := config.Load(device)
 	if err != nil {
 		t.Fatal(err)

@@ -13,14 +13,13 @@ import (
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/event"
-	"github.com/iotwatch/iotwatch/pki"
-	"github.com/iotwatch/iotwatch/shadow"
 )
 
 // doctorStep is one check; it returns a detail line or an error with the fix.
 type doctorStep struct {
 	name  string
 	check func(ctx context.Context, d *doctor) (string, error)
+	when  func(d *doctor) bool // nil: always
 }
 
 // doctor carries what earlier steps found to later ones.
@@ -30,6 +29,7 @@ type doctor struct {
 	force    bool             // connect even as the device's client id
 	path     string
 	cfg      *config.Config
+	conn     awsconn.Options // the connection the configuration describes
 	tls      *tls.Config
 	addr     string
 }
@@ -47,27 +47,15 @@ var doctorSteps = []doctorStep{
 		}
 		d.addr = net.JoinHostPort(cfg.AWS.Endpoint, strconv.Itoa(cfg.AWS.Port))
 		return fmt.Sprintf("%s: thing %s at %s, client id %s", d.path, cfg.Thing.Name, d.addr, cfg.AWS.ClientID), nil
-	}},
-	{"certificate, key and CA files", func(_ context.Context, d *doctor) (string, error) {
-		conf, err := pki.LoadClientTLS(d.cfg.AWS.Cert, d.cfg.AWS.Key, d.cfg.AWS.CA, d.cfg.AWS.Endpoint)
-		d.tls = conf
-		if err != nil {
-			return "", err
-		}
-		leaf := conf.Certificates[0].Leaf
-		detail := fmt.Sprintf("certificate %q valid until %s; key matches", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly))
-		if thing, monitor := pki.Role(leaf); !monitor && shadow.ValidThingName(thing) && thing != d.cfg.Thing.Name {
-			detail += fmt.Sprintf("; note: it is the device certificate of thing %q, and [thing] name is %q", thing, d.cfg.Thing.Name)
-		}
-		return detail, nil
-	}},
+	}, nil},
+	{"credentials and CA", checkCredentials, nil},
 	{"DNS", func(ctx context.Context, d *doctor) (string, error) {
 		ips, err := net.DefaultResolver.LookupHost(ctx, d.cfg.AWS.Endpoint)
 		if err != nil {
 			return "", fmt.Errorf("%v: check [aws] endpoint (aws iot describe-endpoint --endpoint-type iot:Data-ATS)", err)
 		}
 		return fmt.Sprint(ips), nil
-	}},
+	}, nil},
 	{"TCP connection", func(ctx context.Context, d *doctor) (string, error) {
 		conn, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", d.addr)
 		if err != nil {
@@ -75,10 +63,10 @@ var doctorSteps = []doctorStep{
 		}
 		conn.Close()
 		return "connected to " + d.addr, nil
-	}},
+	}, nil},
 	{"TLS handshake", func(ctx context.Context, d *doctor) (string, error) {
 		conf := d.tls.Clone()
-		if d.cfg.AWS.Port == 443 {
+		if d.cfg.AWS.Port == 443 && !signsIn(d) {
 			conf.NextProtos = []string{"x-amzn-mqtt-ca"}
 		}
 		conn, err := (&tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: conf}).DialContext(ctx, "tcp", d.addr)
@@ -88,12 +76,16 @@ var doctorSteps = []doctorStep{
 		state := conn.(*tls.Conn).ConnectionState()
 		conn.Close()
 		return fmt.Sprintf("%s, server certificate %q verified", tls.VersionName(state.Version), state.PeerCertificates[0].Subject.CommonName), nil
-	}},
-	{"MQTT connect, subscriptions and shadow get", checkMQTT},
+	}, nil},
+	{"WebSocket upgrade signed with SigV4", checkUpgrade, signsIn},
+	{"MQTT connect, subscriptions and shadow get", checkMQTT, nil},
 }
 
+// signsIn is true when the configuration signs in with AWS credentials.
+func signsIn(d *doctor) bool { return d.cfg.AWS.Auth == config.AuthSigV4 }
+
 func checkMQTT(ctx context.Context, d *doctor) (string, error) {
-	o := connOptions(d.cfg, d.tls)
+	o := d.conn
 	o.RequestTimeout = 5 * time.Second
 	conn, err := awsconn.Dial(o)
 	if err != nil {
@@ -145,13 +137,18 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // run runs the steps in order and stops at the first failure.
 func (d *doctor) run(ctx context.Context, stdout io.Writer) error {
-	for i, step := range doctorSteps {
+	n := 0
+	for _, step := range doctorSteps {
+		if step.when != nil && !step.when(d) {
+			continue
+		}
+		n++
 		detail, err := step.check(ctx, d)
 		if err != nil {
-			fmt.Fprintf(stdout, "%d. %-45s FAIL\n   %v\n", i+1, step.name, err)
+			fmt.Fprintf(stdout, "%d. %-45s FAIL\n   %v\n", n, step.name, err)
 			return errSilentFailure
 		}
-		fmt.Fprintf(stdout, "%d. %-45s ok   %s\n", i+1, step.name, detail)
+		fmt.Fprintf(stdout, "%d. %-45s ok   %s\n", n, step.name, detail)
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ func TestDoctor(t *testing.T) {
 	// A key that does not match its certificate fails at step 2, with the fix.
 	os.Rename(filepath.Join(dir, "device.key"), filepath.Join(dir, "monitor.key"))
 	code, stdout, _ = run(t, "doctor", "-c", filepath.Join(dir, "watch.toml"))
-	if code != 1 || !strings.Contains(stdout, "2. certificate, key and CA files") || !strings.Contains(stdout, "does not match certificate") {
+	if code != 1 || !strings.Contains(stdout, "2. credentials and CA") || !strings.Contains(stdout, "does not match certificate") {
 		t.Fatalf("mismatched key: exit %d\n%s", code, stdout)
 	}
 }
