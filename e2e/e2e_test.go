@@ -117,7 +117,7 @@ func TestDemoInTerminal(t *testing.T) {
 // processes, and watch in a terminal on the written watch.toml.
 // lab builds the binary, writes a lab PKI for thing and starts the emulator
 // on a free loopback port; it returns the binary, the lab folder and the port.
-func lab(t *testing.T, thing string) (bin, dir, port string) {
+func lab(t *testing.T, thing string, serveArgs ...string) (bin, dir, port string) {
 	root := t.TempDir()
 	bin = filepath.Join(root, "iotwatch")
 	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
@@ -133,7 +133,7 @@ func lab(t *testing.T, thing string) (bin, dir, port string) {
 		data, _ := os.ReadFile(path)
 		os.WriteFile(path, []byte(strings.Replace(string(data), "port = 8883", "port = "+port, 1)), 0o644)
 	}
-	background(t, exec.Command(bin, "serve", "--pki", dir, "--listen", "127.0.0.1:"+port))
+	background(t, exec.Command(bin, append([]string{"serve", "--pki", dir, "--listen", "127.0.0.1:" + port}, serveArgs...)...))
 	return bin, dir, port
 }
 
@@ -230,4 +230,41 @@ func freePort(t *testing.T) string {
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port
+}
+
+// TestAWSSetupAndWatchInTerminal is the README's real-AWS path against the
+// emulator with the binary: aws setup, sim on the written device.toml, and
+// watch on the written watch.toml signing in with AWS credentials (SigV4,
+// MQTT over WebSocket), steering the device with a key.
+func TestAWSSetupAndWatchInTerminal(t *testing.T) {
+	apiPort := freePort(t)
+	bin, lab, mqttPort := lab(t, "lab-device", "--api-listen", "127.0.0.1:"+apiPort)
+	root := filepath.Dir(lab)
+	env := append(os.Environ(), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(lab, "aws-credentials"),
+		"AWS_CONFIG_FILE="+filepath.Join(lab, "aws-config"), "AWS_PROFILE=iotwatch-local", "AWS_EC2_METADATA_DISABLED=true")
+	dir := filepath.Join(root, "board-7")
+	setup := exec.Command(bin, "aws", "setup", "--thing", "board-7", "--dir", dir,
+		"--endpoint-url", "https://127.0.0.1:"+apiPort, "--ca-bundle", filepath.Join(lab, "ca.pem"))
+	setup.Env = env
+	if out, err := setup.CombinedOutput(); err != nil || !strings.Contains(string(out), "iotwatch watch -c") {
+		t.Fatalf("aws setup: %v\n%s", err, out)
+	}
+	device := filepath.Join(dir, "device.toml")
+	data, _ := os.ReadFile(device)
+	os.WriteFile(device, []byte(strings.Replace(string(data), "port = 8883", "port = "+mqttPort, 1)), 0o644)
+	background(t, exec.Command(bin, "sim", "-c", device, "--interval", "1s"))
+	term := start(t, "env AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(lab, "aws-credentials")+" AWS_CONFIG_FILE="+filepath.Join(lab, "aws-config")+
+		" AWS_PROFILE=iotwatch-local AWS_EC2_METADATA_DISABLED=true "+bin+" watch -c "+filepath.Join(dir, "watch.toml"))
+	term.waitFor("the provisioned device reporting over SigV4", func(s string) bool {
+		return strings.Contains(s, "board-7") && strings.Contains(s, "link up") && strings.Contains(s, "device online")
+	})
+	term.tmux("send-keys", "-t", "e2e", "l")
+	term.waitFor("the LED change applied by the device", contains("device applied led = true"))
+	term.tmux("send-keys", "-t", "e2e", "q")
+	term.waitExit()
+	teardown := exec.Command(bin, "aws", "teardown", "--dir", dir)
+	teardown.Env = env
+	if out, err := teardown.CombinedOutput(); err != nil {
+		t.Fatalf("aws teardown: %v\n%s", err, out)
+	}
 }
