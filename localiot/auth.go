@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"strings"
+	"sync/atomic"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -47,13 +48,14 @@ func identityOf(cl *mqtt.Client) (identity, bool) {
 	return identity{thing, monitor}, true
 }
 
-// OnConnect refuses a client id the certificate may not use as AWS does: an
-// MQTT 5 client gets CONNACK 0x87 (not authorized), an MQTT 3.1.1 client
-// has its connection closed without a CONNACK. (mochi's own refusal in
-// OnConnectAuthenticate would answer "bad user name or password".)
+// OnConnect refuses, as AWS does, a client id the certificate may not use
+// and a will the client could not publish itself: an MQTT 5 client gets
+// CONNACK 0x87 (not authorized), an MQTT 3.1.1 client has its connection
+// closed without a CONNACK. (mochi's own refusal in OnConnectAuthenticate
+// would answer "bad user name or password".)
 func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	id, ok := identityOf(cl)
-	if ok && (id.monitor || cl.ID == id.thing) {
+	if ok && mayConnect(id, cl.ID) && mayWill(id, &cl.Properties.Will) {
 		return nil
 	}
 	h.events.connectFailed(cl, id.thing)
@@ -61,6 +63,21 @@ func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		h.broker.SendConnack(cl, packets.ErrNotAuthorized, false, nil)
 	}
 	return packets.ErrNotAuthorized
+}
+
+// mayConnect: a device certificate connects only with its thing name as
+// the client id; the monitor certificate with any.
+func mayConnect(id identity, clientID string) bool {
+	return id.monitor || clientID == id.thing
+}
+
+// mayWill checks a will at CONNECT as the publish it will become: mochi
+// later publishes it without any ACL or publish hook.
+func mayWill(id identity, w *mqtt.Will) bool {
+	if atomic.LoadUint32(&w.Flag) == 0 {
+		return true
+	}
+	return mayPublish(id, w.TopicName) && withinPublishLimits(w.TopicName, w.Qos, w.Retain, len(w.Payload))
 }
 
 // OnConnectAuthenticate lets through what OnConnect did not refuse; mochi
@@ -84,12 +101,21 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 
 // mayPublish: shadow request topics of the caller's thing (every thing for
 // the monitor); other $aws topics never; other topics only for the monitor.
+// The shadow answers (…/accepted, …/rejected, …/delta, …/documents) and
+// $aws/events/... come only from the emulator itself, which publishes
+// in-process without this check.
 func mayPublish(id identity, topic string) bool {
 	if !strings.HasPrefix(topic, "$aws/") {
 		return id.monitor
 	}
 	thing, _, _, rest, ok := shadow.ParseTopic(topic)
 	return ok && rest == "" && (id.monitor || thing == id.thing)
+}
+
+// withinPublishLimits: AWS's limits on any publish, a will included: QoS 0
+// or 1, no RETAIN on reserved topics, 128 KiB of payload.
+func withinPublishLimits(topic string, qos byte, retain bool, size int) bool {
+	return qos <= 1 && !(retain && strings.HasPrefix(topic, "$aws/")) && size <= maxPayload
 }
 
 // mayRead checks a subscription filter or a delivered topic.
@@ -117,8 +143,7 @@ func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 	if cl.Net.Inline {
 		return pk, nil
 	}
-	badRetain := pk.FixedHeader.Retain && strings.HasPrefix(pk.TopicName, "$aws/")
-	if pk.FixedHeader.Qos > 1 || badRetain || len(pk.Payload) > maxPayload {
+	if !withinPublishLimits(pk.TopicName, pk.FixedHeader.Qos, pk.FixedHeader.Retain, len(pk.Payload)) {
 		h.refuse(cl, "CLIENT_ERROR")
 		return pk, packets.ErrRejectPacket
 	}
