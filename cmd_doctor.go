@@ -124,6 +124,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	d := &doctor{path: path}
+	defer warnings(d, stderr) // a readable key matters most when a step fails
 	for i, step := range doctorSteps {
 		detail, err := step.check(ctx, d)
 		if err != nil {
@@ -132,10 +133,13 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stdout, "%d. %-45s ok   %s\n", i+1, step.name, detail)
 	}
+	return nil
+}
+
+func warnings(d *doctor, stderr io.Writer) {
 	if d.cfg != nil {
 		for _, w := range d.cfg.Warnings() {
-			fmt.Fprintln(stdout, "warning:", w)
+			fmt.Fprintln(stderr, "warning:", w)
 		}
 	}
-	return nil
 }

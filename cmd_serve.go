@@ -23,6 +23,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	pki.WarnKeyFile(stderr, filepath.Join(dir, pki.ServerKeyFile))
 	srv, err := localiot.New(localiot.Options{Listen: *listen, PKIDir: dir, DataDir: *data, Log: stderr})
 	if err != nil {
 		return err

@@ -38,10 +38,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *interval < time.Second || *interval > time.Hour {
 		return usagef("--interval %s: use 1s to 1h", *interval)
 	}
-	_, conn, err := loadConn(*cfgPath)
+	cfg, conn, err := loadConn(*cfgPath)
 	if err != nil {
 		return err
 	}
+	pki.WarnKeyFile(stderr, cfg.AWS.Key)
 	fmt.Fprintf(stderr, "iotwatch sim: thing %s reporting every %s to %s:%d (Ctrl+C stops)\n", conn.Thing, *interval, conn.Host, conn.Port)
 	sim := devicesim.New(devicesim.Options{Conn: conn, Interval: *interval, Faults: faults, Log: stderr})
 	return sim.Run(ctx)

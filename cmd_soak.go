@@ -13,6 +13,7 @@ import (
 	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/monitor/eventlog"
 	"github.com/iotwatch/iotwatch/monitor/report"
+	"github.com/iotwatch/iotwatch/pki"
 )
 
 func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -31,6 +32,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	pki.WarnKeyFile(stderr, cfg.AWS.Key)
 	var log *eventlog.Writer
 	if *logPath != "" {
 		if log, err = eventlog.Create(*logPath); err != nil {
