@@ -15,8 +15,8 @@ import (
 
 // authHook authorizes like a typical AWS IoT policy: a device certificate
 // connects only as its thing and touches only its own thing's topics; the
-// monitor certificate may use any client id and every thing. It also
-// enforces AWS's limits (no QoS 2, no retained $aws messages, 128 KiB).
+// monitor certificate may use any client id and every thing. AWS's limits
+// are limitsHook's.
 type authHook struct {
 	mqtt.HookBase
 	events *lifecycle
@@ -26,7 +26,7 @@ type authHook struct {
 func (h *authHook) ID() string { return "iotwatch-auth" }
 
 func (h *authHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSubscribe, mqtt.OnPublish}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck}, []byte{b})
 }
 
 // identity is who a connection's verified client certificate says it is.
@@ -59,10 +59,7 @@ func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		return nil
 	}
 	h.events.connectFailed(cl, id.thing)
-	if cl.Properties.ProtocolVersion >= 5 {
-		h.broker.SendConnack(cl, packets.ErrNotAuthorized, false, nil)
-	}
-	return packets.ErrNotAuthorized
+	return refuseConnect(h.broker, cl, packets.ErrNotAuthorized)
 }
 
 // mayConnect: a device certificate connects only with its thing name as
@@ -112,12 +109,6 @@ func mayPublish(id identity, topic string) bool {
 	return ok && rest == "" && (id.monitor || thing == id.thing)
 }
 
-// withinPublishLimits: AWS's limits on any publish, a will included: QoS 0
-// or 1, no RETAIN on reserved topics, 128 KiB of payload.
-func withinPublishLimits(topic string, qos byte, retain bool, size int) bool {
-	return qos <= 1 && !(retain && strings.HasPrefix(topic, "$aws/")) && size <= maxPayload
-}
-
 // mayRead checks a subscription filter or a delivered topic.
 func mayRead(id identity, topic string) bool {
 	if id.monitor {
@@ -127,35 +118,11 @@ func mayRead(id identity, topic string) bool {
 		strings.HasPrefix(topic, "$aws/events/") && strings.HasSuffix(topic, "/"+id.thing)
 }
 
-// OnSubscribe refuses QoS 2 as AWS does: the filter is made invalid so that
-// mochi answers it with a failure code.
-func (h *authHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
-	for i := range pk.Filters {
-		if pk.Filters[i].Qos > 1 {
-			pk.Filters[i].Filter = ""
-		}
-	}
-	return pk
-}
-
-// OnPublish disconnects clients that break AWS's publish limits.
-func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if cl.Net.Inline {
-		return pk, nil
-	}
-	if !withinPublishLimits(pk.TopicName, pk.FixedHeader.Qos, pk.FixedHeader.Retain, len(pk.Payload)) {
-		h.refuse(cl, "CLIENT_ERROR")
-		return pk, packets.ErrRejectPacket
-	}
-	return pk, nil
-}
-
 // refuse closes the connection as AWS does for MQTT 3.1.1 (MQTT 5 clients
 // get a failure PUBACK from mochi instead).
 func (h *authHook) refuse(cl *mqtt.Client, reason string) {
 	if cl.Properties.ProtocolVersion == 5 && reason == "FORBIDDEN_ACCESS" {
 		return
 	}
-	h.events.setReason(cl, reason)
-	cl.Stop(packets.ErrNotAuthorized)
+	h.events.stop(cl, reason)
 }

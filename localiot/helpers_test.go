@@ -264,3 +264,7 @@ func (b *inbox) matching(topic string, match func(map[string]any) bool) int {
 	}
 	return n
 }
+
+// waitConnectRate waits out AWS's limit of one CONNECT per second per
+// client id before a test connects with the same id again.
+func waitConnectRate() { time.Sleep(time.Second / connectsPerSecond) }

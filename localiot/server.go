@@ -27,16 +27,15 @@ import (
 	"github.com/iotwatch/iotwatch/pki"
 )
 
-// maxPayload is AWS's limit on one message's payload; the packet limit adds
-// room for the topic and headers.
-const maxPayload = 128 * 1024
-
 // Options configures the emulator.
 type Options struct {
 	Listen  string    // "127.0.0.1:8883"; tests use "127.0.0.1:0"
 	PKIDir  string    // holds pki.CACertFile, pki.ServerCertFile, pki.ServerKeyFile
 	DataDir string    // shadows persist in DataDir/shadows.db; "" keeps them in memory
 	Log     io.Writer // one line per connection event; nil discards
+	// Unthrottled lifts AWS's publish rate, CONNECT rate and in-flight
+	// limits, for benchmarks that measure the broker itself.
+	Unthrottled bool
 }
 
 // Server is a running emulator.
@@ -81,15 +80,21 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 		logOut = io.Discard
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
+	// The packet limit leaves room for the topic and headers; limitsHook
+	// holds payloads to AWS's 128 KiB.
 	caps.MaximumPacketSize = maxPayload + 64*1024
-	// A slow subscriber may fall far behind a flood: queue as many QoS 1
-	// messages as packet ids allow rather than dropping them.
-	caps.MaximumInflight = 65535
+	caps.MinimumProtocolVersion = 4 // MQTT 3.1.1 and 5; AWS refuses 3.1 (MQIsdp)
+	// AWS sends a client at most 100 unacknowledged QoS 1 messages and
+	// drops the rest until it acknowledges; it takes 100 from it likewise.
+	caps.MaximumInflight, caps.ReceiveMaximum = maxInflight, maxInflight
+	if o.Unthrottled {
+		caps.MaximumInflight, caps.ReceiveMaximum = unthrottledInflight, unthrottledInflight
+	}
 	caps.MaximumClientWritesPending = 16384
 	s.broker = mqtt.New(&mqtt.Options{InlineClient: true, Capabilities: caps,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	s.events = newLifecycle(s.broker, logOut)
-	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker},
+	hooks := []mqtt.Hook{newPacketIDHook(), newLimitsHook(s.events, s.broker, o.Unthrottled), &authHook{events: s.events, broker: s.broker},
 		&shadowHook{broker: s.broker, store: s.store}, &lifecycleHook{events: s.events}}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h, nil); err != nil {
