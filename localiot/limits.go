@@ -2,6 +2,7 @@ package localiot
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"strings"
 	"sync"
@@ -49,7 +50,8 @@ func newLimitsHook(events *lifecycle, broker *mqtt.Server, unthrottled bool) *li
 func (h *limitsHook) ID() string { return "iotwatch-limits" }
 
 func (h *limitsHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnPacketRead, mqtt.OnSubscribe, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnSessionEstablished, mqtt.OnPacketRead, mqtt.OnSubscribe,
+		mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
 }
 
 // OnConnect refuses a client id over 128 bytes and a second CONNECT within
@@ -69,6 +71,22 @@ func (h *limitsHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		cl.State.Keepalive, cl.State.ServerKeepalive = ka, true
 	}
 	return nil
+}
+
+// OnSessionEstablished names the client to its connection's write budget:
+// a client that does not read is disconnected once it holds writeBudget
+// bytes, with a log line and a THROTTLED disconnect event.
+func (h *limitsHook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
+	conn, ok := cl.Net.Conn.(*tls.Conn)
+	if !ok {
+		return
+	}
+	if b, ok := conn.NetConn().(*budgetConn); ok {
+		b.onOverflow(func() {
+			h.events.note("disconnecting", cl.ID, fmt.Sprintf("not reading: %d KiB of messages queued for it", writeBudget>>10))
+			h.events.setReason(cl, "THROTTLED")
+		})
+	}
 }
 
 // keepAlive is the keep-alive AWS uses for a requested one: 0 (none) and

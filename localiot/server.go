@@ -109,14 +109,18 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 // connection and goes silent would hold a goroutine, and Close, forever.
 const connectWithin = 10 * time.Second
 
+// handshakeDeadline puts each accepted connection under a write budget and
+// the connectWithin deadline.
 type handshakeDeadline struct{ net.Listener }
 
 func (l handshakeDeadline) Accept() (net.Conn, error) {
 	conn, err := l.Listener.Accept()
-	if err == nil {
-		conn.SetDeadline(time.Now().Add(connectWithin))
+	if err != nil {
+		return conn, err
 	}
-	return conn, err
+	b := newBudgetConn(conn)
+	b.SetDeadline(time.Now().Add(connectWithin))
+	return b, nil
 }
 
 func explainListen(addr string, err error) error {
