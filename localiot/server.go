@@ -94,7 +94,9 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 	s.broker = mqtt.New(&mqtt.Options{InlineClient: true, Capabilities: caps,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	s.events = newLifecycle(s.broker, logOut)
-	hooks := []mqtt.Hook{newPacketIDHook(), newLimitsHook(s.events, s.broker, o.Unthrottled), &authHook{events: s.events, broker: s.broker},
+	// Authorization before the limits: a CONNECT the policy refuses does not
+	// count against the CONNECT rate of its client id.
+	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker}, newLimitsHook(s.events, s.broker, o.Unthrottled),
 		&shadowHook{broker: s.broker, store: s.store}, &lifecycleHook{events: s.events}}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h, nil); err != nil {
