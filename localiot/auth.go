@@ -86,14 +86,16 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if !ok {
 		return false
 	}
-	if write {
-		if mayPublish(id, topic) {
-			return true
-		}
-		h.refuse(cl, "FORBIDDEN_ACCESS")
-		return false
+	if !write {
+		return mayRead(id, topic)
 	}
-	return mayRead(id, topic)
+	allowed := mayPublish(id, topic)
+	if !allowed && cl.Properties.ProtocolVersion < 5 {
+		// AWS closes an MQTT 3.1.1 connection after a denied publish;
+		// mochi answers MQTT 5 with PUBACK 0x87 as AWS does.
+		h.events.stop(cl, "FORBIDDEN_ACCESS")
+	}
+	return allowed
 }
 
 // mayPublish: shadow request topics of the caller's thing (every thing for
@@ -116,13 +118,4 @@ func mayRead(id identity, topic string) bool {
 	}
 	return strings.HasPrefix(topic, shadow.Prefix(id.thing, "")+"/") ||
 		strings.HasPrefix(topic, "$aws/events/") && strings.HasSuffix(topic, "/"+id.thing)
-}
-
-// refuse closes the connection as AWS does for MQTT 3.1.1 (MQTT 5 clients
-// get a failure PUBACK from mochi instead).
-func (h *authHook) refuse(cl *mqtt.Client, reason string) {
-	if cl.Properties.ProtocolVersion == 5 && reason == "FORBIDDEN_ACCESS" {
-		return
-	}
-	h.events.stop(cl, reason)
 }

@@ -90,7 +90,11 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 	if o.Unthrottled {
 		caps.MaximumInflight, caps.ReceiveMaximum = unthrottledInflight, unthrottledInflight
 	}
-	caps.MaximumClientWritesPending = 16384
+	// Packets waiting for a client's write loop, which never blocks on the
+	// socket (budgetConn queues the bytes): room for bursts only. mochi
+	// allocates the queue per client up front, and 16,384 slots made 128 MiB
+	// for 1,000 devices (and twice that in RSS before a GC).
+	caps.MaximumClientWritesPending = 1024
 	s.broker = mqtt.New(&mqtt.Options{InlineClient: true, Capabilities: caps,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	s.events = newLifecycle(s.broker, logOut)
