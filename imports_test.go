@@ -33,6 +33,7 @@ var allowedImports = map[string]struct {
 	"cli":              {false, []string{"*"}},
 	"":                 {false, []string{"cli"}}, // main
 	"internal/testkit": {false, nil},
+	"bench/loadgen":    {false, []string{"pki"}},
 	"e2e":              {false, nil},
 }
 

@@ -108,7 +108,7 @@ func runCertsHeader(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *out != "" {
-		return pki.WriteFile(*out, header, true)
+		return pki.WriteSecret(*out, header)
 	}
 	if f, ok := stdout.(*os.File); ok && isTerminal(f) {
 		return fmt.Errorf("the header contains the private key: write it to a file with -o firmware/include/secrets.h rather than to the terminal")

@@ -232,3 +232,21 @@ func assertLabConfigs(t *testing.T, dir, thing string) {
 		t.Errorf("watch.toml credentials: %v", err)
 	}
 }
+
+// -o onto a terminal is refused whatever name reaches it: the check is
+// made on the opened file, not on the name.
+func TestCertsHeaderOutputRefusesTerminalByAnyName(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "certs", "init", "--dir", dir)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	tty := openTerminal(t)
+	link := p("looks-like-a-file.h")
+	os.Symlink(tty.Name(), link)
+	for _, name := range []string{tty.Name(), link, fmt.Sprintf("/proc/self/fd/%d", tty.Fd()), fmt.Sprintf("/dev/fd/%d", tty.Fd())} {
+		var stderr strings.Builder
+		code := Run(context.Background(), []string{"certs", "header", "--cert", p("device.pem"), "--key", p("device.key"), "--ca", p("ca.pem"), "-o", name}, io.Discard, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), "is a terminal") {
+			t.Errorf("-o %s: exit %d %s", name, code, stderr.String())
+		}
+	}
+}

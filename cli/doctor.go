@@ -127,9 +127,9 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	d := &doctor{explicit: *cfgPath, over: *over, force: *force}
 	err := d.run(ctx, stdout)
-	if d.cfg != nil { // warnings matter most when a step failed
+	if d.cfg != nil { // a readable key matters most when a step failed
 		for _, w := range d.cfg.Warnings() {
-			fmt.Fprintln(stdout, "warning:", w)
+			fmt.Fprintln(stderr, "warning:", w)
 		}
 	}
 	return err

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	pki.WarnKeyFile(stderr, filepath.Join(dir, pki.ServerKeyFile))
 	opts := localiot.Options{Listen: *listen, PKIDir: dir, DataDir: *data, Log: stderr}
 	if err := serveAWSOptions(fs, &opts, *apiListen, *iamPolicy); err != nil {
 		return err

@@ -51,6 +51,7 @@ func TestServeWithMosquittoClients(t *testing.T) {
 			if !strings.Contains(out.String(), `"clientToken":"mq-1"`) || !strings.Contains(out.String(), `"version":1`) {
 				t.Fatalf("accepted: %s", out.String())
 			}
+			time.Sleep(time.Second) // AWS takes one CONNECT per second per client id
 			denied := exec.Command(sub, append(tls("device"), "-i", "esp32-pico", "-C", "1", "-W", "5", "-t", "$aws/things/other/shadow/update/accepted")...)
 			if b, _ := denied.CombinedOutput(); !strings.Contains(string(b), "denied") {
 				t.Fatalf("device subscribed to another thing: %s", b)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/devicesim"
+	"github.com/iotwatch/iotwatch/pki"
 )
 
 // faultList collects repeated --fault flags, parsed as they come.
@@ -36,10 +37,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *interval < time.Second || *interval > time.Hour {
 		return usagef("--interval %s: use 1s to 1h", *interval)
 	}
-	_, conn, err := loadConn(*cfgPath, *over)
+	cfg, conn, err := loadConn(*cfgPath, *over)
 	if err != nil {
 		return err
 	}
+	pki.WarnKeyFile(stderr, cfg.AWS.Key)
 	fmt.Fprintf(stderr, "iotwatch sim: thing %s reporting every %s to %s:%d (Ctrl+C stops)\n", conn.Thing, *interval, conn.Host, conn.Port)
 	sim := devicesim.New(devicesim.Options{Conn: conn, Interval: *interval, Faults: faults, Log: stderr})
 	return sim.Run(ctx)

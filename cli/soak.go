@@ -10,6 +10,7 @@ import (
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/pki"
 	"github.com/iotwatch/iotwatch/report"
 )
 
@@ -30,6 +31,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	pki.WarnKeyFile(stderr, cfg.AWS.Key)
 	var log *eventlog.Writer
 	if *logPath != "" {
 		if log, err = eventlog.Create(*logPath); err != nil {

@@ -31,7 +31,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := tui.CheckControls(cfg.Control, nil); err != nil {
 		return fmt.Errorf("%s: %w", cfg.Path, err)
 	}
-	for _, w := range cfg.Warnings() {
+	warnings := cfg.Warnings() // also in the TUI's event log, as the screen hides stderr
+	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	conn, err := awsconn.Dial(opts)
@@ -51,7 +52,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	started := time.Now()
 	final, err := runTUI(ctx, tui.Options{Conn: source, Endpoint: fmt.Sprintf("%s:%d", cfg.AWS.Endpoint, cfg.AWS.Port),
 		Thing: cfg.Thing.Name, Unit: cfg.Plot.Unit, Window: cfg.Plot.Window.Duration, Controls: cfg.Control,
-		Monitor: monitorOptions(cfg)}, *noColor)
+		Monitor: monitorOptions(cfg), Warnings: warnings}, *noColor)
 	if err != nil || *csvPath == "" || final.Monitor() == nil {
 		return err
 	}

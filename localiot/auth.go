@@ -3,7 +3,7 @@ package localiot
 import (
 	"bytes"
 	"crypto/tls"
-	"strings"
+	"sync/atomic"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -13,8 +13,8 @@ import (
 
 // authHook authorizes with the IoT policies of the client's certificate
 // (mqtt_policy.go; certs init's device certificate gets a policy confining
-// it to its own thing, the monitor's one allowing every thing). It also
-// enforces AWS's limits (no QoS 2, no retained $aws messages, 128 KiB).
+// it to its own thing, the monitor's one allowing every thing). AWS's limits
+// are limitsHook's.
 type authHook struct {
 	mqtt.HookBase
 	events *lifecycle
@@ -25,7 +25,7 @@ type authHook struct {
 func (h *authHook) ID() string { return "iotwatch-auth" }
 
 func (h *authHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSubscribe, mqtt.OnPublish}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish}, []byte{b})
 }
 
 // identity is who a connection's verified client certificate says it is.
@@ -47,20 +47,29 @@ func identityOf(cl *mqtt.Client) (identity, bool) {
 	return identity{thing, monitor}, true
 }
 
-// OnConnect refuses a client id the certificate may not use as AWS does: an
-// MQTT 5 client gets CONNACK 0x87 (not authorized), an MQTT 3.1.1 client
-// has its connection closed without a CONNACK. (mochi's own refusal in
-// OnConnectAuthenticate would answer "bad user name or password".)
+// OnConnect refuses, as AWS does, a client id the policy does not allow
+// and a will the client could not publish itself: an MQTT 5 client gets
+// CONNACK 0x87 (not authorized), an MQTT 3.1.1 client has its connection
+// closed without a CONNACK. (mochi's own refusal in OnConnectAuthenticate
+// would answer "bad user name or password".)
 func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
-	if h.policy.connect(cl) {
+	if h.policy.connect(cl) && h.mayWill(cl) {
 		return nil
 	}
 	id, _ := identityOf(cl)
 	h.events.connectFailed(cl, id.thing)
-	if cl.Properties.ProtocolVersion >= 5 {
-		h.broker.SendConnack(cl, packets.ErrNotAuthorized, false, nil)
+	return refuseConnect(h.broker, cl, packets.ErrNotAuthorized)
+}
+
+// mayWill checks a will at CONNECT as the publish it will become: mochi
+// later publishes it without any ACL or publish hook.
+func (h *authHook) mayWill(cl *mqtt.Client) bool {
+	w := &cl.Properties.Will
+	if atomic.LoadUint32(&w.Flag) == 0 {
+		return true
 	}
-	return packets.ErrNotAuthorized
+	return withinPublishLimits(w.TopicName, w.Qos, w.Retain, len(w.Payload)) && h.policy.publish(cl, w.TopicName) &&
+		(!w.Retain || h.policy.retainPublish(cl, w.TopicName))
 }
 
 // OnConnectAuthenticate lets through what OnConnect did not refuse; mochi
@@ -68,51 +77,25 @@ func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 func (h *authHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
 
 func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
-	if write {
-		if h.policy.publish(cl, topic) {
-			return true
-		}
-		h.refuse(cl, "FORBIDDEN_ACCESS")
-		return false
+	if !write {
+		return h.policy.read(cl, topic)
 	}
-	return h.policy.read(cl, topic)
+	allowed := h.policy.publish(cl, topic)
+	if !allowed && cl.Properties.ProtocolVersion < 5 {
+		// AWS closes an MQTT 3.1.1 connection after a denied publish;
+		// mochi answers MQTT 5 with PUBACK 0x87 as AWS does.
+		h.events.stop(cl, "FORBIDDEN_ACCESS")
+	}
+	return allowed
 }
 
-// OnSubscribe refuses QoS 2 as AWS does: the filter is made invalid so that
-// mochi answers it with a failure code.
-func (h *authHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
-	for i := range pk.Filters {
-		if pk.Filters[i].Qos > 1 {
-			pk.Filters[i].Filter = ""
-		}
-	}
-	h.policy.subscribing(cl, pk.Filters)
-	return pk
-}
-
-// OnPublish disconnects clients that break AWS's publish limits.
+// OnPublish asks iot:RetainPublish as well for a retained publish.
 func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if cl.Net.Inline {
+	if cl.Net.Inline || !pk.FixedHeader.Retain || h.policy.retainPublish(cl, pk.TopicName) {
 		return pk, nil
 	}
-	badRetain := pk.FixedHeader.Retain && strings.HasPrefix(pk.TopicName, "$aws/")
-	if pk.FixedHeader.Qos > 1 || badRetain || len(pk.Payload) > maxPayload {
-		h.refuse(cl, "CLIENT_ERROR")
-		return pk, packets.ErrRejectPacket
+	if cl.Properties.ProtocolVersion < 5 {
+		h.events.stop(cl, "FORBIDDEN_ACCESS")
 	}
-	if pk.FixedHeader.Retain && !h.policy.retainPublish(cl, pk.TopicName) {
-		h.refuse(cl, "FORBIDDEN_ACCESS")
-		return pk, packets.ErrRejectPacket
-	}
-	return pk, nil
-}
-
-// refuse closes the connection as AWS does for MQTT 3.1.1 (MQTT 5 clients
-// get a failure PUBACK from mochi instead).
-func (h *authHook) refuse(cl *mqtt.Client, reason string) {
-	if cl.Properties.ProtocolVersion == 5 && reason == "FORBIDDEN_ACCESS" {
-		return
-	}
-	h.events.setReason(cl, reason)
-	cl.Stop(packets.ErrNotAuthorized)
+	return pk, packets.ErrRejectPacket
 }

@@ -93,6 +93,20 @@ func (l *lifecycle) setReason(cl *mqtt.Client, reason string) {
 	l.mu.Unlock()
 }
 
+// stop disconnects a client for reason (AWS's disconnectReason).
+func (l *lifecycle) stop(cl *mqtt.Client, reason string) {
+	l.setReason(cl, reason)
+	cl.Stop(packets.ErrNotAuthorized)
+}
+
+// note logs what the emulator did to a client that no lifecycle event
+// reports (a refused CONNECT past the policy, throttling).
+func (l *lifecycle) note(what, clientID, why string) {
+	l.mu.Lock()
+	fmt.Fprintf(l.log, "%s %s client=%s: %s\n", time.Now().UTC().Format(time.RFC3339), what, clientID, why)
+	l.mu.Unlock()
+}
+
 func (l *lifecycle) shutdown() {
 	l.mu.Lock()
 	l.closing = true

@@ -124,8 +124,17 @@ func (p *mqttPolicy) read(cl *mqtt.Client, topic string) bool {
 	return p.allowed(cl, "iot:Receive", "topic", topic, nil)
 }
 
-func (p *mqttPolicy) ID() string                                    { return "iotwatch-policy" }
-func (p *mqttPolicy) Provides(b byte) bool                          { return b == mqtt.OnDisconnect }
+func (p *mqttPolicy) ID() string { return "iotwatch-policy" }
+func (p *mqttPolicy) Provides(b byte) bool {
+	return b == mqtt.OnDisconnect || b == mqtt.OnSubscribe
+}
+
+// OnSubscribe runs after the limits hook has failed the filters AWS refuses
+// (the hook comes last), so only the filters mochi will ask about wait.
+func (p *mqttPolicy) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	p.subscribing(cl, pk.Filters)
+	return pk
+}
 func (p *mqttPolicy) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { p.conns.Delete(cl) }
 
 func (p *mqttPolicy) of(cl *mqtt.Client) *connPolicy {

@@ -27,10 +27,6 @@ import (
 	"github.com/iotwatch/iotwatch/pki"
 )
 
-// maxPayload is AWS's limit on one message's payload; the packet limit adds
-// room for the topic and headers.
-const maxPayload = 128 * 1024
-
 // Options configures the emulator.
 type Options struct {
 	Listen  string    // "127.0.0.1:8883"; tests use "127.0.0.1:0"
@@ -43,6 +39,9 @@ type Options struct {
 	// IAMPolicy is an IAM-style policy document (iot:* actions) applied to
 	// SigV4 callers; "" lets them do everything.
 	IAMPolicy string
+	// Unthrottled lifts AWS's publish rate, CONNECT rate and in-flight
+	// limits, for benchmarks that measure the broker itself.
+	Unthrottled bool
 }
 
 // Server is a running emulator.
@@ -96,18 +95,30 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 		logOut = io.Discard
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
+	// The packet limit leaves room for the topic and headers; limitsHook
+	// holds payloads to AWS's 128 KiB.
 	caps.MaximumPacketSize = maxPayload + 64*1024
-	// A slow subscriber may fall far behind a flood: queue as many QoS 1
-	// messages as packet ids allow rather than dropping them.
-	caps.MaximumInflight = 65535
-	caps.MaximumClientWritesPending = 16384
+	caps.MinimumProtocolVersion = 4 // MQTT 3.1.1 and 5; AWS refuses 3.1 (MQIsdp)
+	// AWS sends a client at most 100 unacknowledged QoS 1 messages and
+	// drops the rest until it acknowledges; it takes 100 from it likewise.
+	caps.MaximumInflight, caps.ReceiveMaximum = maxInflight, maxInflight
+	if o.Unthrottled {
+		caps.MaximumInflight, caps.ReceiveMaximum = unthrottledInflight, unthrottledInflight
+	}
+	// Packets waiting for a client's write loop, which never blocks on the
+	// socket (budgetConn queues the bytes): room for bursts only. mochi
+	// allocates the queue per client up front, and 16,384 slots made 128 MiB
+	// for 1,000 devices (and twice that in RSS before a GC).
+	caps.MaximumClientWritesPending = 1024
 	s.broker = mqtt.New(&mqtt.Options{InlineClient: true, Capabilities: caps,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	s.events = newLifecycle(s.broker, logOut)
 	s.shadows = &shadowHook{broker: s.broker, store: s.store}
 	s.policy = &mqttPolicy{}
+	// Authorization before the limits: a CONNECT the policy refuses does not
+	// count against the CONNECT rate of its client id.
 	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker, policy: s.policy},
-		s.shadows, &lifecycleHook{events: s.events}, s.policy}
+		newLimitsHook(s.events, s.broker, o.Unthrottled), s.shadows, &lifecycleHook{events: s.events}, s.policy}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h, nil); err != nil {
 			return err
@@ -121,14 +132,18 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 // connection and goes silent would hold a goroutine, and Close, forever.
 const connectWithin = 10 * time.Second
 
+// handshakeDeadline puts each accepted connection under a write budget and
+// the connectWithin deadline.
 type handshakeDeadline struct{ net.Listener }
 
 func (l handshakeDeadline) Accept() (net.Conn, error) {
 	conn, err := l.Listener.Accept()
-	if err == nil {
-		conn.SetDeadline(time.Now().Add(connectWithin))
+	if err != nil {
+		return conn, err
 	}
-	return conn, err
+	b := newBudgetConn(conn)
+	b.SetDeadline(time.Now().Add(connectWithin))
+	return b, nil
 }
 
 func explainListen(addr string, err error) error {

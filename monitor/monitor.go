@@ -274,6 +274,10 @@ func (m *Monitor) historyOf(field string) *history {
 // discard swallows samples of fields beyond MaxFields.
 var discard = &history{}
 
+// Warn puts a warning from outside the event stream (a private key others
+// may read) into the event log.
+func (m *Monitor) Warn(at time.Time, text string) { m.log(at, Warn, "%s", text) }
+
 func (m *Monitor) log(at time.Time, sev Severity, format string, args ...any) {
 	m.events = append(m.events, Entry{At: at, Severity: sev, Text: fmt.Sprintf(format, args...)})
 	m.logged++

@@ -8,9 +8,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/charmbracelet/x/term"
 )
 
 // WriteFile writes data, 0600 when private (a key), else 0644.
@@ -188,6 +192,73 @@ func KeyFileWarning(path string) string {
 		return ""
 	}
 	return fmt.Sprintf("private key %s is readable by other users (mode %04o): run chmod 600 %s", path, info.Mode().Perm(), path)
+}
+
+// WarnKeyFile writes KeyFileWarning's warning, if any, as one line to w:
+// every command that reads a private key calls it once for that key.
+func WarnKeyFile(w io.Writer, path string) {
+	if msg := KeyFileWarning(path); msg != "" {
+		fmt.Fprintln(w, "warning:", msg)
+	}
+}
+
+// WriteSecret writes data that holds a private key to path so that no byte
+// of it ever sits in a file others may read: a regular file (or a new one)
+// is written as a new 0600 file in the same directory and renamed over
+// path, so an existing 0644 file never holds the key even for a moment; a
+// device or pipe is written in place, but never a terminal, whatever name
+// reaches it (/dev/stdout, /dev/fd/1, /proc/self/fd/1, /dev/pts/N).
+func WriteSecret(path string, data []byte) error {
+	info, err := os.Stat(path)
+	switch {
+	case err == nil && info.IsDir():
+		return fmt.Errorf("%s is a directory: give a file name, e.g. %s", path, filepath.Join(path, "secrets.h"))
+	case err == nil && !info.Mode().IsRegular():
+		return writeDevice(path, data)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	if resolved, err := filepath.EvalSymlinks(path); err == nil {
+		path = resolved // replace the file a link names, not the link
+	}
+	return replaceFile(path, data)
+}
+
+func writeDevice(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// Asked of the opened file, so every name of a terminal is caught.
+	if term.IsTerminal(f.Fd()) {
+		return fmt.Errorf("%s is a terminal and the output contains the private key: write it to a file, e.g. -o firmware/include/secrets.h", path)
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// replaceFile writes a new file and renames it over path. os.CreateTemp
+// creates it 0600 before the first byte.
+func replaceFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after the rename there is nothing to remove
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if closeErr := tmp.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // LoadCA reads a CA written by Init, to issue more certificates with it.

@@ -368,3 +368,59 @@ func BenchmarkLoadClientTLS(b *testing.B) {
 		}
 	}
 }
+
+func TestKeyFileWarningNamesFileAndFix(t *testing.T) {
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o644} {
+		dir := initDir(t)
+		key := filepath.Join(dir, DeviceKeyFile)
+		os.Chmod(key, mode)
+		var out strings.Builder
+		WarnKeyFile(&out, key)
+		if want := "warning: private key " + key; !strings.HasPrefix(out.String(), want) || !strings.HasSuffix(out.String(), "run chmod 600 "+key+"\n") {
+			t.Errorf("mode %04o: %q", mode, out.String())
+		}
+	}
+}
+
+// TestWriteSecretNeverFillsTheOldFile: the secret goes into a new 0600
+// file renamed over the old one, so a hard link to the old 0644 file (which
+// shares its inode) never sees it.
+func TestWriteSecretNeverFillsTheOldFile(t *testing.T) {
+	dir := t.TempDir()
+	path, link := filepath.Join(dir, "secrets.h"), filepath.Join(dir, "old-link")
+	os.WriteFile(path, []byte("old"), 0o644)
+	if err := os.Link(path, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSecret(path, []byte("KEY")); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	old, _ := os.ReadFile(link)
+	info, _ := os.Stat(path)
+	if string(got) != "KEY" || string(old) != "old" || info.Mode().Perm() != 0o600 {
+		t.Fatalf("new %q %04o, old inode %q", got, info.Mode().Perm(), old)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Fatalf("temporary file left behind: %v", entries)
+	}
+}
+
+func TestWriteSecretThroughSymlinkAndDevice(t *testing.T) {
+	dir := t.TempDir()
+	target, link := filepath.Join(dir, "real.h"), filepath.Join(dir, "secrets.h")
+	os.Symlink(target, link)
+	os.WriteFile(target, []byte("old"), 0o644)
+	if err := WriteSecret(link, []byte("KEY")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(target); string(got) != "KEY" {
+		t.Fatalf("through the link: %q", got)
+	}
+	if err := WriteSecret(os.DevNull, []byte("KEY")); err != nil {
+		t.Fatalf("%s: %v", os.DevNull, err)
+	}
+	if err := WriteSecret(dir, []byte("KEY")); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("directory: %v", err)
+	}
+}

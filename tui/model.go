@@ -44,6 +44,7 @@ type Options struct {
 	Demo     []DemoKey
 	Now      func() time.Time // injected in tests
 	Memory   func() uint64    // heap in use; injected in tests
+	Warnings []string         // put in the event log at start, e.g. a key others may read
 }
 
 // windows are the plot window presets of keys 1–6.
@@ -90,6 +91,9 @@ func New(o Options) Model {
 	m := Model{o: o, mon: monitor.New(o.Monitor), keys: DefaultKeyMap(o.Controls, o.Demo), help: help.New(),
 		styles: DefaultStyles(), editor: ed, window: o.Window, width: 80, height: 24, now: o.Now()}
 	m.keys.setLinkUp(false)
+	for _, w := range o.Warnings {
+		m.mon.Warn(m.now, w)
+	}
 	m.render()
 	return m
 }

@@ -390,3 +390,15 @@ func TestLongLogLinesWrap(t *testing.T) {
 		}
 	}
 }
+
+// TestWarningsInEventLog: warnings the command passes (a private key others
+// may read) show in the event log, where the full screen hides stderr.
+func TestWarningsInEventLog(t *testing.T) {
+	m := New(Options{Conn: newFakeConn(), Endpoint: "localhost:8883", Thing: "esp32-pico", Window: time.Minute,
+		Now: func() time.Time { return t0 }, Memory: func() uint64 { return 8 << 20 },
+		Warnings: []string{"private key /k/device.key is readable by other users (mode 0644): run chmod 600 /k/device.key"}})
+	m = update(m, tea.WindowSizeMsg{Width: 200, Height: 40})
+	if v := m.View(); !strings.Contains(v, "run chmod 600 /k/device.key") {
+		t.Fatalf("no warning in the event log:\n%s", v)
+	}
+}
