@@ -177,6 +177,7 @@ int Run(const fwhost::Options& o) {
   settings.id.fw = fw.c_str();
   settings.id.resetReason = "POWERON";
   settings.intervalS = o.intervalS;
+  settings.maxPayload = static_cast<size_t>(o.maxPayload);
   uint64_t seed = static_cast<uint64_t>(time(nullptr)) ^ (static_cast<uint64_t>(getpid()) << 32);
   HostPort port(seed);
   iotcore::Core core(port, settings);
@@ -251,9 +252,9 @@ int Run(const fwhost::Options& o) {
   }
   const iotcore::Stats& s = core.stats();
   Logf("stopped: %u reports (seq %llu), %u publish failures, %u deltas applied, %u values refused, "
-       "%u keys ignored, %u payloads too large, %u malformed, %u rejected",
+       "%u keys ignored, %u dropped, %u malformed, %u rejected",
        s.reports, static_cast<unsigned long long>(core.seq()), s.publishFailures, s.deltasApplied,
-       s.valuesRefused, s.keysIgnored, s.tooLarge, s.malformed, s.rejected);
+       s.valuesRefused, s.keysIgnored, s.dropped, s.malformed, s.rejected);
   mosquitto_destroy(mosq);
   mosquitto_lib_cleanup();
   return 0;

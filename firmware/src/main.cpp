@@ -20,6 +20,8 @@
 #include <cstring>
 #include <ctime>
 #include <iterator>
+#include <memory>
+#include <new>
 #include <optional>
 
 #include "../lib/iotcore/backoff.h"
@@ -59,9 +61,17 @@ constexpr int32_t kTcpConnectMs = 10000;  // also bounds every socket write
 constexpr unsigned long kTlsHandshakeS = 10;
 constexpr uint32_t kWatchdogMs = 30000;         // longer than any one blocking step below
 constexpr time_t kFirstValidTime = 1704067200;  // 2024-01-01T00:00:00Z
-// Incoming packets carry a topic and up to the core's payload limit; outgoing
-// ones only need room for their header, as payloads go straight to the socket.
-constexpr int kMqttReadBuffer = iotcore::kMaxPayload + iotcore::kMaxTopic + 16;
+// The largest shadow document the board takes. An 8 KB state held in a few
+// long values gives a get/accepted of 16,638 bytes (measured against the
+// emulator, lib/iotcore/core.h lists the shapes); the same state as ~1,000
+// small keys (48 KB) or a long array (118 KB) would also need a cJSON tree
+// several times its size, more heap than the board has. Those are dropped
+// by lwmqtt, counted, reported as "dropped", and the shadow is asked for
+// again (with growing gaps while the answer is still too large).
+constexpr size_t kMaxPayload = 20 * 1024;
+// Incoming packets carry a topic and up to kMaxPayload; outgoing ones only
+// need room for their header, as payloads go straight to the socket.
+constexpr int kMqttReadBuffer = kMaxPayload + iotcore::kMaxTopic + 16;
 constexpr int kMqttWriteBuffer = 512;
 // A Wi-Fi join takes seconds: re-beginning sooner would cut short one the
 // driver is still making.
@@ -166,17 +176,23 @@ std::optional<Device> device;
 // calls back from inside publish() and subscribe() while it waits for their
 // acknowledgement, and the core answers a message by publishing, which must
 // not nest inside another publish. A slot is freed only once the core has
-// handled it, so messages arriving meanwhile cannot overwrite it.
+// handled it, so messages arriving meanwhile cannot overwrite it. Payloads
+// are copied to the heap, within a budget of two full-size documents.
 struct InboxMessage {
   char topic[iotcore::kMaxTopic];
-  char payload[iotcore::kMaxPayload + 1];
+  std::unique_ptr<char[]> payload;
   size_t len;
 };
 constexpr size_t kInboxSlots = 4;
+constexpr size_t kInboxBytes = 2 * kMaxPayload;
 InboxMessage inbox[kInboxSlots];
 size_t inboxHead = 0;
 size_t inboxCount = 0;
-bool inboxOverflowed = false;
+size_t inboxBytes = 0;
+// Messages lost since the core was last told: too large for the read
+// buffer (lwmqtt's count) or for the inbox.
+uint32_t pendingDrops = 0;
+uint32_t lwmqttDropsSeen = 0;
 
 // ---- Configuration: flash and the access-point web page ----
 
@@ -369,33 +385,46 @@ bool ClockIsSet(uint64_t now) {
 
 void OnMqttMessage(MQTTClient*, char topic[], char bytes[], int length) {
   size_t len = static_cast<size_t>(length);
-  if (len > iotcore::kMaxPayload || strlen(topic) >= iotcore::kMaxTopic) {
+  if (len > kMaxPayload || strlen(topic) >= iotcore::kMaxTopic) {
     Logf("dropped a %d-byte message on %s: over the size limit", length, topic);
+    pendingDrops++;
     return;
   }
-  if (inboxCount == kInboxSlots) {
-    Logf("dropped a message on %s: inbox full", topic);
-    inboxOverflowed = true;
+  InboxMessage& m = inbox[(inboxHead + inboxCount) % kInboxSlots];
+  if (inboxCount == kInboxSlots || inboxBytes + len > kInboxBytes ||
+      !(m.payload = std::unique_ptr<char[]>(new (std::nothrow) char[len + 1]))) {
+    Logf("dropped a %d-byte message on %s: no room to queue it", length, topic);
+    pendingDrops++;
     return;
   }
-  InboxMessage& m = inbox[(inboxHead + inboxCount++) % kInboxSlots];
+  inboxCount++;
+  inboxBytes += len;
   snprintf(m.topic, sizeof m.topic, "%s", topic);
-  if (len > 0) memcpy(m.payload, bytes, len);
+  if (len > 0) memcpy(m.payload.get(), bytes, len);
   m.payload[len] = '\0';
   m.len = len;
 }
 
-// DeliverMessages gives queued messages to the core. When some were dropped
-// for want of room it asks for the whole shadow again, whose desired section
-// carries whatever the lost deltas did.
+// DeliverMessages gives queued messages to the core, then the drops, which
+// make it ask for the whole shadow again: its desired section carries
+// whatever the lost messages did.
 void DeliverMessages() {
   for (; inboxCount > 0; inboxHead = (inboxHead + 1) % kInboxSlots, inboxCount--) {
     esp_task_wdt_reset();  // the core's answer may be a publish waiting for its PUBACK
-    const InboxMessage& m = inbox[inboxHead];
-    device->core.OnMessage(m.topic, m.payload, m.len, UptimeMs());
+    InboxMessage& m = inbox[inboxHead];
+    device->core.OnMessage(m.topic, m.payload.get(), m.len, UptimeMs());
+    m.payload.reset();
+    inboxBytes -= m.len;
   }
-  if (inboxOverflowed && mqttUp) device->core.OnConnected(UptimeMs());
-  inboxOverflowed = false;
+  uint32_t lwmqttDrops = mqtt.droppedMessages();
+  if (lwmqttDrops != lwmqttDropsSeen) {
+    Logf("lwmqtt dropped %u message(s) larger than its %d-byte buffer",
+         static_cast<unsigned>(lwmqttDrops - lwmqttDropsSeen), kMqttReadBuffer);
+  }
+  pendingDrops += lwmqttDrops - lwmqttDropsSeen;
+  lwmqttDropsSeen = lwmqttDrops;
+  if (pendingDrops > 0) device->core.OnDropped(pendingDrops, UptimeMs());
+  pendingDrops = 0;
 }
 
 void ConfigureMqtt() {
@@ -519,6 +548,7 @@ void setup() {
   settings.thing = deviceConfig.thing;
   settings.id.fw = iotcore::kVersion;
   settings.id.resetReason = resetReason;
+  settings.maxPayload = kMaxPayload;
   device.emplace(settings, seed);
   if (!device->core.Begin()) RunConfigPortal("thing name refused");
   nextWifiBeginMs = UptimeMs() + device->wifiBackoff.NextDelay();

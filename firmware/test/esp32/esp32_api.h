@@ -170,6 +170,8 @@ class WebServer {
 typedef enum { LWMQTT_SUCCESS = 0 } lwmqtt_err_t;
 typedef enum { LWMQTT_CONNECTION_ACCEPTED = 0 } lwmqtt_return_code_t;
 class MQTTClient {
+  uint32_t _droppedMessages = 0;
+
  public:
   MQTTClient(int readBufSize, int writeBufSize);
   void begin(Client& client);
@@ -177,6 +179,7 @@ class MQTTClient {
   void setCleanSession(bool cleanSession);
   void setTimeout(int timeout);
   void dropOverflow(bool enabled);
+  uint32_t droppedMessages() { return this->_droppedMessages; }
   void onMessageAdvanced(void (*cb)(MQTTClient* client, char topic[], char bytes[], int length));
   bool connect(const char clientId[], bool skip = false);
   bool publish(const char topic[], const char payload[], int length, bool retained, int qos);
