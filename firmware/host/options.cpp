@@ -53,7 +53,7 @@ bool Check(const Options& o, std::string* error) {
       return false;
     }
   }
-  iotcore::ConfigError err = iotcore::ValidateConfig("host", "", o.thing.c_str(), o.endpoint.c_str());
+  iotcore::ConfigError err = iotcore::ValidateNetwork("host", "", o.thing.c_str(), o.endpoint.c_str());
   if (!err.ok()) {
     *error = std::string("--") + err.field + " " + err.problem;
     return false;
