@@ -10,9 +10,13 @@
 #include <WebServer.h>
 #include <WiFi.h>
 #include <esp_random.h>
+#include <esp_sntp.h>
 #include <esp_system.h>
 #include <esp_task_wdt.h>
 #include <esp_timer.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
+#include <sys/time.h>
 
 #include <atomic>
 #include <cstdarg>
@@ -25,11 +29,15 @@
 #include <optional>
 
 #include "../lib/iotcore/backoff.h"
+#include "../lib/iotcore/clock.h"
 #include "../lib/iotcore/config.h"
+#include "../lib/iotcore/config_page.h"
 #include "../lib/iotcore/core.h"
 #include "../lib/iotcore/ramp.h"
 #include "../lib/iotcore/version.h"
 
+// secrets.h holds the build-time default credentials; the configuration
+// page can replace them, and what it saves (in NVS) wins.
 #if !__has_include("secrets.h")
 #error "include/secrets.h is missing: create it with `iotwatch certs header` (see README.md)"
 #endif
@@ -41,9 +49,15 @@
 #define LED_PIN -1
 #endif
 
-// A lab without Internet access can point this at a local NTP server.
+// A lab without Internet access can point the first at a local NTP server.
 #ifndef NTP_SERVER
 #define NTP_SERVER "pool.ntp.org"
+#endif
+#ifndef NTP_SERVER_2
+#define NTP_SERVER_2 "time.google.com"
+#endif
+#ifndef NTP_SERVER_3
+#define NTP_SERVER_3 "time.cloudflare.com"
 #endif
 
 // The TLS handshake and cJSON both run on the loop task; the default 8 KB
@@ -54,13 +68,11 @@ namespace {
 
 constexpr int kBootButtonPin = 0;  // pulled up, LOW while pressed
 constexpr uint64_t kButtonHoldMs = 3000;
-constexpr uint16_t kMqttPort = 8883;
 constexpr int kKeepAliveS = 30;
 constexpr int kMqttCommandMs = 5000;      // each wait for a CONNACK, SUBACK or PUBACK
 constexpr int32_t kTcpConnectMs = 10000;  // also bounds every socket write
 constexpr unsigned long kTlsHandshakeS = 10;
-constexpr uint32_t kWatchdogMs = 30000;         // longer than any one blocking step below
-constexpr time_t kFirstValidTime = 1704067200;  // 2024-01-01T00:00:00Z
+constexpr uint32_t kWatchdogMs = 30000;  // longer than any one blocking step below
 // The largest shadow document the board takes. An 8 KB state held in a few
 // long values gives a get/accepted of 16,638 bytes (measured against the
 // emulator, lib/iotcore/core.h lists the shapes); the same state as ~1,000
@@ -77,9 +89,9 @@ constexpr int kMqttWriteBuffer = 512;
 // driver is still making.
 const iotcore::BackoffPolicy kWifiBackoff{10000, 60000, 60000};
 constexpr const char* kPrefsNamespace = "iotwatch";
-// NVS keys are at most 15 characters.
-constexpr const char* kPrefsKeys[] = {"ssid", "password", "thing", "endpoint"};
 constexpr const char* kHtml = "text/html; charset=utf-8";
+// setAlpnProtocols keeps the pointer: a null-terminated list.
+const char* kAlpnProtocols[] = {iotcore::kAlpnAws, nullptr};
 
 NetworkClientSecure tls;
 MQTTClient mqtt(kMqttReadBuffer, kMqttWriteBuffer);
@@ -87,13 +99,16 @@ WebServer web(80);
 iotcore::Config deviceConfig;
 
 std::atomic<uint8_t> lastDisconnectReason{0};  // written by the network event task
+// Our own WiFi.disconnect() raises a disconnect event (ASSOC_LEAVE) that
+// would hide the reason the station went down.
+std::atomic<bool> leavingOnPurpose{false};
+std::atomic<bool> sntpSynced{false};  // set by the SNTP task
+iotcore::ClockKeeper clockKeeper;
 bool wifiUp = false;
-bool sntpStarted = false;
 bool mqttUp = false;
 bool buttonDown = false;
 uint64_t buttonDownSinceMs = 0;
 uint64_t nextWifiBeginMs = 0;
-uint64_t nextClockLogMs = 0;
 uint64_t nextMqttAttemptMs = 0;
 uint64_t restartAtMs = 0;  // configuration page: restart once "saved" has gone out
 
@@ -194,119 +209,155 @@ size_t inboxBytes = 0;
 uint32_t pendingDrops = 0;
 uint32_t lwmqttDropsSeen = 0;
 
-// ---- Configuration: flash and the access-point web page ----
+// ---- Configuration: NVS and the access-point web page ----
+
+// The page's credential check, with the mbedTLS the TLS client uses.
+int FillRandom(void*, unsigned char* out, size_t len) {
+  esp_fill_random(out, len);
+  return 0;
+}
+
+class MbedTlsCheck : public iotcore::CredentialCheck {
+ public:
+  iotcore::ConfigError Check(const iotcore::Config& c) const override {
+    mbedtls_x509_crt cert, ca;
+    mbedtls_pk_context key;
+    mbedtls_x509_crt_init(&cert);
+    mbedtls_x509_crt_init(&ca);
+    mbedtls_pk_init(&key);
+    iotcore::ConfigError err;
+    // mbedTLS takes PEM with its terminating NUL counted in the length.
+    if (mbedtls_x509_crt_parse(&cert, Bytes(c.cert), c.cert.size() + 1) != 0) {
+      err = {"cert", "is not an X.509 certificate mbedTLS can read"};
+    } else if (mbedtls_pk_parse_key(&key, Bytes(c.key), c.key.size() + 1, nullptr, 0, FillRandom,
+                                    nullptr) != 0) {
+      err = {"key", "is not a private key mbedTLS can read"};
+    } else if (mbedtls_pk_check_pair(&cert.pk, &key, FillRandom, nullptr) != 0) {
+      err = {"key", "does not belong to the device certificate"};
+    } else if (mbedtls_x509_crt_parse(&ca, Bytes(c.ca), c.ca.size() + 1) != 0) {
+      err = {"ca", "holds a certificate mbedTLS cannot read"};
+    }
+    mbedtls_pk_free(&key);
+    mbedtls_x509_crt_free(&ca);
+    mbedtls_x509_crt_free(&cert);
+    return err;
+  }
+
+ private:
+  static const unsigned char* Bytes(const std::string& s) {
+    return reinterpret_cast<const unsigned char*>(s.c_str());
+  }
+};
+
+const MbedTlsCheck credentialCheck;
+
+// NVS keys (at most 15 characters). The PEMs are blobs, as NVS strings stop
+// at 4000 bytes.
+struct TextKey {
+  const char* key;
+  std::string iotcore::Config::*field;
+  bool blob;
+};
+constexpr TextKey kTextKeys[] = {
+    {"ssid", &iotcore::Config::ssid, false},      {"password", &iotcore::Config::password, false},
+    {"thing", &iotcore::Config::thing, false},    {"endpoint", &iotcore::Config::endpoint, false},
+    {"cert", &iotcore::Config::cert, true},       {"key", &iotcore::Config::key, true},
+    {"ca", &iotcore::Config::ca, true},
+};
+constexpr const char* kPortKey = "port";
+constexpr const char* kApPasswordKey = "ap_password";
 
 bool SaveConfig(const iotcore::Config& c) {
-  const char* values[] = {c.ssid, c.password, c.thing, c.endpoint};
   Preferences prefs;
   bool ok = prefs.begin(kPrefsNamespace, false);
-  for (size_t i = 0; ok && i < std::size(values); i++) {
-    ok = prefs.putString(kPrefsKeys[i], values[i]) == strlen(values[i]);
+  for (const TextKey& k : kTextKeys) {
+    const std::string& v = c.*k.field;
+    if (!ok) break;
+    ok = k.blob ? prefs.putBytes(k.key, v.data(), v.size()) == v.size()
+                : prefs.putString(k.key, v.c_str()) == v.size();
   }
-  return ok;
+  return ok && prefs.putUShort(kPortKey, c.port) == sizeof(uint16_t);
 }
 
-// LoadConfig is false on first boot and when what was saved no longer
-// passes validation.
-bool LoadConfig(iotcore::Config* out) {
+// LoadConfig starts from the build-time credentials of secrets.h and takes
+// whatever NVS holds over them.
+iotcore::Config LoadConfig() {
+  iotcore::Config c;
+  c.cert = AWS_CERT_CRT;
+  c.key = AWS_CERT_PRIVATE;
+  c.ca = AWS_CERT_CA;
   Preferences prefs;
   // Read-write, as opening a namespace never written read-only logs an error.
-  if (!prefs.begin(kPrefsNamespace, false) || !prefs.isKey(kPrefsKeys[0])) return false;
-  String v[std::size(kPrefsKeys)];
-  for (size_t i = 0; i < std::size(v); i++) v[i] = prefs.getString(kPrefsKeys[i]);
-  iotcore::ConfigError error =
-      iotcore::MakeConfig(v[0].c_str(), v[1].c_str(), v[2].c_str(), v[3].c_str(), out);
-  if (!error.ok()) Logf("saved configuration refused: %s %s", error.field, error.problem);
-  return error.ok();
-}
-
-String HtmlEscape(const char* s) {
-  String out;
-  for (; *s != '\0'; s++) {
-    switch (*s) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += *s;
+  if (!prefs.begin(kPrefsNamespace, false)) return c;
+  for (const TextKey& k : kTextKeys) {
+    if (!prefs.isKey(k.key)) continue;
+    std::string& v = c.*k.field;
+    if (k.blob) {
+      v.assign(prefs.getBytesLength(k.key), '\0');
+      v.resize(prefs.getBytes(k.key, &v[0], v.size()));
+    } else {
+      v = prefs.getString(k.key).c_str();
     }
   }
-  return out;
+  c.port = prefs.getUShort(kPortKey, iotcore::kPortMqtts);
+  return c;
 }
 
-String FormField(const char* label, const char* name, const char* type, const char* value,
-                 size_t maxLength) {
-  return String("<label>") + label + "<input name=" + name + " type=" + type +
-         " maxlength=" + static_cast<int>(maxLength) + " value=\"" + HtmlEscape(value) +
-         "\"></label>";
+// ApPassword is made once per board from the hardware RNG and kept in NVS:
+// anything derived from the MAC could be worked out by anyone in range, as
+// the access point broadcasts it.
+std::string ApPassword() {
+  Preferences prefs;
+  if (!prefs.begin(kPrefsNamespace, false)) return "";
+  String saved = prefs.getString(kApPasswordKey);
+  if (saved.length() > 0) return saved.c_str();
+  std::string fresh =
+      iotcore::ApPassword((static_cast<uint64_t>(esp_random()) << 32) | esp_random());
+  prefs.putString(kApPasswordKey, fresh.c_str());
+  return fresh;
 }
 
-// The password is never echoed back, not even after a refusal.
-String ConfigPage(const char* ssid, const char* thing, const char* endpoint,
-                  const iotcore::ConfigError* error) {
-  String html =
-      "<!doctype html><meta name=viewport content=\"width=device-width\">"
-      "<title>iotwatch setup</title><style>"
-      "body{font-family:sans-serif;max-width:32em;margin:1em auto;padding:0 1em}"
-      "label{display:block;margin:.8em 0}input{display:block;width:100%}.error{color:#b00}"
-      "</style><h1>iotwatch setup</h1>";
-  if (error != nullptr) {
-    html += String("<p class=error>") + HtmlEscape(error->field) + ": " +
-            HtmlEscape(error->problem) + "</p>";
-  }
-  html += "<form method=post action=\"/\">";
-  html += FormField("Wi-Fi network (SSID)", "ssid", "text", ssid, iotcore::kMaxSsid);
-  html += FormField("Wi-Fi password (empty for an open network)", "password", "password", "",
-                    iotcore::kMaxPassword);
-  html += FormField("Thing name (also the MQTT client id)", "thing", "text", thing,
-                    iotcore::kMaxThingName);
-  html += FormField("Endpoint: xxxx-ats.iot.REGION.amazonaws.com, or the PC running iotwatch serve",
-                    "endpoint", "text", endpoint, iotcore::kMaxHost);
-  return html + "<button>Save and restart</button></form>";
+std::string ApName() {
+  uint64_t mac = ESP.getEfuseMac();  // MAC byte 0 is the lowest byte
+  char name[24];
+  snprintf(name, sizeof name, "iotwatch-%02X%02X", static_cast<unsigned>((mac >> 32) & 0xff),
+           static_cast<unsigned>((mac >> 40) & 0xff));
+  return name;
 }
 
-void ServeConfigPage() {
-  web.send(200, kHtml,
-           ConfigPage(deviceConfig.ssid, deviceConfig.thing, deviceConfig.endpoint, nullptr));
-}
+void Send(int code, const std::string& html) { web.send(code, kHtml, String(html.c_str())); }
+
+void ServeConfigPage() { Send(200, iotcore::RenderConfigPage(deviceConfig, nullptr)); }
 
 void SaveSubmittedConfig() {
-  String ssid = web.arg("ssid");
-  String password = web.arg("password");
-  String thing = web.arg("thing");
-  String endpoint = web.arg("endpoint");
-  thing.trim();  // pasted names often bring a trailing space or newline along
-  endpoint.trim();
+  iotcore::FormFields form;
+  for (int i = 0; i < web.args(); i++) form[web.argName(i).c_str()] = web.arg(i).c_str();
   iotcore::Config submitted;
-  iotcore::ConfigError error = iotcore::MakeConfig(ssid.c_str(), password.c_str(), thing.c_str(),
-                                                   endpoint.c_str(), &submitted);
+  iotcore::ConfigError error = iotcore::ApplyForm(deviceConfig, form, credentialCheck, &submitted);
   if (!error.ok()) {
-    web.send(400, kHtml, ConfigPage(ssid.c_str(), thing.c_str(), endpoint.c_str(), &error));
+    Logf("configuration refused: %s %s", error.field, error.problem);
+    Send(400, iotcore::RenderConfigPage(submitted, &error));
   } else if (!SaveConfig(submitted)) {
-    web.send(500, kHtml, "<p>Writing the configuration to flash failed. Go back and try again.");
+    Send(500, "<p>Writing the configuration to flash failed. Go back and try again.");
   } else {
-    web.send(200, kHtml,
-             String("<p>Saved. The device restarts and joins ") + HtmlEscape(submitted.ssid) + ".");
-    Logf("configuration saved (thing %s, endpoint %s); restarting", submitted.thing,
-         submitted.endpoint);
+    Send(200, iotcore::RenderSavedPage(submitted));
+    Logf("configuration saved (thing %s, endpoint %s:%u); restarting", submitted.thing.c_str(),
+         submitted.endpoint.c_str(), submitted.port);
     restartAtMs = UptimeMs() + 1000;
   }
 }
 
 [[noreturn]] void RunConfigPortal(const char* reason) {
   if (mqtt.connected()) mqtt.disconnect();
-  uint64_t mac = ESP.getEfuseMac();  // MAC byte 0 is the lowest byte
-  char apName[24];
-  snprintf(apName, sizeof apName, "iotwatch-%02X%02X", static_cast<unsigned>((mac >> 32) & 0xff),
-           static_cast<unsigned>((mac >> 40) & 0xff));
+  std::string name = ApName();
+  std::string password = ApPassword();
   WiFi.mode(WIFI_AP);
-  WiFi.softAP(apName);
+  if (!WiFi.softAP(name.c_str(), password.c_str())) Logf("the access point did not start");
   web.on("/", HTTP_GET, ServeConfigPage);
   web.on("/", HTTP_POST, SaveSubmittedConfig);
   web.begin();
-  Logf("configuration mode (%s): join Wi-Fi \"%s\" and open http://%s/", reason, apName,
-       WiFi.softAPIP().toString().c_str());
+  Logf("configuration mode (%s): join Wi-Fi \"%s\" with password %s and open http://%s/", reason,
+       name.c_str(), password.c_str(), WiFi.softAPIP().toString().c_str());
   for (;;) {
     esp_task_wdt_reset();
     web.handleClient();
@@ -326,7 +377,13 @@ bool BootButtonHeld(uint64_t now) {
 
 // Runs in the network event task, so it only records the reason for loop().
 void OnWifiDisconnected(WiFiEvent_t, WiFiEventInfo_t info) {
-  lastDisconnectReason = info.wifi_sta_disconnected.reason;
+  uint8_t reason = info.wifi_sta_disconnected.reason;
+  if (reason == WIFI_REASON_ASSOC_LEAVE && leavingOnPurpose.exchange(false)) return;
+  lastDisconnectReason = reason;
+}
+
+void JoinWifi() {
+  WiFi.begin(deviceConfig.ssid.c_str(), deviceConfig.password.c_str());
 }
 
 void StartWifi() {
@@ -334,9 +391,13 @@ void StartWifi() {
   WiFi.mode(WIFI_STA);
   WiFi.setSleep(false);  // modem sleep adds latency and drops links in long soaks
   WiFi.setAutoReconnect(true);
+  // The 3.x core refuses anything below WPA2 once a password is set; plenty
+  // of access points still offer WPA (TKIP) only. Must precede begin().
+  WiFi.setMinSecurity(WIFI_AUTH_WPA_PSK);
   WiFi.onEvent(OnWifiDisconnected, ARDUINO_EVENT_WIFI_STA_DISCONNECTED);
-  WiFi.begin(deviceConfig.ssid, deviceConfig.password);
-  Logf("joining Wi-Fi \"%s\"", deviceConfig.ssid);
+  JoinWifi();
+  Logf("joining Wi-Fi \"%s\"%s", deviceConfig.ssid.c_str(),
+       deviceConfig.password.empty() ? " (open network)" : "");
 }
 
 // MaintainWifi reports whether the station has an IP address. The core's
@@ -353,32 +414,55 @@ bool MaintainWifi(uint64_t now) {
   if (up && !wifiUp) {
     Logf("Wi-Fi up: IP %s, RSSI %d dBm", WiFi.localIP().toString().c_str(), WiFi.RSSI());
     backoff.Connected(now);
-    if (!sntpStarted) configTime(0, 0, NTP_SERVER);
-    sntpStarted = true;
   } else if (!up && wifiUp) {
     Logf("Wi-Fi lost: reason %u %s", reason, reasonName());
     backoff.Disconnected(now);
     nextWifiBeginMs = now + backoff.NextDelay();
   } else if (!up && now >= nextWifiBeginMs) {
     Logf("Wi-Fi still down (last reason %u %s): joining \"%s\" again", reason, reasonName(),
-         deviceConfig.ssid);
+         deviceConfig.ssid.c_str());
+    leavingOnPurpose = true;
     WiFi.disconnect();
-    WiFi.begin(deviceConfig.ssid, deviceConfig.password);
+    JoinWifi();
     nextWifiBeginMs = now + backoff.NextDelay();
   }
   wifiUp = up;
   return up;
 }
 
-// TLS waits for SNTP, as certificate validity can only be judged against a
-// real clock.
-bool ClockIsSet(uint64_t now) {
-  if (time(nullptr) >= kFirstValidTime) return true;
-  if (now >= nextClockLogMs) {
-    Logf("waiting for the time from %s before connecting", NTP_SERVER);
-    nextClockLogMs = now + 10000;
+// Runs in the SNTP task.
+void OnTimeSynced(struct timeval*) { sntpSynced = true; }
+
+void StartSntp() {
+  sntp_set_time_sync_notification_cb(OnTimeSynced);
+  configTime(0, 0, NTP_SERVER, NTP_SERVER_2, NTP_SERVER_3);
+}
+
+// ClockUsable is whether TLS may go ahead, as certificate dates can only be
+// judged against a clock. Without an NTP answer within 30 s the build time
+// is set instead; SNTP keeps running and corrects it when a server answers.
+bool ClockUsable(uint64_t now) {
+  bool wasUsable = clockKeeper.usable();
+  switch (clockKeeper.Poll(now, sntpSynced.load())) {
+    case iotcore::ClockKeeper::Action::kRestartSntp:
+      Logf("no answer from NTP (%s, %s, %s); asking again, next in %u s", NTP_SERVER,
+           NTP_SERVER_2, NTP_SERVER_3, static_cast<unsigned>(clockKeeper.retryGapMs() / 1000));
+      configTime(0, 0, NTP_SERVER, NTP_SERVER_2, NTP_SERVER_3);
+      break;
+    case iotcore::ClockKeeper::Action::kFallBack: {
+      timeval tv{};
+      tv.tv_sec = static_cast<time_t>(iotcore::BuildTime(__DATE__, __TIME__));
+      settimeofday(&tv, nullptr);
+      Logf("no NTP answer in %u s: clock set from the firmware's build time (%s %s) so TLS can "
+           "proceed; certificates expired since then go unnoticed until SNTP answers",
+           static_cast<unsigned>(iotcore::kClockFallbackMs / 1000), __DATE__, __TIME__);
+      break;
+    }
+    case iotcore::ClockKeeper::Action::kNone:
+      break;
   }
-  return false;
+  if (sntpSynced.load() && !wasUsable) Logf("clock set by SNTP");
+  return clockKeeper.usable();
 }
 
 // ---- MQTT ----
@@ -428,11 +512,14 @@ void DeliverMessages() {
 }
 
 void ConfigureMqtt() {
-  // NetworkClientSecure keeps the pointers: the PEMs are static arrays.
-  tls.setCACert(AWS_CERT_CA);
-  tls.setCertificate(AWS_CERT_CRT);
-  tls.setPrivateKey(AWS_CERT_PRIVATE);
+  // NetworkClientSecure keeps the pointers: deviceConfig lives until restart.
+  tls.setCACert(deviceConfig.ca.c_str());
+  tls.setCertificate(deviceConfig.cert.c_str());
+  tls.setPrivateKey(deviceConfig.key.c_str());
+  tls.setConnectionTimeout(kTcpConnectMs);
   tls.setHandshakeTimeout(kTlsHandshakeS);
+  // AWS IoT takes MQTT on 443 only when the client asks for it by ALPN.
+  if (deviceConfig.port == iotcore::kPortHttps) tls.setAlpnProtocols(kAlpnProtocols);
   mqtt.begin(tls);
   mqtt.setKeepAlive(kKeepAliveS);
   mqtt.setCleanSession(true);
@@ -441,28 +528,42 @@ void ConfigureMqtt() {
   mqtt.onMessageAdvanced(OnMqttMessage);
 }
 
+// Between the blocking steps of a connect: feed the watchdog, honour the
+// BOOT button, and give up when Wi-Fi went down meanwhile.
+bool StillOnline(const char* next) {
+  esp_task_wdt_reset();
+  if (BootButtonHeld(UptimeMs())) RunConfigPortal("BOOT button held");
+  if (WiFi.status() == WL_CONNECTED) return true;
+  Logf("Wi-Fi went down before %s; connect abandoned", next);
+  return false;
+}
+
 // ConnectAndSubscribe opens the session in steps that each block for at
-// most their own timeout, feeding the watchdog in between. Errors are
-// lwmqtt's numbers (firmware/README.md lists them).
+// most their own timeout: DNS (lwIP's own bound), TCP 10 s, TLS 10 s,
+// CONNACK 5 s, each SUBACK 5 s. Errors are lwmqtt's numbers (README.md).
 bool ConnectAndSubscribe() {
-  Logf("connecting to %s:%u as %s", deviceConfig.endpoint, kMqttPort, deviceConfig.thing);
-  // DNS can take ~20 s on a bad network; resolving first gives it its own
-  // watchdog window, and the TLS connect then finds the address in lwIP's cache.
+  const char* host = deviceConfig.endpoint.c_str();
+  Logf("connecting to %s:%u as %s", host, deviceConfig.port, deviceConfig.thing.c_str());
+  // Resolved here, not inside connect(host, ...): that one tests the
+  // result with `!`, but failures are negative, so it went on to 0.0.0.0.
   IPAddress address;
-  if (WiFi.hostByName(deviceConfig.endpoint, address) != 1) {
-    Logf("DNS lookup of %s failed", deviceConfig.endpoint);
+  int dns = WiFi.hostByName(host, address);
+  if (dns != 1) {
+    Logf("DNS lookup of %s failed (%d): check the endpoint and the network's DNS", host, dns);
     return false;
   }
-  esp_task_wdt_reset();
-  if (!tls.connect(deviceConfig.endpoint, kMqttPort, kTcpConnectMs)) {
+  if (!StillOnline("the TLS connection")) return false;
+  // The address and the name: the name is for SNI and the certificate check.
+  if (!tls.connect(address, deviceConfig.port, host, deviceConfig.ca.c_str(),
+                   deviceConfig.cert.c_str(), deviceConfig.key.c_str())) {
     char reason[100];
     int code = tls.lastError(reason, sizeof reason);
-    Logf("TLS connection failed: %d %s", code, reason);
+    Logf("TLS connection to %s (%s) failed: %d %s", host, address.toString().c_str(), code, reason);
     return false;
   }
-  esp_task_wdt_reset();
+  if (!StillOnline("MQTT CONNECT")) return false;
   constexpr bool kTlsAlreadyOpen = true;
-  if (!mqtt.connect(deviceConfig.thing, kTlsAlreadyOpen)) {
+  if (!mqtt.connect(deviceConfig.thing.c_str(), kTlsAlreadyOpen)) {
     Logf(
         "MQTT connect failed: lwmqtt error %d, CONNACK code %d (AWS closes the connection when "
         "the policy does not allow this client id)",
@@ -471,7 +572,7 @@ bool ConnectAndSubscribe() {
   }
   const iotcore::Topics& topics = device->core.topics();
   for (size_t i = 0; i < iotcore::Topics::kSubscriptions; i++) {
-    esp_task_wdt_reset();
+    if (!StillOnline("subscribing")) return false;
     if (!mqtt.subscribe(topics.subscription(i), 1)) {
       Logf("subscribing to %s failed: lwmqtt error %d (check the policy's iot:Subscribe)",
            topics.subscription(i), static_cast<int>(mqtt.lastError()));
@@ -489,14 +590,25 @@ void ScheduleMqttAttempt(uint64_t now) {
        delayMs / 1000.0);
 }
 
+// LogLostConnection says why the session ended. loop() also returns false
+// when the socket had already closed, leaving lastError() from an earlier
+// call, so that case is told apart first.
+void LogLostConnection(bool online, bool socketOpen) {
+  if (!online) {
+    Logf("MQTT connection dropped: Wi-Fi down");
+  } else if (!socketOpen) {
+    Logf("MQTT connection closed by the server or the network (AWS closes it when the policy "
+         "denies a publish or subscribe)");
+  } else {
+    Logf("MQTT connection lost: lwmqtt error %d", static_cast<int>(mqtt.lastError()));
+  }
+}
+
 void MaintainMqtt(uint64_t now, bool online) {
   if (mqttUp) {
-    if (online && mqtt.loop()) return;
-    if (online) {
-      Logf("MQTT connection lost (lwmqtt error %d)", static_cast<int>(mqtt.lastError()));
-    } else {
-      Logf("MQTT connection dropped: network down");
-    }
+    bool socketOpen = mqtt.connected();
+    if (online && socketOpen && mqtt.loop()) return;
+    LogLostConnection(online, socketOpen);
     tls.stop();
     mqttUp = false;
     device->mqttBackoff.Disconnected(now);
@@ -508,6 +620,7 @@ void MaintainMqtt(uint64_t now, bool online) {
       device->mqttBackoff.Connected(UptimeMs());
       device->core.OnConnected(UptimeMs());
     } else {
+      tls.stop();
       ScheduleMqttAttempt(UptimeMs());
     }
   }
@@ -538,14 +651,22 @@ void setup() {
 #endif
   const char* resetReason = ResetReasonName(esp_reset_reason());
   Logf("%s starting, reset reason %s", iotcore::kVersion, resetReason);
-  if (!LoadConfig(&deviceConfig)) RunConfigPortal("no valid saved configuration");
+  Logf("configuration page: hold BOOT for 3 s, then join Wi-Fi \"%s\" with password %s",
+       ApName().c_str(), ApPassword().c_str());
+  deviceConfig = LoadConfig();
+  iotcore::ConfigError error = iotcore::ValidateConfig(deviceConfig, credentialCheck);
+  if (!error.ok()) {
+    Logf("configuration incomplete: %s %s", error.field, error.problem);
+    RunConfigPortal("no valid configuration");
+  }
 
   StartWifi();
+  StartSntp();
   // With the radio on, esp_random() draws on RF noise, so boards that boot
   // together still spread their reconnects apart.
   uint64_t seed = (static_cast<uint64_t>(esp_random()) << 32) | esp_random();
   iotcore::Settings settings;
-  settings.thing = deviceConfig.thing;
+  settings.thing = deviceConfig.thing.c_str();
   settings.id.fw = iotcore::kVersion;
   settings.id.resetReason = resetReason;
   settings.maxPayload = kMaxPayload;
@@ -559,7 +680,7 @@ void loop() {
   esp_task_wdt_reset();
   uint64_t now = UptimeMs();
   if (BootButtonHeld(now)) RunConfigPortal("BOOT button held");
-  bool online = MaintainWifi(now) && ClockIsSet(now);
+  bool online = MaintainWifi(now) && ClockUsable(now);
   MaintainMqtt(now, online);
   DeliverMessages();
   device->core.Poll(UptimeMs());
