@@ -382,6 +382,43 @@ func TestFirmwareHostRecoversADroppedDeltaWithAGet(t *testing.T) {
 	}
 }
 
+// On port 443 AWS IoT takes MQTT only from a client that asks for
+// x-amzn-mqtt-ca by ALPN; the emulator's listener (any port) negotiates it,
+// and refuses a protocol it does not know, so the flag is shown to be sent.
+func TestFirmwareHostOverALPN(t *testing.T) {
+	bin := buildFirmwareHost(t, true)
+	r := newFWRig(t, "")
+	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1, "--alpn", "x-amzn-mqtt-ca")
+	r.waitDoc(t, "a report over ALPN x-amzn-mqtt-ca", 0, 10*time.Second, hasSeq)
+	if !strings.Contains(r.stderr.String(), " ALPN x-amzn-mqtt-ca, report every") {
+		t.Fatalf("fw-host did not say it uses ALPN:\n%s", r.stderr)
+	}
+	r.stopHost(t)
+
+	bogus := newFWRig(t, "")
+	bogus.startHost(t, bin, filepath.Join(bogus.dir, pki.CACertFile), 1, "--alpn", "not-mqtt")
+	bogus.waitLog(t, "retry 2 in", 1, 10*time.Second)
+	if n := bogus.count(); n != 0 {
+		t.Fatalf("a client asking for ALPN not-mqtt got through (%d documents)", n)
+	}
+}
+
+// With NTP blocked the device waits, then sets its clock from the build
+// time and connects (the fallback is 30 s on the board; 2 s here).
+func TestFirmwareHostFallsBackToTheBuildTime(t *testing.T) {
+	bin := buildFirmwareHost(t, true)
+	r := newFWRig(t, "")
+	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1, "--clock", "ntp-blocked", "--clock-fallback", "2")
+	r.waitDoc(t, "a report after the clock fallback", 0, 15*time.Second, hasSeq)
+	log := r.stderr.String()
+	waiting := strings.Index(log, "waiting for the time before TLS")
+	fallback := strings.Index(log, "no NTP answer in 2 s: clock set from the firmware's build time")
+	connected := strings.Index(log, "connected and subscribed")
+	if waiting < 0 || fallback < waiting || connected < fallback {
+		t.Fatalf("want the wait, then the fallback, then the connection:\n%s", log)
+	}
+}
+
 // TestSoakOfTheFirmware soaks fw-host with `iotwatch soak`: a frozen device
 // (SIGSTOP for 4 s) is one dropout, a killed and restarted one is a dropout
 // opened by its lifecycle event plus a reboot, and nothing else is counted.

@@ -17,6 +17,8 @@
 #include <tuple>
 
 #include "../lib/iotcore/backoff.h"
+#include "../lib/iotcore/clock.h"
+#include "../lib/iotcore/config.h"
 #include "../lib/iotcore/core.h"
 #include "../lib/iotcore/ramp.h"
 #include "../lib/iotcore/version.h"
@@ -161,6 +163,30 @@ std::string CheckFile(const char* flag, const std::string& path, bool secret) {
   return "";
 }
 
+// WaitForClock stands in for the board's wait for SNTP: with --clock
+// ntp-blocked no answer comes, so the core's keeper falls back to the build
+// time, as on the ESP32 (the host's own clock is left alone). A signal ends
+// the wait as well.
+void WaitForClock(const fwhost::Options& o, uint64_t startMs) {
+  if (o.clock == "system") return;
+  iotcore::ClockKeeper keeper(static_cast<uint32_t>(o.clockFallbackS) * 1000);
+  Logf("waiting for the time before TLS (--clock ntp-blocked: no NTP server will answer)");
+  while (!stopRequested) {
+    switch (keeper.Poll(MonotonicMs() - startMs, false)) {
+      case iotcore::ClockKeeper::Action::kRestartSntp:
+        Logf("no answer from NTP; asking again, next in %u s", keeper.retryGapMs() / 1000);
+        break;
+      case iotcore::ClockKeeper::Action::kFallBack:
+        Logf("no NTP answer in %d s: clock set from the firmware's build time (%s %s) so TLS can "
+             "proceed; SNTP keeps trying", o.clockFallbackS, __DATE__, __TIME__);
+        return;
+      case iotcore::ClockKeeper::Action::kNone:
+        break;
+    }
+    usleep(50 * 1000);
+  }
+}
+
 int Run(const fwhost::Options& o) {
   for (const auto& [flag, path, secret] :
        {std::tuple{"--cert", o.cert, false}, {"--key", o.key, true}, {"--ca", o.ca, false}}) {
@@ -194,6 +220,11 @@ int Run(const fwhost::Options& o) {
   mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
   int rc = mosquitto_tls_set(mosq, o.ca.c_str(), nullptr, o.cert.c_str(), o.key.c_str(), nullptr);
   if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", nullptr);
+  // AWS IoT takes MQTT on 443 only when the client asks for it by ALPN.
+  std::string alpn = !o.alpn.empty() ? o.alpn : o.port == iotcore::kPortHttps ? iotcore::kAlpnAws : "";
+  if (rc == MOSQ_ERR_SUCCESS && !alpn.empty()) {
+    rc = mosquitto_string_option(mosq, MOSQ_OPT_TLS_ALPN, alpn.c_str());
+  }
   if (rc != MOSQ_ERR_SUCCESS) {
     fprintf(stderr, "fw-host: TLS setup with --cert %s --key %s --ca %s: %s\n", o.cert.c_str(),
             o.key.c_str(), o.ca.c_str(), mosquitto_strerror(rc));
@@ -205,8 +236,9 @@ int Run(const fwhost::Options& o) {
   mosquitto_message_callback_set(mosq, OnMessage);
   mosquitto_log_callback_set(mosq, OnLibraryLog);
 
-  Logf("%s: thing %s, endpoint %s:%d, report every %d s", fw.c_str(), o.thing.c_str(),
-       o.endpoint.c_str(), o.port, o.intervalS);
+  Logf("%s: thing %s, endpoint %s:%d%s%s, report every %d s", fw.c_str(), o.thing.c_str(),
+       o.endpoint.c_str(), o.port, alpn.empty() ? "" : " ALPN ", alpn.c_str(), o.intervalS);
+  WaitForClock(o, link.start);
   bool everConnected = false;
   uint64_t nextAttempt = 0;
   link.lost = true;
