@@ -342,6 +342,32 @@ func TestFirmwareHostAppliesAFullSizeDesiredSection(t *testing.T) {
 	}
 }
 
+// The largest document AWS can send for an 8 KB state: one long array, whose
+// per-element metadata makes the get/accepted ~118 KB. fw-host takes it at
+// its default (AWS's 128 KB message limit).
+func TestFirmwareHostTakesTheLargestGetAccepted(t *testing.T) {
+	bin := buildFirmwareHost(t, true)
+	r := newFWRig(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// {"desired":{"a":[0,…],"setpoint":23}} is 33 bytes plus two per element.
+	zeros := make([]any, (8192-33)/2)
+	for i := range zeros {
+		zeros[i] = 0
+	}
+	r.waitObserver(t)
+	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"setpoint": 23.0, "a": zeros}); err != nil {
+		t.Fatal(err)
+	}
+	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1)
+	doc, _ := r.waitDoc(t, "setpoint 23 applied from the largest get/accepted", 0, 10*time.Second, func(d monitor.ShadowDoc) bool {
+		return hasSeq(d) && d.Reported["setpoint"] == 23.0
+	})
+	if doc.Reported["dropped"] != 0.0 || !reflect.DeepEqual(doc.Reported["ignored"], []any{"a"}) {
+		t.Fatalf("reported dropped = %v, ignored = %v; want 0 and [a]", doc.Reported["dropped"], doc.Reported["ignored"])
+	}
+}
+
 // A delta over the device's limit is dropped, counted and followed by a get;
 // while the answer is too large as well the gets are spaced out, and the
 // first one that fits carries the desired state the delta had.

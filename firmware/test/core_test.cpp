@@ -237,6 +237,21 @@ TEST_CASE("a message over the limit is dropped, counted, reported and followed b
   CHECK(port.published.back().topic == core.topics().get());
 }
 
+TEST_CASE("a get that could not be sent is sent again after the gap") {
+  Device d;
+  d.port.online = false;
+  d.core.OnConnected(0);
+  CHECK(d.core.stats().publishFailures == 1);
+  d.port.online = true;
+  d.core.Poll(999);
+  CHECK(d.port.published.size() == 1);
+  d.core.Poll(1000);
+  REQUIRE(d.port.published.size() == 2);
+  CHECK(d.port.published[1].topic == d.core.topics().get());
+  d.core.Poll(5000);
+  CHECK(d.port.published.size() == 2);
+}
+
 TEST_CASE("a drop while offline asks for nothing until the next connect's get") {
   Device d;
   d.core.OnDropped(1, 5);

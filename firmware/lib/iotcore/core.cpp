@@ -32,10 +32,12 @@ void Core::OnConnected(uint64_t uptimeMs) {
   RequestShadow(uptimeMs);
 }
 
+// RequestShadow publishes a get; one that could not be sent is tried again
+// from Poll after the gap.
 void Core::RequestShadow(uint64_t uptimeMs) {
-  getWanted_ = false;
   lastGetMs_ = uptimeMs;
-  if (!port_.Publish(topics_.get(), "{}", 2)) stats_.publishFailures++;
+  getWanted_ = !port_.Publish(topics_.get(), "{}", 2);
+  if (getWanted_) stats_.publishFailures++;
 }
 
 void Core::OnDropped(uint32_t count, uint64_t uptimeMs) {
