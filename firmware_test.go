@@ -534,6 +534,10 @@ func TestFirmwareHostFlags(t *testing.T) {
 	if err := pki.Init(dir, pki.InitOptions{Thing: fwThing}); err != nil {
 		t.Fatal(err)
 	}
+	other := t.TempDir()
+	if err := pki.Init(other, pki.InitOptions{Thing: fwThing}); err != nil {
+		t.Fatal(err)
+	}
 	files := []string{"--cert", filepath.Join(dir, pki.DeviceCertFile), "--key", filepath.Join(dir, pki.DeviceKeyFile), "--ca", filepath.Join(dir, pki.CACertFile)}
 	base := append([]string{"--endpoint", "127.0.0.1", "--port", "1", "--thing", fwThing}, files...)
 	for _, c := range []struct {
@@ -548,6 +552,8 @@ func TestFirmwareHostFlags(t *testing.T) {
 		{"bad interval", append(base, "--interval", "0"), 2, "--interval 0: must be a whole number from 1 to 3600"},
 		{"missing key file", append(base, "--key", "/nonexistent/device.key"), 2, "--key /nonexistent/device.key: cannot read it"},
 		{"bad thing", append(base, "--thing", "my thing"), 2, "--thing must be 1 to 128"},
+		{"key of another device", append(base, "--key", filepath.Join(other, pki.DeviceKeyFile)), 2, ": does not belong to the device certificate"},
+		{"key as certificate", append(base, "--cert", filepath.Join(dir, pki.DeviceKeyFile)), 2, "--cert " + filepath.Join(dir, pki.DeviceKeyFile) + ": is not an X.509 certificate"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := exec.Command(bin, c.args...).CombinedOutput()

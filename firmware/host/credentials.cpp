@@ -41,7 +41,8 @@ iotcore::ConfigError OpenSslCheck::Check(const iotcore::Config& c) const {
   while (Cert one{PEM_read_bio_X509(ca.get(), nullptr, nullptr, nullptr)}) read++;
   ERR_clear_error();
   int blocks = 0;
-  for (size_t at = c.ca.find("-----BEGIN "); at != std::string::npos; at = c.ca.find("-----BEGIN ", at + 1)) {
+  for (size_t at = c.ca.find("-----BEGIN "); at != std::string::npos;
+       at = c.ca.find("-----BEGIN ", at + 1)) {
     blocks++;
   }
   if (read == 0 || read != blocks) return {"ca", "holds a certificate OpenSSL cannot read"};

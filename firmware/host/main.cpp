@@ -22,6 +22,7 @@
 #include "../lib/iotcore/core.h"
 #include "../lib/iotcore/ramp.h"
 #include "../lib/iotcore/version.h"
+#include "credentials.h"
 #include "options.h"
 
 namespace {
@@ -187,6 +188,31 @@ void WaitForClock(const fwhost::Options& o, uint64_t startMs) {
   }
 }
 
+std::string ReadFile(const std::string& path) {
+  std::string out;
+  if (FILE* f = fopen(path.c_str(), "rb")) {
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+    fclose(f);
+  }
+  return out;
+}
+
+// CheckCredentials is the configuration page's check of the files: a key
+// of another device fails here, not as a refused TLS handshake later.
+std::string CheckCredentials(const fwhost::Options& o) {
+  iotcore::Config c;
+  c.cert = ReadFile(o.cert);
+  c.key = ReadFile(o.key);
+  c.ca = ReadFile(o.ca);
+  iotcore::ConfigError err = fwhost::OpenSslCheck().Check(c);
+  if (err.ok()) return "";
+  const std::string& path = strcmp(err.field, "cert") == 0  ? o.cert
+                            : strcmp(err.field, "key") == 0 ? o.key
+                                                            : o.ca;
+  return std::string("--") + err.field + " " + path + ": " + err.problem;
+}
+
 int Run(const fwhost::Options& o) {
   for (const auto& [flag, path, secret] :
        {std::tuple{"--cert", o.cert, false}, {"--key", o.key, true}, {"--ca", o.ca, false}}) {
@@ -195,6 +221,10 @@ int Run(const fwhost::Options& o) {
       fprintf(stderr, "fw-host: %s\n", err.c_str());
       return 2;
     }
+  }
+  if (std::string err = CheckCredentials(o); !err.empty()) {
+    fprintf(stderr, "fw-host: %s\n", err.c_str());
+    return 2;
   }
   std::string fw = std::string(iotcore::kVersion) + "-host";
   iotcore::Settings settings;
@@ -221,7 +251,9 @@ int Run(const fwhost::Options& o) {
   int rc = mosquitto_tls_set(mosq, o.ca.c_str(), nullptr, o.cert.c_str(), o.key.c_str(), nullptr);
   if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", nullptr);
   // AWS IoT takes MQTT on 443 only when the client asks for it by ALPN.
-  std::string alpn = !o.alpn.empty() ? o.alpn : o.port == iotcore::kPortHttps ? iotcore::kAlpnAws : "";
+  std::string alpn = !o.alpn.empty()                 ? o.alpn
+                     : o.port == iotcore::kPortHttps ? iotcore::kAlpnAws
+                                                     : "";
   if (rc == MOSQ_ERR_SUCCESS && !alpn.empty()) {
     rc = mosquitto_string_option(mosq, MOSQ_OPT_TLS_ALPN, alpn.c_str());
   }

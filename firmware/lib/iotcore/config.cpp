@@ -90,7 +90,8 @@ int PemBlocks(const std::string& pem, const char* suffix) {
     if (labelEnd == std::string::npos) return -1;
     std::string label = pem.substr(pos + sizeof kBegin - 1, labelEnd - pos - (sizeof kBegin - 1));
     size_t suffixLen = strlen(suffix);
-    if (label.size() < suffixLen || label.compare(label.size() - suffixLen, suffixLen, suffix) != 0) {
+    if (label.size() < suffixLen ||
+        label.compare(label.size() - suffixLen, suffixLen, suffix) != 0) {
       return -1;
     }
     std::string end = std::string(kEnd) + label + "-----\n";

@@ -117,7 +117,8 @@ std::string RenderConfigPage(const Config& c, const ConfigError* error) {
   html += Input("Endpoint: xxxx-ats.iot.REGION.amazonaws.com, or the PC running iotwatch serve",
                 "endpoint", c.endpoint, kMaxHost);
   html += std::string("<label>Port<select name=port><option value=8883") +
-          (c.port != kPortHttps ? " selected" : "") + ">8883 (MQTT over TLS)</option><option value=443" +
+          (c.port != kPortHttps ? " selected" : "") +
+          ">8883 (MQTT over TLS)</option><option value=443" +
           (c.port == kPortHttps ? " selected" : "") +
           ">443 (ALPN x-amzn-mqtt-ca, for networks that block 8883)</option></select></label>";
   html += PemArea("Device certificate (xxxx-certificate.pem.crt)", "cert", !c.cert.empty());

@@ -43,8 +43,8 @@ void Core::RequestShadow(uint64_t uptimeMs) {
 void Core::OnDropped(uint32_t count, uint64_t uptimeMs) {
   stats_.dropped += count;
   getWanted_ = true;
-  Logf("%u message(s) dropped (%u so far); requesting the shadow again", static_cast<unsigned>(count),
-       static_cast<unsigned>(stats_.dropped));
+  Logf("%u message(s) dropped (%u so far); requesting the shadow again",
+       static_cast<unsigned>(count), static_cast<unsigned>(stats_.dropped));
   Poll(uptimeMs);
 }
 
