@@ -16,12 +16,13 @@ namespace iotcore {
 
 // kMaxDocument is AWS IoT's limit on one MQTT payload (128 KB), which
 // bounds every shadow document the service can send. Measured against the
-// emulator (shadow.Update/Get) with the 8 KB state full and a 64-byte client
-// token, the largest documents are:
-//   one long string:             get/accepted 16,638 B, delta   8,351 B
-//   ~1,000 keys with small values: get/accepted 48,127 B, delta  39,998 B
-//   one array of ~4,000 zeros:   get/accepted 118,605 B, delta 110,474 B
-// (metadata gives every leaf and array element {"timestamp":...}).
+// emulator's shadow service (shadow.Update/Get) with the 8 KB state full and
+// a 64-byte client token, the largest documents are, by shape of the state:
+//   one long string               get/accepted  16,638 B   delta   8,351 B
+//   ~1,000 keys with small values get/accepted  48,127 B   delta  39,998 B
+//   one array of ~4,000 zeros     get/accepted 118,605 B   delta 110,474 B
+// as metadata gives every leaf and array element {"timestamp":...}.
+// firmware_test.go sends the last through `serve` (118,466 B received).
 constexpr size_t kMaxDocument = 128 * 1024;
 // Reports are built here, a few hundred bytes; the limit only bounds the
 // buffer.
