@@ -83,3 +83,18 @@ TEST_CASE("the ramp climbs from 10 to 40 every ten minutes, with noise under 0.2
     CHECK(std::fabs(t * 100 - std::round(t * 100)) < 1e-6);
   }
 }
+
+TEST_CASE("pasted PEM text is trimmed, CRLF becomes LF, and it ends with one newline") {
+  struct {
+    std::string in, want;
+  } const cases[] = {
+      {"", ""},
+      {" \r\n\t ", ""},
+      {"-----BEGIN X-----\r\nAAAA\r\n-----END X-----", "-----BEGIN X-----\nAAAA\n-----END X-----\n"},
+      {"\n\n  -----BEGIN X-----\nAAAA\n-----END X-----\n\n\n", "-----BEGIN X-----\nAAAA\n-----END X-----\n"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.in);
+    CHECK(iotcore::NormalizePem(c.in) == c.want);
+  }
+}
