@@ -117,6 +117,17 @@ TEST_CASE("pasted credentials replace the saved ones, CRLF and whitespace cleane
   CHECK(out.ca == fresh.ca + Creds().ca);
 }
 
+TEST_CASE("real-world PEM layouts pass: blank lines in a CA bundle, EC PARAMETERS before a key") {
+  Config stored = Stored();
+  stored.ca = Creds().ca + "\n" + Creds().ca;
+  stored.key = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" +
+               Creds().key;
+  Config out;
+  ConfigError e = ApplyForm(stored, Resubmitted(stored), kCheck, &out);
+  CAPTURE(FieldOf(e));
+  CHECK(e.ok());
+}
+
 TEST_CASE("bad credentials name their field") {
   const std::string& cert = Creds().cert;
   // The CA with its second base64 line taken out: still well-formed PEM.

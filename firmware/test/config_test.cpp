@@ -92,6 +92,7 @@ TEST_CASE("pasted PEM text is trimmed, CRLF becomes LF, and it ends with one new
       {" \r\n\t ", ""},
       {"-----BEGIN X-----\r\nAAAA\r\n-----END X-----", "-----BEGIN X-----\nAAAA\n-----END X-----\n"},
       {"\n\n  -----BEGIN X-----\nAAAA\n-----END X-----\n\n\n", "-----BEGIN X-----\nAAAA\n-----END X-----\n"},
+      {"-----BEGIN X----- \r\nAA AA\t\r\n-----END X-----  ", "-----BEGIN X-----\nAA AA\n-----END X-----\n"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.in);

@@ -77,23 +77,26 @@ const char* EndpointProblem(const char* host) {
 namespace {
 
 // PemBlocks counts the well-formed blocks of text whose label ends with
-// suffix ("CERTIFICATE", "PRIVATE KEY"); -1 when anything else is there: a
-// BEGIN without its END, a body that is not base64, text between blocks.
+// suffix ("CERTIFICATE", "PRIVATE KEY"), which blank lines may separate; -1
+// when anything else is there: a BEGIN without its END, a body that is not
+// base64, other text. The EC PARAMETERS block `openssl ecparam -genkey`
+// writes before a key is passed over.
 int PemBlocks(const std::string& pem, const char* suffix) {
   static const char kBegin[] = "-----BEGIN ";
   static const char kEnd[] = "-----END ";
+  const std::string suffixText = suffix;
   int blocks = 0;
-  size_t pos = 0;
-  while (pos < pem.size()) {
+  for (size_t pos = pem.find_first_not_of(" \t\n"); pos != std::string::npos;
+       pos = pem.find_first_not_of(" \t\n", pos)) {
     if (pem.compare(pos, sizeof kBegin - 1, kBegin) != 0) return -1;
-    size_t labelEnd = pem.find("-----\n", pos + sizeof kBegin - 1);
+    size_t labelStart = pos + sizeof kBegin - 1;
+    size_t labelEnd = pem.find("-----\n", labelStart);
     if (labelEnd == std::string::npos) return -1;
-    std::string label = pem.substr(pos + sizeof kBegin - 1, labelEnd - pos - (sizeof kBegin - 1));
-    size_t suffixLen = strlen(suffix);
-    if (label.size() < suffixLen ||
-        label.compare(label.size() - suffixLen, suffixLen, suffix) != 0) {
-      return -1;
-    }
+    std::string label = pem.substr(labelStart, labelEnd - labelStart);
+    bool wanted = label.size() >= suffixText.size() &&
+                  label.compare(label.size() - suffixText.size(), suffixText.size(), suffixText) == 0;
+    bool passedOver = suffixText == "PRIVATE KEY" && label == "EC PARAMETERS";
+    if (!wanted && !passedOver) return -1;
     std::string end = std::string(kEnd) + label + "-----\n";
     size_t bodyStart = labelEnd + 6;
     size_t endAt = pem.find(end, bodyStart);
@@ -102,7 +105,7 @@ int PemBlocks(const std::string& pem, const char* suffix) {
       unsigned char ch = static_cast<unsigned char>(pem[i]);
       if (!isalnum(ch) && ch != '+' && ch != '/' && ch != '=' && ch != '\n') return -1;
     }
-    blocks++;
+    if (wanted) blocks++;
     pos = endAt + end.size();
   }
   return blocks;
@@ -151,7 +154,10 @@ std::string NormalizePem(const std::string& text) {
   std::string out;
   out.reserve(text.size() + 1);
   for (char ch : text) {
-    if (ch != '\r') out += ch;
+    if (ch == '\r') continue;
+    // Spaces before a line break come along from some editors and mail.
+    if (ch == '\n') out.erase(out.find_last_not_of(" \t") + 1);
+    out += ch;
   }
   size_t first = out.find_first_not_of(" \t\n");
   if (first == std::string::npos) return "";

@@ -62,8 +62,9 @@ const char* EndpointProblem(const char* host);
 // and the CA (one or more certificates), then check's verdict.
 ConfigError ValidateConfig(const Config& c, const CredentialCheck& check);
 
-// NormalizePem trims what surrounds pasted PEM text, turns CRLF (as browsers
-// send a textarea) into LF, and ends it with one newline; "" stays "".
+// NormalizePem trims what surrounds pasted PEM text and each line's end,
+// turns CRLF (as browsers send a textarea) into LF, and ends it with one
+// newline; "" stays "".
 std::string NormalizePem(const std::string& text);
 
 }  // namespace iotcore
