@@ -179,7 +179,8 @@ void WaitForClock(const fwhost::Options& o, uint64_t startMs) {
         break;
       case iotcore::ClockKeeper::Action::kFallBack:
         Logf("no NTP answer in %d s: clock set from the firmware's build time (%s %s) so TLS can "
-             "proceed; SNTP keeps trying", o.clockFallbackS, __DATE__, __TIME__);
+             "proceed (as the board does; the host's own clock is left alone)",
+             o.clockFallbackS, __DATE__, __TIME__);
         return;
       case iotcore::ClockKeeper::Action::kNone:
         break;
