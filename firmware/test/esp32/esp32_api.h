@@ -1,15 +1,20 @@
 // Declarations of the arduino-esp32 3.x, ESP-IDF 5.x, mbedTLS 3.x and
-// arduino-mqtt 2.5.2 APIs that src/main.cpp uses, transcribed from their
-// headers (arduino-esp32 3.x cores/esp32/WString.h, Client.h, Esp.h,
-// libraries/Network/src/NetworkClient.h, NetworkClientSecure.h, WiFi/src/
-// WiFiGeneric.h, WiFiSTA.h, WiFiAP.h, WebServer.h, Preferences.h;
-// 256dpi/arduino-mqtt v2.5.2 src/MQTTClient.h), with the parts that decide
-// which call compiles kept as they are there: static members, the class
-// hierarchy, whole overload sets, explicit constructors, default arguments.
-// Members main.cpp does not reach may be left out. Nothing is defined or
-// run: `make -C firmware esp32-check` compiles (not links) the sketch
-// against this. It cannot catch a real API that differs from these lines;
-// only `pio run -e pico32` does.
+// arduino-mqtt 2.5.2 APIs that src/*.cpp use, so that the host can compile
+// (not link) the sketch: `make -C firmware esp32-check`. What decides which
+// call compiles is kept as in the real headers: static members
+// (WiFiGenericClass::mode, hostByName), the class hierarchy (Print → Stream
+// → Client → ESPLwIPClient → NetworkClient → NetworkClientSecure; WiFiClass
+// over WiFiGenericClass, WiFiSTAClass, WiFiAPClass), whole overload sets
+// (onEvent, connect, send, publish, subscribe, onMessageAdvanced), explicit
+// constructors (String) and default arguments. Transcribed from the 3.x
+// headers NetworkClient.h, NetworkClientSecure.h, WiFiGeneric.h, WiFiSTA.h,
+// WebServer.h, Preferences.h, WString.h and from 256dpi/arduino-mqtt
+// v2.5.2 MQTTClient.h; softAP's auth/cipher defaults, HardwareSerial::begin
+// and the enum values from memory of the 3.x sources. Members the sketch
+// does not reach are left out, and the mbedTLS structs keep only the member
+// used (x509_crt.pk), not the real layout. Nothing here is defined or run:
+// it cannot catch a real API that differs from these lines; only
+// `pio run -e pico32` does.
 #pragma once
 
 #include <sys/time.h>
