@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,12 +62,13 @@ type fwRig struct {
 	host      *exec.Cmd
 	stderr    *lockedBuffer
 	exited    chan error
+	linkUp    chan struct{} // closed once the observer is connected
 	mu        sync.Mutex
 	docs      []event.ShadowDoc // update/documents "current" and get answers
 }
 
 func newFWRig(t testing.TB, shadow string) *fwRig {
-	r := &fwRig{dir: t.TempDir(), shadow: shadow}
+	r := &fwRig{dir: t.TempDir(), shadow: shadow, linkUp: make(chan struct{})}
 	if err := pki.Init(r.dir, pki.InitOptions{Thing: fwThing}); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +98,12 @@ func (r *fwRig) startEmulator(t testing.TB, addr string) {
 }
 
 func (r *fwRig) collect() {
+	up := false
 	for ev := range r.obs.Events() {
+		if l, ok := ev.(event.Link); ok && l.State == event.LinkUp && !up {
+			up = true
+			close(r.linkUp)
+		}
 		if doc, ok := ev.(event.ShadowDoc); ok && doc.Kind == event.DocCurrent {
 			r.mu.Lock()
 			r.docs = append(r.docs, doc)
@@ -105,10 +112,12 @@ func (r *fwRig) collect() {
 	}
 }
 
-// startHost runs fw-host with the device certificate and ca as trust anchor.
-func (r *fwRig) startHost(t testing.TB, bin, ca string, intervalS int) {
+// startHost runs fw-host with the device certificate and ca as trust
+// anchor; extra flags follow the usual ones.
+func (r *fwRig) startHost(t testing.TB, bin, ca string, intervalS int, extra ...string) {
 	_, port, _ := strings.Cut(r.addr, ":")
 	r.host = fwHostCommand(bin, r.dir, port, fwThing, ca, intervalS, r.shadow)
+	r.host.Args = append(r.host.Args, extra...)
 	r.stderr = &lockedBuffer{}
 	r.host.Stderr = r.stderr
 	if err := r.host.Start(); err != nil {
@@ -243,20 +252,6 @@ func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 		t.Fatalf("invalid desired values were applied: %v", corrected.Reported)
 	}
 
-	// A desired section larger than the device's MQTT buffer is refused
-	// cleanly: logged, and the device goes on reporting.
-	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"note": strings.Repeat("x", 5000)}); err != nil {
-		t.Fatal(err)
-	}
-	next = r.count()
-	r.waitDoc(t, "reports after an oversized delta", next, 5*time.Second, hasSeq)
-	if !strings.Contains(r.stderr.String(), "over the 4096-byte limit; ignored") {
-		t.Fatalf("fw-host did not log the oversized delta:\n%s", r.stderr)
-	}
-	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"note": nil}); err != nil {
-		t.Fatal(err)
-	}
-
 	// The emulator stops for 3 s: fw-host backs off, reconnects and goes on
 	// with the same seq count (it did not reboot).
 	last, _ := r.waitDoc(t, "a report before the restart", next, 5*time.Second, hasSeq)
@@ -290,6 +285,164 @@ func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr.String(), "stopped: ") {
 		t.Fatalf("fw-host did not print its final counts:\n%s", r.stderr)
+	}
+}
+
+// waitObserver waits until the observer can send requests.
+func (r *fwRig) waitObserver(t testing.TB) {
+	t.Helper()
+	select {
+	case <-r.linkUp:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the observer did not connect within 10 s")
+	}
+}
+
+// esp32MaxPayload is the ESP32 build's limit on one message (kMaxPayload in
+// firmware/src/main.cpp): the tests run fw-host at the board's size.
+const esp32MaxPayload = "20480"
+
+// waitLog waits until fw-host's stderr holds want at least n times.
+func (r *fwRig) waitLog(t testing.TB, want string, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for strings.Count(r.stderr.String(), want) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("fw-host did not log %q %d times within %s:\n%s", want, n, timeout, r.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A desired section that fills AWS's 8 KB state reaches the device in its
+// get/accepted (~16 KB with the delta and metadata) and applies, within the
+// ESP32 build's buffer.
+func TestFirmwareHostAppliesAFullSizeDesiredSection(t *testing.T) {
+	bin := buildFirmwareHost(t, true)
+	r := newFWRig(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// {"desired":{"led":true,"note":"…","setpoint":22.5}} is 50 bytes plus the note.
+	note := strings.Repeat("x", 8192-50)
+	r.waitObserver(t)
+	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"led": true, "setpoint": 22.5, "note": note}); err != nil {
+		t.Fatal(err)
+	}
+	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1, "--max-payload", esp32MaxPayload)
+	doc, _ := r.waitDoc(t, "the full-size desired applied", 0, 10*time.Second, func(d event.ShadowDoc) bool {
+		return hasSeq(d) && d.Reported["setpoint"] == 22.5 && d.Reported["led"] == true
+	})
+	if !reflect.DeepEqual(doc.Reported["ignored"], []any{"note"}) || doc.Reported["dropped"] != 0.0 {
+		t.Fatalf("reported ignored = %v, dropped = %v; want [note] and 0", doc.Reported["ignored"], doc.Reported["dropped"])
+	}
+	if _, ok := doc.Desired["note"]; ok {
+		t.Fatal("the device did not delete the unknown desired key")
+	}
+	if log := r.stderr.String(); strings.Contains(log, "dropped") {
+		t.Fatalf("fw-host dropped a message:\n%s", log)
+	}
+}
+
+// The largest document AWS can send for an 8 KB state: one long array, whose
+// per-element metadata makes the get/accepted ~118 KB. fw-host takes it at
+// its default (AWS's 128 KB message limit).
+func TestFirmwareHostTakesTheLargestGetAccepted(t *testing.T) {
+	bin := buildFirmwareHost(t, true)
+	r := newFWRig(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// {"desired":{"a":[0,…],"setpoint":23}} is 33 bytes plus two per element.
+	zeros := make([]any, (8192-33)/2)
+	for i := range zeros {
+		zeros[i] = 0
+	}
+	r.waitObserver(t)
+	if _, err := r.obs.UpdateDesired(ctx, map[string]any{"setpoint": 23.0, "a": zeros}); err != nil {
+		t.Fatal(err)
+	}
+	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1)
+	doc, _ := r.waitDoc(t, "setpoint 23 applied from the largest get/accepted", 0, 10*time.Second, func(d event.ShadowDoc) bool {
+		return hasSeq(d) && d.Reported["setpoint"] == 23.0
+	})
+	if doc.Reported["dropped"] != 0.0 || !reflect.DeepEqual(doc.Reported["ignored"], []any{"a"}) {
+		t.Fatalf("reported dropped = %v, ignored = %v; want 0 and [a]", doc.Reported["dropped"], doc.Reported["ignored"])
+	}
+}
+
+// A delta over the device's limit is dropped, counted and followed by a get;
+// while the answer is too large as well the gets are spaced out, and the
+// first one that fits carries the desired state the delta had.
+func TestFirmwareHostRecoversADroppedDeltaWithAGet(t *testing.T) {
+	bin := buildFirmwareHost(t, true)
+	r := newFWRig(t, "")
+	// No periodic reports: only a get's answer or a delta makes the device report.
+	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 3600, "--max-payload", esp32MaxPayload)
+	first, _ := r.waitDoc(t, "a first report", 0, 10*time.Second, hasSeq)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// 600 small keys: ~5.4 KB of state, but their metadata makes the delta
+	// ~25 KB and the get/accepted ~31 KB, over the board's 20 KB.
+	patch := map[string]any{"setpoint": 30.0}
+	clear := map[string]any{}
+	for i := range 600 {
+		patch[fmt.Sprintf("k%03d", i)] = 0
+		clear[fmt.Sprintf("k%03d", i)] = nil
+	}
+	if _, err := r.obs.UpdateDesired(ctx, patch); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLog(t, "over the "+esp32MaxPayload+"-byte limit", 2, 10*time.Second) // the delta, then the get's answer
+	if strings.Count(r.stderr.String(), "requesting the shadow again") < 2 {
+		t.Fatalf("fw-host did not ask for the shadow after each drop:\n%s", r.stderr)
+	}
+	// The keys go, and reported already shows setpoint 30, so the shadow
+	// sends no delta: only the device's next get can tell it about 30.
+	if err := r.obs.Update(ctx, map[string]any{"state": map[string]any{"desired": clear, "reported": map[string]any{"setpoint": 30.0}}}); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := r.waitDoc(t, "setpoint 30 applied from a get", 0, 30*time.Second, func(d event.ShadowDoc) bool {
+		return seqOf(d) > seqOf(first) && d.Reported["setpoint"] == 30.0
+	})
+	t.Logf("%v messages dropped before a get's answer fitted", doc.Reported["dropped"])
+	if dropped, _ := doc.Reported["dropped"].(float64); dropped < 2 {
+		t.Fatalf("reported dropped = %v, want at least 2 (the delta and a get's answer)", doc.Reported["dropped"])
+	}
+}
+
+// On port 443 AWS IoT takes MQTT only from a client that asks for
+// x-amzn-mqtt-ca by ALPN; the emulator's listener (any port) negotiates it,
+// and refuses a protocol it does not know, so the flag is shown to be sent.
+func TestFirmwareHostOverALPN(t *testing.T) {
+	bin := buildFirmwareHost(t, true)
+	r := newFWRig(t, "")
+	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1, "--alpn", "x-amzn-mqtt-ca")
+	r.waitDoc(t, "a report over ALPN x-amzn-mqtt-ca", 0, 10*time.Second, hasSeq)
+	if !strings.Contains(r.stderr.String(), " ALPN x-amzn-mqtt-ca, report every") {
+		t.Fatalf("fw-host did not say it uses ALPN:\n%s", r.stderr)
+	}
+	r.stopHost(t)
+
+	bogus := newFWRig(t, "")
+	bogus.startHost(t, bin, filepath.Join(bogus.dir, pki.CACertFile), 1, "--alpn", "not-mqtt")
+	bogus.waitLog(t, "retry 2 in", 1, 10*time.Second)
+	if n := bogus.count(); n != 0 {
+		t.Fatalf("a client asking for ALPN not-mqtt got through (%d documents)", n)
+	}
+}
+
+// With NTP blocked the device waits, then sets its clock from the build
+// time and connects (the fallback is 30 s on the board; 2 s here).
+func TestFirmwareHostFallsBackToTheBuildTime(t *testing.T) {
+	bin := buildFirmwareHost(t, true)
+	r := newFWRig(t, "")
+	r.startHost(t, bin, filepath.Join(r.dir, pki.CACertFile), 1, "--clock", "ntp-blocked", "--clock-fallback", "2")
+	r.waitDoc(t, "a report after the clock fallback", 0, 15*time.Second, hasSeq)
+	log := r.stderr.String()
+	waiting := strings.Index(log, "waiting for the time before TLS")
+	fallback := strings.Index(log, "no NTP answer in 2 s: clock set from the firmware's build time")
+	connected := strings.Index(log, "connected and subscribed")
+	if waiting < 0 || fallback < waiting || connected < fallback {
+		t.Fatalf("want the wait, then the fallback, then the connection:\n%s", log)
 	}
 }
 
@@ -382,6 +535,10 @@ func TestFirmwareHostFlags(t *testing.T) {
 	if err := pki.Init(dir, pki.InitOptions{Thing: fwThing}); err != nil {
 		t.Fatal(err)
 	}
+	other := t.TempDir()
+	if err := pki.Init(other, pki.InitOptions{Thing: fwThing}); err != nil {
+		t.Fatal(err)
+	}
 	files := []string{"--cert", filepath.Join(dir, pki.DeviceCertFile), "--key", filepath.Join(dir, pki.DeviceKeyFile), "--ca", filepath.Join(dir, pki.CACertFile)}
 	base := append([]string{"--endpoint", "127.0.0.1", "--port", "1", "--thing", fwThing}, files...)
 	for _, c := range []struct {
@@ -396,6 +553,8 @@ func TestFirmwareHostFlags(t *testing.T) {
 		{"bad interval", append(base, "--interval", "0"), 2, "--interval 0: must be a whole number from 1 to 3600"},
 		{"missing key file", append(base, "--key", "/nonexistent/device.key"), 2, "--key /nonexistent/device.key: cannot read it"},
 		{"bad thing", append(base, "--thing", "my thing"), 2, "--thing must be 1 to 128"},
+		{"key of another device", append(base, "--key", filepath.Join(other, pki.DeviceKeyFile)), 2, ": does not belong to the device certificate"},
+		{"key as certificate", append(base, "--cert", filepath.Join(dir, pki.DeviceKeyFile)), 2, "--cert " + filepath.Join(dir, pki.DeviceKeyFile) + ": is not an X.509 certificate"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := exec.Command(bin, c.args...).CombinedOutput()

@@ -12,7 +12,7 @@ namespace {
 class CheckingPort : public iotcore::Port {
  public:
   bool Publish(const char*, const char* payload, size_t len) override {
-    if (len > iotcore::kMaxPayload) abort();
+    if (len > iotcore::kMaxReport) abort();
     iotcore::Owned doc(cJSON_ParseWithLength(payload, len));
     if (!cJSON_IsObject(doc.get())) abort();
     return true;

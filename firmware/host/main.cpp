@@ -17,9 +17,12 @@
 #include <tuple>
 
 #include "../lib/iotcore/backoff.h"
+#include "../lib/iotcore/clock.h"
+#include "../lib/iotcore/config.h"
 #include "../lib/iotcore/core.h"
 #include "../lib/iotcore/ramp.h"
 #include "../lib/iotcore/version.h"
+#include "credentials.h"
 #include "options.h"
 
 namespace {
@@ -161,6 +164,56 @@ std::string CheckFile(const char* flag, const std::string& path, bool secret) {
   return "";
 }
 
+// WaitForClock stands in for the board's wait for SNTP: with --clock
+// ntp-blocked no answer comes, so the core's keeper falls back to the build
+// time, as on the ESP32 (the host's own clock is left alone). A signal ends
+// the wait as well.
+void WaitForClock(const fwhost::Options& o, uint64_t startMs) {
+  if (o.clock == "system") return;
+  iotcore::ClockKeeper keeper(static_cast<uint32_t>(o.clockFallbackS) * 1000);
+  Logf("waiting for the time before TLS (--clock ntp-blocked: no NTP server will answer)");
+  while (!stopRequested) {
+    switch (keeper.Poll(MonotonicMs() - startMs, false)) {
+      case iotcore::ClockKeeper::Action::kRestartSntp:
+        Logf("no answer from NTP; asking again, next in %u s", keeper.retryGapMs() / 1000);
+        break;
+      case iotcore::ClockKeeper::Action::kFallBack:
+        Logf("no NTP answer in %d s: clock set from the firmware's build time (%s %s) so TLS can "
+             "proceed (as the board does; the host's own clock is left alone)",
+             o.clockFallbackS, __DATE__, __TIME__);
+        return;
+      case iotcore::ClockKeeper::Action::kNone:
+        break;
+    }
+    usleep(50 * 1000);
+  }
+}
+
+std::string ReadFile(const std::string& path) {
+  std::string out;
+  if (FILE* f = fopen(path.c_str(), "rb")) {
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+    fclose(f);
+  }
+  return out;
+}
+
+// CheckCredentials is the configuration page's check of the files: a key
+// of another device fails here, not as a refused TLS handshake later.
+std::string CheckCredentials(const fwhost::Options& o) {
+  iotcore::Config c;
+  c.cert = ReadFile(o.cert);
+  c.key = ReadFile(o.key);
+  c.ca = ReadFile(o.ca);
+  iotcore::ConfigError err = fwhost::OpenSslCheck().Check(c);
+  if (err.ok()) return "";
+  const std::string& path = strcmp(err.field, "cert") == 0  ? o.cert
+                            : strcmp(err.field, "key") == 0 ? o.key
+                                                            : o.ca;
+  return std::string("--") + err.field + " " + path + ": " + err.problem;
+}
+
 int Run(const fwhost::Options& o) {
   for (const auto& [flag, path, secret] :
        {std::tuple{"--cert", o.cert, false}, {"--key", o.key, true}, {"--ca", o.ca, false}}) {
@@ -170,6 +223,10 @@ int Run(const fwhost::Options& o) {
       return 2;
     }
   }
+  if (std::string err = CheckCredentials(o); !err.empty()) {
+    fprintf(stderr, "fw-host: %s\n", err.c_str());
+    return 2;
+  }
   std::string fw = std::string(iotcore::kVersion) + "-host";
   iotcore::Settings settings;
   settings.thing = o.thing.c_str();
@@ -177,6 +234,7 @@ int Run(const fwhost::Options& o) {
   settings.id.fw = fw.c_str();
   settings.id.resetReason = "POWERON";
   settings.intervalS = o.intervalS;
+  settings.maxPayload = static_cast<size_t>(o.maxPayload);
   uint64_t seed = static_cast<uint64_t>(time(nullptr)) ^ (static_cast<uint64_t>(getpid()) << 32);
   HostPort port(seed);
   iotcore::Core core(port, settings);
@@ -193,6 +251,13 @@ int Run(const fwhost::Options& o) {
   mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
   int rc = mosquitto_tls_set(mosq, o.ca.c_str(), nullptr, o.cert.c_str(), o.key.c_str(), nullptr);
   if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", nullptr);
+  // AWS IoT takes MQTT on 443 only when the client asks for it by ALPN.
+  std::string alpn = !o.alpn.empty()                 ? o.alpn
+                     : o.port == iotcore::kPortHttps ? iotcore::kAlpnAws
+                                                     : "";
+  if (rc == MOSQ_ERR_SUCCESS && !alpn.empty()) {
+    rc = mosquitto_string_option(mosq, MOSQ_OPT_TLS_ALPN, alpn.c_str());
+  }
   if (rc != MOSQ_ERR_SUCCESS) {
     fprintf(stderr, "fw-host: TLS setup with --cert %s --key %s --ca %s: %s\n", o.cert.c_str(),
             o.key.c_str(), o.ca.c_str(), mosquitto_strerror(rc));
@@ -204,8 +269,9 @@ int Run(const fwhost::Options& o) {
   mosquitto_message_callback_set(mosq, OnMessage);
   mosquitto_log_callback_set(mosq, OnLibraryLog);
 
-  Logf("%s: thing %s, endpoint %s:%d, report every %d s", fw.c_str(), o.thing.c_str(),
-       o.endpoint.c_str(), o.port, o.intervalS);
+  Logf("%s: thing %s, endpoint %s:%d%s%s, report every %d s", fw.c_str(), o.thing.c_str(),
+       o.endpoint.c_str(), o.port, alpn.empty() ? "" : " ALPN ", alpn.c_str(), o.intervalS);
+  WaitForClock(o, link.start);
   bool everConnected = false;
   uint64_t nextAttempt = 0;
   link.lost = true;
@@ -251,9 +317,9 @@ int Run(const fwhost::Options& o) {
   }
   const iotcore::Stats& s = core.stats();
   Logf("stopped: %u reports (seq %llu), %u publish failures, %u deltas applied, %u values refused, "
-       "%u keys ignored, %u payloads too large, %u malformed, %u rejected",
+       "%u keys ignored, %u dropped, %u malformed, %u rejected",
        s.reports, static_cast<unsigned long long>(core.seq()), s.publishFailures, s.deltasApplied,
-       s.valuesRefused, s.keysIgnored, s.tooLarge, s.malformed, s.rejected);
+       s.valuesRefused, s.keysIgnored, s.dropped, s.malformed, s.rejected);
   mosquitto_destroy(mosq);
   mosquitto_lib_cleanup();
   return 0;

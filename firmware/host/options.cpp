@@ -13,10 +13,18 @@ namespace fwhost {
 const char* const kUsage =
     "usage: fw-host --endpoint HOST [--port 8883] --thing NAME [--shadow NAME]\n"
     "               --cert FILE --key FILE --ca FILE [--interval SECONDS] [--keepalive SECONDS]\n"
+    "               [--max-payload BYTES] [--alpn PROTOCOL] [--clock system|ntp-blocked]\n"
+    "               [--clock-fallback SECONDS]\n"
     "\n"
     "Runs the iotwatch firmware core on Linux: it connects to AWS IoT Core (or\n"
     "iotwatch serve) with the device certificate, reports to the thing's shadow\n"
-    "every interval, applies desired state, and reconnects forever until SIGTERM.\n";
+    "every interval, applies desired state, and reconnects forever until SIGTERM.\n"
+    "\n"
+    "  --max-payload  larger messages are dropped and the shadow fetched again\n"
+    "                 (default 131072, AWS's limit; the ESP32 build takes 20480)\n"
+    "  --alpn         TLS ALPN protocol: x-amzn-mqtt-ca for AWS IoT on port 443\n"
+    "  --clock        ntp-blocked: wait for a time that never comes, then fall back\n"
+    "                 to the build time after --clock-fallback seconds (default 30)\n";
 
 namespace {
 
@@ -45,9 +53,13 @@ bool Check(const Options& o, std::string* error) {
       return false;
     }
   }
-  iotcore::ConfigError err = iotcore::ValidateConfig("host", "", o.thing.c_str(), o.endpoint.c_str());
+  iotcore::ConfigError err = iotcore::ValidateNetwork("host", "", o.thing.c_str(), o.endpoint.c_str());
   if (!err.ok()) {
     *error = std::string("--") + err.field + " " + err.problem;
+    return false;
+  }
+  if (o.clock != "system" && o.clock != "ntp-blocked") {
+    *error = "--clock " + o.clock + ": must be system or ntp-blocked";
     return false;
   }
   if (!o.shadow.empty() && !iotcore::ValidName(o.shadow.c_str(), iotcore::kMaxShadowName)) {
@@ -64,14 +76,17 @@ bool Parse(int argc, const char* const* argv, Options* o, std::string* error) {
     const char* flag;
     std::string* value;
   } const texts[] = {{"--endpoint", &o->endpoint}, {"--thing", &o->thing}, {"--shadow", &o->shadow},
-                     {"--cert", &o->cert},         {"--key", &o->key},     {"--ca", &o->ca}};
+                     {"--cert", &o->cert},         {"--key", &o->key},     {"--ca", &o->ca},
+                     {"--alpn", &o->alpn},         {"--clock", &o->clock}};
   struct {
     const char* flag;
     int* value;
     int min, max;
   } const numbers[] = {{"--port", &o->port, 1, 65535},
                        {"--interval", &o->intervalS, iotcore::kMinIntervalS, iotcore::kMaxIntervalS},
-                       {"--keepalive", &o->keepAliveS, 5, 1200}};
+                       {"--keepalive", &o->keepAliveS, 5, 1200},
+                       {"--max-payload", &o->maxPayload, 1024, 128 * 1024},
+                       {"--clock-fallback", &o->clockFallbackS, 1, 300}};
   for (int i = 1; i < argc; i++) {
     const char* flag = argv[i];
     if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {

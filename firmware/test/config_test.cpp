@@ -7,14 +7,14 @@
 #include "../lib/iotcore/ramp.h"
 
 using iotcore::ConfigError;
-using iotcore::ValidateConfig;
+using iotcore::ValidateNetwork;
 
 namespace {
 
 const char* kEndpoint = "a1b2c3d4e5f6g7-ats.iot.eu-west-1.amazonaws.com";
 
 std::string FieldOf(const char* ssid, const char* password, const char* thing, const char* endpoint) {
-  ConfigError err = ValidateConfig(ssid, password, thing, endpoint);
+  ConfigError err = ValidateNetwork(ssid, password, thing, endpoint);
   return err.ok() ? "" : err.field;
 }
 
@@ -59,7 +59,7 @@ TEST_CASE("each field names itself when wrong") {
     CAPTURE(c.password);
     CAPTURE(c.thing);
     CAPTURE(c.endpoint);
-    ConfigError err = ValidateConfig(c.ssid.c_str(), c.password.c_str(), c.thing.c_str(), c.endpoint.c_str());
+    ConfigError err = ValidateNetwork(c.ssid.c_str(), c.password.c_str(), c.thing.c_str(), c.endpoint.c_str());
     REQUIRE_FALSE(err.ok());
     CHECK(std::string(err.field) == c.field);
     CHECK(std::string(err.problem).size() > 5);
@@ -72,16 +72,6 @@ TEST_CASE("null fields count as empty") {
   CHECK(FieldOf("home", nullptr, nullptr, kEndpoint) == "thing");
 }
 
-TEST_CASE("MakeConfig copies only a valid configuration") {
-  iotcore::Config c;
-  CHECK(iotcore::MakeConfig("home", "password", "pico-01", kEndpoint, &c).ok());
-  CHECK(std::string(c.ssid) == "home");
-  CHECK(std::string(c.endpoint) == kEndpoint);
-  iotcore::Config untouched;
-  CHECK_FALSE(iotcore::MakeConfig("home", "pw", "pico-01", kEndpoint, &untouched).ok());
-  CHECK(std::string(untouched.ssid).empty());
-}
-
 TEST_CASE("the ramp climbs from 10 to 40 every ten minutes, with noise under 0.2") {
   iotcore::Ramp ramp(3);
   for (uint64_t ms = 0; ms < 1200000; ms += 15000) {
@@ -91,5 +81,21 @@ TEST_CASE("the ramp climbs from 10 to 40 every ten minutes, with noise under 0.2
     CHECK(t >= ideal - 0.21);
     CHECK(t <= ideal + 0.21);
     CHECK(std::fabs(t * 100 - std::round(t * 100)) < 1e-6);
+  }
+}
+
+TEST_CASE("pasted PEM text is trimmed, CRLF becomes LF, and it ends with one newline") {
+  struct {
+    std::string in, want;
+  } const cases[] = {
+      {"", ""},
+      {" \r\n\t ", ""},
+      {"-----BEGIN X-----\r\nAAAA\r\n-----END X-----", "-----BEGIN X-----\nAAAA\n-----END X-----\n"},
+      {"\n\n  -----BEGIN X-----\nAAAA\n-----END X-----\n\n\n", "-----BEGIN X-----\nAAAA\n-----END X-----\n"},
+      {"-----BEGIN X----- \r\nAA AA\t\r\n-----END X-----  ", "-----BEGIN X-----\nAA AA\n-----END X-----\n"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.in);
+    CHECK(iotcore::NormalizePem(c.in) == c.want);
   }
 }

@@ -186,14 +186,85 @@ TEST_CASE("a failed publish is counted, and seq still advances") {
   CHECK(Reported(d.Updates().back(), "seq") == 2);
 }
 
+TEST_CASE("a message over the limit is dropped, counted, reported and followed by a get") {
+  iotcore::Settings s = Device::Settings("");
+  s.maxPayload = 100;
+  s.intervalS = 3600;
+  RecordingPort port;
+  Core core(port, s);
+  REQUIRE(core.Begin());
+  core.OnConnected(0);
+  core.OnMessage(core.topics().getAccepted(), "{}", 2, 1);  // the connect's get answered
+  port.published.clear();
+  std::string huge = R"({"state":{"led":true,"pad":")" + std::string(100, 'x') + "\"}}";
+  core.OnMessage(core.topics().updateDelta(), huge.data(), huge.size(), 2000);
+  CHECK_FALSE(core.state().led);
+  CHECK(core.stats().dropped == 1);
+  REQUIRE(port.logs.size() >= 2);
+  CHECK(port.logs[port.logs.size() - 2] == std::to_string(huge.size()) +
+                                               "-byte message on $aws/things/pico-01/shadow/update/delta: "
+                                               "over the 100-byte limit");
+  CHECK(port.logs.back() == "1 message(s) dropped (1 so far); requesting the shadow again");
+  REQUIRE(port.published.size() == 1);
+  CHECK(port.published[0].topic == core.topics().get());
+
+  // Its answer is too large as well: the next gets wait 2 s, then 4 s, 8 s.
+  uint64_t t = 2000;
+  for (uint64_t gap : {2000, 4000, 8000}) {
+    core.OnMessage(core.topics().getAccepted(), huge.data(), huge.size(), t + 10);
+    size_t before = port.published.size();
+    core.Poll(t + gap - 1);
+    CHECK(port.published.size() == before);
+    t += gap;
+    core.Poll(t);
+    REQUIRE(port.published.size() == before + 1);
+    CHECK(port.published.back().topic == core.topics().get());
+  }
+  CHECK(core.stats().dropped == 4);
+
+  // An answer that fits applies desired, reports the drops and resets the gap to 1 s.
+  std::string fits = R"({"state":{"desired":{"led":true}}})";
+  core.OnMessage(core.topics().getAccepted(), fits.data(), fits.size(), t);
+  CHECK(core.state().led);
+  REQUIRE(port.published.back().topic == core.topics().update());
+  Owned doc(cJSON_Parse(port.published.back().payload.c_str()));
+  const cJSON* reported = cJSON_GetObjectItem(cJSON_GetObjectItem(doc.get(), "state"), "reported");
+  CHECK(cJSON_GetObjectItem(reported, "dropped")->valueint == 4);
+  core.OnDropped(2, t + 1);
+  CHECK(core.stats().dropped == 6);
+  CHECK(port.published.back().topic == core.topics().update());
+  core.Poll(t + 1000);
+  CHECK(port.published.back().topic == core.topics().get());
+}
+
+TEST_CASE("a get that could not be sent is sent again after the gap") {
+  Device d;
+  d.port.online = false;
+  d.core.OnConnected(0);
+  CHECK(d.core.stats().publishFailures == 1);
+  d.port.online = true;
+  d.core.Poll(999);
+  CHECK(d.port.published.size() == 1);
+  d.core.Poll(1000);
+  REQUIRE(d.port.published.size() == 2);
+  CHECK(d.port.published[1].topic == d.core.topics().get());
+  d.core.Poll(5000);
+  CHECK(d.port.published.size() == 2);
+}
+
+TEST_CASE("a drop while offline asks for nothing until the next connect's get") {
+  Device d;
+  d.core.OnDropped(1, 5);
+  CHECK(d.port.published.empty());
+  d.core.OnConnected(10);
+  CHECK(d.port.published.size() == 1);
+  d.core.Poll(5000);
+  CHECK(d.port.published.size() == 1);
+}
+
 TEST_CASE("hostile payloads are counted and change nothing") {
   Device d;
   d.core.OnConnected(0);
-  std::string huge = R"({"state":{"led":true,"pad":")" + std::string(iotcore::kMaxPayload, 'x') + "\"}}";
-  d.Receive(d.core.topics().updateDelta(), huge, 1);
-  CHECK(d.core.stats().tooLarge == 1);
-  REQUIRE_FALSE(d.port.logs.empty());
-  CHECK(d.port.logs.back() == "delta: " + std::to_string(huge.size()) + " bytes, over the 4096-byte limit; ignored");
   for (const std::string& bad : {std::string("not json"), std::string("[1,2]"), std::string(""),
                                  std::string(R"({"state":)"), std::string(R"({"state":"led"})"),
                                  std::string(R"({"state":[{"led":true}]})"),

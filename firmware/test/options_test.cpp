@@ -21,7 +21,9 @@ TEST_CASE("fw-host flags") {
   fwhost::Options o;
   std::string error;
   auto args = kRequired;
-  args.insert(args.end(), {"--port", "18883", "--interval", "2", "--shadow", "env", "--keepalive", "10"});
+  args.insert(args.end(), {"--port", "18883", "--interval", "2", "--shadow", "env", "--keepalive", "10",
+                          "--max-payload", "20480", "--alpn", "x-amzn-mqtt-ca", "--clock", "ntp-blocked",
+                          "--clock-fallback", "2"});
   REQUIRE(ParseArgs(args, &o, &error));
   CHECK(o.endpoint == "localhost");
   CHECK(o.port == 18883);
@@ -32,12 +34,20 @@ TEST_CASE("fw-host flags") {
   CHECK(o.ca == "ca.crt");
   CHECK(o.intervalS == 2);
   CHECK(o.keepAliveS == 10);
+  CHECK(o.maxPayload == 20480);
+  CHECK(o.alpn == "x-amzn-mqtt-ca");
+  CHECK(o.clock == "ntp-blocked");
+  CHECK(o.clockFallbackS == 2);
 
   fwhost::Options defaults;
   REQUIRE(ParseArgs(kRequired, &defaults, &error));
   CHECK(defaults.port == 8883);
   CHECK(defaults.intervalS == 10);
   CHECK(defaults.shadow.empty());
+  CHECK(defaults.maxPayload == 131072);
+  CHECK(defaults.alpn.empty());
+  CHECK(defaults.clock == "system");
+  CHECK(defaults.clockFallbackS == 30);
 }
 
 TEST_CASE("bad fw-host flags name the flag") {
@@ -51,6 +61,9 @@ TEST_CASE("bad fw-host flags name the flag") {
       {{"--interval", ""}, "--interval : must be"},
       {{"--keepalive", "1"}, "--keepalive 1: must be"},
       {{"--verbose"}, "unknown flag --verbose"},
+      {{"--max-payload", "1000"}, "--max-payload 1000: must be a whole number from 1024 to 131072"},
+      {{"--clock", "gps"}, "--clock gps: must be system or ntp-blocked"},
+      {{"--clock-fallback", "0"}, "--clock-fallback 0: must be"},
       {{"--interval"}, "--interval needs a value"},
       {{"--thing", "my pico"}, "--thing must be 1 to 128"},
       {{"--shadow", "a/b"}, "--shadow must be"},

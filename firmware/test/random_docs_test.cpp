@@ -121,7 +121,7 @@ const cJSON* Section(const cJSON* doc, const char* name) {
 // CheckReport verifies one published update against the core's state.
 void CheckReport(const Publication& p, const iotcore::Core& core, uint64_t seq) {
   REQUIRE(p.topic == core.topics().update());
-  REQUIRE(p.payload.size() <= iotcore::kMaxPayload);
+  REQUIRE(p.payload.size() <= iotcore::kMaxReport);
   Owned doc(cJSON_Parse(p.payload.c_str()));
   REQUIRE(doc.get() != nullptr);
   const cJSON* rep = Section(doc.get(), "reported");

@@ -30,7 +30,7 @@ struct Fixture {
 
   // Build returns the parsed report; the test owns it.
   cJSON* Build(const Applied* applied, size_t cap = sizeof(buf)) {
-    size_t n = BuildReport(state, vitals, id, 42, 3600, applied, buf, cap);
+    size_t n = BuildReport(state, vitals, id, 42, 3600, 0, applied, buf, cap);
     if (n == 0) return nullptr;
     CHECK(n == strlen(buf));
     CHECK(n < cap);
@@ -45,7 +45,7 @@ const cJSON* At(const cJSON* doc, const char* section, const char* key) {
 
 }  // namespace
 
-TEST_CASE("the report carries every field of DESIGN.md and nothing else") {
+TEST_CASE("the report carries every field of DESIGN.md, the drop count, and nothing else") {
   Fixture f;
   Owned doc(f.Build(nullptr));
   REQUIRE(doc.get() != nullptr);
@@ -59,7 +59,8 @@ TEST_CASE("the report carries every field of DESIGN.md and nothing else") {
   CHECK(At(doc.get(), "reported", "heap_free")->valuedouble == 181234);
   CHECK(std::string(At(doc.get(), "reported", "fw")->valuestring) == "iotwatch-fw/test");
   CHECK(std::string(At(doc.get(), "reported", "reset_reason")->valuestring) == "TASK_WDT");
-  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(doc.get(), "state"), "reported")) == 10);
+  CHECK(At(doc.get(), "reported", "dropped")->valuedouble == 0);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(doc.get(), "state"), "reported")) == 11);
   CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(doc.get(), "state"), "desired") == nullptr);
 }
 
@@ -73,16 +74,17 @@ TEST_CASE("numbers are printed with the fewest digits that read back exactly") {
     CHECK(At(doc.get(), "reported", "setpoint")->valuedouble == v);
   }
   f.state.setpoint = 0.1;
-  REQUIRE(BuildReport(f.state, f.vitals, f.id, 1, 1, nullptr, f.buf, sizeof f.buf) > 0);
+  REQUIRE(BuildReport(f.state, f.vitals, f.id, 1, 1, 0, nullptr, f.buf, sizeof f.buf) > 0);
   CHECK(std::string(f.buf).find("\"setpoint\":0.1,") != std::string::npos);
 }
 
 TEST_CASE("the exact bytes of a report") {
   Fixture f;
-  REQUIRE(BuildReport(f.state, f.vitals, f.id, 7, 70, nullptr, f.buf, sizeof f.buf) > 0);
+  REQUIRE(BuildReport(f.state, f.vitals, f.id, 7, 70, 3, nullptr, f.buf, sizeof f.buf) > 0);
   CHECK(std::string(f.buf) ==
         R"({"state":{"reported":{"temp":23.45,"seq":7,"uptime_s":70,"interval_s":5,"led":true,)"
-        R"("setpoint":22.5,"rssi":-61,"heap_free":181234,"fw":"iotwatch-fw/test","reset_reason":"TASK_WDT"}}})");
+        R"("setpoint":22.5,"rssi":-61,"heap_free":181234,"fw":"iotwatch-fw/test","reset_reason":"TASK_WDT",)"
+        R"("dropped":3}}})");
 }
 
 TEST_CASE("refused values set desired to the value in use; unknown keys are deleted") {
@@ -114,12 +116,12 @@ TEST_CASE("an applied delta with nothing refused adds no desired section") {
 
 TEST_CASE("a report that does not fit is refused, never truncated") {
   Fixture f;
-  size_t full = BuildReport(f.state, f.vitals, f.id, 42, 3600, nullptr, f.buf, sizeof f.buf);
+  size_t full = BuildReport(f.state, f.vitals, f.id, 42, 3600, 0, nullptr, f.buf, sizeof f.buf);
   REQUIRE(full > 0);
   size_t smallest = 0;
   for (size_t cap = 0; cap < full + 64; cap++) {
     CAPTURE(cap);
-    size_t n = BuildReport(f.state, f.vitals, f.id, 42, 3600, nullptr, f.buf, cap);
+    size_t n = BuildReport(f.state, f.vitals, f.id, 42, 3600, 0, nullptr, f.buf, cap);
     if (n == 0) {
       CHECK(smallest == 0);  // once it fits, every larger buffer fits
       CHECK((cap == 0 || f.buf[0] == '\0'));
@@ -140,8 +142,8 @@ TEST_CASE("when the ignored keys do not fit they are left out, the report still 
     strcpy(a.ignored[i], key.c_str());
   }
   a.ignoredCount = a.ignoredTotal = iotcore::kMaxIgnored;
-  size_t plain = BuildReport(f.state, f.vitals, f.id, 42, 3600, nullptr, f.buf, sizeof f.buf);
-  size_t withKeys = BuildReport(f.state, f.vitals, f.id, 42, 3600, &a, f.buf, sizeof f.buf);
+  size_t plain = BuildReport(f.state, f.vitals, f.id, 42, 3600, 0, nullptr, f.buf, sizeof f.buf);
+  size_t withKeys = BuildReport(f.state, f.vitals, f.id, 42, 3600, 0, &a, f.buf, sizeof f.buf);
   REQUIRE(withKeys > plain + iotcore::kMaxIgnored * iotcore::kMaxKeyLen);
   Owned doc(f.Build(&a, plain + 16));
   REQUIRE(doc.get() != nullptr);

@@ -29,16 +29,42 @@ void Core::OnConnected(uint64_t uptimeMs) {
   connected_ = true;
   // If get is never answered the periodic report still goes out.
   nextReportMs_ = uptimeMs + static_cast<uint64_t>(state_.intervalS) * 1000;
-  if (!port_.Publish(topics_.get(), "{}", 2)) stats_.publishFailures++;
+  RequestShadow(uptimeMs);
+}
+
+// RequestShadow publishes a get; one that could not be sent is tried again
+// from Poll after the gap.
+void Core::RequestShadow(uint64_t uptimeMs) {
+  lastGetMs_ = uptimeMs;
+  getWanted_ = !port_.Publish(topics_.get(), "{}", 2);
+  if (getWanted_) stats_.publishFailures++;
+}
+
+void Core::OnDropped(uint32_t count, uint64_t uptimeMs) {
+  stats_.dropped += count;
+  getWanted_ = true;
+  Logf("%u message(s) dropped (%u so far); requesting the shadow again",
+       static_cast<unsigned>(count), static_cast<unsigned>(stats_.dropped));
+  Poll(uptimeMs);
 }
 
 void Core::OnDisconnected() { connected_ = false; }
 
 void Core::Poll(uint64_t uptimeMs) {
-  if (connected_ && uptimeMs >= nextReportMs_) Report(nullptr, uptimeMs);
+  if (!connected_) return;
+  if (getWanted_ && uptimeMs >= lastGetMs_ + getGapMs_) {
+    RequestShadow(uptimeMs);
+    getGapMs_ = getGapMs_ * 2 > kMaxGetGapMs ? kMaxGetGapMs : getGapMs_ * 2;
+  }
+  if (uptimeMs >= nextReportMs_) Report(nullptr, uptimeMs);
 }
 
 void Core::OnMessage(const char* topic, const char* payload, size_t len, uint64_t uptimeMs) {
+  if (len > settings_.maxPayload) {
+    Logf("%zu-byte message on %s: over the %zu-byte limit", len, topic, settings_.maxPayload);
+    OnDropped(1, uptimeMs);
+    return;
+  }
   if (strcmp(topic, topics_.updateDelta()) == 0) {
     OnDelta(payload, len, uptimeMs);
   } else if (strcmp(topic, topics_.getAccepted()) == 0) {
@@ -53,14 +79,8 @@ void Core::OnMessage(const char* topic, const char* payload, size_t len, uint64_
 }
 
 // Parse returns the document, or null (counted and logged) when the payload
-// is too large, too deep, or not exactly one JSON object; the caller owns
-// the result.
+// is too deep or not exactly one JSON object; the caller owns the result.
 cJSON* Core::Parse(const char* what, const char* payload, size_t len) {
-  if (len > kMaxPayload) {
-    stats_.tooLarge++;
-    Logf("%s: %zu bytes, over the %zu-byte limit; ignored", what, len, kMaxPayload);
-    return nullptr;
-  }
   const char* end = payload;
   cJSON* doc = WithinDepth(payload, len, kMaxJsonDepth)
                    ? cJSON_ParseWithLengthOpts(payload, len, &end, false)
@@ -92,6 +112,7 @@ void Core::OnGetAccepted(const char* payload, size_t len, uint64_t uptimeMs) {
   if (doc.get() == nullptr) return;
   const cJSON* state = cJSON_GetObjectItemCaseSensitive(doc.get(), "state");
   const cJSON* desired = cJSON_GetObjectItemCaseSensitive(state, "desired");
+  getGapMs_ = kMinGetGapMs;  // this answer fitted
   // After a boot the device runs its defaults, so the whole desired section
   // applies, not only the delta against what the previous boot reported.
   if (cJSON_IsObject(desired)) {
@@ -131,8 +152,8 @@ void Core::Report(const Applied* applied, uint64_t uptimeMs) {
   nextReportMs_ = uptimeMs + static_cast<uint64_t>(state_.intervalS) * 1000;
   seq_++;
   Vitals vitals = port_.ReadVitals(uptimeMs);
-  size_t n = BuildReport(state_, vitals, settings_.id, seq_, uptimeMs / 1000, applied, buf_,
-                         sizeof buf_);
+  size_t n = BuildReport(state_, vitals, settings_.id, seq_, uptimeMs / 1000, stats_.dropped,
+                         applied, buf_, sizeof buf_);
   if (n == 0) {
     stats_.reportsTooLarge++;
     Logf("report %llu does not fit in %zu bytes; not sent", static_cast<unsigned long long>(seq_),

@@ -14,9 +14,19 @@
 
 namespace iotcore {
 
-// The MQTT buffer of the device: shadow documents larger than this are
-// refused, and reports must fit in it.
-constexpr size_t kMaxPayload = 4096;
+// kMaxDocument is AWS IoT's limit on one MQTT payload (128 KB), which
+// bounds every shadow document the service can send. Measured against the
+// emulator's shadow service (shadow.Update/Get) with the 8 KB state full and
+// a 64-byte client token, the largest documents are, by shape of the state:
+//   one long string               get/accepted  16,638 B   delta   8,351 B
+//   ~1,000 keys with small values get/accepted  48,127 B   delta  39,998 B
+//   one array of ~4,000 zeros     get/accepted 118,605 B   delta 110,474 B
+// as metadata gives every leaf and array element {"timestamp":...}.
+// firmware_test.go sends the last through `serve` (118,466 B received).
+constexpr size_t kMaxDocument = 128 * 1024;
+// Reports are built here, a few hundred bytes; the limit only bounds the
+// buffer.
+constexpr size_t kMaxReport = 4096;
 
 // Port is what the core needs from the device it runs on.
 class Port {
@@ -35,6 +45,9 @@ struct Settings {
   const char* shadow = "";  // empty: the classic shadow
   Identity id;
   int intervalS = 10;
+  // Documents longer than this are dropped and the shadow is asked for
+  // again: the device's own buffer limit (src/main.cpp, fw-host --max-payload).
+  size_t maxPayload = kMaxDocument;
 };
 
 // Stats count what the core did; refusals never stop it.
@@ -45,7 +58,7 @@ struct Stats {
   uint32_t deltasApplied = 0;
   uint32_t valuesRefused = 0;
   uint32_t keysIgnored = 0;
-  uint32_t tooLarge = 0;     // payloads over kMaxPayload
+  uint32_t dropped = 0;      // messages lost: over maxPayload or no room (reported)
   uint32_t malformed = 0;    // not JSON, too deep, or not the expected shape
   uint32_t unexpected = 0;   // topics the core did not subscribe to
   uint32_t rejected = 0;     // get/update rejected by the service
@@ -65,7 +78,12 @@ class Core {
   void OnConnected(uint64_t uptimeMs);
   void OnDisconnected();
   void OnMessage(const char* topic, const char* payload, size_t len, uint64_t uptimeMs);
-  // Poll sends the periodic report when it is due; call it often.
+  // OnDropped counts messages the transport lost (too large for its buffer,
+  // or no room to queue them) and asks for the shadow again, as they may
+  // have carried desired state.
+  void OnDropped(uint32_t count, uint64_t uptimeMs);
+  // Poll sends the periodic report, and a get a drop asked for, when they
+  // are due; call it often.
   void Poll(uint64_t uptimeMs);
 
   const State& state() const { return state_; }
@@ -79,6 +97,7 @@ class Core {
   void OnRejected(const char* op, const char* payload, size_t len, uint64_t uptimeMs);
   void ApplyAndReport(const cJSON* desired, uint64_t uptimeMs);
   void Report(const Applied* applied, uint64_t uptimeMs);
+  void RequestShadow(uint64_t uptimeMs);
   void Logf(const char* format, ...) __attribute__((format(printf, 2, 3)));
 
   Port& port_;
@@ -89,7 +108,15 @@ class Core {
   uint64_t seq_ = 0;
   bool connected_ = false;
   uint64_t nextReportMs_ = 0;
-  char buf_[kMaxPayload + 1];
+  // A dropped message asks for a get; while the answer is itself too large,
+  // the gets are spaced out (doubling up to a minute) rather than repeated
+  // as fast as the answers come back.
+  bool getWanted_ = false;
+  uint64_t lastGetMs_ = 0;
+  uint32_t getGapMs_ = kMinGetGapMs;
+  static constexpr uint32_t kMinGetGapMs = 1000;
+  static constexpr uint32_t kMaxGetGapMs = 60000;
+  char buf_[kMaxReport + 1];
 };
 
 }  // namespace iotcore

@@ -20,12 +20,18 @@ void AddNumber(cJSON* object, const char* key, double v) {
   cJSON_AddRawToObject(object, key, text);
 }
 
-cJSON* Reported(const State& s, const Vitals& v, const Identity& id, uint64_t seq,
-                uint64_t uptimeS) {
+// Counters of one report beside the state and vitals.
+struct Counts {
+  uint64_t seq;
+  uint64_t uptimeS;
+  uint32_t dropped;
+};
+
+cJSON* Reported(const State& s, const Vitals& v, const Identity& id, const Counts& c) {
   cJSON* r = cJSON_CreateObject();
   AddNumber(r, "temp", v.temp);
-  cJSON_AddNumberToObject(r, "seq", static_cast<double>(seq));
-  cJSON_AddNumberToObject(r, "uptime_s", static_cast<double>(uptimeS));
+  cJSON_AddNumberToObject(r, "seq", static_cast<double>(c.seq));
+  cJSON_AddNumberToObject(r, "uptime_s", static_cast<double>(c.uptimeS));
   cJSON_AddNumberToObject(r, "interval_s", s.intervalS);
   cJSON_AddBoolToObject(r, "led", s.led);
   AddNumber(r, "setpoint", s.setpoint);
@@ -33,6 +39,7 @@ cJSON* Reported(const State& s, const Vitals& v, const Identity& id, uint64_t se
   cJSON_AddNumberToObject(r, "heap_free", v.heapFree);
   cJSON_AddStringToObject(r, "fw", id.fw);
   cJSON_AddStringToObject(r, "reset_reason", id.resetReason);
+  cJSON_AddNumberToObject(r, "dropped", c.dropped);
   return r;
 }
 
@@ -58,11 +65,11 @@ size_t Print(cJSON* doc, char* buf, size_t cap) {
   return strlen(buf);
 }
 
-size_t Build(const State& s, const Vitals& v, const Identity& id, uint64_t seq, uint64_t uptimeS,
+size_t Build(const State& s, const Vitals& v, const Identity& id, const Counts& c,
              const Applied* applied, bool withIgnored, char* buf, size_t cap) {
   Owned doc(cJSON_CreateObject());
   cJSON* state = cJSON_AddObjectToObject(doc.get(), "state");
-  cJSON* reported = Reported(s, v, id, seq, uptimeS);
+  cJSON* reported = Reported(s, v, id, c);
   if (!cJSON_AddItemToObject(state, "reported", reported)) cJSON_Delete(reported);
   if (applied != nullptr) {
     if (withIgnored && applied->ignoredCount > 0) {
@@ -81,10 +88,12 @@ size_t Build(const State& s, const Vitals& v, const Identity& id, uint64_t seq, 
 }  // namespace
 
 size_t BuildReport(const State& state, const Vitals& vitals, const Identity& id, uint64_t seq,
-                   uint64_t uptimeS, const Applied* applied, char* buf, size_t cap) {
-  size_t n = Build(state, vitals, id, seq, uptimeS, applied, true, buf, cap);
+                   uint64_t uptimeS, uint32_t dropped, const Applied* applied, char* buf,
+                   size_t cap) {
+  Counts c{seq, uptimeS, dropped};
+  size_t n = Build(state, vitals, id, c, applied, true, buf, cap);
   if (n == 0 && applied != nullptr && applied->ignoredCount > 0) {
-    n = Build(state, vitals, id, seq, uptimeS, applied, false, buf, cap);
+    n = Build(state, vitals, id, c, applied, false, buf, cap);
   }
   if (n == 0 && cap > 0) buf[0] = '\0';
   return n;
