@@ -212,6 +212,7 @@ func (l *lab) issue(t testing.TB, thing string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.registerLeaf(t, leaf) // registered ACTIVE with the device policy, as certs init's device certificate
 	role := "thing-" + thing
 	if err := pki.WriteFile(filepath.Join(l.dir, role+".pem"), leaf.CertPEM, false); err != nil {
 		t.Fatal(err)

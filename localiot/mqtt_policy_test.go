@@ -1,6 +1,7 @@
 package localiot
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -160,7 +161,7 @@ func TestCertificateStatusRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		c, err := l.connectTLS(t, conf, "probe")
+		c, err := l.connectTLS(t, conf, fmt.Sprintf("probe-%d", i)) // AWS allows one CONNECT a second per client id
 		if (err == nil) != s.ok {
 			t.Errorf("step %d (%s): connect error %v, want ok=%v", i, s.status, err, s.ok)
 		}
