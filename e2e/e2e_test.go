@@ -2,6 +2,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -29,7 +30,7 @@ func startSized(t *testing.T, command string, width, height int) *terminal {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux not installed: make test installs it")
 	}
-	term := &terminal{t: t, socket: "iotwatch-e2e-" + filepath.Base(t.TempDir())}
+	term := &terminal{t: t, socket: fmt.Sprintf("iotwatch-e2e-%d-%s", os.Getpid(), filepath.Base(t.TempDir()))} // unique across test processes
 	term.tmux("new-session", "-d", "-s", "e2e", "-x", strconv.Itoa(width), "-y", strconv.Itoa(height), command)
 	t.Cleanup(func() { exec.Command("tmux", "-L", term.socket, "kill-server").Run() })
 	return term
