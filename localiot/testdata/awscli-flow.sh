@@ -3,11 +3,12 @@
 # iotwatch serve: thing, keys and certificate, policy, attachments, then
 # mosquitto_pub with the new certificate (allowed and denied as its policy
 # says), the shadow over HTTPS, and the clean-up with AWS's errors.
-# Needs API (host:port of the HTTPS API), MQTT_PORT and LAB (the PKI
-# directory); AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE and AWS_PROFILE
-# point at certs init's files.
+# Needs API (host:port of the HTTPS API), MQTT_PORT, LAB (the PKI
+# directory) and POLICY (docs/policies/thing-policy.json, the README's);
+# AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE and AWS_PROFILE point at
+# certs init's files.
 set -euo pipefail
-: "${API:?}" "${MQTT_PORT:?}" "${LAB:?}"
+: "${API:?}" "${MQTT_PORT:?}" "${LAB:?}" "${POLICY:?}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 aws_() { "${AWS:-aws}" --endpoint-url "https://$API" --ca-bundle "$LAB/ca.pem" --output text "$@"; }
@@ -29,19 +30,9 @@ cert_arn=$(aws_ iot create-keys-and-certificate --set-as-active --query certific
 cert_id=${cert_arn##*/}
 [ "$(aws_ iot describe-certificate --certificate-id "$cert_id" --query certificateDescription.status)" = ACTIVE ] || fail "describe-certificate"
 
-cat >"$work/policy.json" <<'JSON'
-{
-  "Version": "2012-10-17",
-  "Statement": [
-    {"Effect": "Allow", "Action": "iot:Connect", "Resource": "arn:aws:iot:*:*:client/${iot:Connection.Thing.ThingName}"},
-    {"Effect": "Allow", "Action": ["iot:Publish", "iot:RetainPublish"], "Resource": "arn:aws:iot:*:*:topic/lab/${iot:Connection.Thing.ThingName}/*"},
-    {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"], "Resource": "arn:aws:iot:*:*:topic/$aws/things/${iot:Connection.Thing.ThingName}/shadow/*"}
-  ]
-}
-JSON
 echo '{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}' >"$work/bad.json"
 expect_error MalformedPolicyException aws_ iot create-policy --policy-name Bad --policy-document "file://$work/bad.json"
-aws_ iot create-policy --policy-name LampPolicy --policy-document "file://$work/policy.json" >/dev/null
+aws_ iot create-policy --policy-name LampPolicy --policy-document "file://$POLICY" >/dev/null
 [ "$(aws_ iot get-policy --policy-name LampPolicy --query defaultVersionId)" = 1 ] || fail "get-policy"
 aws_ iot attach-policy --policy-name LampPolicy --target "$cert_arn"
 aws_ iot attach-thing-principal --thing-name lamp --principal "$cert_arn"
