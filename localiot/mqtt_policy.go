@@ -54,13 +54,19 @@ func (p *mqttPolicy) connect(cl *mqtt.Client) bool {
 	}
 	p.conns.Store(cl, cp)
 	attrs := []string{}
-	if cl.Properties.Will.Flag > 0 {
+	will := cl.Properties.Will
+	if will.Flag > 0 {
 		attrs = append(attrs, "LastWill")
 	}
 	if !cl.Properties.Clean {
 		attrs = append(attrs, "PersistentConnect")
 	}
-	return p.allowed(cl, "iot:Connect", "client", cl.ID, map[string][]string{"iot:ConnectAttributes": attrs})
+	if !p.allowed(cl, "iot:Connect", "client", cl.ID, map[string][]string{"iot:ConnectAttributes": attrs}) {
+		return false
+	}
+	// A will is published on the client's behalf: it must be allowed to
+	// publish it (and to retain it) when it connects.
+	return will.Flag == 0 || p.publish(cl, will.TopicName) && (!will.Retain || p.retainPublish(cl, will.TopicName))
 }
 
 // publish decides a PUBLISH by a client. Beyond policies, the only $aws

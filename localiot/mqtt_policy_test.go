@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/iotwatch/iotwatch/localiot/policy"
 	"github.com/iotwatch/iotwatch/pki"
 )
@@ -167,5 +169,35 @@ func TestCertificateStatusRefused(t *testing.T) {
 		if c != nil {
 			c.Disconnect(0)
 		}
+	}
+}
+
+// TestWillAuthorizedAtConnect: a will needs iot:Connect with the LastWill
+// connect attribute allowed, iot:Publish on its topic, and
+// iot:RetainPublish when retained.
+func TestWillAuthorizedAtConnect(t *testing.T) {
+	l := newLab(t, "")
+	reg := l.srv.registry
+	keys, _ := reg.CreateKeysAndCertificate(true)
+	reg.CreatePolicy("wills", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"iot:Connect","Resource":"*"},
+	 {"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:*:*:topic/lab/${iot:ClientId}/*"}]}`)
+	reg.AttachPolicy("wills", keys.Cert.ARN)
+	conf := withLeaf(l.tlsFor(t, "monitor"), &pki.Leaf{CertPEM: []byte(keys.Cert.PEM), KeyPEM: []byte(keys.PrivateKey)})
+	cases := []struct {
+		topic  string
+		retain bool
+		ok     bool
+	}{{"lab/lamp/will", false, true}, {"lab/other/will", false, false}, {"lab/lamp/will", true, false}}
+	for _, c := range cases {
+		opts := paho.NewClientOptions().AddBroker("tls://"+l.srv.Addr()).SetClientID("lamp").SetTLSConfig(conf).
+			SetAutoReconnect(false).SetConnectTimeout(10*time.Second).SetWill(c.topic, "gone", 1, c.retain)
+		cl := paho.NewClient(opts)
+		tok := cl.Connect()
+		tok.WaitTimeout(15 * time.Second)
+		if (tok.Error() == nil) != c.ok {
+			t.Errorf("will on %s (retain %v): connect error %v, want ok=%v", c.topic, c.retain, tok.Error(), c.ok)
+		}
+		cl.Disconnect(0)
 	}
 }
