@@ -43,9 +43,13 @@ type connPolicy struct {
 // connect decides iot:Connect; the connection's policy is kept for the
 // later checks.
 func (p *mqttPolicy) connect(cl *mqtt.Client) bool {
-	cp := &connPolicy{vars: map[string]string{"iot:ClientId": cl.ID}, gen: -1, pending: map[string][]bool{}}
+	cp := &connPolicy{vars: map[string]string{"iot:ClientId": cl.ID, "aws:SourceIp": ipOf(cl)}, gen: -1, pending: map[string][]bool{}}
 	if conn, ok := cl.Net.Conn.(*tls.Conn); ok {
-		certs := conn.ConnectionState().PeerCertificates
+		cs := conn.ConnectionState()
+		if cs.ServerName != "" {
+			cp.vars["iot:DomainName"] = cs.ServerName
+		}
+		certs := cs.PeerCertificates
 		if len(certs) == 0 {
 			return false
 		}

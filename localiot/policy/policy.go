@@ -155,6 +155,11 @@ func (r rawStatement) compile() (Statement, error) {
 		}
 		st.Actions[i] = strings.ToLower(a) // action names are case-insensitive
 	}
+	for _, res := range st.Resources {
+		if res != "*" && !strings.HasPrefix(res, "arn:") {
+			return st, fmt.Errorf("resource %q: write an ARN, e.g. arn:aws:iot:REGION:ACCOUNT:topic/NAME, or *", res)
+		}
+	}
 	st.Conditions, err = compileConditions(r.Condition)
 	return st, err
 }
