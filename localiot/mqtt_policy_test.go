@@ -201,3 +201,51 @@ func TestWillAuthorizedAtConnect(t *testing.T) {
 		cl.Disconnect(0)
 	}
 }
+
+// TestAWSTemplatesAllowTheirFlows: the policies docs/aws-setup.md has users
+// paste into AWS (REGION, ACCOUNT and THING filled in) allow the device and
+// the monitor what they do, and no more, by this evaluator.
+func TestAWSTemplatesAllowTheirFlows(t *testing.T) {
+	load := func(name string) []*policy.Document {
+		data, err := os.ReadFile("../docs/policies/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := strings.NewReplacer("REGION", "eu-west-1", "ACCOUNT", Account, "THING", "lamp").Replace(string(data))
+		d, err := policy.Parse(doc)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return []*policy.Document{d}
+	}
+	device, monitor := load("device-policy.json"), load("monitor-policy.json")
+	deviceVars := map[string]string{"iot:ClientId": "lamp", "iot:Connection.Thing.ThingName": "lamp"}
+	monitorVars := map[string]string{"iot:ClientId": "iotwatch-mon"}
+	cases := []struct {
+		docs               []*policy.Document
+		vars               map[string]string
+		action, kind, name string
+		want               bool
+	}{
+		{device, deviceVars, "iot:Connect", "client", "lamp", true},
+		{device, map[string]string{"iot:ClientId": "lamp"}, "iot:Connect", "client", "lamp", false}, // no attached thing
+		{device, deviceVars, "iot:Publish", "topic", "$aws/things/lamp/shadow/update", true},
+		{device, deviceVars, "iot:Publish", "topic", "$aws/things/fan/shadow/update", false},
+		{device, deviceVars, "iot:Subscribe", "topicfilter", "$aws/things/lamp/shadow/get/+", true},
+		{device, deviceVars, "iot:Receive", "topic", "$aws/things/lamp/shadow/update/delta", true},
+		{device, deviceVars, "iot:Publish", "topic", "lab/lamp", false},
+		{monitor, monitorVars, "iot:Connect", "client", "iotwatch-mon", true},
+		{monitor, monitorVars, "iot:Connect", "client", "lamp", false}, // never the device's id
+		{monitor, monitorVars, "iot:Publish", "topic", "$aws/things/lamp/shadow/update", true},
+		{monitor, monitorVars, "iot:Publish", "topic", "$aws/things/lamp/shadow/update/accepted", false},
+		{monitor, monitorVars, "iot:Subscribe", "topicfilter", "$aws/events/presence/+/lamp", true},
+		{monitor, monitorVars, "iot:Receive", "topic", "$aws/events/presence/connected/lamp", true},
+		{monitor, monitorVars, "iot:Receive", "topic", "$aws/things/fan/shadow/update/delta", false},
+	}
+	for _, c := range cases {
+		req := policy.Request{Action: c.action, Resource: policy.ARN("eu-west-1", Account, c.kind, c.name), Vars: c.vars}
+		if got := policy.Evaluate(c.docs, req) == policy.Allowed; got != c.want {
+			t.Errorf("%s %s as %s: %v, want %v", c.action, c.name, c.vars["iot:ClientId"], got, c.want)
+		}
+	}
+}
