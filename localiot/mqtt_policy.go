@@ -20,7 +20,7 @@ import (
 // per filter, iot:Receive per delivery. WebSocket clients are the IAM
 // principal and get its policy (nil: everything).
 type mqttPolicy struct {
-	mqtt.HookBase // only to forget a connection at its end
+	mqtt.HookBase // to forget a connection's decisions
 	reg           *registry
 	iam           []*policy.Document
 	conns         sync.Map // *mqtt.Client → *connPolicy
@@ -134,9 +134,23 @@ func (p *mqttPolicy) read(cl *mqtt.Client, topic string) bool {
 	return p.allowed(cl, "iot:Receive", "topic", topic, nil)
 }
 
-func (p *mqttPolicy) ID() string                                    { return "iotwatch-policy" }
-func (p *mqttPolicy) Provides(b byte) bool                          { return b == mqtt.OnDisconnect }
+func (p *mqttPolicy) ID() string { return "iotwatch-policy" }
+
+func (p *mqttPolicy) Provides(b byte) bool {
+	return b == mqtt.OnDisconnect || b == mqtt.OnSubscribed
+}
+
 func (p *mqttPolicy) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { p.conns.Delete(cl) }
+
+// OnSubscribed drops decisions mochi never asked for (a filter it refused
+// for another reason), so no later delivery can take one.
+func (p *mqttPolicy) OnSubscribed(cl *mqtt.Client, _ packets.Packet, _ []byte) {
+	if cp := p.of(cl); cp != nil {
+		cp.mu.Lock()
+		clear(cp.pending)
+		cp.mu.Unlock()
+	}
+}
 
 func (p *mqttPolicy) of(cl *mqtt.Client) *connPolicy {
 	v, ok := p.conns.Load(cl)
