@@ -5,8 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 
