@@ -1,9 +1,6 @@
 package policy
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // Request is one authorization question.
 type Request struct {
@@ -173,5 +170,5 @@ func same(pc, sc byte) bool {
 // ARN builds an AWS IoT resource ARN: kind is client, topic, topicfilter,
 // thing or cert.
 func ARN(region, account, kind, name string) string {
-	return fmt.Sprintf("arn:aws:iot:%s:%s:%s/%s", region, account, kind, name)
+	return "arn:aws:iot:" + region + ":" + account + ":" + kind + "/" + name
 }
