@@ -34,7 +34,6 @@ type connPolicy struct {
 	mu      sync.Mutex
 	gen     int64
 	docs    []*policy.Document
-	thing   *Thing // the registry thing named by the client id, if any
 	pending map[string][]bool
 }
 
