@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -127,7 +128,7 @@ type api struct {
 	ln       net.Listener
 }
 
-func newAPI(s *Server, addr string, tlsConf *tls.Config, v *sigv4.Verifier, iam []*policy.Document) (*api, error) {
+func newAPI(s *Server, addr string, tlsConf *tls.Config, v *sigv4.Verifier, iam []*policy.Document, logOut io.Writer) (*api, error) {
 	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, &APIListenError{Addr: addr, Err: explainListen(addr, err)}
@@ -136,7 +137,9 @@ func newAPI(s *Server, addr string, tlsConf *tls.Config, v *sigv4.Verifier, iam 
 	conf.ClientAuth, conf.ClientCAs, conf.NextProtos = tls.NoClientCert, nil, []string{"http/1.1"}
 	conf.VerifyConnection = nil
 	a := &api{srv: s, verifier: v, iam: iam, ln: tls.NewListener(raw, conf)}
-	a.http = &http.Server{Handler: a, ReadHeaderTimeout: connectWithin, ErrorLog: nil}
+	// net/http's own complaints (failed TLS handshakes) go to the
+	// emulator's log, not to the standard logger.
+	a.http = &http.Server{Handler: a, ReadHeaderTimeout: connectWithin, ErrorLog: log.New(logOut, "api: ", log.LstdFlags)}
 	return a, nil
 }
 

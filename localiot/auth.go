@@ -53,7 +53,7 @@ func identityOf(cl *mqtt.Client) (identity, bool) {
 // closed without a CONNACK. (mochi's own refusal in OnConnectAuthenticate
 // would answer "bad user name or password".)
 func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
-	if h.policy.connect(cl) && h.mayWill(cl) {
+	if h.policy.connect(cl) && willWithinLimits(&cl.Properties.Will) {
 		return nil
 	}
 	id, _ := identityOf(cl)
@@ -61,15 +61,11 @@ func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	return refuseConnect(h.broker, cl, packets.ErrNotAuthorized)
 }
 
-// mayWill checks a will at CONNECT as the publish it will become: mochi
-// later publishes it without any ACL or publish hook.
-func (h *authHook) mayWill(cl *mqtt.Client) bool {
-	w := &cl.Properties.Will
-	if atomic.LoadUint32(&w.Flag) == 0 {
-		return true
-	}
-	return withinPublishLimits(w.TopicName, w.Qos, w.Retain, len(w.Payload)) && h.policy.publish(cl, w.TopicName) &&
-		(!w.Retain || h.policy.retainPublish(cl, w.TopicName))
+// willWithinLimits holds a will to AWS's limits on a publish (the policy
+// checks it at connect as the publish it becomes): mochi later publishes it
+// without any ACL or publish hook.
+func willWithinLimits(w *mqtt.Will) bool {
+	return atomic.LoadUint32(&w.Flag) == 0 || withinPublishLimits(w.TopicName, w.Qos, w.Retain, len(w.Payload))
 }
 
 // OnConnectAuthenticate lets through what OnConnect did not refuse; mochi

@@ -25,6 +25,7 @@ func TestAWSCLIFlow(t *testing.T) {
 	_, mqttPort, _ := net.SplitHostPort(l.srv.Addr())
 	cmd := exec.Command("bash", "testdata/awscli-flow.sh")
 	cmd.Env = append(os.Environ(), "AWS="+awsCLI, "API="+l.srv.APIAddr(), "MQTT_PORT="+mqttPort, "LAB="+l.dir,
+		"POLICY=../docs/policies/device-policy.json",
 		"HOME="+t.TempDir(), "AWS_EC2_METADATA_DISABLED=true", "AWS_PROFILE="+pki.AWSProfile,
 		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(l.dir, pki.AWSCredentialsFile),
 		"AWS_CONFIG_FILE="+filepath.Join(l.dir, pki.AWSConfigFile), "AWS_PAGER=")

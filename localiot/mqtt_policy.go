@@ -20,7 +20,7 @@ import (
 // per filter, iot:Receive per delivery. WebSocket clients are the IAM
 // principal and get its policy (nil: everything).
 type mqttPolicy struct {
-	mqtt.HookBase // only to forget a connection at its end
+	mqtt.HookBase // to forget a connection's decisions
 	reg           *registry
 	iam           []*policy.Document
 	conns         sync.Map // *mqtt.Client → *connPolicy
@@ -34,7 +34,6 @@ type connPolicy struct {
 	mu      sync.Mutex
 	gen     int64
 	docs    []*policy.Document
-	thing   *Thing // the registry thing named by the client id, if any
 	pending map[string][]bool
 }
 
@@ -43,9 +42,13 @@ type connPolicy struct {
 // connect decides iot:Connect; the connection's policy is kept for the
 // later checks.
 func (p *mqttPolicy) connect(cl *mqtt.Client) bool {
-	cp := &connPolicy{vars: map[string]string{"iot:ClientId": cl.ID}, gen: -1, pending: map[string][]bool{}}
+	cp := &connPolicy{vars: map[string]string{"iot:ClientId": cl.ID, "aws:SourceIp": ipOf(cl)}, gen: -1, pending: map[string][]bool{}}
 	if conn, ok := cl.Net.Conn.(*tls.Conn); ok {
-		certs := conn.ConnectionState().PeerCertificates
+		cs := conn.ConnectionState()
+		if cs.ServerName != "" {
+			cp.vars["iot:DomainName"] = cs.ServerName
+		}
+		certs := cs.PeerCertificates
 		if len(certs) == 0 {
 			return false
 		}
@@ -54,13 +57,19 @@ func (p *mqttPolicy) connect(cl *mqtt.Client) bool {
 	}
 	p.conns.Store(cl, cp)
 	attrs := []string{}
-	if cl.Properties.Will.Flag > 0 {
+	will := cl.Properties.Will
+	if will.Flag > 0 {
 		attrs = append(attrs, "LastWill")
 	}
 	if !cl.Properties.Clean {
 		attrs = append(attrs, "PersistentConnect")
 	}
-	return p.allowed(cl, "iot:Connect", "client", cl.ID, map[string][]string{"iot:ConnectAttributes": attrs})
+	if !p.allowed(cl, "iot:Connect", "client", cl.ID, map[string][]string{"iot:ConnectAttributes": attrs}) {
+		return false
+	}
+	// A will is published on the client's behalf: it must be allowed to
+	// publish it (and to retain it) when it connects.
+	return will.Flag == 0 || p.publish(cl, will.TopicName) && (!will.Retain || p.retainPublish(cl, will.TopicName))
 }
 
 // publish decides a PUBLISH by a client. Beyond policies, the only $aws
@@ -125,8 +134,9 @@ func (p *mqttPolicy) read(cl *mqtt.Client, topic string) bool {
 }
 
 func (p *mqttPolicy) ID() string { return "iotwatch-policy" }
+
 func (p *mqttPolicy) Provides(b byte) bool {
-	return b == mqtt.OnDisconnect || b == mqtt.OnSubscribe
+	return b == mqtt.OnDisconnect || b == mqtt.OnSubscribe || b == mqtt.OnSubscribed
 }
 
 // OnSubscribe runs after the limits hook has failed the filters AWS refuses
@@ -135,7 +145,18 @@ func (p *mqttPolicy) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Pac
 	p.subscribing(cl, pk.Filters)
 	return pk
 }
+
 func (p *mqttPolicy) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { p.conns.Delete(cl) }
+
+// OnSubscribed drops decisions mochi never asked for (a filter it refused
+// for another reason), so no later delivery can take one.
+func (p *mqttPolicy) OnSubscribed(cl *mqtt.Client, _ packets.Packet, _ []byte) {
+	if cp := p.of(cl); cp != nil {
+		cp.mu.Lock()
+		clear(cp.pending)
+		cp.mu.Unlock()
+	}
+}
 
 func (p *mqttPolicy) of(cl *mqtt.Client) *connPolicy {
 	v, ok := p.conns.Load(cl)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/iotwatch/iotwatch/localiot/policy"
 	"github.com/iotwatch/iotwatch/pki"
 )
@@ -167,6 +169,84 @@ func TestCertificateStatusRefused(t *testing.T) {
 		}
 		if c != nil {
 			c.Disconnect(0)
+		}
+	}
+}
+
+// TestWillAuthorizedAtConnect: a will needs iot:Connect with the LastWill
+// connect attribute allowed, iot:Publish on its topic, and
+// iot:RetainPublish when retained.
+func TestWillAuthorizedAtConnect(t *testing.T) {
+	l := newLab(t, "")
+	reg := l.srv.registry
+	keys, _ := reg.CreateKeysAndCertificate(true)
+	reg.CreatePolicy("wills", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"iot:Connect","Resource":"*"},
+	 {"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:*:*:topic/lab/${iot:ClientId}/*"}]}`)
+	reg.AttachPolicy("wills", keys.Cert.ARN)
+	conf := withLeaf(l.tlsFor(t, "monitor"), &pki.Leaf{CertPEM: []byte(keys.Cert.PEM), KeyPEM: []byte(keys.PrivateKey)})
+	cases := []struct {
+		topic  string
+		retain bool
+		ok     bool
+	}{{"lab/lamp/will", false, true}, {"lab/other/will", false, false}, {"lab/lamp/will", true, false}}
+	for _, c := range cases {
+		opts := paho.NewClientOptions().AddBroker("tls://"+l.srv.Addr()).SetClientID("lamp").SetTLSConfig(conf).
+			SetAutoReconnect(false).SetConnectTimeout(10*time.Second).SetWill(c.topic, "gone", 1, c.retain)
+		cl := paho.NewClient(opts)
+		tok := cl.Connect()
+		tok.WaitTimeout(15 * time.Second)
+		if (tok.Error() == nil) != c.ok {
+			t.Errorf("will on %s (retain %v): connect error %v, want ok=%v", c.topic, c.retain, tok.Error(), c.ok)
+		}
+		cl.Disconnect(0)
+	}
+}
+
+// TestAWSTemplatesAllowTheirFlows: the policies docs/aws-setup.md has users
+// paste into AWS (REGION, ACCOUNT and THING filled in) allow the device and
+// the monitor what they do, and no more, by this evaluator.
+func TestAWSTemplatesAllowTheirFlows(t *testing.T) {
+	load := func(name string) []*policy.Document {
+		data, err := os.ReadFile("../docs/policies/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := strings.NewReplacer("REGION", "eu-west-1", "ACCOUNT", Account, "THING", "lamp").Replace(string(data))
+		d, err := policy.Parse(doc)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return []*policy.Document{d}
+	}
+	device, monitor := load("device-policy.json"), load("monitor-policy.json")
+	deviceVars := map[string]string{"iot:ClientId": "lamp", "iot:Connection.Thing.ThingName": "lamp"}
+	monitorVars := map[string]string{"iot:ClientId": "iotwatch-mon"}
+	cases := []struct {
+		docs               []*policy.Document
+		vars               map[string]string
+		action, kind, name string
+		want               bool
+	}{
+		{device, deviceVars, "iot:Connect", "client", "lamp", true},
+		{device, map[string]string{"iot:ClientId": "lamp"}, "iot:Connect", "client", "lamp", false}, // no attached thing
+		{device, deviceVars, "iot:Publish", "topic", "$aws/things/lamp/shadow/update", true},
+		{device, deviceVars, "iot:Publish", "topic", "$aws/things/fan/shadow/update", false},
+		{device, deviceVars, "iot:Subscribe", "topicfilter", "$aws/things/lamp/shadow/get/+", true},
+		{device, deviceVars, "iot:Receive", "topic", "$aws/things/lamp/shadow/update/delta", true},
+		{device, deviceVars, "iot:Publish", "topic", "lab/lamp", false},
+		{monitor, monitorVars, "iot:Connect", "client", "iotwatch-mon", true},
+		{monitor, monitorVars, "iot:Connect", "client", "lamp", false}, // never the device's id
+		{monitor, monitorVars, "iot:Publish", "topic", "$aws/things/lamp/shadow/update", true},
+		{monitor, monitorVars, "iot:Publish", "topic", "$aws/things/lamp/shadow/update/accepted", false},
+		{monitor, monitorVars, "iot:Subscribe", "topicfilter", "$aws/events/presence/+/lamp", true},
+		{monitor, monitorVars, "iot:Receive", "topic", "$aws/events/presence/connected/lamp", true},
+		{monitor, monitorVars, "iot:Receive", "topic", "$aws/things/fan/shadow/update/delta", false},
+	}
+	for _, c := range cases {
+		req := policy.Request{Action: c.action, Resource: policy.ARN("eu-west-1", Account, c.kind, c.name), Vars: c.vars}
+		if got := policy.Evaluate(c.docs, req) == policy.Allowed; got != c.want {
+			t.Errorf("%s %s as %s: %v, want %v", c.action, c.name, c.vars["iot:ClientId"], got, c.want)
 		}
 	}
 }

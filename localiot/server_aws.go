@@ -3,6 +3,7 @@ package localiot
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/iotwatch/iotwatch/localiot/policy"
@@ -48,7 +49,11 @@ func (s *Server) openAWS(o Options, tlsConf *tls.Config) error {
 	}
 	s.policy.iam = iam
 	v := &sigv4.Verifier{Creds: sigv4.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey}, Region: region}
-	s.api, err = newAPI(s, o.APIListen, tlsConf, v, iam)
+	logOut := o.Log
+	if logOut == nil {
+		logOut = io.Discard
+	}
+	s.api, err = newAPI(s, o.APIListen, tlsConf, v, iam, logOut)
 	return err
 }
 

@@ -112,6 +112,6 @@ func (c Condition) positive(a, v string) bool {
 
 // restore turns Substitute's literal markers back into characters, for
 // operators that compare without wildcards.
-func restore(v string) string {
-	return strings.NewReplacer(string(litStar), "*", string(litQuestion), "?").Replace(v)
-}
+var restorer = strings.NewReplacer(string(litStar), "*", string(litQuestion), "?")
+
+func restore(v string) string { return restorer.Replace(v) }

@@ -1,9 +1,6 @@
 package policy
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // Request is one authorization question.
 type Request struct {
@@ -33,6 +30,7 @@ func (d Decision) String() string {
 
 // Evaluate applies every statement of every document to req.
 func Evaluate(docs []*Document, req Request) Decision {
+	req.Action = strings.ToLower(req.Action) // statements keep theirs lower-cased
 	out := ImplicitDeny
 	for _, d := range docs {
 		for _, st := range d.Statements {
@@ -49,10 +47,10 @@ func Evaluate(docs []*Document, req Request) Decision {
 }
 
 func (st Statement) applies(req Request) bool {
-	if anyMatch(st.Actions, req.Action, nil, true) == st.NotAction {
+	if anyMatch(st.Actions, req.Action, nil) == st.NotAction {
 		return false
 	}
-	if anyMatch(st.Resources, req.Resource, req.Vars, false) == st.NotResource {
+	if anyMatch(st.Resources, req.Resource, req.Vars) == st.NotResource {
 		return false
 	}
 	for _, c := range st.Conditions {
@@ -63,14 +61,11 @@ func (st Statement) applies(req Request) bool {
 	return true
 }
 
-func anyMatch(patterns []string, s string, vars map[string]string, fold bool) bool {
+func anyMatch(patterns []string, s string, vars map[string]string) bool {
 	for _, p := range patterns {
 		pat, ok := Substitute(p, vars)
 		if !ok {
 			continue
-		}
-		if fold {
-			pat, s = strings.ToLower(pat), strings.ToLower(s)
 		}
 		if Match(pat, s) {
 			return true
@@ -126,8 +121,13 @@ func Substitute(p string, vars map[string]string) (string, bool) {
 	}
 }
 
+var literals = strings.NewReplacer("*", string(litStar), "?", string(litQuestion))
+
 func literal(v string) string {
-	return strings.NewReplacer("*", string(litStar), "?", string(litQuestion)).Replace(v)
+	if !strings.ContainsAny(v, "*?") {
+		return v
+	}
+	return literals.Replace(v)
 }
 
 // Match reports whether s matches the IAM pattern p: * is any run of
@@ -170,5 +170,5 @@ func same(pc, sc byte) bool {
 // ARN builds an AWS IoT resource ARN: kind is client, topic, topicfilter,
 // thing or cert.
 func ARN(region, account, kind, name string) string {
-	return fmt.Sprintf("arn:aws:iot:%s:%s:%s/%s", region, account, kind, name)
+	return "arn:aws:iot:" + region + ":" + account + ":" + kind + "/" + name
 }

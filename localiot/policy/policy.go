@@ -149,9 +149,15 @@ func (r rawStatement) compile() (Statement, error) {
 	if st.Resources, st.NotResource, err = either("Resource", r.Resource, r.NotResource); err != nil {
 		return st, err
 	}
-	for _, a := range st.Actions {
+	for i, a := range st.Actions {
 		if a != "*" && !strings.Contains(a, ":") {
 			return st, fmt.Errorf("action %q: write service:Action, e.g. iot:Connect", a)
+		}
+		st.Actions[i] = strings.ToLower(a) // action names are case-insensitive
+	}
+	for _, res := range st.Resources {
+		if res != "*" && !strings.HasPrefix(res, "arn:") {
+			return st, fmt.Errorf("resource %q: write an ARN, e.g. arn:aws:iot:REGION:ACCOUNT:topic/NAME, or *", res)
 		}
 	}
 	st.Conditions, err = compileConditions(r.Condition)

@@ -124,8 +124,8 @@ func TestMatch(t *testing.T) {
 
 func TestParseRefusesMalformed(t *testing.T) {
 	big := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"` +
-		strings.Repeat("x", MaxSize) + `"}]}`
-	spaced := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"x"}]}` +
+		"arn:" + strings.Repeat("x", MaxSize) + `"}]}`
+	spaced := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"*"}]}` +
 		strings.Repeat(" \n", MaxSize)
 	if _, err := Parse(spaced); err != nil {
 		t.Errorf("whitespace must not count toward the limit: %v", err)
@@ -141,6 +141,7 @@ func TestParseRefusesMalformed(t *testing.T) {
 		{"action without service", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"Connect","Resource":"*"}]}`, "service:Action"},
 		{"action not a string", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":7,"Resource":"*"}]}`, "string"},
 		{"unknown operator", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*","Condition":{"Regex":{"a":"b"}}}]}`, "Regex"},
+		{"resource not an ARN", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"topic/a"}]}`, "write an ARN"},
 		{"too large", big, "limit is 2048"},
 	}
 	for _, c := range cases {

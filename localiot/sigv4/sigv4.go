@@ -73,10 +73,12 @@ func (v *Verifier) Verify(r *http.Request, body []byte, services ...string) erro
 	if err != nil {
 		return err
 	}
-	hash := r.Header.Get("X-Amz-Content-Sha256")
-	if hash == "" {
-		sum := sha256.Sum256(body)
-		hash = hex.EncodeToString(sum[:])
+	// The body's own hash, never a hash the client claims, unless it
+	// signed the payload out (UNSIGNED-PAYLOAD).
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	if r.Header.Get("X-Amz-Content-Sha256") == "UNSIGNED-PAYLOAD" {
+		hash = "UNSIGNED-PAYLOAD"
 	}
 	return v.check(r, s, r.URL.RawQuery, hash, services)
 }
