@@ -35,6 +35,7 @@ type Result struct {
 	P50ms        float64 `json:"p50_ms"`
 	P99ms        float64 `json:"p99_ms"`
 	RSSStartMiB  float64 `json:"rss_start_mib"` // once every device is connected
+	RSSWarmMiB   float64 `json:"rss_warm_mib"`  // after 10 s of reporting: RSS is flat if the end is no higher
 	RSSMaxMiB    float64 `json:"rss_max_mib"`
 	RSSEndMiB    float64 `json:"rss_end_mib"`
 	CPUPercent   float64 `json:"cpu_percent"` // of one core, while reporting
@@ -94,7 +95,7 @@ func run(addr, pkiDir string, n int, duration time.Duration, shadowMode bool, pi
 	}
 	wg.Wait()
 	time.Sleep(2 * time.Second) // the last answers
-	res.CPUPercent, res.RSSMaxMiB = s.stop()
+	res.CPUPercent, res.RSSWarmMiB, res.RSSMaxMiB = s.stop(10 * time.Second)
 	res.RSSEndMiB = s.rss()
 	var latencies []time.Duration
 	for _, d := range devices {
