@@ -100,7 +100,7 @@ func printComparison(files []string) error {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 	}
-	fmt.Printf("%-26s %14s %14s %8s\n", fmt.Sprintf("%d devices × 1/s", r[0].Devices), r[0].Broker, r[1].Broker, "ratio")
+	fmt.Printf("%-26s %14s %14s %8s\n", fmt.Sprintf("%d devices × %d/s", r[0].Devices, r[0].Rate), r[0].Broker, r[1].Broker, "ratio")
 	row := func(name, unit string, a, b float64) {
 		ratio := "-"
 		if b != 0 {
