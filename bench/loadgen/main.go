@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,32 +31,46 @@ import (
 type Result struct {
 	Broker       string  `json:"broker"`
 	Devices      int     `json:"devices"`
+	Rate         int     `json:"rate"` // reports per second per device
 	Sent         int64   `json:"sent"`
 	Acknowledged int64   `json:"acknowledged"`
 	P50ms        float64 `json:"p50_ms"`
 	P99ms        float64 `json:"p99_ms"`
 	RSSStartMiB  float64 `json:"rss_start_mib"` // once every device is connected
+	RSSWarmMiB   float64 `json:"rss_warm_mib"`  // after 10 s of reporting: RSS is flat if the end is no higher
 	RSSMaxMiB    float64 `json:"rss_max_mib"`
 	RSSEndMiB    float64 `json:"rss_end_mib"`
 	CPUPercent   float64 `json:"cpu_percent"` // of one core, while reporting
 }
 
+// load is what one run does.
+type load struct {
+	addr, pkiDir, name, out string
+	devices, rate, pad      int
+	duration                time.Duration
+	shadowMode              bool
+	pid                     int
+}
+
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8883", "broker address (loopback)")
-	pkiDir := flag.String("pki", "", "directory from 'iotwatch certs init' (ca.pem, ca.key)")
-	n := flag.Int("n", 1000, "device connections (at most 5000)")
-	duration := flag.Duration("duration", 60*time.Second, "how long each device reports (at most 10m)")
-	shadowMode := flag.Bool("shadow", true, "report as shadow updates (iotwatch serve); false: publish and receive back (a plain broker)")
-	pid := flag.Int("pid", 0, "the broker's process id, for RSS and CPU")
-	name := flag.String("name", "broker", "the broker's name in the result")
-	out := flag.String("out", "", "write the result here (JSON)")
+	var l load
+	flag.StringVar(&l.addr, "addr", "127.0.0.1:8883", "broker address (loopback)")
+	flag.StringVar(&l.pkiDir, "pki", "", "directory from 'iotwatch certs init' (ca.pem, ca.key)")
+	flag.IntVar(&l.devices, "n", 1000, "device connections (at most 5000)")
+	flag.IntVar(&l.rate, "rate", 1, "reports per second per device (at most 100, AWS's limit)")
+	flag.IntVar(&l.pad, "pad", 0, "bytes of padding in each report (at most 7000: shadow state stays under 8 KB)")
+	flag.DurationVar(&l.duration, "duration", 60*time.Second, "how long each device reports (at most 10m)")
+	flag.BoolVar(&l.shadowMode, "shadow", true, "report as shadow updates (iotwatch serve); false: publish and receive back (a plain broker)")
+	flag.IntVar(&l.pid, "pid", 0, "the broker's process id, for RSS and CPU")
+	flag.StringVar(&l.name, "name", "broker", "the broker's name in the result")
+	flag.StringVar(&l.out, "out", "", "write the result here (JSON)")
 	compare := flag.Bool("compare", false, "print the two result files given as arguments side by side")
 	flag.Parse()
 	var err error
 	if *compare {
 		err = printComparison(flag.Args())
 	} else {
-		err = run(*addr, *pkiDir, *n, *duration, *shadowMode, *pid, *name, *out)
+		err = l.run()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -63,38 +78,43 @@ func main() {
 	}
 }
 
-func run(addr, pkiDir string, n int, duration time.Duration, shadowMode bool, pid int, name, out string) error {
-	if host, _, err := net.SplitHostPort(addr); err != nil || !net.ParseIP(host).IsLoopback() {
-		return fmt.Errorf("-addr %s: loopback only (127.0.0.1:PORT)", addr)
+func (l load) run() error {
+	if host, _, err := net.SplitHostPort(l.addr); err != nil || !net.ParseIP(host).IsLoopback() {
+		return fmt.Errorf("-addr %s: loopback only (127.0.0.1:PORT)", l.addr)
 	}
-	if n < 1 || n > 5000 || duration <= 0 || duration > 10*time.Minute {
-		return errors.New("-n 1..5000 and -duration up to 10m")
+	if l.devices < 1 || l.devices > 5000 || l.rate < 1 || l.rate > 100 || l.pad < 0 || l.pad > 7000 ||
+		l.duration <= 0 || l.duration > 10*time.Minute {
+		return errors.New("-n 1..5000, -rate 1..100, -pad 0..7000 and -duration up to 10m")
 	}
-	ca, err := pki.LoadCA(filepath.Join(pkiDir, pki.CACertFile), filepath.Join(pkiDir, pki.CAKeyFile))
+	ca, err := pki.LoadCA(filepath.Join(l.pkiDir, pki.CACertFile), filepath.Join(l.pkiDir, pki.CAKeyFile))
 	if err != nil {
 		return err
 	}
-	roots, err := pki.LoadCAPool(filepath.Join(pkiDir, pki.CACertFile))
+	roots, err := pki.LoadCAPool(filepath.Join(l.pkiDir, pki.CACertFile))
 	if err != nil {
 		return err
 	}
-	devices, err := connectAll(addr, ca, roots, n, shadowMode)
+	devices, err := connectAll(l.addr, ca, roots, l.devices, l.shadowMode)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "loadgen: %d devices connected to %s; reporting for %s\n", n, name, duration)
-	res := Result{Broker: name, Devices: n}
-	s := startSampler(pid)
+	fmt.Fprintf(os.Stderr, "loadgen: %d devices connected to %s; each reporting %d/s for %s\n", l.devices, l.name, l.rate, l.duration)
+	res := Result{Broker: l.name, Devices: l.devices, Rate: l.rate}
+	s := startSampler(l.pid)
 	res.RSSStartMiB = s.rss()
 	var wg sync.WaitGroup
 	for i, d := range devices {
 		wg.Add(1)
-		// Phases spread over the second, as independent devices would be.
-		go func() { defer wg.Done(); d.run(duration, time.Duration(i)*time.Second/time.Duration(n)) }()
+		// Phases spread over the interval, as independent devices would be.
+		interval := time.Second / time.Duration(l.rate)
+		go func() {
+			defer wg.Done()
+			d.run(l.duration, interval, interval*time.Duration(i)/time.Duration(l.devices), l.pad)
+		}()
 	}
 	wg.Wait()
 	time.Sleep(2 * time.Second) // the last answers
-	res.CPUPercent, res.RSSMaxMiB = s.stop()
+	res.CPUPercent, res.RSSWarmMiB, res.RSSMaxMiB = s.stop(10 * time.Second)
 	res.RSSEndMiB = s.rss()
 	var latencies []time.Duration
 	for _, d := range devices {
@@ -107,8 +127,8 @@ func run(addr, pkiDir string, n int, duration time.Duration, shadowMode bool, pi
 	res.Acknowledged = int64(len(latencies))
 	res.P50ms, res.P99ms = percentile(latencies, 0.50), percentile(latencies, 0.99)
 	data, _ := json.MarshalIndent(res, "", "  ")
-	if out != "" {
-		return os.WriteFile(out, data, 0o644)
+	if l.out != "" {
+		return os.WriteFile(l.out, data, 0o644)
 	}
 	fmt.Println(string(data))
 	return nil
@@ -176,18 +196,20 @@ func (d *device) connect(addr string, ca *pki.CA, roots *x509.CertPool) error {
 	return nil
 }
 
-// run reports once a second for duration, the first after phase.
-func (d *device) run(duration, phase time.Duration) {
+// run reports every interval for duration, the first after phase; pad
+// bytes of padding make a report larger.
+func (d *device) run(duration, interval, phase time.Duration, pad int) {
 	time.Sleep(phase)
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	padding := strings.Repeat("x", pad)
 	for end := time.Now().Add(duration); time.Now().Before(end); <-tick.C {
 		seq := d.sent.Add(1)
 		token := fmt.Sprintf("%s-%d", d.name, seq)
 		d.mu.Lock()
 		d.sentAt[token] = time.Now()
 		d.mu.Unlock()
-		d.client.Publish(d.topic, 1, false, fmt.Sprintf(`{"state":{"reported":{"seq":%d,"temp":21.5,"uptime_s":%d}},"clientToken":%q}`, seq, seq, token))
+		d.client.Publish(d.topic, 1, false, fmt.Sprintf(`{"state":{"reported":{"seq":%d,"temp":21.5,"pad":%q}},"clientToken":%q}`, seq, padding, token))
 	}
 }
 

@@ -16,33 +16,38 @@ type sampler struct {
 	pid     int
 	start   time.Time
 	cpu0    float64
-	maxRSS  float64
+	samples []float64 // RSS in MiB, every 100 ms from start
 	done    chan struct{}
 	stopped chan struct{}
 }
+
+const sampleEvery = 100 * time.Millisecond
 
 func startSampler(pid int) *sampler {
 	s := &sampler{pid: pid, start: time.Now(), cpu0: cpuSeconds(pid), done: make(chan struct{}), stopped: make(chan struct{})}
 	go func() {
 		defer close(s.stopped)
+		tick := time.NewTicker(sampleEvery)
+		defer tick.Stop()
 		for {
-			s.maxRSS = max(s.maxRSS, s.rss())
+			s.samples = append(s.samples, s.rss())
 			select {
 			case <-s.done:
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-tick.C:
 			}
 		}
 	}()
 	return s
 }
 
-// stop returns the CPU used since start, as a percentage of one core, and
-// the largest RSS seen (MiB).
-func (s *sampler) stop() (cpuPercent, maxRSS float64) {
+// stop returns the CPU used since start as a percentage of one core, the
+// RSS after warmUp (MiB) and the largest RSS seen.
+func (s *sampler) stop(warmUp time.Duration) (cpuPercent, warmRSS, maxRSS float64) {
 	close(s.done)
 	<-s.stopped
-	return 100 * (cpuSeconds(s.pid) - s.cpu0) / time.Since(s.start).Seconds(), s.maxRSS
+	warmRSS = s.samples[min(len(s.samples)-1, int(warmUp/sampleEvery))]
+	return 100 * (cpuSeconds(s.pid) - s.cpu0) / time.Since(s.start).Seconds(), warmRSS, slices.Max(s.samples)
 }
 
 // rss is the process's resident set in MiB (0 without a pid).
@@ -95,7 +100,7 @@ func printComparison(files []string) error {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 	}
-	fmt.Printf("%-26s %14s %14s %8s\n", fmt.Sprintf("%d devices × 1/s", r[0].Devices), r[0].Broker, r[1].Broker, "ratio")
+	fmt.Printf("%-26s %14s %14s %8s\n", fmt.Sprintf("%d devices × %d/s", r[0].Devices, r[0].Rate), r[0].Broker, r[1].Broker, "ratio")
 	row := func(name, unit string, a, b float64) {
 		ratio := "-"
 		if b != 0 {
@@ -108,6 +113,7 @@ func printComparison(files []string) error {
 	row("p50 report→answer", "ms", r[0].P50ms, r[1].P50ms)
 	row("p99 report→answer", "ms", r[0].P99ms, r[1].P99ms)
 	row("RSS, all connected", "Mi", r[0].RSSStartMiB, r[1].RSSStartMiB)
+	row("RSS, after 10 s reporting", "Mi", r[0].RSSWarmMiB, r[1].RSSWarmMiB)
 	row("RSS, max while reporting", "Mi", r[0].RSSMaxMiB, r[1].RSSMaxMiB)
 	row("RSS, at the end", "Mi", r[0].RSSEndMiB, r[1].RSSEndMiB)
 	row("CPU, of one core", "%", r[0].CPUPercent, r[1].CPUPercent)
