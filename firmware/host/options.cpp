@@ -85,7 +85,7 @@ bool Parse(int argc, const char* const* argv, Options* o, std::string* error) {
   } const numbers[] = {{"--port", &o->port, 1, 65535},
                        {"--interval", &o->intervalS, iotcore::kMinIntervalS, iotcore::kMaxIntervalS},
                        {"--keepalive", &o->keepAliveS, 5, 1200},
-                       {"--max-payload", &o->maxPayload, 1024, 128 * 1024},
+                       {"--max-payload", &o->maxPayload, 1024, static_cast<int>(iotcore::kMaxDocument)},
                        {"--clock-fallback", &o->clockFallbackS, 1, 300}};
   for (int i = 1; i < argc; i++) {
     const char* flag = argv[i];
