@@ -24,6 +24,7 @@ import (
 	"github.com/iotwatch/iotwatch/localiot"
 	"github.com/iotwatch/iotwatch/pki"
 	"github.com/iotwatch/iotwatch/report"
+	"github.com/iotwatch/iotwatch/shadow"
 )
 
 // The firmware's portable core, built as the Linux program fw-host, against
@@ -295,6 +296,53 @@ func (r *fwRig) waitObserver(t testing.TB) {
 	case <-r.linkUp:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the observer did not connect within 10 s")
+	}
+}
+
+// The firmware's limits rest on the largest documents the shadow service
+// sends for an 8 KB state (firmware/lib/iotcore/core.h lists them): every
+// shape fits AWS's 128 KB message, which fw-host takes, and a state held in
+// a few long values fits the ESP32 build's 20 KB.
+func TestFirmwareLimitsCoverTheLargestShadowDocuments(t *testing.T) {
+	now := time.Unix(1764633600, 0)
+	token := strings.Repeat("t", 64)
+	for _, c := range []struct {
+		shape   string
+		desired func(n int) string
+		start   int // above the largest n that fits
+		limit   int
+	}{
+		{"one long string", func(n int) string { return `{"note":"` + strings.Repeat("x", n) + `"}` }, 8200, 20480},
+		{"small keys", func(n int) string {
+			keys := make([]string, n)
+			for i := range keys {
+				keys[i] = fmt.Sprintf(`"%03x":0`, i)
+			}
+			return "{" + strings.Join(keys, ",") + "}"
+		}, 1030, 128 * 1024},
+		{"one long array", func(n int) string {
+			return `{"a":[` + strings.TrimSuffix(strings.Repeat("0,", n), ",") + `]}`
+		}, 4100, 128 * 1024},
+	} {
+		t.Run(c.shape, func(t *testing.T) {
+			// The largest n the service accepts: its delta, then its get.
+			for n := c.start; n > 0; n-- {
+				res := shadow.Update(shadow.Shadow{}, []byte(`{"state":{"desired":`+c.desired(n)+`},"clientToken":"`+token+`"}`), now)
+				if res.Accepted == nil {
+					continue
+				}
+				if n == c.start {
+					t.Fatalf("n = %d already fits: start higher", n)
+				}
+				get := shadow.Get(res.Next, []byte(`{}`), fwThing, now)
+				t.Logf("%s (n = %d): delta %d bytes, get/accepted %d bytes", c.shape, n, len(res.Delta), len(get.Accepted))
+				if len(get.Accepted) > c.limit || len(res.Delta) > c.limit {
+					t.Fatalf("the largest documents exceed the %d-byte limit", c.limit)
+				}
+				return
+			}
+			t.Fatal("no size fits")
+		})
 	}
 }
 

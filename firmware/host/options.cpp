@@ -72,6 +72,7 @@ bool Check(const Options& o, std::string* error) {
 }  // namespace
 
 bool Parse(int argc, const char* const* argv, Options* o, std::string* error) {
+  constexpr int kMaxPayload = static_cast<int>(iotcore::kMaxDocument);
   struct {
     const char* flag;
     std::string* value;
@@ -85,7 +86,7 @@ bool Parse(int argc, const char* const* argv, Options* o, std::string* error) {
   } const numbers[] = {{"--port", &o->port, 1, 65535},
                        {"--interval", &o->intervalS, iotcore::kMinIntervalS, iotcore::kMaxIntervalS},
                        {"--keepalive", &o->keepAliveS, 5, 1200},
-                       {"--max-payload", &o->maxPayload, 1024, 128 * 1024},
+                       {"--max-payload", &o->maxPayload, 1024, kMaxPayload},
                        {"--clock-fallback", &o->clockFallbackS, 1, 300}};
   for (int i = 1; i < argc; i++) {
     const char* flag = argv[i];

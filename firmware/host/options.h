@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "../lib/iotcore/core.h"
+
 namespace fwhost {
 
 struct Options {
@@ -15,7 +17,7 @@ struct Options {
   int keepAliveS = 30;
   // The largest message the device takes; the ESP32 build's is smaller
   // (src/main.cpp), and the tests pass it to run at the board's limit.
-  int maxPayload = 128 * 1024;
+  int maxPayload = static_cast<int>(iotcore::kMaxDocument);
   std::string alpn;  // e.g. x-amzn-mqtt-ca for AWS on port 443; empty: none
   // "system": the host's clock is set. "ntp-blocked": behave as a board whose
   // NTP servers never answer, so the build-time fallback is exercised.

@@ -19,6 +19,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <utility>
 
 #include "../lib/iotcore/backoff.h"
 #include "../lib/iotcore/config.h"
@@ -156,7 +157,7 @@ size_t inboxBytes = 0;
 uint32_t pendingDrops = 0;
 uint32_t lwmqttDropsSeen = 0;
 
-// ---- Configuration: NVS and the access-point web page ----
+// ---- The configuration page and the BOOT button ----
 
 [[noreturn]] void RunConfigPortal(const char* reason) {
   if (mqtt.connected()) mqtt.disconnect();
@@ -170,8 +171,6 @@ bool BootButtonHeld(uint64_t now) {
   return down && now - buttonDownSinceMs >= kButtonHoldMs;
 }
 
-// ---- Wi-Fi and time ----
-
 // ---- MQTT ----
 
 void OnMqttMessage(MQTTClient*, char topic[], char bytes[], int length) {
@@ -181,13 +180,17 @@ void OnMqttMessage(MQTTClient*, char topic[], char bytes[], int length) {
     pendingDrops++;
     return;
   }
-  InboxMessage& m = inbox[(inboxHead + inboxCount) % kInboxSlots];
-  if (inboxCount == kInboxSlots || inboxBytes + len > kInboxBytes ||
-      !(m.payload = std::unique_ptr<char[]>(new (std::nothrow) char[len + 1]))) {
+  std::unique_ptr<char[]> copy;
+  if (inboxCount < kInboxSlots && inboxBytes + len <= kInboxBytes) {
+    copy.reset(new (std::nothrow) char[len + 1]);
+  }
+  if (!copy) {
     Logf("dropped a %d-byte message on %s: no room to queue it", length, topic);
     pendingDrops++;
     return;
   }
+  InboxMessage& m = inbox[(inboxHead + inboxCount) % kInboxSlots];
+  m.payload = std::move(copy);
   inboxCount++;
   inboxBytes += len;
   snprintf(m.topic, sizeof m.topic, "%s", topic);
