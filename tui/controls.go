@@ -14,10 +14,10 @@ import (
 
 // controlPatch turns a [[control]] into the desired patch it sends, from the
 // value the device reports (or, before any report, the desired one).
-func controlPatch(c config.Control, mon *monitor.Monitor) map[string]any {
-	cur, ok := mon.Reported[c.Field]
+func controlPatch(c config.Control, snap monitor.Snapshot) map[string]any {
+	cur, ok := snap.Reported[c.Field]
 	if !ok {
-		cur = mon.Desired[c.Field]
+		cur = snap.Desired[c.Field]
 	}
 	var next any
 	switch c.Action {

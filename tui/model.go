@@ -70,6 +70,7 @@ type Model struct {
 	tag           int
 	frame         int // spinner frame, advanced by the redraw tick
 	status        string
+	snap          monitor.Snapshot // what the last frame was built from
 	view          string
 }
 
@@ -168,7 +169,7 @@ func (m *Model) shown() shownState {
 
 // animating is true while a spinner turns: a desired value is pending.
 func (m *Model) animating() bool {
-	for _, p := range m.mon.Pending {
+	for _, p := range m.snap.Pending {
 		if p.Rejected == "" {
 			return true
 		}
@@ -189,7 +190,7 @@ func (m *Model) handleEvents(events eventsMsg) {
 // scrollLog moves the event log a page older (-1) or newer (+1); paging
 // past the newest entry follows new events again.
 func (m *Model) scrollLog(direction int) {
-	total, kept := m.mon.EventsLogged(), len(m.mon.Events())
+	total, kept := m.snap.EventsLogged, len(m.snap.Events)
 	page := max(1, m.logRows-2)
 	if kept <= m.logRows {
 		m.logPin = 0
@@ -253,7 +254,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 func (m Model) handleControlKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	for i, b := range m.keys.Controls {
 		if key.Matches(msg, b) {
-			patch := controlPatch(m.o.Controls[i], m.mon)
+			patch := controlPatch(m.o.Controls[i], m.snap)
 			return m, sendDesired(m.o.Conn, patch)
 		}
 	}

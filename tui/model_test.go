@@ -164,7 +164,7 @@ func TestControlPatches(t *testing.T) {
 		{config.Control{Field: "mode", Action: "set", Value: "eco"}, "eco"},
 	}
 	for _, c := range cases {
-		if got := controlPatch(c.c, mon)[c.c.Field]; got != c.want {
+		if got := controlPatch(c.c, mon.Snapshot(t0))[c.c.Field]; got != c.want {
 			t.Errorf("%+v: %v, want %v", c.c, got, c.want)
 		}
 	}

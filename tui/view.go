@@ -19,8 +19,10 @@ import (
 // View only returns the frame render() built when something changed.
 func (m Model) View() string { return m.view }
 
-// render rebuilds the frame from the state.
+// render rebuilds the frame from a snapshot of the monitor: every view
+// below reads m.snap, never the monitor itself.
 func (m *Model) render() {
+	m.snap = m.mon.Snapshot(m.now, monitor.Want{Plots: []monitor.PlotRequest{m.plotRequest()}, Stats: m.showSoak})
 	header := m.header()
 	footer := m.footer()
 	rest := m.height - lipgloss.Height(header) - lipgloss.Height(footer)
@@ -49,7 +51,7 @@ func clip(s string, width, height int) string {
 
 func (m *Model) header() string {
 	s := m.styles
-	link := m.mon.Link
+	link := m.snap.Link
 	linkText := s.Warn.Render(link.State.String())
 	switch link.State {
 	case event.LinkUp:
@@ -61,22 +63,21 @@ func (m *Model) header() string {
 			linkText = s.Warn.Render(fmt.Sprintf("reconnecting (attempt %d)", link.Attempt))
 		}
 	}
-	dev := m.mon.Device(m.now)
+	dev := m.snap.Device
 	devStyle := map[monitor.DeviceState]lipgloss.Style{monitor.DeviceOnline: s.Good, monitor.DeviceLate: s.Warn, monitor.DeviceOffline: s.Bad}[dev]
 	if dev == monitor.DeviceUnknown {
 		devStyle = s.Muted
 	}
 	age := "no report yet"
-	if last := m.mon.LastReport(); !last.IsZero() {
+	if last := m.snap.LastReport; !last.IsZero() {
 		age = "last report " + ago(m.now.Sub(last))
 	}
 	line1 := fmt.Sprintf("%s  %s @ %s   link %s   device %s (%s)   v%d", s.Title.Render("iotwatch"),
-		s.Label.Render(m.o.Thing), m.o.Endpoint, linkText, devStyle.Render(dev.String()), age, m.mon.Version)
-	c := m.mon.Counts
-	avail, _, _ := m.mon.Availability(m.now)
+		s.Label.Render(m.o.Thing), m.o.Endpoint, linkText, devStyle.Render(dev.String()), age, m.snap.Version)
+	c := m.snap.Counts
 	line2 := s.Muted.Render(fmt.Sprintf("reports %d  dropouts %d  avail %.2f%%  lost %d  reboots %d  rejected %d  malformed %d  dropped %d  round trip p50 %s  mem %.1f MB",
-		c.Reports, m.mon.DropoutCount(), avail, c.LostReports, c.Reboots, c.Rejections, c.Malformed, c.Dropped,
-		m.mon.RoundTripPercentile(50).Round(time.Millisecond), float64(m.o.Memory())/(1<<20)))
+		c.Reports, len(m.snap.Dropouts), m.snap.Availability, c.LostReports, c.Reboots, c.Rejections, c.Malformed, c.Dropped,
+		m.snap.RoundTripP50.Round(time.Millisecond), float64(m.o.Memory())/(1<<20)))
 	return line1 + "\n" + line2
 }
 
@@ -90,15 +91,18 @@ func ago(d time.Duration) string {
 	return d.Round(time.Second).String() + " ago"
 }
 
-func (m *Model) plot(height int) string {
-	field := m.mon.Field()
+// plotRequest is the series the plot shows: one mean per column.
+func (m *Model) plotRequest() monitor.PlotRequest {
 	at := m.now
 	if m.paused {
 		at = m.pausedAt
 	}
-	width := max(10, m.width-12)
-	series := m.mon.Series(field, m.window, width, at)
-	sum := m.mon.Summarize(field, m.window, at)
+	return monitor.PlotRequest{Field: m.mon.Field(), Window: m.window, Points: max(10, m.width-12), End: at}
+}
+
+func (m *Model) plot(height int) string {
+	p := m.snap.Plots[0]
+	field, series, sum, at := p.Field, p.Values, p.Summary, p.End
 	title := fmt.Sprintf("%s (%s) over %s   last %.2f  min %.2f  max %.2f  mean %.2f", field, m.o.Unit, m.window, sum.Last, sum.Min, sum.Max, sum.Mean)
 	if m.paused {
 		title += "   " + m.styles.Warn.Render("PAUSED")
@@ -106,7 +110,7 @@ func (m *Model) plot(height int) string {
 	if sum.N == 0 || allNaN(series) {
 		return m.styles.Label.Render(title) + "\n" + m.styles.Muted.Render(fmt.Sprintf("waiting for %s reports…", field)) + strings.Repeat("\n", height)
 	}
-	graph := asciigraph.Plot(series, asciigraph.Height(height), asciigraph.Width(width))
+	graph := asciigraph.Plot(series, asciigraph.Height(height), asciigraph.Width(len(series)))
 	return m.styles.Label.Render(title) + "\n" + graph + "\n" + m.timeline(graph, series, at) + "\n" + m.timeAxis(graph, at)
 }
 
@@ -122,7 +126,7 @@ func (m *Model) timeline(graph string, series []float64, end time.Time) string {
 	for i, v := range series {
 		from, to := start.Add(time.Duration(i)*step), start.Add(time.Duration(i+1)*step)
 		switch {
-		case inDropout(m.mon.Dropouts(), from, to, end):
+		case inDropout(m.snap.Dropouts, from, to, end):
 			b.WriteString(m.styles.Bad.Render("✖"))
 		case !math.IsNaN(v):
 			b.WriteString(m.styles.Good.Render("▀"))
@@ -189,7 +193,7 @@ func allNaN(xs []float64) bool {
 func (m *Model) table() string {
 	s := m.styles
 	keys := map[string]bool{}
-	for _, mp := range []map[string]any{m.mon.Reported, m.mon.Desired, m.mon.Delta} {
+	for _, mp := range []map[string]any{m.snap.Reported, m.snap.Desired, m.snap.Delta} {
 		for k := range mp {
 			keys[k] = true
 		}
@@ -202,21 +206,21 @@ func (m *Model) table() string {
 	rows := []string{s.Label.Render(strings.Join([]string{pad("key", 14), pad("reported", 14), pad("desired", 12), pad("delta", 10), "age / pending"}, " "))}
 	for _, k := range names {
 		rows = append(rows, strings.Join([]string{pad(k, 14),
-			s.Reported.Render(pad(cell(m.mon.Reported, k), 14)),
-			s.Desired.Render(pad(cell(m.mon.Desired, k), 12)), pad(cell(m.mon.Delta, k), 10), m.fieldState(k)}, " "))
+			s.Reported.Render(pad(cell(m.snap.Reported, k), 14)),
+			s.Desired.Render(pad(cell(m.snap.Desired, k), 12)), pad(cell(m.snap.Delta, k), 10), m.fieldState(k)}, " "))
 	}
 	return strings.Join(rows, "\n")
 }
 
 func (m *Model) fieldState(k string) string {
-	if p, ok := m.mon.Pending[k]; ok {
+	if p, ok := m.snap.Pending[k]; ok {
 		if p.Rejected != "" {
 			return m.styles.Bad.Render("rejected " + p.Rejected)
 		}
 		frame := spinnerFrames[m.frame%len(spinnerFrames)]
 		return m.styles.Warn.Render(fmt.Sprintf("%s pending %v (%s)", frame, p.Value, m.now.Sub(p.SentAt).Round(100*time.Millisecond)))
 	}
-	if at, ok := m.mon.FieldAt[k]; ok {
+	if at, ok := m.snap.FieldAt[k]; ok {
 		return m.styles.Muted.Render(ago(m.now.Sub(at)))
 	}
 	return ""
@@ -262,7 +266,7 @@ func (m *Model) eventLog(height, width int) string {
 	if height < 1 {
 		return ""
 	}
-	events, total := m.mon.Events(), m.mon.EventsLogged()
+	events, total := m.snap.Events, m.snap.EventsLogged
 	first := total - len(events) // entry number before events[0]
 	end, rows := total, height
 	if m.logPin > 0 {
@@ -325,7 +329,7 @@ func (m *Model) fullHelp() string {
 
 // soakPanel shows the soak statistics in place of the table and log.
 func (m *Model) soakPanel() string {
-	st := m.mon.Stats(m.now)
+	st := m.snap.Stats
 	lines := []string{m.styles.Label.Render("soak statistics (s closes)"),
 		fmt.Sprintf("observed %s   blind %s   availability %.3f%%", st.Observed.Round(time.Second), st.Blind.Round(time.Second), st.Availability),
 		fmt.Sprintf("dropouts %d   longest gap %s   MTBF %s", len(st.Dropouts), st.LongestGap.Round(time.Millisecond), st.MTBF.Round(time.Second)),
