@@ -70,6 +70,7 @@ type Model struct {
 	tag           int
 	frame         int // spinner frame, advanced by the redraw tick
 	status        string
+	plotted       []string         // fields on the plot, the first on the y axis
 	snap          monitor.Snapshot // what the last frame was built from
 	view          string
 }
@@ -90,6 +91,7 @@ func New(o Options) Model {
 	ed.SetHeight(3)
 	m := Model{o: o, mon: monitor.New(o.Monitor), keys: DefaultKeyMap(o.Controls, o.Demo), help: help.New(),
 		styles: DefaultStyles(), editor: ed, window: o.Window, width: 80, height: 24, now: o.Now()}
+	m.plotted = []string{m.mon.Field()}
 	m.keys.setLinkUp(false)
 	m.render()
 	return m
