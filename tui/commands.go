@@ -57,7 +57,7 @@ func getShadow(conn Conn) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return desiredResultMsg{conn.Get(ctx)}
+		return gotShadowMsg{conn.Get(ctx)}
 	}
 }
 

@@ -54,8 +54,11 @@ func (m *Model) logEntry(e monitor.Entry, width int) []string {
 
 func (m *Model) footer() string {
 	status := ""
-	if m.status != "" {
-		status = m.styles.Warn.Render(m.status) + "\n"
+	switch {
+	case m.confirm != nil:
+		status = m.styles.Bad.Render(truncate(m.confirm.prompt, m.width)) + "\n"
+	case m.status != "":
+		status = m.styles.Warn.Render(truncate(m.status, m.width)) + "\n"
 	}
 	if m.help.ShowAll {
 		return status + m.fullHelp()

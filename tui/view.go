@@ -15,7 +15,7 @@ func (m Model) View() string { return m.view }
 // render rebuilds the frame from a snapshot of the monitor: every view
 // reads m.snap, never the monitor itself.
 func (m *Model) render() {
-	m.snap = m.mon.Snapshot(m.now, monitor.Want{Plots: m.plotRequests(), Stats: m.showSoak})
+	m.snap = m.mon.Snapshot(m.now, monitor.Want{Plots: m.plotRequests(), Stats: m.pane == paneSoak})
 	header, footer := m.header(), m.footer()
 	rest := max(0, m.height-lipgloss.Height(header)-lipgloss.Height(footer))
 	frame := header + "\n" + padRows(clip(m.body(rest), m.width, rest), rest) + "\n" + footer
@@ -60,10 +60,10 @@ func (m *Model) body(rest int) string {
 	wide := m.width >= wideFrom
 	table := m.tableRows()
 	paneMin, paneGrows := logMin, true
-	switch {
-	case m.editing:
+	switch m.pane {
+	case paneEditor:
 		paneMin, paneGrows = m.editor.Height()+1, false
-	case m.showSoak:
+	case paneSoak:
 		paneMin, paneGrows = len(m.soakLines()), false
 	}
 	r := share(rest, len(table), paneMin, paneGrows, wide)
@@ -76,7 +76,7 @@ func (m *Model) body(rest int) string {
 	if wide {
 		paneWidth = m.width - tableWidth - 1
 	}
-	pane := m.pane(r.pane, paneWidth)
+	pane := m.paneView(r.pane, paneWidth)
 	shown := m.fitTable(table, r.table)
 	if wide {
 		left := lipgloss.NewStyle().Width(tableWidth + 1).Render(shown)
@@ -85,12 +85,12 @@ func (m *Model) body(rest int) string {
 	return strings.Join(nonEmpty(plot, shown, pane), "\n")
 }
 
-// pane is what sits under or beside the table.
-func (m *Model) pane(height, width int) string {
-	switch {
-	case m.editing:
+// paneView is what sits under or beside the table.
+func (m *Model) paneView(height, width int) string {
+	switch m.pane {
+	case paneEditor:
 		return m.editorPane()
-	case m.showSoak:
+	case paneSoak:
 		return strings.Join(m.soakLines(), "\n")
 	}
 	return m.eventLog(height, width)

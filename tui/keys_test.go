@@ -1,0 +1,150 @@
+package tui
+
+import (
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/iotwatch/iotwatch/event"
+)
+
+func press(m Model, keys ...string) (Model, tea.Cmd) {
+	var cmd tea.Cmd
+	for _, k := range keys {
+		msg := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+		switch k {
+		case "esc":
+			msg = tea.KeyMsg{Type: tea.KeyEsc}
+		case "enter":
+			msg = tea.KeyMsg{Type: tea.KeyEnter}
+		case "down":
+			msg = tea.KeyMsg{Type: tea.KeyDown}
+		case "tab":
+			msg = tea.KeyMsg{Type: tea.KeyTab}
+		case "ctrl+s":
+			msg = tea.KeyMsg{Type: tea.KeyCtrlS}
+		}
+		var next tea.Model
+		next, cmd = m.Update(msg)
+		m = next.(Model)
+	}
+	return m, cmd
+}
+
+// run runs a command and feeds its message back, as the program does.
+func run(m Model, cmd tea.Cmd) Model {
+	if cmd == nil {
+		return m
+	}
+	return update(m, cmd())
+}
+
+func TestGetIsLogged(t *testing.T) {
+	m := update(newModel(newFakeConn()), reports(3))
+	m = run(press(m, "g"))
+	if !strings.Contains(m.View(), "shadow got again on request (g)") {
+		t.Fatalf("g left no trace:\n%s", m.View())
+	}
+}
+
+// TestKeysSayWhyNothingHappensWhileTheLinkIsDown: l, e, g and C send
+// nothing and the status line says why.
+func TestKeysSayWhyNothingHappensWhileTheLinkIsDown(t *testing.T) {
+	conn := newFakeConn()
+	m := update(newModel(conn), eventsMsg{event.Link{At: t0, State: event.LinkDown, Err: "connection refused"}})
+	for _, k := range []string{"l", "e", "g", "C"} {
+		next, cmd := press(m, k)
+		if cmd != nil || next.pane != paneLog {
+			t.Errorf("%s acted while the link is down", k)
+		}
+		if !strings.Contains(next.View(), "not sent, iotwatch's link is down") {
+			t.Errorf("%s: no reason shown:\n%s", k, next.View())
+		}
+	}
+}
+
+func TestEscClosesHelpThenPanes(t *testing.T) {
+	m := update(newModel(newFakeConn()), reports(3))
+	m, _ = press(m, "s", "?")
+	if !m.help.ShowAll || m.pane != paneSoak {
+		t.Fatal("help or soak panel did not open")
+	}
+	m, _ = press(m, "esc")
+	if m.help.ShowAll || m.pane != paneSoak || strings.Contains(m.View(), "esc close help") {
+		t.Fatalf("esc did not close the help first:\n%s", m.View())
+	}
+	m, _ = press(m, "esc")
+	if m.pane != paneLog || strings.Contains(m.View(), "soak statistics") {
+		t.Fatalf("esc did not close the soak panel:\n%s", m.View())
+	}
+}
+
+func TestParsePatchNamesThePosition(t *testing.T) {
+	cases := []struct{ text, want string }{
+		{`{"led": tru}`, `line 1, column 12: invalid character '}' in literal true (expecting 'e')`},
+		{"{\n  \"led\": true,\n  \"setpoint\": 21,\n}", `line 4, column 1: invalid character '}' looking for beginning of object key string`},
+		{"{\n  \"led\": true\n  \"x\": 1}", `line 3, column 3: invalid character '"' after object key:value pair`},
+		{`{"led": true`, `line 1, column 13: the JSON ends before the object is closed`},
+		{`[1]`, `line 1, column 1: not a JSON object but an array`},
+		{`  "on"`, `line 1, column 3: not a JSON object but a string`},
+		{`{"a": 1} {"b": 2}`, `line 1, column 10: text after the JSON object`},
+		{"  \n ", `empty: write the desired values`},
+		{`{"温度": 1, "x": ?}`, `line 1, column 16: invalid character '?'`},
+	}
+	for _, c := range cases {
+		_, err := parsePatch(c.text)
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q…", c.text, err, c.want)
+		}
+	}
+}
+
+// TestEditorStartsFromDesired: the editor holds the desired state as
+// pretty JSON; a changed value, a new key, a null and a deleted key become
+// the patch, unchanged keys stay out of it.
+func TestEditorStartsFromDesired(t *testing.T) {
+	conn := newFakeConn()
+	m := update(newModel(conn), reports(3))
+	m = update(m, eventsMsg{event.ShadowDoc{At: t0.Add(4 * time.Second), Kind: event.DocGet, Version: 4,
+		Desired: map[string]any{"led": true, "setpoint": 21.0, "mode": "eco", "interval_s": 1.0}}})
+	m, _ = press(m, "e")
+	want := "{\n  \"interval_s\": 1,\n  \"led\": true,\n  \"mode\": \"eco\",\n  \"setpoint\": 21\n}"
+	if got := m.editor.Value(); got != want {
+		t.Fatalf("editor starts with %q, want %q", got, want)
+	}
+	m.editor.SetValue(`{"interval_s": 1, "led": null, "setpoint": 22.5, "fan": "auto"}`)
+	m, cmd := press(m, "ctrl+s")
+	run(m, cmd)
+	got := conn.sent()
+	if len(got) != 1 || !maps.EqualFunc(got[0], map[string]any{"led": nil, "setpoint": 22.5, "fan": "auto", "mode": nil}, func(a, b any) bool { return a == b }) {
+		t.Fatalf("patches %v", got)
+	}
+	m, _ = press(m, "e", "ctrl+s")
+	if !strings.Contains(m.View(), "nothing changed") {
+		t.Fatalf("an unchanged document was sent:\n%s", m.View())
+	}
+}
+
+func TestClearDesiredAsksFirst(t *testing.T) {
+	conn := newFakeConn()
+	m := update(newModel(conn), reports(3))
+	m = update(m, eventsMsg{event.ShadowDoc{At: t0.Add(4 * time.Second), Kind: event.DocGet, Version: 4,
+		Desired: map[string]any{"led": true, "setpoint": 21.0}}})
+	m, cmd := press(m, "C")
+	if cmd != nil || !strings.Contains(m.View(), "clear all of desired (led, setpoint)? y/n") {
+		t.Fatalf("no question:\n%s", m.View())
+	}
+	m, cmd = press(m, "n")
+	if cmd != nil || len(conn.sent()) != 0 || !strings.Contains(m.View(), "cancelled") {
+		t.Fatalf("n did not cancel:\n%s", m.View())
+	}
+	m, _ = press(m, "C")
+	m, cmd = press(m, "y")
+	run(m, cmd)
+	if got := conn.sent(); len(got) != 1 || len(got[0]) != 2 || got[0]["led"] != nil || got[0]["setpoint"] != nil {
+		t.Fatalf("patches %v", got)
+	}
+}
