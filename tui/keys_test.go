@@ -148,3 +148,44 @@ func TestClearDesiredAsksFirst(t *testing.T) {
 		t.Fatalf("patches %v", got)
 	}
 }
+
+// TestPlotAnyField: enter on a numeric row adds it to the plot (each with
+// its colour's legend, the first on the axis, the others scaled), on a
+// plotted row takes it off; text rows and a fourth series are refused.
+func TestPlotAnyField(t *testing.T) {
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 100, Height: 30})
+	m = update(m, demoReports(20))
+	// rows: fw heap_free interval_s led reset_reason rssi seq setpoint temp uptime_s
+	m, _ = press(m, "down", "enter")
+	if !strings.Contains(m.View(), "━ heap_free 182000.00 [182000.00–182000.00 scaled]") || !strings.Contains(m.View(), "━ temp (°C) 20.60 [20.00–20.60 axis]") {
+		t.Fatalf("heap_free not plotted beside temp:\n%s", m.View())
+	}
+	m, _ = press(m, "down", "down", "enter")
+	if !strings.Contains(m.View(), "led is not a number") || len(m.plotted) != 2 {
+		t.Fatalf("a boolean was plotted: %v\n%s", m.plotted, m.View())
+	}
+	m, _ = press(m, "down", "down", "enter", "down", "enter")
+	if len(m.plotted) != 3 || !strings.Contains(m.View(), "3 fields plotted already") {
+		t.Fatalf("plotted %v:\n%s", m.plotted, m.View())
+	}
+	m, _ = press(m, "k", "k", "k", "k", "k", "enter")
+	if strings.Join(m.plotted, " ") != "temp rssi" {
+		t.Fatalf("enter on heap_free did not take it off: %v", m.plotted)
+	}
+	for _, l := range strings.Split(m.View(), "\n") {
+		if strings.Contains(l, "●") && !strings.Contains(l, "temp") && !strings.Contains(l, "rssi") {
+			t.Errorf("a field not plotted is marked: %q", l)
+		}
+	}
+}
+
+// TestTabGivesTheLogTheArrows: with the log focused, ↑ pages it back and
+// the table's cursor mark is gone.
+func TestTabGivesTheLogTheArrows(t *testing.T) {
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 160, Height: 50})
+	m = update(m, rejections(1, 100))
+	m, _ = press(m, "tab", "k")
+	if !strings.Contains(m.View(), "newer (pgdn, end follows)") || strings.Contains(m.View(), "›") {
+		t.Fatalf("↑ with the log focused:\n%s", m.View())
+	}
+}

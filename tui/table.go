@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,8 +15,8 @@ import (
 // not fit (a reported fw string stays whole at 80 columns).
 var (
 	columnNames = []string{"key", "reported", "desired", "delta", "age / pending"}
-	columnMin   = []int{6, 8, 7, 5, 13}
-	columnMax   = []int{24, 32, 24, 16, 48}
+	columnMin   = []int{8, 8, 7, 5, 13}
+	columnMax   = []int{26, 32, 24, 16, 48}
 )
 
 // tableKeys are every field of the shadow, and those with a desired value
@@ -40,11 +41,24 @@ func (m *Model) tableKeys() []string {
 
 // tableCells are the table's text, a header row then one row per field.
 func (m *Model) tableCells() [][]string {
-	cells := [][]string{columnNames}
-	for _, k := range m.tableKeys() {
-		cells = append(cells, []string{k, cell(m.snap.Reported, k), cell(m.snap.Desired, k), cell(m.snap.Delta, k), m.fieldState(k)})
+	cells := [][]string{append([]string{"  " + columnNames[0]}, columnNames[1:]...)}
+	for i, k := range m.tableKeys() {
+		cells = append(cells, []string{m.marks(i, k) + k, cell(m.snap.Reported, k), cell(m.snap.Desired, k), cell(m.snap.Delta, k), m.fieldState(k)})
 	}
 	return cells
+}
+
+// marks are the row's two-cell gutter: the cursor (while the table has
+// focus) and, in its series colour, whether the field is plotted.
+func (m *Model) marks(row int, field string) string {
+	cursor, plotted := " ", " "
+	if row == m.cursor && !m.focusLog {
+		cursor = "›"
+	}
+	if i := slices.Index(m.plotted, field); i >= 0 {
+		plotted = m.seriesStyle(i).Render("●")
+	}
+	return cursor + plotted
 }
 
 // columnWidths fit the cells into width cells (columns joined by a space).
@@ -79,9 +93,9 @@ func total(xs []int) int {
 }
 
 // tableWidth is the table's width beside the pane on a wide terminal: what
-// it needs, at most half the terminal.
+// it needs, leaving the event log a third of the width (40 columns at least).
 func (m *Model) tableWidth() int {
-	w := columnWidths(m.tableCells(), m.width/2)
+	w := columnWidths(m.tableCells(), m.width-max(40, m.width/3))
 	return total(w) + len(w) - 1
 }
 
@@ -112,8 +126,8 @@ func (m *Model) tableRows() []string {
 	return rows
 }
 
-// fitTable shows the header and as many rows as fit in n; a cut table
-// says how many fields it does not show.
+// fitTable shows the header and as many rows as fit in n, scrolled to keep
+// the cursor in view; a cut table says which rows it shows.
 func (m *Model) fitTable(rows []string, n int) string {
 	if n <= 0 {
 		return ""
@@ -121,8 +135,10 @@ func (m *Model) fitTable(rows []string, n int) string {
 	if len(rows) <= n {
 		return strings.Join(rows, "\n")
 	}
-	more := m.styles.Muted.Render(fmt.Sprintf("… %d more fields", len(rows)-n+1))
-	return strings.Join(append(append([]string{}, rows[:n-1]...), more), "\n")
+	fields, shown := len(rows)-1, max(0, n-1)
+	top := max(0, min(m.cursor-shown/2, fields-shown))
+	header := rows[0] + m.styles.Muted.Render(fmt.Sprintf("  ↕ %d–%d of %d", top+1, top+shown, fields))
+	return strings.Join(append([]string{header}, rows[1+top:1+top+shown]...), "\n")
 }
 
 func (m *Model) fieldState(k string) string {

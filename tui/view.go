@@ -58,6 +58,7 @@ func share(rest, tableWant, paneMin int, paneGrows, wide bool) rows {
 
 func (m *Model) body(rest int) string {
 	wide := m.width >= wideFrom
+	m.cursor = max(0, min(m.cursor, len(m.tableKeys())-1))
 	table := m.tableRows()
 	paneMin, paneGrows := logMin, true
 	switch m.pane {
