@@ -189,3 +189,35 @@ func TestTabGivesTheLogTheArrows(t *testing.T) {
 		t.Fatalf("↑ with the log focused:\n%s", m.View())
 	}
 }
+
+// TestDocumentPane: d shows the whole document (state, metadata with
+// timestamps, version) and the history of versions as diffs by section.
+func TestDocumentPane(t *testing.T) {
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 160, Height: 50})
+	meta := func(ts float64) map[string]any { return map[string]any{"led": map[string]any{"timestamp": ts}} }
+	m = update(m, eventsMsg{event.Link{At: t0, State: event.LinkUp},
+		event.ShadowDoc{At: t0.Add(time.Second), Kind: event.DocGet, Version: 7, Timestamp: 1764064801,
+			Desired: map[string]any{"led": false}, Reported: map[string]any{"led": false, "cfg": map[string]any{"mode": "eco"}},
+			DesiredMetadata: meta(1764064800), ReportedMetadata: meta(1764064800)},
+		event.ShadowDoc{At: t0.Add(2 * time.Second), Kind: event.DocCurrent, Version: 8,
+			Desired: map[string]any{"led": true}, Reported: map[string]any{"led": false, "cfg": map[string]any{"mode": "eco"}},
+			DesiredMetadata: meta(1764064802), ReportedMetadata: meta(1764064800)},
+		event.ShadowDoc{At: t0.Add(2 * time.Second), Kind: event.DocDelta, Version: 8, Delta: map[string]any{"led": true}},
+		event.ShadowDoc{At: t0.Add(3 * time.Second), Kind: event.DocCurrent, Version: 11,
+			Desired: map[string]any{"led": true}, Reported: map[string]any{"led": true, "fan": 2.0},
+			DesiredMetadata: meta(1764064802), ReportedMetadata: meta(1764064803)},
+	})
+	m, _ = press(m, "d")
+	view := m.View()
+	for _, want := range []string{"shadow document v11", `"state": {`, `"desired": {`, `"metadata": {`, `"timestamp": 1764064803`, `"version": 11`,
+		"v11 10:00:03 reported: cfg.mode − \"eco\", fan + 2, led false → true", "v9–v10 not seen",
+		"v8 10:00:02 desired: led false → true", "v7 10:00:01: first version seen"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("lacks %q:\n%s", want, view)
+		}
+	}
+	m, _ = press(m, "esc")
+	if strings.Contains(m.View(), "shadow document") {
+		t.Fatal("esc did not close the document")
+	}
+}

@@ -66,6 +66,8 @@ type Model struct {
 	confirm       *confirmation // a question waiting for y or n
 	focusLog      bool          // tab: ↑/↓ page the log instead of moving the table's cursor
 	cursor        int           // the table's selected row (0: the first field)
+	docs          docHistory    // the shadow's versions, for the document pane
+	docScroll     int           // first line of the document shown
 	width, height int
 	window        time.Duration
 	paused        bool
@@ -167,7 +169,7 @@ type shownState struct {
 	width, height, logPin, frame int
 	second                       int64 // ages are shown in whole seconds
 	window                       time.Duration
-	cursor                       int
+	cursor, docScroll            int
 	paused, help, focusLog       bool
 	pane                         paneKind
 	confirm                      *confirmation
@@ -176,7 +178,7 @@ type shownState struct {
 
 func (m *Model) shown() shownState {
 	return shownState{width: m.width, height: m.height, logPin: m.logPin, frame: m.frame, second: m.now.Unix(),
-		window: m.window, paused: m.paused, help: m.help.ShowAll, cursor: m.cursor, focusLog: m.focusLog,
+		window: m.window, paused: m.paused, help: m.help.ShowAll, cursor: m.cursor, docScroll: m.docScroll, focusLog: m.focusLog,
 		pane: m.pane, confirm: m.confirm, editErr: m.editErr, status: m.status, plotted: strings.Join(m.plotted, " ")}
 }
 
@@ -193,8 +195,13 @@ func (m *Model) animating() bool {
 func (m *Model) handleEvents(events eventsMsg) {
 	for _, ev := range events {
 		m.mon.Apply(ev)
-		if l, ok := ev.(event.Link); ok {
-			m.keys.setLinkUp(l.State == event.LinkUp)
+		switch ev := ev.(type) {
+		case event.Link:
+			m.keys.setLinkUp(ev.State == event.LinkUp)
+		case event.ShadowDoc:
+			m.docs.add(ev)
+		case event.Deleted:
+			m.docs.reset()
 		}
 	}
 	m.now = m.o.Now()
@@ -251,6 +258,8 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		m.mon.ClearHistory()
 	case key.Matches(msg, m.keys.Soak):
 		m.toggle(paneSoak)
+	case key.Matches(msg, m.keys.Document):
+		m.toggle(paneDoc)
 	case key.Matches(msg, m.keys.LogOlder):
 		m.scrollLog(-1)
 	case key.Matches(msg, m.keys.LogNewer):
@@ -299,7 +308,11 @@ func (m *Model) move(msg tea.KeyMsg) {
 	if key.Matches(msg, m.keys.Up) {
 		step = -1
 	}
-	if m.focusLog {
+	switch {
+	case m.pane == paneDoc:
+		m.docScroll = max(0, m.docScroll+step)
+		return
+	case m.focusLog:
 		m.scrollLog(step)
 		return
 	}

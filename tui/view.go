@@ -57,6 +57,9 @@ func share(rest, tableWant, paneMin int, paneGrows, wide bool) rows {
 }
 
 func (m *Model) body(rest int) string {
+	if m.pane == paneDoc {
+		return m.documentPane(rest)
+	}
 	wide := m.width >= wideFrom
 	m.cursor = max(0, min(m.cursor, len(m.tableKeys())-1))
 	table := m.tableRows()
