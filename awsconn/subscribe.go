@@ -44,6 +44,7 @@ func (c *Conn) onConnect() {
 	c.seen = map[event.DocKind]int64{}
 	c.mu.Unlock()
 	c.emit(event.Link{At: c.o.Now(), State: event.LinkUp})
+	c.resubscribeRaw()
 	ctx, cancel := context.WithTimeout(context.Background(), c.o.RequestTimeout)
 	defer cancel()
 	_ = c.Get(ctx)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -219,5 +220,43 @@ func TestDocumentPane(t *testing.T) {
 	m, _ = press(m, "esc")
 	if strings.Contains(m.View(), "shadow document") {
 		t.Fatal("esc did not close the document")
+	}
+}
+
+func typeText(m Model, text string) Model {
+	for _, r := range text {
+		m = update(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	return m
+}
+
+// TestRawTopicsPane: t asks for a filter, enter subscribes; topics are
+// listed with their count, rate and last payload, the selected one's JSON
+// pretty-printed; a refused filter is shown with the reason.
+func TestRawTopicsPane(t *testing.T) {
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 120, Height: 40})
+	m = update(m, reports(3))
+	m, _ = press(m, "t")
+	m = typeText(m, "lab/#")
+	m = run(press(m, "enter"))
+	m = typeText(m, "/forbidden/#")
+	m = run(press(m, "enter"))
+	var raws eventsMsg
+	for i := range 5 {
+		raws = append(raws, event.Raw{At: t0.Add(20*time.Second + time.Duration(i)*time.Second), Filter: "lab/#", Topic: "lab/b", Payload: []byte(fmt.Sprintf(`{"n":%d,"ok":true}`, i))})
+	}
+	raws = append(raws, event.Raw{At: t0.Add(25 * time.Second), Filter: "lab/#", Topic: "lab/a", Payload: []byte("plain text")})
+	m = update(m, raws)
+	m, _ = press(m, "down")
+	view := m.View()
+	for _, want := range []string{"subscribed: lab/#", "subscription to forbidden/# refused (code 0x80)",
+		`lab/a`, `plain text`, `› lab/b`, "     5   0.5/s 10:00:24  {\"n\":4,\"ok\":true}", "{\n  \"n\": 4,\n  \"ok\": true\n}"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("lacks %q:\n%s", want, view)
+		}
+	}
+	m = run(press(m, "u"))
+	if !strings.Contains(m.View(), "subscribed: nothing yet") {
+		t.Errorf("u did not unsubscribe:\n%s", m.View())
 	}
 }

@@ -68,6 +68,7 @@ type Model struct {
 	cursor        int           // the table's selected row (0: the first field)
 	docs          docHistory    // the shadow's versions, for the document pane
 	docScroll     int           // first line of the document shown
+	topics        topics        // the raw-topics pane
 	width, height int
 	window        time.Duration
 	paused        bool
@@ -100,6 +101,7 @@ func New(o Options) Model {
 	m := Model{o: o, mon: monitor.New(o.Monitor), keys: DefaultKeyMap(o.Controls, o.Demo), help: help.New(),
 		styles: DefaultStyles(), editor: ed, window: o.Window, width: 80, height: 24, now: o.Now()}
 	m.plotted = []string{m.mon.Field()}
+	m.topics = newTopics()
 	m.keys.setLinkUp(false)
 	m.render()
 	return m
@@ -127,7 +129,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.help.Width = msg.Width
 		m.editor.SetWidth(msg.Width - 4)
 	case tea.KeyMsg:
-		dataChanged = m.pane == paneEditor // the editor's text is not in shown()
+		dataChanged = m.pane == paneEditor || m.pane == paneTopics // typed text and the pane's cursor are not in shown()
 		m, cmd = m.handleKey(msg)
 	case eventsMsg:
 		m.handleEvents(msg)
@@ -153,6 +155,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			m.status = msg.err.Error()
 		}
+	case rawSubscribedMsg:
+		m.rawSubscribed(msg)
+		dataChanged = true
 	case gotShadowMsg:
 		m.gotShadow(msg.err)
 		dataChanged = true
@@ -202,6 +207,8 @@ func (m *Model) handleEvents(events eventsMsg) {
 			m.docs.add(ev)
 		case event.Deleted:
 			m.docs.reset()
+		case event.Raw:
+			m.topics.add(ev)
 		}
 	}
 	m.now = m.o.Now()
@@ -238,6 +245,10 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		return m.answer(msg)
 	case m.pane == paneEditor:
 		return m.handleEditorKey(msg)
+	case m.pane == paneTopics:
+		if next, cmd, done := m.handleTopicsKey(msg); done {
+			return next, cmd
+		}
 	}
 	m.status = ""
 	switch {
@@ -260,6 +271,12 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		m.toggle(paneSoak)
 	case key.Matches(msg, m.keys.Document):
 		m.toggle(paneDoc)
+	case key.Matches(msg, m.keys.Topics):
+		if m.pane == paneTopics {
+			m.pane = paneLog
+			return m, nil
+		}
+		return m.openTopics()
 	case key.Matches(msg, m.keys.LogOlder):
 		m.scrollLog(-1)
 	case key.Matches(msg, m.keys.LogNewer):

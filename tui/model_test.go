@@ -50,6 +50,16 @@ func (f *fakeConn) UpdateDesired(_ context.Context, patch map[string]any) (strin
 	return "tok", nil
 }
 
+// SubscribeRaw refuses filters under forbidden/, as a policy would.
+func (f *fakeConn) SubscribeRaw(filter string) error {
+	if strings.HasPrefix(filter, "forbidden/") {
+		return fmt.Errorf("subscription to %s refused (code 0x80): the policy does not allow iot:Subscribe on it", filter)
+	}
+	return nil
+}
+
+func (f *fakeConn) UnsubscribeRaw(string) error { return nil }
+
 func (f *fakeConn) sent() []map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()

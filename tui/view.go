@@ -57,8 +57,11 @@ func share(rest, tableWant, paneMin int, paneGrows, wide bool) rows {
 }
 
 func (m *Model) body(rest int) string {
-	if m.pane == paneDoc {
+	switch m.pane {
+	case paneDoc:
 		return m.documentPane(rest)
+	case paneTopics:
+		return m.topicsPane(rest)
 	}
 	wide := m.width >= wideFrom
 	m.cursor = max(0, min(m.cursor, len(m.tableKeys())-1))
