@@ -88,7 +88,8 @@ func parsePatch(text string) (map[string]any, error) {
 		var syntax *json.SyntaxError
 		switch {
 		case errors.As(err, &syntax):
-			return nil, fmt.Errorf("%s: %s", position(text, int(syntax.Offset)-1), syntax.Error())
+			at := int(syntax.Offset) - 1
+			return nil, fmt.Errorf("%s: %s%s", position(text, at), syntax.Error(), hint(text, at))
 		case errors.Is(err, io.EOF) && strings.TrimSpace(text) == "":
 			return nil, errors.New(`empty: write the desired values as a JSON object, e.g. {"led": true}`)
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
@@ -104,6 +105,15 @@ func parsePatch(text string) (map[string]any, error) {
 		return nil, fmt.Errorf("%s: not a JSON object but %s: write the desired values as {\"field\": value}", position(text, leadingSpace(text)), kindOf(v))
 	}
 	return obj, nil
+}
+
+// hint names the usual cause of a syntax error at offset: a trailing comma.
+func hint(text string, offset int) string {
+	before := strings.TrimRight(text[:max(0, min(offset, len(text)))], " \t\r\n")
+	if strings.HasSuffix(before, ",") && offset < len(text) && strings.ContainsRune("}]", rune(text[offset])) {
+		return " (a trailing comma: JSON allows none before " + string(text[offset]) + ")"
+	}
+	return ""
 }
 
 func leadingSpace(s string) int { return len(s) - len(strings.TrimLeft(s, " \t\r\n")) }

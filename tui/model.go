@@ -127,7 +127,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.Width = msg.Width
-		m.editor.SetWidth(msg.Width - 4)
 	case tea.KeyMsg:
 		dataChanged = m.pane == paneEditor || m.pane == paneTopics // typed text and the pane's cursor are not in shown()
 		m, cmd = m.handleKey(msg)

@@ -86,10 +86,11 @@ func (m *Model) shortHelp() string {
 }
 
 // editorPane is the desired-state editor with its hint or its error.
-func (m *Model) editorPane() string {
-	msg := m.styles.Muted.Render("desired patch as JSON — ctrl+s send, esc cancel")
+func (m *Model) editorPane(width int) string {
+	m.editor.SetWidth(max(10, width-1))
+	msg := m.styles.Muted.Render(truncate("desired state as JSON (null or a deleted key removes it) — ctrl+s send, esc cancel", width))
 	if m.editErr != "" {
-		msg = m.styles.Bad.Render(m.editErr)
+		msg = m.styles.Bad.Render(ansi.Wrap(m.editErr, width, " "))
 	}
 	return lipgloss.JoinVertical(lipgloss.Left, m.editor.View(), msg)
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,13 +78,22 @@ func (m *Model) plotTitle(plots []monitor.Plot) string {
 	}
 	items := make([]string, len(plots))
 	for i, p := range plots {
-		scale := "axis"
+		scale := ""
 		if i > 0 {
-			scale = "scaled"
+			scale = " scaled"
 		}
-		items[i] = m.seriesStyle(i).Render("━ "+p.Field) + fmt.Sprintf("%s %.2f [%.2f–%.2f %s]", m.unitOf(p.Field), p.Summary.Last, p.Summary.Min, p.Summary.Max, scale)
+		items[i] = m.seriesStyle(i).Render("━ "+p.Field) + m.unitOf(p.Field) + " " + valueRange(p.Summary) + scale
 	}
 	return strings.Join(items, "  ") + m.styles.Label.Render(over) + paused
+}
+
+// valueRange is "min–max" of a series in its shortest form, one value when flat.
+func valueRange(s monitor.Summary) string {
+	lo, hi := strconv.FormatFloat(s.Min, 'g', 6, 64), strconv.FormatFloat(s.Max, 'g', 6, 64)
+	if lo == hi {
+		return lo
+	}
+	return lo + "–" + hi
 }
 
 // unitOf is the configured unit, which belongs to the configured field only.

@@ -136,6 +136,9 @@ func (m *Model) fitTable(rows []string, n int) string {
 		return strings.Join(rows, "\n")
 	}
 	fields, shown := len(rows)-1, max(0, n-1)
+	if shown == 0 {
+		return rows[0] + m.styles.Muted.Render(fmt.Sprintf("  ↕ %d hidden", fields))
+	}
 	top := max(0, min(m.cursor-shown/2, fields-shown))
 	header := rows[0] + m.styles.Muted.Render(fmt.Sprintf("  ↕ %d–%d of %d", top+1, top+shown, fields))
 	return strings.Join(append([]string{header}, rows[1+top:1+top+shown]...), "\n")

@@ -172,24 +172,22 @@ func (m *Model) rawSubscribed(msg rawSubscribedMsg) {
 	switch {
 	case msg.err != nil:
 		t.refused[msg.filter] = msg.err.Error()
-		m.status = msg.err.Error()
 	case msg.unsubscribe:
 		t.filters = slices.DeleteFunc(t.filters, func(f string) bool { return f == msg.filter })
-		m.status = "unsubscribed from " + msg.filter
 	default:
 		delete(t.refused, msg.filter)
 		if !slices.Contains(t.filters, msg.filter) {
 			t.filters = append(t.filters, msg.filter)
 		}
-		m.status = "subscribed to " + msg.filter
 	}
+	m.status = "" // the pane lists the subscriptions and refusals
 }
 
 // topicsPane lists the topics seen with their count, rate and last
 // payload, and pretty-prints the selected one's payload below.
 func (m *Model) topicsPane(height int) string {
 	s, t := m.styles, &m.topics
-	lines := []string{s.Label.Render("raw topics") + s.Muted.Render("  / subscribe to a filter (+ and # wildcards) • u unsubscribe the last • ↑/↓ select • esc closes")}
+	lines := []string{s.Label.Render("raw topics") + s.Muted.Render("  / subscribe (+ # wildcards) • u unsubscribe last • ↑/↓ select • esc close")}
 	if t.typing {
 		lines = append(lines, t.input.View())
 	}
@@ -199,7 +197,7 @@ func (m *Model) topicsPane(height int) string {
 	}
 	lines = append(lines, s.Muted.Render(subs))
 	for _, f := range slices.Sorted(maps.Keys(t.refused)) {
-		lines = append(lines, s.Bad.Render(t.refused[f]))
+		lines = append(lines, s.Bad.Render(truncate(t.refused[f], m.width)))
 	}
 	if len(t.names) == 0 {
 		return strings.Join(append(lines, s.Muted.Render("no message yet")), "\n")
@@ -216,7 +214,7 @@ func (m *Model) topicsPane(height int) string {
 		if i == t.cursor {
 			mark = "› "
 		}
-		lines = append(lines, truncate(fmt.Sprintf("%s%s %6d %5.1f/s %8s  %s", mark, pad(name, topicWidth), st.count, st.rate(m.now),
+		lines = append(lines, truncate(fmt.Sprintf("%s%s %6d %5.1f/s %8s  %s", mark, pad(truncateLeft(name, topicWidth), topicWidth), st.count, st.rate(m.now),
 			st.last.Format("15:04:05"), oneLine(st.payload)), m.width))
 	}
 	selected := t.stats[t.names[t.cursor]]

@@ -69,34 +69,34 @@ func (m *Model) body(rest int) string {
 	paneMin, paneGrows := logMin, true
 	switch m.pane {
 	case paneEditor:
-		paneMin, paneGrows = m.editor.Height()+1, false
+		paneMin, paneGrows = lipgloss.Height(m.editorPane(m.paneWidth())), false
 	case paneSoak:
 		paneMin, paneGrows = len(m.soakLines()), false
 	}
 	r := share(rest, len(table), paneMin, paneGrows, wide)
 	plot := m.plot(r.plot)
-	tableWidth := m.width
-	if wide {
-		tableWidth = m.tableWidth()
-	}
-	paneWidth := m.width
-	if wide {
-		paneWidth = m.width - tableWidth - 1
-	}
-	pane := m.paneView(r.pane, paneWidth)
+	pane := m.paneView(r.pane, m.paneWidth())
 	shown := m.fitTable(table, r.table)
 	if wide {
-		left := lipgloss.NewStyle().Width(tableWidth + 1).Render(shown)
+		left := lipgloss.NewStyle().Width(m.tableWidth() + 1).Render(shown)
 		return plot + "\n" + lipgloss.JoinHorizontal(lipgloss.Top, left, pane)
 	}
 	return strings.Join(nonEmpty(plot, shown, pane), "\n")
+}
+
+// paneWidth is the pane's width: beside the table on a wide terminal.
+func (m *Model) paneWidth() int {
+	if m.width >= wideFrom {
+		return m.width - m.tableWidth() - 1
+	}
+	return m.width
 }
 
 // paneView is what sits under or beside the table.
 func (m *Model) paneView(height, width int) string {
 	switch m.pane {
 	case paneEditor:
-		return m.editorPane()
+		return m.editorPane(width)
 	case paneSoak:
 		return strings.Join(m.soakLines(), "\n")
 	}
