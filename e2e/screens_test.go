@@ -21,7 +21,9 @@ func buildBinary(t *testing.T) string {
 }
 
 // keys sends tmux key names (Escape, Enter) or literal text.
-func (term *terminal) keys(keys ...string) { term.tmux(append([]string{"send-keys", "-t", "e2e"}, keys...)...) }
+func (term *terminal) keys(keys ...string) {
+	term.tmux(append([]string{"send-keys", "-t", "e2e"}, keys...)...)
+}
 
 var versionRe = regexp.MustCompile(`  v[1-9]\d*\b`)
 
