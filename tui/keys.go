@@ -15,6 +15,7 @@ import (
 type KeyMap struct {
 	Quit, Help, Close, Get, Window, Pause, Clear, Edit, ClearDesired, Soak, Export key.Binding
 	Focus, Up, Down, Plot, Document, Topics                                        key.Binding
+	TopicFilter, TopicDrop                                                         key.Binding // in the raw-topics pane only
 	LogOlder, LogNewer, LogFollow                                                  key.Binding
 	Controls                                                                       []key.Binding // from [[control]], in order
 	Demo                                                                           []key.Binding // demo fault keys, when given
@@ -38,6 +39,8 @@ func DefaultKeyMap(controls []config.Control, demo []DemoKey) KeyMap {
 		Plot:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "plot/unplot row (3 max)")),
 		Document:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "shadow document")),
 		Topics:       key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "raw topics")),
+		TopicFilter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "(in t) add a filter")),
+		TopicDrop:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "(in t) drop the last")),
 		Soak:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "soak statistics")),
 		Export:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export plot CSV")),
 		LogOlder:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "older events")),
@@ -106,5 +109,5 @@ func (k KeyMap) ShortHelp() []key.Binding {
 
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{k.Controls, {k.Get, k.Edit, k.ClearDesired}, {k.Window, k.Pause, k.Clear, k.Export},
-		{k.Focus, k.Up, k.Down, k.Plot}, {k.Document, k.Topics, k.Soak}, {k.LogOlder, k.LogNewer, k.LogFollow}, k.Demo, {k.Help, k.Close, k.Quit}}
+		{k.Focus, k.Up, k.Down, k.Plot}, {k.Document, k.Topics, k.TopicFilter, k.TopicDrop, k.Soak}, {k.LogOlder, k.LogNewer, k.LogFollow}, k.Demo, {k.Help, k.Close, k.Quit}}
 }

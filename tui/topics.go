@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -148,19 +149,19 @@ func (m Model) handleTopicsKey(msg tea.KeyMsg) (Model, tea.Cmd, bool) {
 		}
 		return m, nil, true
 	}
-	switch msg.String() {
-	case "/":
+	switch {
+	case key.Matches(msg, m.keys.TopicFilter):
 		m, cmd := m.startTyping()
 		return m, cmd, true
-	case "u":
+	case key.Matches(msg, m.keys.TopicDrop):
 		if rc, ok := m.o.Conn.(RawConn); ok && len(t.filters) > 0 {
 			return m, subscribeRaw(rc, t.filters[len(t.filters)-1], true), true
 		}
 		return m, nil, true
-	case "up", "k":
+	case key.Matches(msg, m.keys.Up):
 		t.cursor = max(0, t.cursor-1)
 		return m, nil, true
-	case "down", "j":
+	case key.Matches(msg, m.keys.Down):
 		t.cursor = max(0, min(t.cursor+1, len(t.names)-1))
 		return m, nil, true
 	}
