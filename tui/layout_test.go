@@ -124,3 +124,18 @@ func TestPanesKeepTheTable(t *testing.T) {
 		}
 	}
 }
+
+// TestLogPagesAt80x24: the log gets rows at 80×24 and paging back shows
+// older entries there too.
+func TestLogPagesAt80x24(t *testing.T) {
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 80, Height: 24})
+	m = update(m, reports(5))
+	m = update(m, rejections(1, 100))
+	if shown := notes(m.View()); len(shown) < 3 || shown[len(shown)-1] != "note-100" {
+		t.Fatalf("log rows %v:\n%s", shown, m.View())
+	}
+	m = update(m, tea.KeyMsg{Type: tea.KeyPgUp})
+	if paged := notes(m.View()); len(paged) < 2 || paged[len(paged)-1] >= "note-100" || !strings.Contains(m.View(), "newer (pgdn") {
+		t.Fatalf("paged %v:\n%s", paged, m.View())
+	}
+}
