@@ -283,7 +283,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.LogFollow):
 		m.logPin = 0
 	case key.Matches(msg, m.keys.Export):
-		return m, exportCSV(m.mon, m.window, m.now)
+		return m, exportCSV(m.mon, m.plotted[0], m.window, m.now)
 	case key.Matches(msg, m.keys.Edit):
 		return m.openEditor()
 	case key.Matches(msg, m.keys.ClearDesired):
