@@ -42,7 +42,7 @@ func DefaultKeyMap(controls []config.Control, demo []DemoKey) KeyMap {
 		TopicFilter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "(in t) add a filter")),
 		TopicDrop:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "(in t) drop the last")),
 		Soak:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "soak statistics")),
-		Export:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export plot CSV (first field)")),
+		Export:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export plot CSV")),
 		LogOlder:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "older events")),
 		LogNewer:     key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "newer events")),
 		LogFollow:    key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "follow new events")),
