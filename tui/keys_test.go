@@ -297,3 +297,18 @@ func TestHelpAndReadmeListEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// TestCtrlCQuitsFromAnywhere: in the editor and at the topic filter prompt
+// ctrl+c quits rather than being typed.
+func TestCtrlCQuitsFromAnywhere(t *testing.T) {
+	for _, open := range []string{"e", "t"} {
+		m, _ := press(update(newModel(newFakeConn()), reports(3)), open)
+		_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
+		if cmd == nil {
+			t.Fatalf("%s: ctrl+c did nothing", open)
+		}
+		if _, ok := cmd().(tea.QuitMsg); !ok {
+			t.Errorf("%s: ctrl+c did not quit", open)
+		}
+	}
+}

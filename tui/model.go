@@ -240,6 +240,8 @@ func (m *Model) scrollLog(direction int) {
 
 func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	switch {
+	case msg.Type == tea.KeyCtrlC: // quits even from the editor and the filter prompt
+		return m, tea.Quit
 	case m.confirm != nil:
 		return m.answer(msg)
 	case m.pane == paneEditor:
