@@ -11,7 +11,8 @@ import (
 // Snapshot is everything a view or a report reads of the monitor, taken at
 // one instant. It shares nothing the monitor changes afterwards: Desired,
 // Reported and Delta are shared because the monitor only ever replaces those
-// maps whole (mergeTop builds a new one), everything else is copied.
+// maps whole (mergeTop builds a new one), everything else is copied. Readers
+// treat every map and slice in it as read-only.
 type Snapshot struct {
 	At                       time.Time
 	Field                    string // the configured plotted field
