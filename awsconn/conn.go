@@ -64,6 +64,7 @@ type Conn struct {
 	attempt int
 	waiting map[string]chan answer // clientToken → the request waiting for it
 	seen    map[event.DocKind]int64
+	raw     []string // filters of SubscribeRaw, made again on reconnect
 }
 
 // Dial starts connecting and returns at once; the first Link event follows.

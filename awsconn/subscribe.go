@@ -43,6 +43,7 @@ func (c *Conn) onConnect() {
 	c.attempt = 0
 	c.seen = map[event.DocKind]int64{}
 	c.mu.Unlock()
+	c.resubscribeRaw() // before the link is up, so nothing sent after that is missed
 	c.emit(event.Link{At: c.o.Now(), State: event.LinkUp})
 	ctx, cancel := context.WithTimeout(context.Background(), c.o.RequestTimeout)
 	defer cancel()

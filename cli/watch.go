@@ -86,7 +86,9 @@ func logged(conn *awsconn.Conn, log *eventlog.Writer) *loggedConn {
 	go func() {
 		defer close(lc.events)
 		for ev := range conn.Events() {
-			log.Write(ev)
+			if _, raw := ev.(event.Raw); !raw { // the raw-topics view's traffic is not the thing's history
+				log.Write(ev)
+			}
 			lc.events <- ev
 		}
 	}()

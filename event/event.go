@@ -123,3 +123,15 @@ func (e Link) Time() time.Time        { return e.At }
 func (e DesiredSent) Time() time.Time { return e.At }
 func (e Malformed) Time() time.Time   { return e.At }
 func (e Overflow) Time() time.Time    { return e.At }
+
+// Raw is a message on a topic filter the user subscribed to by hand
+// (awsconn's SubscribeRaw), as it came: the raw-topics view reads it, the
+// monitor does not.
+type Raw struct {
+	At      time.Time
+	Filter  string // the subscription it arrived on
+	Topic   string
+	Payload []byte
+}
+
+func (e Raw) Time() time.Time { return e.At }

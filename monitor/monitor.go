@@ -108,7 +108,9 @@ func (m *Monitor) Apply(ev event.Event) {
 		m.applyLink(e)
 	case event.DesiredSent:
 		for k, v := range e.Patch {
-			m.Pending[k] = &Pending{Value: v, SentAt: e.At, Token: e.ClientToken}
+			if v != nil { // a null removes the key: there is nothing for the device to apply
+				m.Pending[k] = &Pending{Value: v, SentAt: e.At, Token: e.ClientToken}
+			}
 		}
 		m.log(e.At, Info, "desired %s sent", describe(e.Patch))
 	case event.Malformed:

@@ -57,7 +57,7 @@ func getShadow(conn Conn) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return desiredResultMsg{conn.Get(ctx)}
+		return gotShadowMsg{conn.Get(ctx)}
 	}
 }
 
@@ -66,10 +66,9 @@ func runDemo(do func()) tea.Cmd {
 	return func() tea.Msg { do(); return nil }
 }
 
-// exportCSV writes the plotted field over the window to a file in the
+// exportCSV writes a plotted field over the window to a file in the
 // current directory and reports its name in the status line.
-func exportCSV(mon *monitor.Monitor, window time.Duration, now time.Time) tea.Cmd {
-	field := mon.Field()
+func exportCSV(mon *monitor.Monitor, field string, window time.Duration, now time.Time) tea.Cmd {
 	points := int(min(window/time.Second, 100000))
 	series := mon.Series(field, window, points, now)
 	return func() tea.Msg {

@@ -1,12 +1,6 @@
 package tui
 
 import (
-	"encoding/json"
-	"fmt"
-	"strings"
-
-	tea "github.com/charmbracelet/bubbletea"
-
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/shadow"
@@ -14,10 +8,10 @@ import (
 
 // controlPatch turns a [[control]] into the desired patch it sends, from the
 // value the device reports (or, before any report, the desired one).
-func controlPatch(c config.Control, mon *monitor.Monitor) map[string]any {
-	cur, ok := mon.Reported[c.Field]
+func controlPatch(c config.Control, snap monitor.Snapshot) map[string]any {
+	cur, ok := snap.Reported[c.Field]
 	if !ok {
-		cur = mon.Desired[c.Field]
+		cur = snap.Desired[c.Field]
 	}
 	var next any
 	switch c.Action {
@@ -50,39 +44,4 @@ func normalize(v any) any {
 		return float64(n)
 	}
 	return v
-}
-
-// handleEditorKey runs the desired-patch editor: ctrl+s sends, esc cancels.
-func (m Model) handleEditorKey(msg tea.KeyMsg) (Model, tea.Cmd) {
-	switch msg.String() {
-	case "esc":
-		m.editing = false
-		m.editor.Blur()
-		return m, nil
-	case "ctrl+s":
-		patch, err := parsePatch(m.editor.Value())
-		if err != nil {
-			m.editErr = err.Error()
-			return m, nil
-		}
-		m.editing = false
-		m.editor.Blur()
-		return m, sendDesired(m.o.Conn, patch)
-	}
-	var cmd tea.Cmd
-	m.editor, cmd = m.editor.Update(msg)
-	return m, cmd
-}
-
-// parsePatch validates the editor's text: a JSON object of desired values.
-func parsePatch(text string) (map[string]any, error) {
-	var patch map[string]any
-	dec := json.NewDecoder(strings.NewReader(text))
-	if err := dec.Decode(&patch); err != nil || dec.More() {
-		return nil, fmt.Errorf("not a JSON object: write the desired values, e.g. {\"led\": true}")
-	}
-	if len(patch) == 0 {
-		return nil, fmt.Errorf("empty patch: name at least one desired field")
-	}
-	return patch, nil
 }

@@ -16,3 +16,6 @@ type desiredResultMsg struct{ err error }
 
 // statusMsg is a line for the status bar.
 type statusMsg string
+
+// gotShadowMsg is the outcome of a get the user asked for (g).
+type gotShadowMsg struct{ err error }

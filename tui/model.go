@@ -6,7 +6,10 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -58,12 +61,18 @@ type Model struct {
 	help          help.Model
 	styles        Styles
 	editor        textarea.Model
-	editing       bool
+	editFrom      map[string]any // the desired state the editor started from
 	editErr       string
+	pane          paneKind
+	confirm       *confirmation // a question waiting for y or n
+	focusLog      bool          // tab: ↑/↓ page the log instead of moving the table's cursor
+	cursor        int           // the table's selected row (0: the first field)
+	docs          docHistory    // the shadow's versions, for the document pane
+	docScroll     int           // first line of the document shown
+	topics        topics        // the raw-topics pane
 	width, height int
 	window        time.Duration
 	paused        bool
-	showSoak      bool
 	logPin        int // 0 follows new events; else the entry number shown last
 	logRows       int // rows of the event log in the last frame
 	pausedAt      time.Time
@@ -71,6 +80,8 @@ type Model struct {
 	tag           int
 	frame         int // spinner frame, advanced by the redraw tick
 	status        string
+	plotted       []string         // fields on the plot, the first on the y axis
+	snap          monitor.Snapshot // what the last frame was built from
 	view          string
 }
 
@@ -87,9 +98,11 @@ func New(o Options) Model {
 	}
 	ed := textarea.New()
 	ed.Placeholder = `{"led": true}`
-	ed.SetHeight(3)
+	ed.SetHeight(editorRows)
 	m := Model{o: o, mon: monitor.New(o.Monitor), keys: DefaultKeyMap(o.Controls, o.Demo), help: help.New(),
 		styles: DefaultStyles(), editor: ed, window: o.Window, width: 80, height: 24, now: o.Now()}
+	m.plotted = []string{m.mon.Field()}
+	m.topics = newTopics()
 	m.keys.setLinkUp(false)
 	for _, w := range o.Warnings {
 		m.mon.Warn(m.now, w)
@@ -118,9 +131,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.Width = msg.Width
-		m.editor.SetWidth(msg.Width - 4)
 	case tea.KeyMsg:
-		dataChanged = m.editing // the editor's text is not in shown()
+		dataChanged = m.pane == paneEditor || m.pane == paneTopics // typed text and the pane's cursor are not in shown()
 		m, cmd = m.handleKey(msg)
 	case eventsMsg:
 		m.handleEvents(msg)
@@ -146,6 +158,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			m.status = msg.err.Error()
 		}
+	case rawSubscribedMsg:
+		m.rawSubscribed(msg)
+		dataChanged = true
+	case gotShadowMsg:
+		m.gotShadow(msg.err)
+		dataChanged = true
 	}
 	if dataChanged || m.shown() != before {
 		m.render()
@@ -159,20 +177,22 @@ type shownState struct {
 	width, height, logPin, frame int
 	second                       int64 // ages are shown in whole seconds
 	window                       time.Duration
-	paused, showSoak, help       bool
-	editing                      bool
-	editErr, status              string
+	cursor, docScroll            int
+	paused, help, focusLog       bool
+	pane                         paneKind
+	confirm                      *confirmation
+	editErr, status, plotted     string
 }
 
 func (m *Model) shown() shownState {
 	return shownState{width: m.width, height: m.height, logPin: m.logPin, frame: m.frame, second: m.now.Unix(),
-		window: m.window, paused: m.paused, showSoak: m.showSoak, help: m.help.ShowAll,
-		editing: m.editing, editErr: m.editErr, status: m.status}
+		window: m.window, paused: m.paused, help: m.help.ShowAll, cursor: m.cursor, docScroll: m.docScroll, focusLog: m.focusLog,
+		pane: m.pane, confirm: m.confirm, editErr: m.editErr, status: m.status, plotted: strings.Join(m.plotted, " ")}
 }
 
 // animating is true while a spinner turns: a desired value is pending.
 func (m *Model) animating() bool {
-	for _, p := range m.mon.Pending {
+	for _, p := range m.snap.Pending {
 		if p.Rejected == "" {
 			return true
 		}
@@ -183,8 +203,15 @@ func (m *Model) animating() bool {
 func (m *Model) handleEvents(events eventsMsg) {
 	for _, ev := range events {
 		m.mon.Apply(ev)
-		if l, ok := ev.(event.Link); ok {
-			m.keys.setLinkUp(l.State == event.LinkUp)
+		switch ev := ev.(type) {
+		case event.Link:
+			m.keys.setLinkUp(ev.State == event.LinkUp)
+		case event.ShadowDoc:
+			m.docs.add(ev)
+		case event.Deleted:
+			m.docs.reset()
+		case event.Raw:
+			m.topics.add(ev)
 		}
 	}
 	m.now = m.o.Now()
@@ -193,7 +220,7 @@ func (m *Model) handleEvents(events eventsMsg) {
 // scrollLog moves the event log a page older (-1) or newer (+1); paging
 // past the newest entry follows new events again.
 func (m *Model) scrollLog(direction int) {
-	total, kept := m.mon.EventsLogged(), len(m.mon.Events())
+	total, kept := m.snap.EventsLogged, len(m.snap.Events)
 	page := max(1, m.logRows-2)
 	if kept <= m.logRows {
 		m.logPin = 0
@@ -216,15 +243,28 @@ func (m *Model) scrollLog(direction int) {
 }
 
 func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
-	if m.editing {
+	switch {
+	case msg.Type == tea.KeyCtrlC: // quits even from the editor and the filter prompt
+		return m, tea.Quit
+	case m.confirm != nil:
+		return m.answer(msg)
+	case m.pane == paneEditor:
 		return m.handleEditorKey(msg)
+	case m.pane == paneTopics:
+		if next, cmd, done := m.handleTopicsKey(msg); done {
+			return next, cmd
+		}
 	}
+	m.status = ""
 	switch {
 	case key.Matches(msg, m.keys.Quit):
 		return m, tea.Quit
 	case key.Matches(msg, m.keys.Help):
 		m.help.ShowAll = !m.help.ShowAll
+	case key.Matches(msg, m.keys.Close):
+		m.closeTop()
 	case key.Matches(msg, m.keys.Get):
+		m.status = "getting the shadow…"
 		return m, getShadow(m.o.Conn)
 	case key.Matches(msg, m.keys.Window):
 		m.window = nextWindow(m.window, msg.String())
@@ -233,7 +273,15 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Clear):
 		m.mon.ClearHistory()
 	case key.Matches(msg, m.keys.Soak):
-		m.showSoak = !m.showSoak
+		m.toggle(paneSoak)
+	case key.Matches(msg, m.keys.Document):
+		m.toggle(paneDoc)
+	case key.Matches(msg, m.keys.Topics):
+		if m.pane == paneTopics {
+			m.pane = paneLog
+			return m, nil
+		}
+		return m.openTopics()
 	case key.Matches(msg, m.keys.LogOlder):
 		m.scrollLog(-1)
 	case key.Matches(msg, m.keys.LogNewer):
@@ -241,15 +289,56 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.LogFollow):
 		m.logPin = 0
 	case key.Matches(msg, m.keys.Export):
-		return m, exportCSV(m.mon, m.window, m.now)
+		return m, exportCSV(m.mon, m.plotted[0], m.window, m.now)
 	case key.Matches(msg, m.keys.Edit):
-		m.editing, m.editErr = true, ""
-		m.editor.Reset()
-		return m, m.editor.Focus()
+		return m.openEditor()
+	case key.Matches(msg, m.keys.ClearDesired):
+		m.askClearDesired()
+	case key.Matches(msg, m.keys.Focus):
+		m.focusLog = !m.focusLog
+	case key.Matches(msg, m.keys.Up), key.Matches(msg, m.keys.Down):
+		m.move(msg)
+	case key.Matches(msg, m.keys.Plot):
+		m.togglePlotted()
 	default:
 		return m.handleControlKey(msg)
 	}
 	return m, nil
+}
+
+// closeTop closes what esc closes: the full help, else the open pane.
+func (m *Model) closeTop() {
+	if m.help.ShowAll {
+		m.help.ShowAll = false
+		return
+	}
+	m.pane = paneLog
+}
+
+// toggle opens a pane in place of the event log, or closes it.
+func (m *Model) toggle(p paneKind) {
+	if m.pane == p {
+		m.pane = paneLog
+		return
+	}
+	m.pane = p
+}
+
+// move is ↑/↓: the table's cursor, or a page of the log when it has focus.
+func (m *Model) move(msg tea.KeyMsg) {
+	step := 1
+	if key.Matches(msg, m.keys.Up) {
+		step = -1
+	}
+	switch {
+	case m.pane == paneDoc:
+		m.docScroll = max(0, m.docScroll+step)
+		return
+	case m.focusLog:
+		m.scrollLog(step)
+		return
+	}
+	m.cursor = max(0, min(m.cursor+step, len(m.tableKeys())-1))
 }
 
 // handleControlKey runs a [[control]] or demo key; the UI's own keys never
@@ -257,7 +346,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 func (m Model) handleControlKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	for i, b := range m.keys.Controls {
 		if key.Matches(msg, b) {
-			patch := controlPatch(m.o.Controls[i], m.mon)
+			patch := controlPatch(m.o.Controls[i], m.snap)
 			return m, sendDesired(m.o.Conn, patch)
 		}
 	}
@@ -265,6 +354,11 @@ func (m Model) handleControlKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		if key.Matches(msg, b) {
 			m.status = "demo: " + m.o.Demo[i].Help
 			return m, runDemo(m.o.Demo[i].Do)
+		}
+	}
+	for _, b := range m.keys.needsLink() {
+		if pressed(msg, b) {
+			m.status = fmt.Sprintf("%s: not sent, iotwatch's link is %s; it waits for the connection", b.Help().Desc, m.snap.Link.State)
 		}
 	}
 	return m, nil
@@ -280,4 +374,50 @@ func nextWindow(cur time.Duration, pressed string) time.Duration {
 		}
 	}
 	return windows[0]
+}
+
+// paneKind is what sits beside or under the state table.
+type paneKind uint8
+
+const (
+	paneLog paneKind = iota
+	paneEditor
+	paneSoak
+	paneDoc
+	paneTopics
+)
+
+// gotShadow logs the outcome of a get the user asked for.
+func (m *Model) gotShadow(err error) {
+	m.status = ""
+	if err != nil {
+		m.status = "get: " + err.Error()
+		return
+	}
+	m.mon.Note(m.o.Now(), "shadow got again on request (g)")
+}
+
+// togglePlotted plots the selected row's field, or takes it off the plot.
+func (m *Model) togglePlotted() {
+	keys := m.tableKeys()
+	if m.cursor >= len(keys) {
+		return
+	}
+	field := keys[m.cursor]
+	if i := slices.Index(m.plotted, field); i >= 0 {
+		if len(m.plotted) == 1 {
+			m.status = field + " is the only plotted field: plot another first"
+			return
+		}
+		m.plotted = slices.Delete(m.plotted, i, i+1)
+		return
+	}
+	switch {
+	case !m.snap.Numeric(field):
+		m.status = field + " is not a number: only numeric fields can be plotted"
+	case len(m.plotted) == maxPlotted:
+		m.status = fmt.Sprintf("%d fields plotted already: enter on one of them takes it off", maxPlotted)
+	default:
+		m.plotted = append(m.plotted, field)
+	}
 }

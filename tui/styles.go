@@ -4,12 +4,13 @@ import "github.com/charmbracelet/lipgloss"
 
 // Styles holds every style of the UI; views never build styles.
 type Styles struct {
-	Title, Muted, Good, Warn, Bad, Label, Desired, Reported, Panel lipgloss.Style
+	Plain, Title, Muted, Good, Warn, Bad, Label, Desired, Reported, Panel lipgloss.Style
 }
 
 // DefaultStyles are the styles used unless a caller swaps them.
 func DefaultStyles() Styles {
 	return Styles{
+		Plain:    lipgloss.NewStyle(),
 		Title:    lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("12")),
 		Muted:    lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
 		Good:     lipgloss.NewStyle().Foreground(lipgloss.Color("10")),

@@ -18,3 +18,12 @@ func pad(s string, width int) string {
 	s = truncate(s, width)
 	return s + strings.Repeat(" ", max(0, width-ansi.StringWidth(s)))
 }
+
+// truncateLeft keeps the end of s within width cells, starting with "…"
+// when cut: topics differ at their end.
+func truncateLeft(s string, width int) string {
+	if ansi.StringWidth(s) <= width {
+		return s
+	}
+	return "…" + ansi.TruncateLeft(s, ansi.StringWidth(s)-width+1, "")
+}

@@ -1,38 +1,116 @@
 package tui
 
 import (
-	"fmt"
-	"math"
-	"sort"
 	"strings"
-	"time"
 
-	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/guptarohit/asciigraph"
 
-	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/monitor"
 )
 
 // View only returns the frame render() built when something changed.
 func (m Model) View() string { return m.view }
 
-// render rebuilds the frame from the state.
+// render rebuilds the frame from a snapshot of the monitor: every view
+// reads m.snap, never the monitor itself.
 func (m *Model) render() {
-	header := m.header()
-	footer := m.footer()
-	rest := m.height - lipgloss.Height(header) - lipgloss.Height(footer)
-	table := m.table()
-	plotHeight := max(3, rest-lipgloss.Height(table)-6)
-	if m.width >= 120 {
-		plotHeight = max(3, rest/2-3)
-	}
-	plot := m.plot(plotHeight)
-	body := lipgloss.JoinVertical(lipgloss.Left, plot, m.lower(table, rest-lipgloss.Height(plot)))
-	frame := lipgloss.JoinVertical(lipgloss.Left, header, clip(body, m.width, rest), footer)
+	m.snap = m.mon.Snapshot(m.now, monitor.Want{Plots: m.plotRequests(), Stats: m.pane == paneSoak})
+	header, footer := m.header(), m.footer()
+	rest := max(0, m.height-lipgloss.Height(header)-lipgloss.Height(footer))
+	frame := header + "\n" + padRows(clip(m.body(rest), m.width, rest), rest) + "\n" + footer
 	m.view = clip(frame, m.width, m.height)
+}
+
+// Below the header: the plot on top, the state table and a pane (the
+// event log, the editor or the soak statistics) under it (narrow) or side
+// by side (wide). The plot keeps at least plotMin rows, the table the rows
+// it needs when they fit; the event log grows into what is left.
+const (
+	plotMin  = 6   // title, three rows of data, the dropout strip, the time axis
+	logMin   = 2   // event log rows kept under a narrow table
+	wideFrom = 120 // columns from which the table and the pane sit side by side
+)
+
+// rows is how the body's rows are shared.
+type rows struct{ plot, table, pane int }
+
+// share splits rest rows. tableWant is the table's full height; paneMin
+// what the pane needs; a pane that grows (the log) takes half of the rows
+// left over, else the plot takes them all.
+func share(rest, tableWant, paneMin int, paneGrows, wide bool) rows {
+	if wide {
+		lower := max(tableWant, paneMin, rest/2)
+		lower = max(0, min(lower, rest-plotMin))
+		return rows{plot: rest - lower, table: min(tableWant, lower), pane: lower}
+	}
+	r := rows{plot: min(plotMin, rest)}
+	r.pane = min(paneMin, rest-r.plot)
+	r.table = min(tableWant, rest-r.plot-r.pane)
+	extra := rest - r.plot - r.pane - r.table
+	if paneGrows {
+		r.pane += extra / 2
+		extra -= extra / 2
+	}
+	r.plot += extra
+	return r
+}
+
+func (m *Model) body(rest int) string {
+	switch m.pane {
+	case paneDoc:
+		return m.documentPane(rest)
+	case paneTopics:
+		return m.topicsPane(rest)
+	}
+	wide := m.width >= wideFrom
+	m.cursor = max(0, min(m.cursor, len(m.tableKeys())-1))
+	table := m.tableRows()
+	paneMin, paneGrows := logMin, true
+	switch m.pane {
+	case paneEditor:
+		paneMin, paneGrows = lipgloss.Height(m.editorPane(m.paneWidth())), false
+	case paneSoak:
+		paneMin, paneGrows = len(m.soakLines()), false
+	}
+	r := share(rest, len(table), paneMin, paneGrows, wide)
+	plot := m.plot(r.plot)
+	pane := m.paneView(r.pane, m.paneWidth())
+	shown := m.fitTable(table, r.table)
+	if wide {
+		left := lipgloss.NewStyle().Width(m.tableWidth() + 1).Render(shown)
+		return plot + "\n" + lipgloss.JoinHorizontal(lipgloss.Top, left, pane)
+	}
+	return strings.Join(nonEmpty(plot, shown, pane), "\n")
+}
+
+// paneWidth is the pane's width: beside the table on a wide terminal.
+func (m *Model) paneWidth() int {
+	if m.width >= wideFrom {
+		return m.width - m.tableWidth() - 1
+	}
+	return m.width
+}
+
+// paneView is what sits under or beside the table.
+func (m *Model) paneView(height, width int) string {
+	switch m.pane {
+	case paneEditor:
+		return m.editorPane(width)
+	case paneSoak:
+		return strings.Join(m.soakLines(), "\n")
+	}
+	return m.eventLog(height, width)
+}
+
+func nonEmpty(parts ...string) []string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // clip cuts the frame to the terminal: no wrapped line, no scrolled top.
@@ -47,294 +125,31 @@ func clip(s string, width, height int) string {
 	return strings.Join(lines, "\n")
 }
 
-func (m *Model) header() string {
-	s := m.styles
-	link := m.mon.Link
-	linkText := s.Warn.Render(link.State.String())
-	switch link.State {
-	case event.LinkUp:
-		linkText = s.Good.Render("up")
-	case event.LinkDown:
-		linkText = s.Bad.Render("down: " + link.Err)
-	case event.LinkConnecting:
-		if link.Attempt > 0 {
-			linkText = s.Warn.Render(fmt.Sprintf("reconnecting (attempt %d)", link.Attempt))
-		}
-	}
-	dev := m.mon.Device(m.now)
-	devStyle := map[monitor.DeviceState]lipgloss.Style{monitor.DeviceOnline: s.Good, monitor.DeviceLate: s.Warn, monitor.DeviceOffline: s.Bad}[dev]
-	if dev == monitor.DeviceUnknown {
-		devStyle = s.Muted
-	}
-	age := "no report yet"
-	if last := m.mon.LastReport(); !last.IsZero() {
-		age = "last report " + ago(m.now.Sub(last))
-	}
-	line1 := fmt.Sprintf("%s  %s @ %s   link %s   device %s (%s)   v%d", s.Title.Render("iotwatch"),
-		s.Label.Render(m.o.Thing), m.o.Endpoint, linkText, devStyle.Render(dev.String()), age, m.mon.Version)
-	c := m.mon.Counts
-	avail, _, _ := m.mon.Availability(m.now)
-	line2 := s.Muted.Render(fmt.Sprintf("reports %d  dropouts %d  avail %.2f%%  lost %d  reboots %d  rejected %d  malformed %d  dropped %d  round trip p50 %s  mem %.1f MB",
-		c.Reports, m.mon.DropoutCount(), avail, c.LostReports, c.Reboots, c.Rejections, c.Malformed, c.Dropped,
-		m.mon.RoundTripPercentile(50).Round(time.Millisecond), float64(m.o.Memory())/(1<<20)))
-	return line1 + "\n" + line2
+// padRows fills s with empty lines to n rows, so the footer stays at the bottom.
+func padRows(s string, n int) string {
+	return s + strings.Repeat("\n", max(0, n-lipgloss.Height(s)))
 }
 
-func ago(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return "just now"
-	case d < time.Minute:
-		return fmt.Sprintf("%ds ago", int(d.Seconds()))
-	}
-	return d.Round(time.Second).String() + " ago"
-}
-
-func (m *Model) plot(height int) string {
-	field := m.mon.Field()
-	at := m.now
-	if m.paused {
-		at = m.pausedAt
-	}
-	width := max(10, m.width-12)
-	series := m.mon.Series(field, m.window, width, at)
-	sum := m.mon.Summarize(field, m.window, at)
-	title := fmt.Sprintf("%s (%s) over %s   last %.2f  min %.2f  max %.2f  mean %.2f", field, m.o.Unit, m.window, sum.Last, sum.Min, sum.Max, sum.Mean)
-	if m.paused {
-		title += "   " + m.styles.Warn.Render("PAUSED")
-	}
-	if sum.N == 0 || allNaN(series) {
-		return m.styles.Label.Render(title) + "\n" + m.styles.Muted.Render(fmt.Sprintf("waiting for %s reports…", field)) + strings.Repeat("\n", height)
-	}
-	graph := asciigraph.Plot(series, asciigraph.Height(height), asciigraph.Width(width))
-	return m.styles.Label.Render(title) + "\n" + graph + "\n" + m.timeline(graph, series, at) + "\n" + m.timeAxis(graph, at)
-}
-
-// timeline is a strip under the plot: reports (▀), dropouts (✖), nothing ( ).
-func (m *Model) timeline(graph string, series []float64, end time.Time) string {
-	offset := axisOffset(graph)
-	if offset < 0 {
-		return ""
-	}
-	start := end.Add(-m.window)
-	step := m.window / time.Duration(len(series))
-	var b strings.Builder
-	for i, v := range series {
-		from, to := start.Add(time.Duration(i)*step), start.Add(time.Duration(i+1)*step)
-		switch {
-		case inDropout(m.mon.Dropouts(), from, to, end):
-			b.WriteString(m.styles.Bad.Render("✖"))
-		case !math.IsNaN(v):
-			b.WriteString(m.styles.Good.Render("▀"))
-		default:
-			b.WriteByte(' ')
-		}
-	}
-	return strings.Repeat(" ", offset) + b.String()
-}
-
-func inDropout(dropouts []monitor.Dropout, from, to, now time.Time) bool {
-	for i := len(dropouts) - 1; i >= 0; i-- {
-		d := dropouts[i]
-		end := d.End
-		if end.IsZero() {
-			end = now
-		}
-		if d.Start.Before(to) && end.After(from) {
-			return true
-		}
-		if end.Before(from) {
-			return false
-		}
-	}
-	return false
-}
-
-// axisOffset is the column where the plot's data starts, or -1.
-func axisOffset(graph string) int {
-	first := strings.SplitN(graph, "\n", 2)[0]
-	axis := strings.IndexAny(first, "┤┼")
-	if axis < 0 {
-		return -1
-	}
-	return lipgloss.Width(first[:axis]) + 1
-}
-
-// timeAxis labels the plot's wall-clock span under its data columns.
-func (m *Model) timeAxis(graph string, end time.Time) string {
-	offset := axisOffset(graph)
-	if offset < 0 {
-		return ""
-	}
-	width := lipgloss.Width(strings.SplitN(graph, "\n", 2)[0]) - offset
-	layout := "15:04:05"
-	if m.window > 24*time.Hour {
-		layout = "Jan 2 15:04"
-	}
-	left, right := end.Add(-m.window).Format(layout), end.Format(layout)
-	gap := max(1, width-len(left)-len(right))
-	return m.styles.Muted.Render(strings.Repeat(" ", offset) + left + strings.Repeat("─", gap) + right)
-}
-
-func allNaN(xs []float64) bool {
-	for _, x := range xs {
-		if !math.IsNaN(x) {
-			return false
-		}
-	}
-	return true
-}
-
-// table lists every field: reported, desired, delta, age, pending.
-func (m *Model) table() string {
-	s := m.styles
-	keys := map[string]bool{}
-	for _, mp := range []map[string]any{m.mon.Reported, m.mon.Desired, m.mon.Delta} {
-		for k := range mp {
-			keys[k] = true
-		}
-	}
-	names := make([]string, 0, len(keys))
-	for k := range keys {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	rows := []string{s.Label.Render(strings.Join([]string{pad("key", 14), pad("reported", 14), pad("desired", 12), pad("delta", 10), "age / pending"}, " "))}
-	for _, k := range names {
-		rows = append(rows, strings.Join([]string{pad(k, 14),
-			s.Reported.Render(pad(cell(m.mon.Reported, k), 14)),
-			s.Desired.Render(pad(cell(m.mon.Desired, k), 12)), pad(cell(m.mon.Delta, k), 10), m.fieldState(k)}, " "))
-	}
-	return strings.Join(rows, "\n")
-}
-
-func (m *Model) fieldState(k string) string {
-	if p, ok := m.mon.Pending[k]; ok {
-		if p.Rejected != "" {
-			return m.styles.Bad.Render("rejected " + p.Rejected)
-		}
-		frame := spinnerFrames[m.frame%len(spinnerFrames)]
-		return m.styles.Warn.Render(fmt.Sprintf("%s pending %v (%s)", frame, p.Value, m.now.Sub(p.SentAt).Round(100*time.Millisecond)))
-	}
-	if at, ok := m.mon.FieldAt[k]; ok {
-		return m.styles.Muted.Render(ago(m.now.Sub(at)))
-	}
-	return ""
-}
-
-// spinnerFrames animate pending values on the redraw tick.
-var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
-
-func cell(mp map[string]any, k string) string {
-	v, ok := mp[k]
-	if !ok {
-		return ""
-	}
-	return fmt.Sprint(v)
-}
-
-// tableWidth fits the state table's columns.
-const tableWidth = 76
-
-// lower is the state table beside (wide) or above (narrow) the event log.
-func (m *Model) lower(table string, height int) string {
-	if m.editing {
-		msg := m.styles.Muted.Render("desired patch as JSON — ctrl+s send, esc cancel")
-		if m.editErr != "" {
-			msg = m.styles.Bad.Render(m.editErr)
-		}
-		return lipgloss.JoinVertical(lipgloss.Left, m.editor.View(), msg)
-	}
-	if m.showSoak {
-		return m.soakPanel()
-	}
-	if m.width >= 120 {
-		left := lipgloss.NewStyle().Width(tableWidth).Render(table)
-		return lipgloss.JoinHorizontal(lipgloss.Top, left, m.eventLog(height, m.width-tableWidth))
-	}
-	return lipgloss.JoinVertical(lipgloss.Left, table, m.eventLog(height-lipgloss.Height(table), m.width))
-}
-
-// eventLog shows the newest entries, or, once paged back, holds the same
-// entries in place while new ones arrive below, with a line saying how many.
-func (m *Model) eventLog(height, width int) string {
-	m.logRows = height
-	if height < 1 {
-		return ""
-	}
-	events, total := m.mon.Events(), m.mon.EventsLogged()
-	first := total - len(events) // entry number before events[0]
-	end, rows := total, height
-	if m.logPin > 0 {
-		end, rows = max(min(m.logPin, total), first+1), height-1
-	}
+// flow lays items out left to right with two spaces between them, starting
+// a new line where the next one does not fit: nothing is cut but an item
+// wider than the whole line.
+func flow(items []string, width int) string {
 	var lines []string
-	for i := end - first - 1; i >= 0 && len(lines) < rows; i-- {
-		lines = append(m.logEntry(events[i], max(10, width-1)), lines...)
-	}
-	lines = lines[max(0, len(lines)-rows):]
-	if m.logPin > 0 {
-		lines = append(lines, m.styles.Label.Render(truncate(fmt.Sprintf("▼ %d newer (pgdn, end follows)", total-end), max(10, width-1))))
-	}
-	return strings.Join(lines, "\n")
-}
-
-// logEntry is one entry of the event log, wrapped to width: long lines
-// continue under the text, never cut.
-func (m *Model) logEntry(e monitor.Entry, width int) []string {
-	style := map[monitor.Severity]lipgloss.Style{monitor.Info: m.styles.Muted, monitor.Good: m.styles.Good, monitor.Warn: m.styles.Warn, monitor.Bad: m.styles.Bad}[e.Severity]
-	const stamp = len("15:04:05 ")
-	wrapped := strings.Split(ansi.Wrap(e.Text, max(1, width-stamp), " "), "\n")
-	for i, l := range wrapped {
-		prefix := strings.Repeat(" ", stamp) // continuations sit under the text
-		if i == 0 {
-			prefix = e.At.Format("15:04:05") + " "
+	line := ""
+	for _, it := range items {
+		if it == "" {
+			continue
 		}
-		wrapped[i] = style.Render(prefix + l)
-	}
-	return wrapped
-}
-
-func (m *Model) footer() string {
-	status := ""
-	if m.status != "" {
-		status = m.styles.Warn.Render(m.status) + "\n"
-	}
-	if m.help.ShowAll {
-		return status + m.fullHelp()
-	}
-	return status + m.help.View(m.keys)
-}
-
-// fullHelp lays the key groups out in as many rows as the width needs,
-// where bubbles/help would cut the groups that do not fit.
-func (m *Model) fullHelp() string {
-	wide := m.help
-	wide.Width = 0
-	var rows []string
-	var row [][]key.Binding
-	for _, group := range m.keys.FullHelp() {
-		if len(row) > 0 && lipgloss.Width(wide.FullHelpView(append(row, group))) > m.width {
-			rows = append(rows, wide.FullHelpView(row))
-			row = nil
+		it = truncate(it, width)
+		switch {
+		case line == "":
+			line = it
+		case ansi.StringWidth(line)+2+ansi.StringWidth(it) <= width:
+			line += "  " + it
+		default:
+			lines = append(lines, line)
+			line = it
 		}
-		row = append(row, group)
 	}
-	return strings.Join(append(rows, wide.FullHelpView(row)), "\n")
-}
-
-// soakPanel shows the soak statistics in place of the table and log.
-func (m *Model) soakPanel() string {
-	st := m.mon.Stats(m.now)
-	lines := []string{m.styles.Label.Render("soak statistics (s closes)"),
-		fmt.Sprintf("observed %s   blind %s   availability %.3f%%", st.Observed.Round(time.Second), st.Blind.Round(time.Second), st.Availability),
-		fmt.Sprintf("dropouts %d   longest gap %s   MTBF %s", len(st.Dropouts), st.LongestGap.Round(time.Millisecond), st.MTBF.Round(time.Second)),
-		fmt.Sprintf("gap p50 %s   p95 %s   p99 %s", st.GapP50.Round(time.Millisecond), st.GapP95.Round(time.Millisecond), st.GapP99.Round(time.Millisecond)),
-		fmt.Sprintf("reboots %d   lost reports %d   device reconnects %d", st.Reboots, st.LostReports, st.DeviceReconnects),
-		fmt.Sprintf("desired round trip p50 %s   p95 %s", st.RoundTripP50.Round(time.Millisecond), st.RoundTripP95.Round(time.Millisecond))}
-	for i := max(0, len(st.Dropouts)-5); i < len(st.Dropouts); i++ {
-		d := st.Dropouts[i]
-		lines = append(lines, m.styles.Bad.Render(fmt.Sprintf("  dropout %s for %s (%s)", d.Start.Format("15:04:05"), d.Duration(m.now).Round(100*time.Millisecond), d.Cause)))
-	}
-	return strings.Join(lines, "\n")
+	return strings.Join(append(lines, line), "\n")
 }

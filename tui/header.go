@@ -1,0 +1,75 @@
+package tui
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/iotwatch/iotwatch/event"
+	"github.com/iotwatch/iotwatch/monitor"
+)
+
+// header is the thing's state, then the counters, each flowed into as many
+// lines as the width needs: at 80 columns device, link and version stay
+// whole on the first line.
+func (m *Model) header() string {
+	s := m.styles
+	title := s.Title.Render("iotwatch") + "  " + s.Label.Render(m.o.Thing)
+	state := flow([]string{title, m.linkText(), m.deviceText(), fmt.Sprintf("v%d", m.snap.Version), "@ " + m.o.Endpoint}, m.width)
+	counters := m.counters()
+	for i, c := range counters {
+		counters[i] = s.Muted.Render(c)
+	}
+	return state + "\n" + flow(counters, m.width)
+}
+
+func (m *Model) linkText() string {
+	s, link := m.styles, m.snap.Link
+	text := s.Warn.Render(link.State.String())
+	switch link.State {
+	case event.LinkUp:
+		text = s.Good.Render("up")
+	case event.LinkDown:
+		text = s.Bad.Render("down: " + link.Err)
+	case event.LinkConnecting:
+		if link.Attempt > 0 {
+			text = s.Warn.Render(fmt.Sprintf("reconnecting (attempt %d)", link.Attempt))
+		}
+	}
+	return "link " + text
+}
+
+func (m *Model) deviceText() string {
+	s, dev := m.styles, m.snap.Device
+	devStyle := map[monitor.DeviceState]lipgloss.Style{monitor.DeviceOnline: s.Good, monitor.DeviceLate: s.Warn, monitor.DeviceOffline: s.Bad}[dev]
+	if dev == monitor.DeviceUnknown {
+		devStyle = s.Muted
+	}
+	age := "no report yet"
+	if last := m.snap.LastReport; !last.IsZero() {
+		age = "last report " + ago(m.now.Sub(last))
+	}
+	return fmt.Sprintf("device %s (%s)", devStyle.Render(dev.String()), age)
+}
+
+// counters are the running totals, one item each.
+func (m *Model) counters() []string {
+	c := m.snap.Counts
+	return []string{fmt.Sprintf("reports %d", c.Reports), fmt.Sprintf("dropouts %d", len(m.snap.Dropouts)),
+		fmt.Sprintf("avail %.2f%%", m.snap.Availability), fmt.Sprintf("lost %d", c.LostReports),
+		fmt.Sprintf("reboots %d", c.Reboots), fmt.Sprintf("rejected %d", c.Rejections),
+		fmt.Sprintf("malformed %d", c.Malformed), fmt.Sprintf("dropped %d", c.Dropped),
+		fmt.Sprintf("round trip p50 %s", m.snap.RoundTripP50.Round(time.Millisecond)),
+		fmt.Sprintf("mem %.1f MB", float64(m.o.Memory())/(1<<20))}
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	}
+	return d.Round(time.Second).String() + " ago"
+}
