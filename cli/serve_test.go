@@ -86,19 +86,19 @@ func TestServeExplainsBusyAddress(t *testing.T) {
 func TestServeAPIFlags(t *testing.T) {
 	dir := t.TempDir()
 	run(t, "certs", "init", "--dir", dir)
-	api := freePort(t)
-	_, log := startServe(t, "--pki", dir, "--api-listen", api)
+	api := testkit.FreeAddr(t)
+	_, log := testkit.StartServe(t, Run, "--pki", dir, "--api-listen", api)
 	if !strings.Contains(log.String(), "AWS APIs on https://"+api) {
 		t.Errorf("no API line for --api-listen %s: %s", api, log.String())
 	}
-	_, log = startServe(t, "--pki", dir, "--api-listen", "")
+	_, log = testkit.StartServe(t, Run, "--pki", dir, "--api-listen", "")
 	if strings.Contains(log.String(), "AWS APIs") {
 		t.Errorf("--api-listen \"\" still serves the APIs: %s", log.String())
 	}
 	bad := filepath.Join(dir, "iam.json")
 	os.WriteFile(bad, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}`), 0o644)
 	for file, says := range map[string]string{bad: `no "Action"`, filepath.Join(dir, "none.json"): "no such file"} {
-		code, _, stderr := run(t, "serve", "--pki", dir, "--listen", freePort(t), "--api-listen", freePort(t), "--iam-policy", file)
+		code, _, stderr := run(t, "serve", "--pki", dir, "--listen", testkit.FreeAddr(t), "--api-listen", testkit.FreeAddr(t), "--iam-policy", file)
 		if code != 1 || !strings.Contains(stderr, "--iam-policy") || !strings.Contains(stderr, says) {
 			t.Errorf("--iam-policy %s: exit %d: %s", file, code, stderr)
 		}
