@@ -93,12 +93,16 @@ type Link struct {
 	State   LinkState
 	Attempt int    // reconnect attempt number, 0 on the first connect
 	Err     string // why it went down or failed to connect
+	// Things are the things a fleet's connection follows (blind while it
+	// is not up); nil for the single configured thing's connection.
+	Things []string `json:",omitempty"`
 }
 
 // DesiredSent records a desired-state update iotwatch published; it stays
 // pending until the device reports the values.
 type DesiredSent struct {
 	At          time.Time
+	Thing       string `json:",omitempty"` // as ShadowDoc.Thing
 	ClientToken string
 	Patch       map[string]any
 }
