@@ -27,6 +27,7 @@ var allowedImports = map[string]struct {
 	"config":           {false, []string{"pki", "shadow"}},
 	"awsconn":          {false, []string{"event", "shadow", "pki"}},
 	"devicesim":        {false, []string{"awsconn", "event", "shadow"}},
+	"alert":            {false, []string{"config", "monitor"}},
 	"localiot":         {false, []string{"shadow", "pki", "localiot/"}},
 	"provision":        {false, []string{"pki", "config"}},
 	"tui":              {false, []string{"config", "event", "monitor", "shadow"}},
