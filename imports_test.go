@@ -26,7 +26,7 @@ var allowedImports = map[string]struct {
 	"pki":              {false, nil},
 	"config":           {false, []string{"pki", "shadow"}},
 	"awsconn":          {false, []string{"event", "shadow", "pki"}},
-	"devicesim":        {false, []string{"awsconn", "event", "shadow"}},
+	"devicesim":        {false, []string{"awsconn", "event", "shadow", "provision"}},
 	"alert":            {false, []string{"config", "monitor"}},
 	"localiot":         {false, []string{"shadow", "pki", "localiot/"}},
 	"provision":        {false, []string{"pki", "config"}},
