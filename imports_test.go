@@ -28,6 +28,7 @@ var allowedImports = map[string]struct {
 	"awsconn":          {false, []string{"event", "shadow", "pki"}},
 	"devicesim":        {false, []string{"awsconn", "event", "shadow", "provision"}},
 	"alert":            {false, []string{"config", "monitor"}},
+	"bench/fleetload":  {false, []string{"pki"}},
 	"localiot":         {false, []string{"shadow", "pki", "localiot/"}},
 	"provision":        {false, []string{"pki", "config"}},
 	"tui":              {false, []string{"config", "event", "monitor", "shadow"}},
