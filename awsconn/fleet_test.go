@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,17 +184,7 @@ func TestFleetDiscoversMatchingThings(t *testing.T) {
 // TestFleetFromListThings: things the registry lists and the glob matches
 // are followed from the start.
 func TestFleetFromListThings(t *testing.T) {
-	l := &lab{dir: t.TempDir(), data: t.TempDir()}
-	if err := pki.Init(l.dir, pki.InitOptions{Thing: thing, Region: "eu-west-1"}); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := localiot.New(localiot.Options{Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0", PKIDir: l.dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	l.srv = srv
-	t.Cleanup(func() { srv.Close() })
+	l := newAPILab(t)
 	client := l.iotClient(t)
 	for _, n := range []string{"esp32-a", "lamp", "esp32-b"} {
 		if _, err := client.CreateThing(context.Background(), &iot.CreateThingInput{ThingName: aws.String(n)}); err != nil {
@@ -214,6 +206,79 @@ func TestFleetFromListThings(t *testing.T) {
 		t.Fatalf("gets %v, things %v", gets, f.Things())
 	}
 }
+
+// newAPILab is a lab whose emulator also serves the control plane.
+func newAPILab(t testing.TB) *lab {
+	t.Helper()
+	l := &lab{dir: t.TempDir()}
+	if err := pki.Init(l.dir, pki.InitOptions{Thing: thing, Region: "eu-west-1"}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := localiot.New(localiot.Options{Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0", PKIDir: l.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	l.srv = srv
+	t.Cleanup(func() { srv.Close() })
+	return l
+}
+
+// TestFleetWithoutTheWildcard: a policy that denies the discovery
+// wildcard leaves the fleet on its exact filters: the refusal is logged
+// and the listed thing's reports still arrive.
+func TestFleetWithoutTheWildcard(t *testing.T) {
+	l := newAPILab(t)
+	client, ctx := l.iotClient(t), context.Background()
+	keys, err := client.CreateKeysAndCertificate(ctx, &iot.CreateKeysAndCertificateInput{SetAsActive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"},
+		{"Effect":"Deny","Action":"iot:Subscribe","Resource":"arn:aws:iot:*:*:topicfilter/$aws/things/+/shadow/update/accepted"}]}`
+	if _, err := client.CreatePolicy(ctx, &iot.CreatePolicyInput{PolicyName: aws.String("no-wildcard"), PolicyDocument: &doc}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.AttachPolicy(ctx, &iot.AttachPolicyInput{PolicyName: aws.String("no-wildcard"), Target: keys.CertificateArn}); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair([]byte(*keys.CertificatePem), []byte(*keys.KeyPair.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := l.fleetOptions(t, "esp32-listed")
+	o.Conn.TLS = o.Conn.TLS.Clone()
+	o.Conn.TLS.Certificates = []tls.Certificate{cert}
+	log := &lockedLog{}
+	o.Conn.Log = log
+	o.Match = func(n string) bool { ok, _ := path.Match("esp32-*", n); return ok }
+	o.Discover = true
+	f := dialFleet(t, o)
+	waitFleet(t, f, "the listed thing's get answer", func(ev event.Event) bool { r, ok := ev.(event.Rejected); return ok && r.Thing == "esp32-listed" })
+	rep := l.reporter(t, "reporter")
+	report(t, rep, "esp32-unlisted", 1)
+	report(t, rep, "esp32-listed", 1)
+	doc2 := waitFleet(t, f, "the listed thing's report", docKind(event.DocCurrent)).(event.ShadowDoc)
+	if doc2.Thing != "esp32-listed" {
+		t.Fatalf("report %+v", doc2)
+	}
+	if !strings.Contains(log.String(), "fleet: discovery by $aws/things/+/shadow/update/accepted refused") {
+		t.Fatalf("log: %q", log.String())
+	}
+	if !slices.Equal(f.Things(), []string{"esp32-listed"}) {
+		t.Fatalf("things %v: nothing is discovered without the wildcard", f.Things())
+	}
+}
+
+// lockedLog is a log written from paho's goroutines.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+
+func (l *lockedLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // iotClient is the control plane with certs init's AWS credentials.
 func (l *lab) iotClient(t testing.TB) *iot.Client {
