@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/iotwatch/iotwatch/event"
+	"github.com/iotwatch/iotwatch/internal/testkit"
 	"github.com/iotwatch/iotwatch/localiot"
 	"github.com/iotwatch/iotwatch/pki"
 )
@@ -249,7 +249,7 @@ func TestFleetWithoutTheWildcard(t *testing.T) {
 	o := l.fleetOptions(t, "esp32-listed")
 	o.Conn.TLS = o.Conn.TLS.Clone()
 	o.Conn.TLS.Certificates = []tls.Certificate{cert}
-	log := &lockedLog{}
+	log := &testkit.LockedBuffer{}
 	o.Conn.Log = log
 	o.Match = func(n string) bool { ok, _ := path.Match("esp32-*", n); return ok }
 	o.Discover = true
@@ -269,16 +269,6 @@ func TestFleetWithoutTheWildcard(t *testing.T) {
 		t.Fatalf("things %v: nothing is discovered without the wildcard", f.Things())
 	}
 }
-
-// lockedLog is a log written from paho's goroutines.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-
-func (l *lockedLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // iotClient is the control plane with certs init's AWS credentials.
 func (l *lab) iotClient(t testing.TB) *iot.Client {
