@@ -121,12 +121,24 @@ func TestFleetFollowsEveryThing(t *testing.T) {
 		t.Fatalf("%d connections for %v", f.Connections(), f.Things())
 	}
 	gets := map[string]bool{}
+	var ups [][]string
 	waitFleet(t, f, "a get answer per thing", func(ev event.Event) bool {
-		if r, ok := ev.(event.Rejected); ok && r.Op == "get" && r.Code == 404 {
-			gets[r.Thing] = true
+		switch e := ev.(type) {
+		case event.Rejected:
+			if e.Op == "get" && e.Code == 404 {
+				gets[e.Thing] = true
+			}
+		case event.Link:
+			if e.State == event.LinkUp {
+				ups = append(ups, e.Things)
+			}
 		}
-		return len(gets) == len(things)
+		return len(gets) == len(things) && len(ups) == 2
 	})
+	slices.SortFunc(ups, func(a, b []string) int { return len(b) - len(a) })
+	if !slices.Equal(ups[0], things[:8]) || !slices.Equal(ups[1], things[8:]) {
+		t.Errorf("link up events name %v", ups)
+	}
 	rep := l.reporter(t, things[9])
 	for i, th := range things {
 		report(t, rep, th, i)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/internal/testkit"
 )
 
@@ -107,5 +108,22 @@ func TestSimFleet(t *testing.T) {
 	}
 	if strings.Contains(out, "releasing the certificates") {
 		t.Errorf("release failed:\n%s", out)
+	}
+}
+
+// TestFleetControlPlaneDefaults: off AWS, sim --fleet enrolls through the
+// emulator's port 8443 beside the MQTT endpoint, trusting [aws] ca.
+func TestFleetControlPlaneDefaults(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "certs", "init", "--dir", dir, "--thing", "esp32-lab")
+	cfg, err := config.Load(filepath.Join(dir, "device.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ url, want string }{{"", "https://localhost:8443"}, {"https://127.0.0.1:9443", "https://127.0.0.1:9443"}}
+	for _, c := range cases {
+		if _, where, err := fleetControlPlane(context.Background(), cfg, c.url, ""); err != nil || where != c.want {
+			t.Errorf("--endpoint-url %q: %q %v, want %q", c.url, where, err, c.want)
+		}
 	}
 }
