@@ -1,6 +1,7 @@
 # `make test` runs every test of the project on a fresh machine.
 DEBS := mosquitto-clients tmux g++ make libcjson-dev libmosquitto-dev libssl-dev doctest-dev \
-        clang libclang-rt-14-dev g++-multilib libcjson-dev:i386 awscli python3-botocore
+        clang libclang-rt-14-dev g++-multilib libcjson-dev:i386 awscli python3-botocore \
+        libnotify-bin dbus-daemon python3-dbus python3-gi
 
 .PHONY: test deps go-test firmware-test bench build
 

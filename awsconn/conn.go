@@ -63,8 +63,16 @@ type Conn struct {
 	dropped int
 	attempt int
 	waiting map[string]chan answer // clientToken → the request waiting for it
-	seen    map[event.DocKind]int64
+	seen    map[seenKey]int64
 	raw     []string // filters of SubscribeRaw, made again on reconnect
+	shard   *shard   // the things of a Fleet's connection; nil for the one thing of Options
+}
+
+// seenKey is the last version seen per thing ("" for Options.Thing) and
+// kind of document.
+type seenKey struct {
+	thing string
+	kind  event.DocKind
 }
 
 // Dial starts connecting and returns at once; the first Link event follows.
@@ -72,13 +80,18 @@ func Dial(o Options) (*Conn, error) {
 	if o.Host == "" || o.Port == 0 || o.ClientID == "" || (o.TLS == nil && o.SigV4 == nil) || !shadow.ValidThingName(o.Thing) {
 		return nil, fmt.Errorf("awsconn: host, port, client id, TLS or SigV4 and a valid thing name are required")
 	}
+	return dial(o, nil), nil
+}
+
+// dial connects one Conn: for o.Thing, or for a Fleet's shard.
+func dial(o Options, sh *shard) *Conn {
 	o = withDefaults(o)
 	c := &Conn{o: o, events: make(chan event.Event, o.Buffer), prefix: shadow.Prefix(o.Thing, o.Shadow),
-		waiting: map[string]chan answer{}, seen: map[event.DocKind]int64{}}
+		waiting: map[string]chan answer{}, seen: map[seenKey]int64{}, shard: sh}
 	c.client = paho.NewClient(c.clientOptions())
 	c.emit(event.Link{At: o.Now(), State: event.LinkConnecting})
 	c.client.Connect()
-	return c, nil
+	return c
 }
 
 func withDefaults(o Options) Options {

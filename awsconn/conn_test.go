@@ -167,7 +167,7 @@ func TestReconnectResubscribesAndRegets(t *testing.T) {
 }
 
 func TestMalformedAndOverflow(t *testing.T) {
-	c := &Conn{o: withDefaults(Options{Thing: thing}), events: make(chan event.Event, 2), seen: map[event.DocKind]int64{}, waiting: map[string]chan answer{}}
+	c := &Conn{o: withDefaults(Options{Thing: thing}), events: make(chan event.Event, 2), seen: map[seenKey]int64{}, waiting: map[string]chan answer{}}
 	c.handle("$aws/things/"+thing+"/shadow/update/accepted", []byte("{not json"))
 	if m, ok := (<-c.events).(event.Malformed); !ok || m.Topic == "" || string(m.Payload) != "{not json" {
 		t.Fatalf("malformed: %+v", m)

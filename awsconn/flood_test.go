@@ -62,7 +62,7 @@ func BenchmarkFlood(b *testing.B) {
 		theirErr = mosq.Wait()
 		theirs = time.Since(start)
 	}()
-	flood(b, l, b.N)
+	flood(b, l, b.N, func(int) string { return thing })
 	wg.Wait()
 	if theirErr != nil {
 		b.Fatalf("mosquitto_sub did not get all %d messages: %v", b.N, theirErr)
@@ -96,9 +96,10 @@ func countAccepted(c *Conn, n int, timeout time.Duration) (received, overflowed 
 	return received, overflowed
 }
 
-// flood publishes n reports to the thing's shadow from 4 clients (monitor
-// certificates may update any thing), each with 16 QoS 1 publishes in flight.
-func flood(b *testing.B, l *lab, n int) {
+// flood publishes n reports, the i-th to thingOf(i)'s shadow, from 4
+// clients (monitor certificates may update any thing), each with 16 QoS 1
+// publishes in flight.
+func flood(b *testing.B, l *lab, n int, thingOf func(i int) string) {
 	conf := l.options(b, Monitor, "").TLS
 	const publishers, inFlight = 4, 16
 	var wg sync.WaitGroup
@@ -118,7 +119,7 @@ func flood(b *testing.B, l *lab, n int) {
 					window[0].Wait()
 					window = window[1:]
 				}
-				window = append(window, c.Publish("$aws/things/"+thing+"/shadow/update", 1, false,
+				window = append(window, c.Publish("$aws/things/"+thingOf(i)+"/shadow/update", 1, false,
 					fmt.Sprintf(`{"state":{"reported":{"temp":%d.5,"seq":%d}}}`, 20+i%10, i+1)))
 			}
 			for _, tok := range window {

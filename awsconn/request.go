@@ -31,11 +31,19 @@ type answer struct {
 // handle runs on paho's goroutine: decode, answer a waiting request, emit.
 func (c *Conn) handle(topic string, payload []byte) {
 	at := c.o.Now()
+	thing := ""
+	if c.shard != nil {
+		var keep bool
+		if thing, keep = c.shard.route(topic); !keep {
+			return
+		}
+	}
 	ev, token, err := decode(topic, payload, at)
 	if err != nil {
 		c.emit(event.Malformed{At: at, Topic: topic, Err: err.Error(), Payload: truncate(payload)})
 		return
 	}
+	ev = withThing(ev, thing)
 	if token != "" {
 		c.answer(token, ev, payload)
 	}
@@ -51,12 +59,13 @@ func (c *Conn) duplicate(ev event.Event) bool {
 	if !ok || doc.Kind == event.DocGet {
 		return false
 	}
+	key := seenKey{doc.Thing, doc.Kind}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if doc.Version <= c.seen[doc.Kind] {
+	if doc.Version <= c.seen[key] {
 		return true
 	}
-	c.seen[doc.Kind] = doc.Version
+	c.seen[key] = doc.Version
 	return false
 }
 
@@ -78,7 +87,7 @@ func (c *Conn) answer(token string, ev event.Event, payload []byte) {
 // request publishes body to <prefix>/<op> with a fresh clientToken and waits
 // for its accepted or rejected answer.
 func (c *Conn) request(ctx context.Context, op string, body map[string]any) error {
-	_, err := c.requestWithToken(ctx, newToken(), op, body)
+	_, err := c.requestWithToken(ctx, c.prefix, newToken(), op, body)
 	return err
 }
 
@@ -86,11 +95,12 @@ func (c *Conn) request(ctx context.Context, op string, body map[string]any) erro
 // returns the accepted document as the service sent it, or a
 // *RejectedError.
 func (c *Conn) Request(ctx context.Context, op string, body map[string]any) ([]byte, error) {
-	a, err := c.requestWithToken(ctx, newToken(), op, body)
+	a, err := c.requestWithToken(ctx, c.prefix, newToken(), op, body)
 	return a.accepted, err
 }
 
-func (c *Conn) requestWithToken(ctx context.Context, token, op string, body map[string]any) (answer, error) {
+// requestWithToken publishes to the shadow whose topics start with prefix.
+func (c *Conn) requestWithToken(ctx context.Context, prefix, token, op string, body map[string]any) (answer, error) {
 	body["clientToken"] = token
 	payload, err := json.Marshal(body)
 	if err != nil {
@@ -105,7 +115,7 @@ func (c *Conn) requestWithToken(ctx context.Context, token, op string, body map[
 		delete(c.waiting, token)
 		c.mu.Unlock()
 	}()
-	if err := c.waitToken(ctx, c.client.Publish(c.prefix+"/"+op, 1, false, payload)); err != nil {
+	if err := c.waitToken(ctx, c.client.Publish(prefix+"/"+op, 1, false, payload)); err != nil {
 		return answer{}, fmt.Errorf("%s: %w", op, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.o.RequestTimeout)
@@ -128,9 +138,14 @@ func (c *Conn) Get(ctx context.Context) error {
 
 // UpdateDesired sends a desired-state patch and records it as pending.
 func (c *Conn) UpdateDesired(ctx context.Context, patch map[string]any) (string, error) {
+	return c.updateDesired(ctx, "", c.prefix, patch)
+}
+
+// updateDesired is UpdateDesired for thing ("" for Options.Thing) at prefix.
+func (c *Conn) updateDesired(ctx context.Context, thing, prefix string, patch map[string]any) (string, error) {
 	token := newToken()
-	c.emit(event.DesiredSent{At: c.o.Now(), ClientToken: token, Patch: patch})
-	_, err := c.requestWithToken(ctx, token, "update", map[string]any{"state": map[string]any{"desired": patch}})
+	c.emit(event.DesiredSent{At: c.o.Now(), Thing: thing, ClientToken: token, Patch: patch})
+	_, err := c.requestWithToken(ctx, prefix, token, "update", map[string]any{"state": map[string]any{"desired": patch}})
 	return token, err
 }
 

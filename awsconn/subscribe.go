@@ -13,6 +13,9 @@ const maxFiltersPerSubscribe = 8
 
 // filters are the exact topics the role needs; never a '#'.
 func (c *Conn) filters() []string {
+	if c.shard != nil {
+		return c.shard.filters(c)
+	}
 	answers := []string{"/update/delta", "/get/accepted", "/get/rejected", "/update/accepted", "/update/rejected"}
 	if c.o.Role == Monitor {
 		answers = append(answers, "/update/documents", "/delete/accepted", "/delete/rejected")
@@ -41,10 +44,14 @@ func (c *Conn) onConnect() {
 	}
 	c.mu.Lock()
 	c.attempt = 0
-	c.seen = map[event.DocKind]int64{}
+	c.seen = map[seenKey]int64{}
 	c.mu.Unlock()
 	c.resubscribeRaw() // before the link is up, so nothing sent after that is missed
 	c.emit(event.Link{At: c.o.Now(), State: event.LinkUp})
+	if c.shard != nil {
+		c.shard.onConnect(c)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.o.RequestTimeout)
 	defer cancel()
 	_ = c.Get(ctx)
@@ -61,8 +68,11 @@ func (c *Conn) resubscribe() {
 	}
 }
 
-func (c *Conn) subscribeAll() error {
-	all := c.filters()
+func (c *Conn) subscribeAll() error { return c.subscribe(c.filters()) }
+
+// subscribe subscribes to filters, at most maxFiltersPerSubscribe in one
+// SUBSCRIBE; a refused filter is an error naming it.
+func (c *Conn) subscribe(all []string) error {
 	for start := 0; start < len(all); start += maxFiltersPerSubscribe {
 		batch := map[string]byte{}
 		for _, f := range all[start:min(start+maxFiltersPerSubscribe, len(all))] {

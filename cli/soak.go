@@ -45,8 +45,10 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer conn.Close()
 	mon := monitor.New(monitorOptions(cfg))
+	alerts, stopAlerts := startAlerts(cfg, stderr)
+	defer stopAlerts()
 	start := time.Now()
-	watchSoak(ctx, conn, mon, log, start.Add(*duration), progressOut(stderr))
+	watchSoak(ctx, conn, mon, log, start.Add(*duration), progressOut(stderr), func(now time.Time) { alerts.Observe(cfg.Thing.Name, mon, now) })
 	end := time.Now()
 	if log != nil {
 		log.Sync()
@@ -55,8 +57,9 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // watchSoak feeds events to the monitor and the log until the deadline or
-// ctx ends, ticking the dropout detector and printing progress.
-func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, log *eventlog.Writer, deadline time.Time, progress io.Writer) {
+// ctx ends, ticking the dropout detector, observing for alerts and
+// printing progress.
+func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, log *eventlog.Writer, deadline time.Time, progress io.Writer, observe func(time.Time)) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	timer := time.NewTimer(time.Until(deadline))
@@ -79,6 +82,7 @@ func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, lo
 		case now := <-tick.C:
 			before := mon.DropoutCount()
 			mon.Tick(now)
+			observe(now)
 			if log != nil && mon.DropoutCount() != before {
 				log.Sync() // a dropout is never left in a buffer
 			}

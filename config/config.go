@@ -26,6 +26,7 @@ type Config struct {
 	Plot    Plot      `toml:"plot"`
 	Soak    Soak      `toml:"soak"`
 	Control []Control `toml:"control"`
+	Alert   []Alert   `toml:"alert"`
 
 	// Path is the file the configuration was loaded from.
 	Path string `toml:"-"`
@@ -61,6 +62,10 @@ type Thing struct {
 	Name           string `toml:"name"`
 	Shadow         string `toml:"shadow"`
 	DeviceClientID string `toml:"device_client_id"`
+	// Names and Match choose a fleet (things.go): exact names, and a glob
+	// resolved from the registry or from reports as they arrive.
+	Names []string `toml:"names"`
+	Match string   `toml:"match"`
 }
 
 // Plot chooses the plotted field.
@@ -166,6 +171,7 @@ func parse(path string, data []byte, o Overrides) (*Config, error) {
 	if err := o.apply(&c); err != nil {
 		return nil, err
 	}
+	c.Thing.defaultName()
 	c.applyDefaults()
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -117,7 +117,7 @@ func TestExampleIsValidAndComplete(t *testing.T) {
 	}
 	// knownKeys must cover every toml tag of the structs.
 	count := 0
-	for _, v := range []any{AWS{}, Thing{}, Plot{}, Soak{}, Control{}} {
+	for _, v := range []any{AWS{}, Thing{}, Plot{}, Soak{}, Control{}, Alert{}} {
 		count += reflect.TypeOf(v).NumField()
 	}
 	if count != len(knownKeys) {

@@ -10,9 +10,10 @@ import (
 // knownKeys lists every valid key, for "did you mean" suggestions.
 var knownKeys = []string{"aws.endpoint", "aws.port", "aws.client_id", "aws.cert", "aws.key", "aws.ca",
 	"aws.auth", "aws.profile", "aws.region",
-	"thing.name", "thing.shadow", "thing.device_client_id", "plot.field", "plot.unit", "plot.window",
+	"thing.name", "thing.shadow", "thing.device_client_id", "thing.names", "thing.match", "plot.field", "plot.unit", "plot.window",
 	"soak.interval", "soak.dropout_after", "soak.max_dropouts", "soak.min_availability", "soak.max_gap",
-	"control.key", "control.field", "control.action", "control.step", "control.values", "control.value", "control.label"}
+	"control.key", "control.field", "control.action", "control.step", "control.values", "control.value", "control.label",
+	"alert.on", "alert.bell", "alert.notify", "alert.command", "alert.url", "alert.every"}
 
 func suggest(key string) string {
 	best, bestDist := "", 4
@@ -60,7 +61,7 @@ func (c *Config) validate() error {
 		{c.AWS.Auth != AuthCertificate && c.AWS.Auth != AuthSigV4, fmt.Sprintf("[aws] auth %q: use \"certificate\" (mutual TLS) or \"sigv4\" (your AWS credentials)", c.AWS.Auth)},
 		{c.AWS.Auth == AuthCertificate && (c.AWS.Cert == "" || c.AWS.Key == ""), "[aws] cert and key are required: the certificate and its private key (or auth = \"sigv4\" to sign in with AWS credentials)"},
 		{c.AWS.CA == "" && !IsAWSEndpoint(c.AWS.Endpoint), "[aws] ca is required for an endpoint that is not AWS's: the CA that signed the server's certificate (ca.pem for iotwatch serve)"},
-		{!shadow.ValidThingName(c.Thing.Name), fmt.Sprintf("[thing] name %q: use 1–128 characters of a-zA-Z0-9:_-", c.Thing.Name)},
+		{!shadow.ValidThingName(c.Thing.Name), thingNameError(c.Thing)},
 		{c.Thing.Shadow != "" && !shadow.ValidShadowName(c.Thing.Shadow), fmt.Sprintf("[thing] shadow %q: use 1–64 characters of a-zA-Z0-9:_- (empty for the classic shadow)", c.Thing.Shadow)},
 		{c.Plot.Field == "", "[plot] field is empty: name a numeric reported field such as temp"},
 		{c.Soak.DropoutAfter < 1, fmt.Sprintf("[soak] dropout_after %g must be at least 1 (× expected interval; 2.5 is usual)", c.Soak.DropoutAfter)},
@@ -74,6 +75,12 @@ func (c *Config) validate() error {
 		if ch.bad {
 			return fmt.Errorf("%s", ch.msg)
 		}
+	}
+	if err := c.Thing.validateFleet(); err != nil {
+		return err
+	}
+	if err := c.validateAlerts(); err != nil {
+		return err
 	}
 	return c.validateControls()
 }

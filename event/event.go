@@ -30,6 +30,7 @@ func (k DocKind) String() string {
 // {"timestamp": seconds} leaves.
 type ShadowDoc struct {
 	At               time.Time
+	Thing            string `json:",omitempty"` // set by a fleet connection; empty: the single configured thing
 	Kind             DocKind
 	Version          int64
 	Timestamp        int64 // shadow timestamp, seconds since the epoch
@@ -44,6 +45,7 @@ type ShadowDoc struct {
 // Rejected is a */rejected answer. Op is "get", "update" or "delete".
 type Rejected struct {
 	At          time.Time
+	Thing       string `json:",omitempty"` // as ShadowDoc.Thing
 	Op          string
 	Code        int
 	Message     string
@@ -53,6 +55,7 @@ type Rejected struct {
 // Deleted is a delete/accepted answer: Version is the version deleted.
 type Deleted struct {
 	At          time.Time
+	Thing       string `json:",omitempty"` // as ShadowDoc.Thing
 	Version     int64
 	ClientToken string
 }
@@ -60,6 +63,7 @@ type Deleted struct {
 // Presence is an AWS IoT lifecycle event for the device's client id.
 type Presence struct {
 	At               time.Time
+	Thing            string `json:",omitempty"` // as ShadowDoc.Thing
 	ClientID         string
 	EventType        string    // "connected", "disconnected" or "connect_failed"
 	Timestamp        time.Time // the event's own time (AWS sends milliseconds)
@@ -89,12 +93,16 @@ type Link struct {
 	State   LinkState
 	Attempt int    // reconnect attempt number, 0 on the first connect
 	Err     string // why it went down or failed to connect
+	// Things are the things a fleet's connection follows (blind while it
+	// is not up); nil for the single configured thing's connection.
+	Things []string `json:",omitempty"`
 }
 
 // DesiredSent records a desired-state update iotwatch published; it stays
 // pending until the device reports the values.
 type DesiredSent struct {
 	At          time.Time
+	Thing       string `json:",omitempty"` // as ShadowDoc.Thing
 	ClientToken string
 	Patch       map[string]any
 }
