@@ -26,13 +26,16 @@ type emulator struct {
 	srv *localiot.Server
 }
 
-func newEmulator(t *testing.T) *emulator {
+func newEmulator(t *testing.T) *emulator { return newEmulatorWithIAM(t, "") }
+
+// newEmulatorWithIAM confines the SigV4 caller to an IAM-style policy.
+func newEmulatorWithIAM(t *testing.T, iamPolicy string) *emulator {
 	t.Helper()
 	dir := t.TempDir()
 	if err := pki.Init(dir, pki.InitOptions{Thing: "lab-device", Region: "eu-west-1"}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := localiot.New(localiot.Options{Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0", PKIDir: dir})
+	srv, err := localiot.New(localiot.Options{Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0", PKIDir: dir, IAMPolicy: iamPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,5 +197,19 @@ func TestThePolicyInDocsIsTheOneSetupCreates(t *testing.T) {
 	got := DevicePolicy("arn:aws:iot:eu-west-1:123456789012:cert/abc")
 	if !strings.Contains(got, "arn:aws:iot:eu-west-1:123456789012:client/${iot:Connection.Thing.ThingName}") || strings.Contains(got, "REGION") {
 		t.Fatalf("rendered policy:\n%s", got)
+	}
+}
+
+// TestAccessDeniedNamesTheCall: credentials whose IAM policy lacks
+// iot:CreatePolicy get the refused call named, the fix said, and the run
+// undone.
+func TestAccessDeniedNamesTheCall(t *testing.T) {
+	e := newEmulatorWithIAM(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"},
+		{"Effect":"Deny","Action":"iot:CreatePolicy","Resource":"*"}]}`)
+	_, err := Setup(context.Background(), e.client(t, ""), e.options(t, filepath.Join(t.TempDir(), "board-1")))
+	for _, want := range []string{"iot:CreatePolicy " + DefaultPolicyName, "AccessDeniedException", "allow it in their IAM policy", "undid iot:DeleteCertificate"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
 	}
 }
