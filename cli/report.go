@@ -53,7 +53,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if first.IsZero() {
 		return fmt.Errorf("%s holds no events", fs.Arg(0))
 	}
-	run := report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Start: first, End: last}
+	run := report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: first, End: last}
 	return finishReport(run, mon, cfg, *reportPath, stdout)
 }
 

@@ -53,7 +53,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if log != nil {
 		log.Sync()
 	}
-	return finishReport(report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Start: start, End: end}, mon, cfg, *reportPath, stdout)
+	return finishReport(report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: start, End: end}, mon, cfg, *reportPath, stdout)
 }
 
 // watchSoak feeds events to the monitor and the log until the deadline or

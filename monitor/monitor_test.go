@@ -216,3 +216,11 @@ func TestRepeatedConnectFailuresAreLoggedOnce(t *testing.T) {
 		t.Fatalf("log %q, want %q", got, want)
 	}
 }
+
+func TestFormatNumberDropsBinaryNoise(t *testing.T) {
+	for v, want := range map[float64]string{(10.02 + 10.04) / 2: "10.03", 20.1: "20.1", 1e-7: "0.0000001", -40: "-40", 123456.789: "123456.789", 0.1 + 0.2: "0.3"} {
+		if got := FormatNumber(v); got != want {
+			t.Errorf("FormatNumber(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -45,6 +45,7 @@ func Judge(st monitor.Stats, th Thresholds) Verdict {
 type Run struct {
 	Thing      string
 	Field      string
+	Unit       string // of the field, e.g. °C; may be empty
 	Start, End time.Time
 }
 
