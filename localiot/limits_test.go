@@ -40,6 +40,24 @@ func TestKeepAliveRule(t *testing.T) {
 	}
 }
 
+func TestTokenBucket(t *testing.T) {
+	var b tokenBucket
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		at        time.Duration
+		ok, first bool
+	}{
+		{0, true, false}, {0, true, false}, {0, false, true}, {0, false, false}, // a burst of 2 at 2/s
+		{500 * time.Millisecond, true, false}, {500 * time.Millisecond, false, true}, // one token back
+		{10 * time.Second, true, false}, {10 * time.Second, true, false}, {10 * time.Second, false, true}, // full, no more
+	}
+	for i, s := range steps {
+		if ok, first := b.take(t0.Add(s.at), 2); ok != s.ok || first != s.first {
+			t.Errorf("step %d at %s: ok %v first %v, want %v %v", i, s.at, ok, first, s.ok, s.first)
+		}
+	}
+}
+
 // TestServerKeepAliveInConnack: an MQTT 5 client is told the keep-alive AWS
 // uses when it differs from the one requested.
 func TestServerKeepAliveInConnack(t *testing.T) {
