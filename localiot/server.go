@@ -100,8 +100,9 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 	s.events = newLifecycle(s.broker, logOut)
 	// Authorization before the limits: a CONNECT the policy refuses does not
 	// count against the CONNECT rate of its client id.
-	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker}, newLimitsHook(s.events, s.broker, o.Unthrottled),
-		&shadowHook{broker: s.broker, store: s.store}, &lifecycleHook{events: s.events}}
+	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker},
+		newLimitsHook(s.events, s.broker, o.Unthrottled), &shadowHook{broker: s.broker, store: s.store},
+		&lifecycleHook{events: s.events}}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h, nil); err != nil {
 			return err
