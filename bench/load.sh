@@ -17,7 +17,7 @@ duration=${DURATION:-60s}
 load=(-n "$n" -duration "$duration" -rate "${RATE:-1}" -pad "${PAD:-0}")
 scripts/ensure-debs.sh mosquitto
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill -KILL $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT # KILL reaches the stopped reader
 ulimit -n "$(( n * 2 + 256 ))" 2>/dev/null || true
 go build -o "$tmp/iotwatch" .
 go build -o "$tmp/loadgen" ./bench/loadgen

@@ -19,26 +19,21 @@ const linger = 5 * time.Second
 var errOverBudget = errors.New("client not reading: write budget exceeded")
 
 // budgetConn lies under TLS: writes go to a buffer of at most writeBudget
-// bytes that its own goroutine hands to the socket, so a write never blocks
-// mochi and the bytes a slow reader holds are counted exactly.
+// bytes that a goroutine, running only while there is something to send,
+// hands to the socket. A write never blocks mochi, and the bytes a slow
+// reader holds are counted exactly.
 type budgetConn struct {
 	net.Conn
 	mu       sync.Mutex
-	wake     sync.Cond
 	pending  []byte // queued, not yet handed to the socket
-	spare    []byte // the buffer of the last socket write, for reuse
 	writing  int    // bytes of the socket write under way
+	flushing bool   // the goroutine that writes is running
 	closing  bool
 	err      error  // the socket failed or the budget ran out
 	overflow func() // told once the budget runs out, before the socket closes
 }
 
-func newBudgetConn(c net.Conn) *budgetConn {
-	b := &budgetConn{Conn: c}
-	b.wake.L = &b.mu
-	go b.flush()
-	return b
-}
+func newBudgetConn(c net.Conn) *budgetConn { return &budgetConn{Conn: c} }
 
 func (b *budgetConn) Write(p []byte) (int, error) {
 	b.mu.Lock()
@@ -57,26 +52,22 @@ func (b *budgetConn) Write(p []byte) (int, error) {
 		return 0, errOverBudget
 	}
 	b.pending = append(b.pending, p...)
-	b.wake.Signal()
+	if !b.flushing {
+		b.flushing = true
+		go b.flush()
+	}
 	b.mu.Unlock()
 	return len(p), nil
 }
 
-// flush hands queued bytes to the socket until the connection fails or is
-// closed with nothing left to send.
+// flush hands queued bytes to the socket until none are left, then closes
+// it if the connection is closing or failed.
 func (b *budgetConn) flush() {
-	defer b.Conn.Close()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for {
-		for len(b.pending) == 0 && !b.closing && b.err == nil {
-			b.wake.Wait()
-		}
-		if b.err != nil || len(b.pending) == 0 {
-			return
-		}
+	for len(b.pending) > 0 && b.err == nil {
 		out := b.pending
-		b.pending, b.spare, b.writing = b.spare[:0], nil, len(out)
+		b.pending, b.writing = nil, len(out)
 		b.mu.Unlock()
 		_, err := b.Conn.Write(out)
 		b.mu.Lock()
@@ -84,14 +75,16 @@ func (b *budgetConn) flush() {
 		if err != nil && b.err == nil {
 			b.err = err
 		}
-		if cap(out) <= 64<<10 {
-			b.spare = out // a large one goes back to the garbage collector
-		}
+	}
+	b.flushing = false
+	if b.closing || b.err != nil {
+		b.Conn.Close()
 	}
 }
 
-// Close lets what is queued go out for up to linger, then closes the socket.
-// A reader blocked on the socket is woken at once.
+// Close closes the socket, or, while queued bytes are still going out, lets
+// them go for up to linger first; a reader blocked on the socket is woken
+// at once.
 func (b *budgetConn) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -99,7 +92,9 @@ func (b *budgetConn) Close() error {
 		return nil
 	}
 	b.closing = true
-	b.wake.Signal()
+	if !b.flushing {
+		return b.Conn.Close()
+	}
 	b.Conn.SetWriteDeadline(time.Now().Add(linger))
 	return b.Conn.SetReadDeadline(time.Now())
 }

@@ -40,6 +40,24 @@ func TestKeepAliveRule(t *testing.T) {
 	}
 }
 
+func TestTokenBucket(t *testing.T) {
+	var b tokenBucket
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		at        time.Duration
+		ok, first bool
+	}{
+		{0, true, false}, {0, true, false}, {0, false, true}, {0, false, false}, // a burst of 2 at 2/s
+		{500 * time.Millisecond, true, false}, {500 * time.Millisecond, false, true}, // one token back
+		{10 * time.Second, true, false}, {10 * time.Second, true, false}, {10 * time.Second, false, true}, // full, no more
+	}
+	for i, s := range steps {
+		if ok, first := b.take(t0.Add(s.at), 2); ok != s.ok || first != s.first {
+			t.Errorf("step %d at %s: ok %v first %v, want %v %v", i, s.at, ok, first, s.ok, s.first)
+		}
+	}
+}
+
 // TestServerKeepAliveInConnack: an MQTT 5 client is told the keep-alive AWS
 // uses when it differs from the one requested.
 func TestServerKeepAliveInConnack(t *testing.T) {
@@ -273,22 +291,41 @@ func TestRefusedConnects(t *testing.T) {
 }
 
 // TestConnectRatePerClientID: a second CONNECT with one client id within a
-// second is refused (MQTT 5: 0x9F); after a second it is accepted.
+// second of an accepted one is refused (MQTT 5: CONNACK 0x9F; MQTT 3.1.1:
+// closed); a second later it is accepted.
 func TestConnectRatePerClientID(t *testing.T) {
 	l := newLab(t, "")
-	if _, err := l.connect5(t, "monitor", "iotwatch-rate", 60); err != nil {
-		t.Fatal(err)
+	mqtt311 := func() error {
+		opts := paho.NewClientOptions().AddBroker("tls://" + l.srv.Addr()).SetClientID("iotwatch-rate").SetProtocolVersion(4).
+			SetTLSConfig(l.tlsFor(t, "monitor")).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second)
+		c := paho.NewClient(opts)
+		tok := c.Connect()
+		if !tok.WaitTimeout(15 * time.Second) {
+			return errTimeout
+		}
+		if tok.Error() == nil {
+			c.Disconnect(0)
+		}
+		return tok.Error()
 	}
-	if ack, err := l.connect5(t, "monitor", "iotwatch-rate", 60); err == nil || ack == nil || ack.ReasonCode != 0x9F {
-		t.Fatalf("second CONNECT within a second: %v %+v", err, ack)
+	mqtt5 := func() error {
+		ack, err := l.connect5(t, "monitor", "iotwatch-rate", 60)
+		if err != nil && (ack == nil || ack.ReasonCode != 0x9F) {
+			t.Errorf("MQTT 5 refusal: %v %+v, want CONNACK 0x9F", err, ack)
+		}
+		return err
 	}
-	opts := paho.NewClientOptions().AddBroker("tls://" + l.srv.Addr()).SetClientID("iotwatch-rate").SetProtocolVersion(4).
-		SetTLSConfig(l.tlsFor(t, "monitor")).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second)
-	if tok := paho.NewClient(opts).Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() == nil {
-		t.Fatal("an MQTT 3.1.1 CONNECT within a second was accepted")
+	for name, again := range map[string]func() error{"MQTT 5": mqtt5, "MQTT 3.1.1": mqtt311} {
+		waitConnectRate()
+		if _, err := l.connect5(t, "monitor", "iotwatch-rate", 60); err != nil {
+			t.Fatalf("first CONNECT: %v", err)
+		}
+		if again() == nil {
+			t.Errorf("%s: a second CONNECT within a second was accepted", name)
+		}
 	}
 	waitConnectRate()
-	if _, err := l.connect5(t, "monitor", "iotwatch-rate", 60); err != nil {
+	if err := mqtt311(); err != nil {
 		t.Fatalf("after a second: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package localiot
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestForgedWillOnAnotherThingsAnswerIsRefused: a device of thing t2
@@ -83,6 +84,30 @@ func TestWillRefusals(t *testing.T) {
 				t.Fatalf("exit %d, want %q: %s", pub.ProcessState.ExitCode(), want, out)
 			}
 			l.waitLog(t, "connect_failed client="+c.clientID+" ")
+		})
+	}
+}
+
+// TestOnlyTheEmulatorPublishesAnswersAndEvents: not even the monitor
+// certificate, which may publish to every thing's requests, may publish a
+// shadow answer or a lifecycle event; the publish disconnects it (MQTT 3.1.1)
+// before anything is delivered.
+func TestOnlyTheEmulatorPublishesAnswersAndEvents(t *testing.T) {
+	for _, topic := range []string{prefix + "/update/accepted", prefix + "/get/rejected", prefix + "/update/delta",
+		prefix + "/update/documents", prefix + "/name/config/update/accepted", "$aws/events/presence/disconnected/" + thing} {
+		t.Run(topic, func(t *testing.T) {
+			l := newLab(t, "")
+			watcher := l.mustConnect(t, "monitor", "iotwatch-watcher")
+			watcher.subscribe(t, topic)
+			forger := l.mustConnect(t, "monitor", "iotwatch-forger")
+			forger.Publish(topic, 1, false, `{"forged":true}`)
+			if !lostWithin(forger, 10*time.Second) {
+				t.Fatal("the forged publish did not disconnect")
+			}
+			if n := watcher.inbox.matching(topic, func(d map[string]any) bool { return d["forged"] == true }); n > 0 {
+				t.Fatal("the forged message was delivered")
+			}
+			l.waitLog(t, "reason=FORBIDDEN_ACCESS")
 		})
 	}
 }
