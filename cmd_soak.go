@@ -2,14 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/report"
@@ -38,24 +44,71 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer log.Close()
 	}
+	mon := monitor.New(monitorOptions(cfg))
+	session := sessionOf(cfg)
+	record(mon, log, session)
 	conn, err := awsconn.Dial(opts)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	mon := monitor.New(monitorOptions(cfg))
-	start := time.Now()
-	watchSoak(ctx, conn, mon, log, start.Add(*duration), progressOut(stderr))
-	end := time.Now()
+	watchSoak(ctx, conn, mon, log, session.At.Add(*duration), progressOut(stderr))
+	end := event.Alive{At: time.Now()}
+	record(mon, log, end) // the run's last line is its end
 	if log != nil {
 		log.Sync()
 	}
-	return finishReport(report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Start: start, End: end}, mon, cfg, *reportPath, stdout)
+	return finishReport(report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Start: session.At, End: end.At}, mon, cfg, *reportPath, stdout)
 }
 
+// monitorOptions and thresholds are the one place a configuration becomes
+// the monitor's options and the verdict's thresholds.
 func monitorOptions(cfg *config.Config) monitor.Options {
 	return monitor.Options{Field: cfg.Plot.Field, Interval: cfg.Soak.Interval.Duration, DropoutAfter: cfg.Soak.DropoutAfter}
 }
+
+func thresholds(cfg *config.Config) report.Thresholds {
+	return report.Thresholds{MaxDropouts: cfg.Soak.MaxDropouts, MinAvailability: cfg.Soak.MinAvailability,
+		MaxGap: cfg.Soak.MaxGap.Duration, MaxBlind: cfg.Soak.MaxBlind}
+}
+
+// sessionOf is the line that opens a run in the log.
+func sessionOf(cfg *config.Config) event.Session {
+	s := event.Session{At: time.Now(), Program: programVersion(), Thing: cfg.Thing.Name}
+	if data, err := os.ReadFile(cfg.Path); err == nil {
+		sum := sha256.Sum256(data)
+		s.ConfigDigest = hex.EncodeToString(sum[:])
+	}
+	return s
+}
+
+// programVersion is iotwatch's module version and VCS revision, as built.
+func programVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "iotwatch"
+	}
+	v := "iotwatch " + info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (vcs " + s.Value[:12] + ")"
+		}
+	}
+	return v
+}
+
+// record applies an event of the soak's own to the monitor and the log.
+func record(mon *monitor.Monitor, log *eventlog.Writer, ev event.Event) {
+	mon.Apply(ev)
+	if log != nil {
+		log.Write(ev)
+	}
+}
+
+// aliveEvery is how long a soak's log may go without a line: when nothing
+// else happened it writes an alive line, so that after a kill -9 the log's
+// last line is at most this (plus the second of buffering) before the end.
+const aliveEvery = 5 * time.Second
 
 // watchSoak feeds events to the monitor and the log until the deadline or
 // ctx ends, ticking the dropout detector and printing progress.
@@ -64,7 +117,7 @@ func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, lo
 	defer tick.Stop()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	lastPrint := time.Time{}
+	lastPrint, lastLine := time.Time{}, time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -75,21 +128,22 @@ func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, lo
 			if !ok {
 				return
 			}
-			mon.Apply(ev)
-			if log != nil {
-				log.Write(ev)
-			}
+			record(mon, log, ev)
+			lastLine = ev.Time()
 		case now := <-tick.C:
 			before := mon.DropoutCount()
 			mon.Tick(now)
 			if log != nil && mon.DropoutCount() != before {
 				log.Sync() // a dropout is never left in a buffer
 			}
+			if now.Sub(lastLine) >= aliveEvery {
+				record(mon, log, event.Alive{At: now})
+				lastLine = now
+			}
 			if progress != nil && now.Sub(lastPrint) >= time.Second {
 				lastPrint = now
-				avail, _, _ := mon.Availability(now)
-				fmt.Fprintf(progress, "\r%s left  reports %d  dropouts %d  availability %.3f%%  link %s   ",
-					time.Until(deadline).Round(time.Second), mon.Counts.Reports, mon.DropoutCount(), avail, mon.Link.State)
+				fmt.Fprintf(progress, "\r%s left  reports %d  dropouts %d  availability %s  link %s   ",
+					time.Until(deadline).Round(time.Second), mon.Counts.Reports, mon.DropoutCount(), percent(mon.Availability(now)), mon.Link.State)
 			}
 		}
 	}
@@ -103,11 +157,22 @@ func progressOut(stderr io.Writer) io.Writer {
 	return nil
 }
 
-// finishReport prints or writes the report and fails when a threshold is breached.
+// percent shows an availability, "–" before anything was observed.
+func percent(p float64, _, _ time.Duration) string {
+	if math.IsNaN(p) {
+		return "–"
+	}
+	return fmt.Sprintf("%.3f%%", p)
+}
+
+// errInconclusive ends soak and report with status 3: iotwatch did not
+// watch enough of the run to give a verdict.
+var errInconclusive = errors.New("inconclusive")
+
+// finishReport prints or writes the report; its error carries the verdict's
+// exit status.
 func finishReport(run report.Run, mon *monitor.Monitor, cfg *config.Config, path string, stdout io.Writer) error {
-	st := mon.Stats(run.End)
-	verdict := report.Judge(st, report.Thresholds{MaxDropouts: cfg.Soak.MaxDropouts,
-		MinAvailability: cfg.Soak.MinAvailability, MaxGap: cfg.Soak.MaxGap.Duration})
+	st, verdict := report.Evaluate(mon, run.End, thresholds(cfg))
 	svgName := ""
 	if path != "" {
 		base := strings.TrimSuffix(path, ".md")
@@ -130,10 +195,19 @@ func finishReport(run report.Run, mon *monitor.Monitor, cfg *config.Config, path
 	} else {
 		stdout.Write(md)
 	}
-	if !verdict.Pass {
-		fmt.Fprintf(stdout, "soak FAILED: %s\n", strings.Join(verdict.Reasons, "; "))
+	switch verdict.Outcome {
+	case report.Fail:
+		why := verdict.Rule
+		if len(verdict.Reasons) > 0 {
+			why = strings.Join(verdict.Reasons, "; ")
+		}
+		fmt.Fprintf(stdout, "soak FAILED: %s\n", why)
 		return errSilentFailure
+	case report.Inconclusive:
+		fmt.Fprintf(stdout, "soak INCONCLUSIVE: %s\n", verdict.Rule)
+		return errInconclusive
 	}
+	fmt.Fprintf(stdout, "soak PASSED: %s\n", verdict.Rule)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/devicesim"
 	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/localiot"
@@ -35,7 +36,7 @@ type rig struct {
 
 func newRig(t *testing.T, monitorAddr func(string) string, keepAlive time.Duration) *rig {
 	t.Helper()
-	r := &rig{dir: t.TempDir(), mon: monitor.New(monitor.Options{}), log: &lockedBuffer{}}
+	r := &rig{dir: t.TempDir(), mon: monitor.New(monitorOptions(config.Default())), log: &lockedBuffer{}}
 	pki.Init(r.dir, pki.InitOptions{Thing: "esp32-rel"})
 	r.start(t, "127.0.0.1:0")
 	r.addr = r.srv.Addr()

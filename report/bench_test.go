@@ -32,7 +32,7 @@ func BenchmarkSevenDayReplay(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		m := monitor.New(monitor.Options{})
+		m := monitor.New(testOptions)
 		var end time.Time
 		n := 0
 		if _, err := eventlog.Scan(path, func(ev event.Event) { m.Apply(ev); end = ev.Time(); n++ }); err != nil || n != 604801 {
