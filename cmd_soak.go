@@ -37,16 +37,16 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	mon := monitor.New(monitorOptions(cfg))
+	session := sessionOf(cfg)
+	mon.Apply(session)
 	var log *eventlog.Writer
 	if *logPath != "" {
-		if log, err = eventlog.Create(*logPath); err != nil {
+		if log, err = eventlog.Create(*logPath, session); err != nil {
 			return err
 		}
 		defer log.Close()
 	}
-	mon := monitor.New(monitorOptions(cfg))
-	session := sessionOf(cfg)
-	record(mon, log, session)
 	conn, err := awsconn.Dial(opts)
 	if err != nil {
 		return err

@@ -40,14 +40,28 @@ func (c *Conn) handle(topic string, payload []byte) {
 }
 
 // duplicate drops a shadow document whose version was already seen for its
-// kind (QoS 1 may deliver twice); get answers are always fresh.
+// kind (QoS 1 may deliver twice); get answers are always fresh. A deleted
+// shadow, or a get older than what was seen (the service lost the shadow),
+// starts the versions again, so its new documents are not taken for old.
 func (c *Conn) duplicate(ev event.Event) bool {
-	doc, ok := ev.(event.ShadowDoc)
-	if !ok || doc.Kind == event.DocGet {
-		return false
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, deleted := ev.(event.Deleted); deleted {
+		c.seen = map[event.DocKind]int64{}
+	}
+	doc, ok := ev.(event.ShadowDoc)
+	if !ok {
+		return false
+	}
+	if doc.Kind == event.DocGet {
+		for _, v := range c.seen {
+			if doc.Version < v {
+				c.seen = map[event.DocKind]int64{}
+				break
+			}
+		}
+		return false
+	}
 	if doc.Version <= c.seen[doc.Kind] {
 		return true
 	}

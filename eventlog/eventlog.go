@@ -1,5 +1,7 @@
 // Package eventlog is the durable JSON Lines log of monitor events: one
-// object per line with an RFC 3339 UTC time, a type and the event.
+// object per line with an RFC 3339 UTC time, a type and the event's fields in
+// snake_case, each run opened by a session line that states the schema
+// (docs/eventlog.md). Several runs may append to one file.
 //
 // Durability policy: lines are buffered and flushed + fsynced at least once
 // a second by a background ticker, at once for events that matter for a
@@ -19,13 +21,6 @@ import (
 	"github.com/iotwatch/iotwatch/event"
 )
 
-// record is one line.
-type record struct {
-	Time  string          `json:"time"`
-	Type  string          `json:"type"`
-	Event json.RawMessage `json:"event"`
-}
-
 // Writer appends events to a log file.
 type Writer struct {
 	mu    sync.Mutex
@@ -37,13 +32,18 @@ type Writer struct {
 	done  chan struct{}
 }
 
-// Create opens path for appending (creating it) and starts the sync ticker.
-func Create(path string) (*Writer, error) {
+// Create opens path for appending (creating it), writes the run's session
+// line and starts the sync ticker.
+func Create(path string, session event.Session) (*Writer, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
 	w := &Writer{f: f, buf: bufio.NewWriterSize(f, 64*1024), stop: make(chan struct{}), done: make(chan struct{})}
+	if err := w.Write(session); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("event log %s: %w", path, err)
+	}
 	go w.syncEverySecond()
 	return w, nil
 }
@@ -83,7 +83,7 @@ func (w *Writer) Write(ev event.Event) error {
 
 func urgent(ev event.Event) bool {
 	switch ev.(type) {
-	case event.Presence, event.Link, event.Rejected:
+	case event.Session, event.Presence, event.Link, event.Rejected:
 		return true
 	}
 	return false
@@ -115,32 +115,6 @@ func (w *Writer) Close() error {
 }
 
 func encode(ev event.Event) ([]byte, error) {
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return nil, err
-	}
-	line, err := json.Marshal(record{Time: ev.Time().UTC().Format(time.RFC3339Nano), Type: typeOf(ev), Event: body})
+	line, err := json.Marshal(toLine(ev))
 	return append(line, '\n'), err
-}
-
-func typeOf(ev event.Event) string {
-	switch ev.(type) {
-	case event.ShadowDoc:
-		return "shadow"
-	case event.Rejected:
-		return "rejected"
-	case event.Deleted:
-		return "deleted"
-	case event.Presence:
-		return "presence"
-	case event.Link:
-		return "link"
-	case event.DesiredSent:
-		return "desired"
-	case event.Malformed:
-		return "malformed"
-	case event.Overflow:
-		return "overflow"
-	}
-	return "unknown"
 }
