@@ -36,13 +36,15 @@ func TestNumberBeyondFloat64KeepsDocumentsReadable(t *testing.T) {
 func TestDeletedOrLostShadowStartsVersionsAgain(t *testing.T) {
 	c := &Conn{o: withDefaults(Options{Thing: thing}), events: make(chan event.Event, 16), seen: map[event.DocKind]int64{}, waiting: map[string]chan answer{}}
 	prefix := "$aws/things/" + thing + "/shadow/"
-	accepted := func(v string) { c.handle(prefix+"update/accepted", []byte(`{"state":{"reported":{"seq":1}},"version":`+v+`}`)) }
+	accepted := func(v string) {
+		c.handle(prefix+"update/accepted", []byte(`{"state":{"reported":{"seq":1}},"version":`+v+`}`))
+	}
 	accepted("4123")
 	c.handle(prefix+"delete/accepted", []byte(`{"version":4123}`))
 	accepted("1")
 	c.handle(prefix+"get/accepted", []byte(`{"state":{"reported":{"seq":1}},"version":1}`))
 	accepted("2")
-	accepted("2") // a duplicate is still dropped
+	accepted("2")                                                       // a duplicate is still dropped
 	c.handle(prefix+"get/accepted", []byte(`{"state":{},"version":1}`)) // the service lost the shadow
 	accepted("2")
 	var got []string
