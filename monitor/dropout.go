@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"math"
 	"sort"
 	"time"
 
@@ -52,6 +53,8 @@ type soak struct {
 	fresh       bool            // the shadow was read since the link came up
 	deviceLast  time.Time       // the device's last report, seen or read from the shadow's metadata
 	seqAt       time.Time       // when LastSeq was learnt
+	uptime      float64         // the device's last known uptime_s
+	uptimeAt    time.Time       // when the device reported it
 	runs        int             // sessions (runs of iotwatch) seen
 	allGaps     []time.Duration // report gaps outside blind time (bounded)
 	reconnects  int             // device connected events after the first
@@ -96,10 +99,10 @@ func (m *Monitor) closeDropout(at time.Time) {
 	m.log(at, Good, "dropout ended after %s", d.Duration(at).Round(100*time.Millisecond))
 }
 
-// noteReport closes an open dropout and records the gap; it returns whether
-// the gap overlapped time iotwatch did not watch.
-func (m *Monitor) noteReport(at time.Time) (blind bool) {
-	blind = !m.lastAt.IsZero() && m.excludedBetween(m.lastAt, at) > 0
+// noteReport closes an open dropout and records the gap unless it
+// overlapped time iotwatch did not watch.
+func (m *Monitor) noteReport(at time.Time) {
+	blind := !m.lastAt.IsZero() && m.excludedBetween(m.lastAt, at) > 0
 	if m.s.open {
 		m.closeDropout(at)
 	}
@@ -107,7 +110,6 @@ func (m *Monitor) noteReport(at time.Time) (blind bool) {
 		m.s.allGaps = append(m.s.allGaps, at.Sub(m.lastAt))
 	}
 	m.s.deviceLast = later(m.s.deviceLast, at)
-	return blind
 }
 
 // noteShadowRead takes the device's last report time from a full document's
@@ -157,7 +159,10 @@ func latestTimestamp(meta map[string]any) time.Time {
 	if newest <= 0 {
 		return time.Time{}
 	}
-	return time.Unix(int64(newest), 0)
+	// AWS writes whole seconds; fractions (tests, other services) are
+	// kept to the microsecond.
+	sec, frac := math.Modf(newest)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3)
 }
 
 // noteTime keeps the first and latest event times.

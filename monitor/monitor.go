@@ -183,12 +183,12 @@ func (m *Monitor) applyDoc(d event.ShadowDoc) {
 	}
 }
 
-// checkRead takes the sequence number of a shadow read after iotwatch was
+// checkRead takes seq and uptime from a shadow read after iotwatch was
 // blind: reports made meanwhile are credited, a reboot is still seen.
 func (m *Monitor) checkRead(d event.ShadowDoc) {
 	if last := latestTimestamp(d.ReportedMetadata); !last.IsZero() && (m.lastAt.IsZero() || last.After(m.lastAt)) {
 		if m.s.seqAt.IsZero() || m.excludedBetween(m.s.seqAt, d.At) > 0 {
-			m.checkSeq(d, true)
+			m.checkSeq(d, last)
 		}
 	}
 }
@@ -222,7 +222,7 @@ func deltaOf(desired, reported map[string]any) map[string]any {
 // pending values.
 func (m *Monitor) countReport(d event.ShadowDoc) {
 	m.Counts.Reports++
-	blind := m.noteReport(d.At)
+	m.noteReport(d.At)
 	if !m.lastAt.IsZero() {
 		m.gaps = append(m.gaps, d.At.Sub(m.lastAt))
 		if len(m.gaps) > 64 {
@@ -239,7 +239,7 @@ func (m *Monitor) countReport(d event.ShadowDoc) {
 			m.notePlottable(d.At, k, n)
 		}
 	}
-	m.checkSeq(d, blind || (!m.s.seqAt.IsZero() && m.excludedBetween(m.s.seqAt, d.At) > 0))
+	m.checkSeq(d, d.At)
 	m.settlePending(d)
 }
 
@@ -261,24 +261,42 @@ func (m *Monitor) NotPlottable() []string {
 	return out
 }
 
-func (m *Monitor) checkSeq(d event.ShadowDoc, blind bool) {
-	seq, ok := d.Reported["seq"].(float64)
-	if !ok {
+// checkSeq follows the device's seq and uptime_s from a report made at
+// reportAt. A reboot shows as seq going back, or as an uptime shorter than
+// the time since the last known one allows (seen even when the device
+// reported more often after the reboot than before it). A jump in seq is
+// lost reports only when iotwatch watched all the time since it learnt the
+// last seq; across blind time the reports are credited, since iotwatch
+// cannot tell lost ones from unseen ones.
+func (m *Monitor) checkSeq(d event.ShadowDoc, reportAt time.Time) {
+	seq, hasSeq := d.Reported["seq"].(float64)
+	up, hasUp := d.Reported["uptime_s"].(float64)
+	if !hasSeq && !hasUp {
 		return
 	}
-	m.s.seqAt = d.At
+	rebooted := hasSeq && m.LastSeq > 0 && seq < m.LastSeq
+	if hasUp && !m.s.uptimeAt.IsZero() {
+		// 2 s for whole-second uptimes and latency, 0.1 % for clock drift.
+		elapsed := reportAt.Sub(m.s.uptimeAt).Seconds()
+		rebooted = rebooted || up+2+elapsed/1000 < m.s.uptime+elapsed
+	}
+	blind := !m.s.seqAt.IsZero() && m.excludedBetween(m.s.seqAt, d.At) > 0
 	switch {
-	case blind && seq > m.LastSeq:
-		// Reports made while we could not see are credited, not lost.
-	case m.LastSeq > 0 && seq < m.LastSeq:
+	case rebooted:
 		m.Counts.Reboots++
-		m.log(d.At, Warn, "device rebooted (seq %g → %g, reset reason %v)", m.LastSeq, seq, d.Reported["reset_reason"])
-	case m.LastSeq > 0 && seq > m.LastSeq+1:
+		m.log(d.At, Warn, "device rebooted (seq %g → %g, uptime %gs → %gs, reset reason %v)", m.LastSeq, seq, m.s.uptime, up, d.Reported["reset_reason"])
+	case hasSeq && !blind && m.LastSeq > 0 && seq > m.LastSeq+1:
 		lost := int(seq - m.LastSeq - 1)
 		m.Counts.LostReports += lost
 		m.log(d.At, Warn, "%d report(s) lost (seq %g → %g)", lost, m.LastSeq, seq)
 	}
-	m.LastSeq = seq
+	if hasSeq {
+		m.LastSeq = seq
+	}
+	if hasUp {
+		m.s.uptime, m.s.uptimeAt = up, reportAt
+	}
+	m.s.seqAt = d.At
 }
 
 func (m *Monitor) settlePending(d event.ShadowDoc) {
