@@ -40,12 +40,35 @@ func Create(path string, session event.Session) (*Writer, error) {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
 	w := &Writer{f: f, buf: bufio.NewWriterSize(f, 64*1024), stop: make(chan struct{}), done: make(chan struct{})}
+	if torn, err := endsTorn(path); err != nil || torn {
+		// A run killed mid-line left half a line: end it, so that this
+		// run's session line is not glued to it and lost.
+		w.buf.WriteByte('\n')
+	}
 	if err := w.Write(session); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("event log %s: %w", path, err)
 	}
 	go w.syncEverySecond()
 	return w, nil
+}
+
+// endsTorn says whether the file's last byte is not a newline.
+func endsTorn(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return false, err
+	}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, st.Size()-1); err != nil {
+		return false, err
+	}
+	return last[0] != '\n', nil
 }
 
 func (w *Writer) syncEverySecond() {
@@ -64,7 +87,7 @@ func (w *Writer) syncEverySecond() {
 
 // Write appends one event; events that matter are made durable at once.
 func (w *Writer) Write(ev event.Event) error {
-	line, err := encode(ev)
+	line, err := Encode(ev)
 	if err != nil {
 		return err
 	}
@@ -114,7 +137,8 @@ func (w *Writer) Close() error {
 	return err
 }
 
-func encode(ev event.Event) ([]byte, error) {
+// Encode is the log line of one event, newline included.
+func Encode(ev event.Event) ([]byte, error) {
 	line, err := json.Marshal(toLine(ev))
 	return append(line, '\n'), err
 }

@@ -126,6 +126,14 @@ func TestTornAndCorruptLines(t *testing.T) {
 	if len(log.Events) != 5 || !log.Torn || len(log.Problems) != 1 || !strings.Contains(log.Problems[0], "soak.jsonl:4") {
 		t.Fatalf("events %d torn %v problems %v", len(log.Events), log.Torn, log.Problems)
 	}
+	// A run appended after the torn line keeps its session line.
+	w3, _ := Create(path, session)
+	w3.Write(sample()[4])
+	w3.Close()
+	log, err = Read(path)
+	if err != nil || len(log.Events) != 7 || log.Torn || len(log.Problems) != 2 || log.Events[5] != session {
+		t.Fatalf("after appending: %v events %d torn %v problems %v", err, len(log.Events), log.Torn, log.Problems)
+	}
 }
 
 // TestHelperWriter is the child of TestKill9: it writes events until killed.

@@ -38,10 +38,11 @@ func Scan(path string, fn func(event.Event)) (*Log, error) {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
 	defer f.Close()
-	return decodeAll(f, path, fn)
+	return ScanReader(f, path, fn)
 }
 
-func decodeAll(r io.Reader, name string, fn func(event.Event)) (*Log, error) {
+// ScanReader is Scan on a log already open; name names it in problems.
+func ScanReader(r io.Reader, name string, fn func(event.Event)) (*Log, error) {
 	log := &Log{}
 	rd := bufio.NewReaderSize(r, 64*1024)
 	for n := 1; ; n++ {
