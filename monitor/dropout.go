@@ -52,7 +52,8 @@ type soak struct {
 	everUp      bool            // the link was up at least once
 	fresh       bool            // the shadow was read since the link came up
 	deviceLast  time.Time       // the device's last report, seen or read from the shadow's metadata
-	seqAt       time.Time       // when LastSeq was learnt
+	seqAt       time.Time       // when LastSeq was learnt (or confirmed by a read)
+	seqReportAt time.Time       // when the device made that report
 	uptime      float64         // the device's last known uptime_s
 	uptimeAt    time.Time       // when the device reported it
 	runs        int             // sessions (runs of iotwatch) seen

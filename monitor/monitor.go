@@ -19,7 +19,7 @@ type Options struct {
 	Interval     time.Duration // expected report interval; 0: reported interval_s, else median gap
 	DropoutAfter float64       // × interval before the device counts as offline (at least 1)
 	MaxEvents    int           // event list bound, default 500
-	MaxFields    int           // numeric fields with history, default 16
+	MaxFields    int           // numeric fields with history, default 16; negative: none (statistics only)
 }
 
 // Monitor is the watch state of one thing. It is not safe for concurrent
@@ -183,13 +183,18 @@ func (m *Monitor) applyDoc(d event.ShadowDoc) {
 	}
 }
 
-// checkRead takes seq and uptime from a shadow read after iotwatch was
-// blind: reports made meanwhile are credited, a reboot is still seen.
+// checkRead takes seq and uptime from a full document: a report iotwatch
+// did not see (made while it was blind) is checked like one it saw, and one
+// it knew already is known again from now: nothing reached the shadow since,
+// so a later jump in seq is reports lost.
 func (m *Monitor) checkRead(d event.ShadowDoc) {
-	if last := latestTimestamp(d.ReportedMetadata); !last.IsZero() && (m.lastAt.IsZero() || last.After(m.lastAt)) {
-		if m.s.seqAt.IsZero() || m.excludedBetween(m.s.seqAt, d.At) > 0 {
-			m.checkSeq(d, last)
-		}
+	last := latestTimestamp(d.ReportedMetadata)
+	switch {
+	case last.IsZero() || last.Before(m.s.seqReportAt):
+	case last.Equal(m.s.seqReportAt):
+		m.s.seqAt = d.At
+	default:
+		m.checkSeq(d, last)
 	}
 }
 
@@ -296,7 +301,7 @@ func (m *Monitor) checkSeq(d event.ShadowDoc, reportAt time.Time) {
 	if hasUp {
 		m.s.uptime, m.s.uptimeAt = up, reportAt
 	}
-	m.s.seqAt = d.At
+	m.s.seqAt, m.s.seqReportAt = d.At, reportAt
 }
 
 func (m *Monitor) settlePending(d event.ShadowDoc) {
