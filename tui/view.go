@@ -73,11 +73,20 @@ func (m *Model) header() string {
 	line1 := fmt.Sprintf("%s  %s @ %s   link %s   device %s (%s)   v%d", s.Title.Render("iotwatch"),
 		s.Label.Render(m.o.Thing), m.o.Endpoint, linkText, devStyle.Render(dev.String()), age, m.mon.Version)
 	c := m.mon.Counts
-	avail, _, _ := m.mon.Availability(m.now)
-	line2 := s.Muted.Render(fmt.Sprintf("reports %d  dropouts %d  avail %.2f%%  lost %d  reboots %d  rejected %d  malformed %d  dropped %d  round trip p50 %s  mem %.1f MB",
-		c.Reports, m.mon.DropoutCount(), avail, c.LostReports, c.Reboots, c.Rejections, c.Malformed, c.Dropped,
-		m.mon.RoundTripPercentile(50).Round(time.Millisecond), float64(m.o.Memory())/(1<<20)))
+	avail, observed, _ := m.mon.Availability(m.now)
+	line2 := s.Muted.Render(fmt.Sprintf("reports %d  dropouts %d  avail %s  lost %d  reboots %d  rejected %d  malformed %d  dropped %d  round trip p50 %s  mem %.1f MB",
+		c.Reports, m.mon.DropoutCount(), figure(observed > 0, "%.2f%%", avail), c.LostReports, c.Reboots, c.Rejections, c.Malformed, c.Dropped,
+		figure(len(m.mon.RoundTrip) > 0, "%s", m.mon.RoundTripPercentile(50).Round(time.Millisecond)), float64(m.o.Memory())/(1<<20)))
 	return line1 + "\n" + line2
+}
+
+// figure formats a value, or shows "–" while there is no data for it: never
+// a number that looks real (0.00, 0s, 100 %) before anything was measured.
+func figure(known bool, format string, args ...any) string {
+	if !known {
+		return "–"
+	}
+	return fmt.Sprintf(format, args...)
 }
 
 func ago(d time.Duration) string {
@@ -99,7 +108,8 @@ func (m *Model) plot(height int) string {
 	width := max(10, m.width-12)
 	series := m.mon.Series(field, m.window, width, at)
 	sum := m.mon.Summarize(field, m.window, at)
-	title := fmt.Sprintf("%s (%s) over %s   last %.2f  min %.2f  max %.2f  mean %.2f", field, m.o.Unit, m.window, sum.Last, sum.Min, sum.Max, sum.Mean)
+	title := fmt.Sprintf("%s (%s) over %s   last %s  min %s  max %s  mean %s", field, m.o.Unit, m.window, figure(sum.HasLast, "%.2f", sum.Last),
+		figure(sum.N > 0, "%.2f", sum.Min), figure(sum.N > 0, "%.2f", sum.Max), figure(sum.N > 0, "%.2f", sum.Mean))
 	if m.paused {
 		title += "   " + m.styles.Warn.Render("PAUSED")
 	}
@@ -210,8 +220,11 @@ func (m *Model) table() string {
 
 func (m *Model) fieldState(k string) string {
 	if p, ok := m.mon.Pending[k]; ok {
-		if p.Rejected != "" {
-			return m.styles.Bad.Render("rejected " + p.Rejected)
+		switch text := m.mon.PendingText(p, m.now); {
+		case p.Settled():
+			return m.styles.Bad.Render(text) // the spinner stops: waiting changes nothing
+		case text != "":
+			return m.styles.Warn.Render(fmt.Sprintf("pending %v: %s", p.Value, text))
 		}
 		frame := spinnerFrames[m.frame%len(spinnerFrames)]
 		return m.styles.Warn.Render(fmt.Sprintf("%s pending %v (%s)", frame, p.Value, m.now.Sub(p.SentAt).Round(100*time.Millisecond)))
@@ -317,12 +330,13 @@ func (m *Model) fullHelp() string {
 // soakPanel shows the soak statistics in place of the table and log.
 func (m *Model) soakPanel() string {
 	st := m.mon.Stats(m.now)
+	gaps, trips := st.LongestGap > 0, st.RoundTrips > 0
 	lines := []string{m.styles.Label.Render("soak statistics (s closes)"),
-		fmt.Sprintf("observed %s   blind %s   availability %.3f%%", st.Observed.Round(time.Second), st.Blind.Round(time.Second), st.Availability),
-		fmt.Sprintf("dropouts %d   longest gap %s   MTBF %s", len(st.Dropouts), st.LongestGap.Round(time.Millisecond), st.MTBF.Round(time.Second)),
-		fmt.Sprintf("gap p50 %s   p95 %s   p99 %s", st.GapP50.Round(time.Millisecond), st.GapP95.Round(time.Millisecond), st.GapP99.Round(time.Millisecond)),
+		fmt.Sprintf("observed %s   blind %s   availability %s", st.Observed.Round(time.Second), st.Blind.Round(time.Second), figure(st.Observed > 0, "%.3f%%", st.Availability)),
+		fmt.Sprintf("dropouts %d   longest gap %s   MTBF %s", len(st.Dropouts), figure(gaps, "%s", st.LongestGap.Round(time.Millisecond)), figure(len(st.Dropouts) > 0, "%s", st.MTBF.Round(time.Second))),
+		fmt.Sprintf("gap p50 %s   p95 %s   p99 %s", figure(gaps, "%s", st.GapP50.Round(time.Millisecond)), figure(gaps, "%s", st.GapP95.Round(time.Millisecond)), figure(gaps, "%s", st.GapP99.Round(time.Millisecond))),
 		fmt.Sprintf("reboots %d   lost reports %d   device reconnects %d", st.Reboots, st.LostReports, st.DeviceReconnects),
-		fmt.Sprintf("desired round trip p50 %s   p95 %s", st.RoundTripP50.Round(time.Millisecond), st.RoundTripP95.Round(time.Millisecond))}
+		fmt.Sprintf("desired round trip p50 %s   p95 %s", figure(trips, "%s", st.RoundTripP50.Round(time.Millisecond)), figure(trips, "%s", st.RoundTripP95.Round(time.Millisecond)))}
 	for i := max(0, len(st.Dropouts)-5); i < len(st.Dropouts); i++ {
 		d := st.Dropouts[i]
 		lines = append(lines, m.styles.Bad.Render(fmt.Sprintf("  dropout %s for %s (%s)", d.Start.Format("15:04:05"), d.Duration(m.now).Round(100*time.Millisecond), d.Cause)))
