@@ -181,3 +181,24 @@ func TestKill9LosesAtMostTheLastSecond(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentedExamplesRead keeps docs/eventlog.md's examples true.
+func TestDocumentedExamplesRead(t *testing.T) {
+	doc, err := os.ReadFile("../docs/eventlog.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		if !strings.HasPrefix(line, `{"`) {
+			continue
+		}
+		n++
+		if _, err := decodeLine([]byte(line)); err != nil {
+			t.Errorf("%s: %v", line, err)
+		}
+	}
+	if n < 5 {
+		t.Fatalf("only %d examples found", n)
+	}
+}
