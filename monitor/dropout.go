@@ -180,9 +180,9 @@ func (m *Monitor) noteSession(at time.Time) {
 	m.s.runs++
 	if !m.s.last.IsZero() && at.After(m.s.last) {
 		if !m.s.blindSince.IsZero() {
-			m.s.excluded = append(m.s.excluded, span{start: m.s.blindSince, end: m.s.last})
+			m.exclude(span{start: m.s.blindSince, end: m.s.last})
 		}
-		m.s.excluded = append(m.s.excluded, span{start: m.s.last, end: at, unwatched: true})
+		m.exclude(span{start: m.s.last, end: at, unwatched: true})
 		m.log(at, Warn, "iotwatch started again: %s since the previous run's last event were not watched", at.Sub(m.s.last).Round(time.Second))
 	}
 	m.s.blindSince, m.s.fresh, m.rebase = at, false, true
@@ -194,11 +194,23 @@ func (m *Monitor) noteLink(l event.Link) {
 	case !up && m.s.blindSince.IsZero():
 		m.s.blindSince = l.At
 	case up && !m.s.blindSince.IsZero():
-		m.s.excluded = append(m.s.excluded, span{start: m.s.blindSince, end: l.At})
+		m.exclude(span{start: m.s.blindSince, end: l.At})
 		m.s.blindSince = time.Time{}
 	}
 	if up {
 		m.s.upSince, m.s.everUp, m.s.fresh, m.rebase = l.At, true, false, true
+	}
+}
+
+// exclude records a span iotwatch did not watch. A clock stepped back (a
+// replayed log's wall times) can make one end before it starts or before
+// the previous one ends: only the new part counts.
+func (m *Monitor) exclude(sp span) {
+	if n := len(m.s.excluded); n > 0 {
+		sp.start = later(sp.start, m.s.excluded[n-1].end)
+	}
+	if sp.end.After(sp.start) {
+		m.s.excluded = append(m.s.excluded, sp)
 	}
 }
 
@@ -286,14 +298,15 @@ func (m *Monitor) Availability(now time.Time) (percent float64, observed, blind 
 	var down time.Duration
 	for _, d := range m.s.dropouts {
 		start, end := later(d.Start, m.s.first), d.End
-		if end.IsZero() {
+		if end.IsZero() || end.After(now) {
 			end = now
 		}
 		if end.After(start) {
 			down += end.Sub(start) - m.excludedBetween(start, end)
 		}
 	}
-	return 100 * (1 - float64(down)/float64(observed)), observed, blind
+	// Only a log whose clock stepped back can make down exceed observed.
+	return 100 * (1 - float64(min(down, observed))/float64(observed)), observed, blind
 }
 
 // excludedTotals sums blind and unwatched time up to now.

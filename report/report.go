@@ -202,7 +202,7 @@ func Markdown(run Run, st monitor.Stats, v Verdict, svgName string) []byte {
 		{"reboots", fmt.Sprint(st.Reboots)}, {"lost reports", fmt.Sprint(st.LostReports)},
 		{"device reconnects", fmt.Sprint(st.DeviceReconnects)}, {"watched", dur(st.Observed)},
 		{"blind time (iotwatch's link down)", dur(st.Blind)},
-		{"unwatched time (iotwatch not running)", fmt.Sprintf("%s in %d gap(s) between %d run(s)", dur(st.Unwatched), st.UnwatchedGaps, st.Runs)},
+		{"unwatched time (iotwatch not running)", unwatched(st)},
 		{"desired round trip p50 / p95", rt},
 		{"malformed messages", fmt.Sprint(st.Malformed)},
 	}
@@ -224,6 +224,13 @@ func Markdown(run Run, st monitor.Stats, v Verdict, svgName string) []byte {
 		fmt.Fprintf(&b, "%d. %s\n", i+1, r)
 	}
 	return []byte(b.String())
+}
+
+func unwatched(st monitor.Stats) string {
+	if st.Runs == 0 {
+		return "– (a log from before session lines: runs appended to it are not told apart)"
+	}
+	return fmt.Sprintf("%s in %d gap(s) between %d run(s)", dur(st.Unwatched), st.UnwatchedGaps, st.Runs)
 }
 
 func orDash(d time.Duration) string {
