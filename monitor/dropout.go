@@ -198,8 +198,9 @@ func (m *Monitor) noteLink(l event.Link) {
 		m.s.blindSince = time.Time{}
 	}
 	if up {
-		m.s.upSince, m.s.everUp, m.s.fresh, m.rebase = l.At, true, false, true
+		m.s.upSince, m.s.everUp, m.s.fresh = l.At, true, false
 	}
+	m.rebase = true // documents of a new connection may come before it is up
 }
 
 // exclude records a span iotwatch did not watch. A clock stepped back (a

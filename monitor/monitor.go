@@ -156,10 +156,8 @@ func (m *Monitor) applyDoc(d event.ShadowDoc) {
 		default:
 			return // an older snapshot arriving after a newer one
 		}
-	} else if d.Version > m.Version {
-		m.rebase = false
 	}
-	m.Version = d.Version
+	m.Version, m.rebase = d.Version, false
 	switch d.Kind {
 	case event.DocGet, event.DocCurrent:
 		m.Desired, m.Reported = d.Desired, d.Reported
