@@ -118,3 +118,11 @@ func TestOutputs(t *testing.T) {
 		t.Fatalf("SVG lacks the gap or the dropout:\n%s", svg)
 	}
 }
+
+func TestSVGKeepsADropoutFromBeforeTheRunInside(t *testing.T) {
+	run := Run{Thing: "esp32", Field: "temp", Start: t0, End: t0.Add(time.Minute)}
+	svg := string(SVG(run, []float64{math.NaN()}, []monitor.Dropout{{Start: t0.Add(-time.Hour), Cause: "silence"}}))
+	if !strings.Contains(svg, `<rect x="60.0" y="20" width="820.0"`) {
+		t.Fatalf("dropout not clipped to the plot:\n%s", svg)
+	}
+}

@@ -27,12 +27,15 @@ func SVG(run Run, points []float64, dropouts []monitor.Dropout) []byte {
 		return padL + float64(plotW)*float64(t.Sub(run.Start))/float64(max(span, 1))
 	}
 	for _, d := range dropouts {
-		end := d.End
+		start, end := d.Start, d.End
 		if end.IsZero() {
 			end = run.End
 		}
+		if start.Before(run.Start) {
+			start = run.Start // the device was silent before the run began
+		}
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#f4a6a6" opacity="0.6"><title>dropout %s (%s)</title></rect>`+"\n",
-			x(d.Start), padT, math.Max(1, x(end)-x(d.Start)), plotH, dur(d.Duration(run.End)), d.Cause)
+			x(start), padT, math.Max(1, x(end)-x(start)), plotH, dur(d.Duration(run.End)), d.Cause)
 	}
 	lo, hi := bounds(points)
 	y := func(v float64) float64 { return padT + float64(plotH)*(1-(v-lo)/(hi-lo)) }
