@@ -263,3 +263,16 @@ func TestSoakVerdictNumberBeyondFloat64(t *testing.T) {
 		t.Fatalf("report of the log: exit %d %+v", code, again)
 	}
 }
+
+// A log written before schema 1 still gives its report.
+func TestReportOfALogFromBeforeTheSchema(t *testing.T) {
+	code, stdout, stderr := run(t, "report", "eventlog/testdata/v0-sample.jsonl")
+	for _, want := range []string{"| reports | 6 |", "| dropouts | 1 |", "MQTT_KEEP_ALIVE_TIMEOUT", "a log from before session lines"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("lacks %q", want)
+		}
+	}
+	if code != 1 || t.Failed() {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}

@@ -272,6 +272,13 @@ func generate(seed uint64) *timeline {
 		}
 		return tl.reached[i], versions[i], true
 	}
+	metadata := func(sr shadowReport) map[string]any {
+		meta := map[string]any{}
+		for _, k := range []string{"seq", "uptime_s", "interval_s", "temp"} {
+			meta[k] = map[string]any{"timestamp": float64(sr.at.UnixMicro()) / 1e6}
+		}
+		return meta
+	}
 	fields := func(sr shadowReport) map[string]any {
 		return map[string]any{"seq": sr.seq, "uptime_s": sr.uptime, "interval_s": I.Seconds(), "temp": 20 + sr.seq/10}
 	}
@@ -287,20 +294,25 @@ func generate(seed uint64) *timeline {
 			mine = append(mine, u)
 			evs = append(evs, event.Link{At: u.from, State: event.LinkUp})
 			if sr, v, ok := shadowAt(u.from); ok {
-				meta := map[string]any{}
-				for k := range fields(sr) {
-					meta[k] = map[string]any{"timestamp": float64(sr.at.UnixMicro()) / 1e6}
-				}
-				evs = append(evs, event.ShadowDoc{At: u.from, Kind: event.DocGet, Version: v, Reported: fields(sr), ReportedMetadata: meta})
+				evs = append(evs, event.ShadowDoc{At: u.from, Kind: event.DocGet, Version: v, Reported: fields(sr), ReportedMetadata: metadata(sr)})
 			} else {
 				evs = append(evs, event.Rejected{At: u.from, Op: "get", Code: 404, Message: "No shadow exists with name: 'esp32'"})
 			}
 			for i, sr := range tl.reached {
 				if u.has(sr.at) && sr.at.After(u.from) {
 					v := versions[i]
-					evs = append(evs, event.ShadowDoc{At: sr.at, Kind: event.DocAccepted, Version: v, Reported: fields(sr)})
-					if tl.documents {
-						evs = append(evs, event.ShadowDoc{At: sr.at, Kind: event.DocCurrent, Version: v, Reported: fields(sr)})
+					accepted := event.ShadowDoc{At: sr.at, Kind: event.DocAccepted, Version: v, Reported: fields(sr), ReportedMetadata: metadata(sr)}
+					if !tl.documents {
+						evs = append(evs, accepted)
+						continue
+					}
+					// update/documents follows, or now and then overtakes, its
+					// update/accepted (AWS does not order topics).
+					docs := event.ShadowDoc{At: sr.at, Kind: event.DocCurrent, Version: v, Reported: fields(sr), ReportedMetadata: metadata(sr)}
+					if r.IntN(4) == 0 {
+						evs = append(evs, docs, accepted)
+					} else {
+						evs = append(evs, accepted, docs)
 					}
 				}
 			}
