@@ -121,8 +121,8 @@ func (m *Monitor) noteShadowRead(d event.ShadowDoc) {
 	if m.s.blindSince.IsZero() {
 		m.s.fresh = true
 	}
-	last := latestTimestamp(d.ReportedMetadata)
-	if last.IsZero() || !last.After(m.s.deviceLast) {
+	last, news := readLast(d, m.s.deviceLast)
+	if !news {
 		return
 	}
 	if !m.s.deviceLast.IsZero() && m.excludedBetween(m.s.deviceLast, d.At) == 0 {
@@ -134,6 +134,31 @@ func (m *Monitor) noteShadowRead(d event.ShadowDoc) {
 		// new dropout if it has been silent again since.
 		m.closeDropout(last)
 	}
+}
+
+// readLast is when the device last reported as a full document's metadata
+// tell it, and whether that is later than known (the last report iotwatch
+// knew of). AWS writes whole seconds: a report of second S is the one known
+// when known falls in S, and else is taken at the end of S (never earlier
+// than it can have been, so a device that reported is never taken for
+// silent), but not after the document arrived.
+func readLast(d event.ShadowDoc, known time.Time) (last time.Time, news bool) {
+	last = latestTimestamp(d.ReportedMetadata)
+	switch {
+	case last.IsZero():
+		return last, false
+	case last.Nanosecond() != 0:
+		return last, last.After(known)
+	case !known.Before(last) && known.Before(last.Add(time.Second)):
+		return known, false // the same second as the report iotwatch knew
+	case known.After(last):
+		return last, false
+	}
+	end := last.Add(time.Second)
+	if d.At.Before(end) {
+		end = d.At
+	}
+	return end, true
 }
 
 // latestTimestamp is the newest {"timestamp": seconds} leaf of metadata.

@@ -253,3 +253,56 @@ func TestNoPlaceholderNumbers(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 }
+
+// AWS's metadata are whole seconds: a report of second S that iotwatch did
+// not see is taken at the end of S, so a live device is never taken for
+// silent, and one it saw in S is recognised as the same report.
+func TestWholeSecondMetadata(t *testing.T) {
+	o := Options{Field: "temp", Interval: time.Second, DropoutAfter: 1.5}
+	cases := []struct {
+		name     string
+		blindFor int // seconds; the device goes on reporting at x.9 unless dead
+		dead     bool
+		want     []time.Time
+	}{
+		{"alive while blind", 8, false, nil},
+		{"dead since its last seen report", 2, true, []time.Time{t0.Add(5900 * time.Millisecond)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sc := &script{m: New(o), now: t0}
+			sc.m.Apply(event.Link{At: t0, State: event.LinkUp})
+			sc.advance(900 * time.Millisecond)
+			last := func() { sc.seq++; sc.vers++; sc.m.Apply(report(sc.now, sc.vers, map[string]any{"seq": sc.seq})) }
+			for range 6 {
+				last()
+				sc.advance(time.Second)
+			}
+			// 6.9 s: the link goes down at 6.0 s.
+			sc.m.Apply(event.Link{At: t0.Add(6 * time.Second), State: event.LinkDown})
+			lastReport := t0.Add(5900 * time.Millisecond)
+			if !c.dead {
+				lastReport = t0.Add(time.Duration(6+c.blindFor-1)*time.Second + 900*time.Millisecond)
+				sc.seq += float64(c.blindFor)
+			}
+			up := t0.Add(time.Duration(6+c.blindFor) * time.Second)
+			sc.now = up
+			sc.m.Apply(event.Link{At: up, State: event.LinkUp})
+			sc.m.Apply(event.ShadowDoc{At: up, Kind: event.DocGet, Version: sc.vers, Reported: map[string]any{"seq": sc.seq},
+				ReportedMetadata: meta(lastReport.Truncate(time.Second), "seq")})
+			if !c.dead {
+				sc.advance(900 * time.Millisecond)
+				last()
+			}
+			sc.advance(3 * time.Second)
+			var starts []time.Time
+			for _, d := range sc.m.Dropouts() {
+				starts = append(starts, d.Start)
+			}
+			if c.dead && len(starts) == 1 && starts[0].Equal(c.want[0]) || !c.dead && len(starts) == 1 && starts[0].After(up) {
+				return // alive: only the final 3 s silence after its last report
+			}
+			t.Fatalf("dropouts from %v", starts)
+		})
+	}
+}

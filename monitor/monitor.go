@@ -186,13 +186,12 @@ func (m *Monitor) applyDoc(d event.ShadowDoc) {
 // it knew already is known again from now: nothing reached the shadow since,
 // so a later jump in seq is reports lost.
 func (m *Monitor) checkRead(d event.ShadowDoc) {
-	last := latestTimestamp(d.ReportedMetadata)
+	last, news := readLast(d, m.s.seqReportAt)
 	switch {
-	case last.IsZero() || last.Before(m.s.seqReportAt):
-	case last.Equal(m.s.seqReportAt):
-		m.s.seqAt = d.At
-	default:
+	case news:
 		m.checkSeq(d, last)
+	case !last.IsZero() && last.Equal(m.s.seqReportAt):
+		m.s.seqAt = d.At
 	}
 }
 
