@@ -59,6 +59,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// Without -c the log's sessions name the thing, else the log's file name.
 	switch {
+	case cfg.Thing.Name != "" && thing != "" && thing != cfg.Thing.Name:
+		fmt.Fprintf(stderr, "warning: %s watched thing %q, %s names %q\n", fs.Arg(0), thing, cfg.Path, cfg.Thing.Name)
 	case cfg.Thing.Name != "":
 	case thing != "":
 		cfg.Thing.Name = thing
