@@ -29,6 +29,7 @@ type verdictLab struct {
 // at 127.0.0.1; soak adds to watch.toml's [soak].
 func newVerdictLab(t *testing.T, soak string) *verdictLab {
 	t.Helper()
+	t.Parallel() // each waits on its soak's own clock
 	l := &verdictLab{t: t, dir: t.TempDir(), addr: freePort(t), out: &lockedBuffer{}}
 	l.bin = filepath.Join(l.dir, "iotwatch")
 	if b, err := exec.Command("go", "build", "-o", l.bin, ".").CombinedOutput(); err != nil {
