@@ -7,14 +7,22 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // DecodeJSON is json.Unmarshal except for numbers: a number beyond float64
 // (1e400, which the shadow service accepts) stays a json.Number holding its
 // text instead of making the whole document fail; every other number in the
 // maps of into becomes a float64 as usual. Call Fit on each map[string]any
-// of into afterwards.
+// of into afterwards. into must be a pointer to a zero value.
 func DecodeJSON(data []byte, into any) error {
+	// The common case at json.Unmarshal's speed; only a document with a
+	// number that does not fit is read again keeping numbers as text.
+	err := json.Unmarshal(data, into)
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) || !strings.HasPrefix(typeErr.Value, "number") {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(into); err != nil {

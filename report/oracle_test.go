@@ -105,7 +105,7 @@ func generate(seed uint64) *timeline {
 	theta := tl.theta
 
 	// Runs of iotwatch: kill -9 and a restart appending to the same log.
-	total := I * time.Duration(30+r.IntN(80))
+	total := I * time.Duration(15+r.IntN(55))
 	// A calm timeline has no device faults and few link cuts, so that PASS
 	// and INCONCLUSIVE are tried as often as FAIL.
 	calm := r.IntN(3) == 0
@@ -648,7 +648,8 @@ type oracleFigures struct {
 	verdicts                                     [3]atomic.Int64
 }
 
-// check runs one timeline; every 8th also goes through the JSON Lines log.
+// check runs one timeline; half of those with one run also with live ticks,
+// every 16th (and every 8th with restarts) also through the JSON Lines log.
 func check(seed uint64, fig *oracleFigures) error {
 	tl := generate(seed)
 	tr := tl.truth()
@@ -660,12 +661,12 @@ func check(seed uint64, fig *oracleFigures) error {
 	if version, seq := latestDoc(evs); m.Version != version || seq != nil && m.Reported["seq"] != seq {
 		return fmt.Errorf("the monitor holds version %d seq %v, the shadow's last document version %d seq %v", m.Version, m.Reported["seq"], version, seq)
 	}
-	if len(tl.runs) == 1 {
+	if len(tl.runs) == 1 && seed%2 == 0 {
 		if lst, lv, _ := tl.replay(evs, true); !sameStats(st, lst) || !reflect.DeepEqual(lv, v) {
 			return fmt.Errorf("live differs from replay:\n live   %+v %s\n replay %+v %s", lst, lv.Outcome, st, v.Outcome)
 		}
 	}
-	if seed%8 == 0 || seed%4 == 1 && len(tl.runs) > 1 {
+	if seed%16 == 0 || seed%8 == 1 && len(tl.runs) > 1 {
 		read, err := throughLog(tl)
 		if err != nil {
 			return err
