@@ -425,9 +425,6 @@ func (m *Monitor) log(at time.Time, sev Severity, format string, args ...any) {
 	}
 }
 
-// EverConnected says iotwatch's link was up at least once.
-func (m *Monitor) EverConnected() bool { return m.s.everUp }
-
 // Events returns the event log, oldest first.
 func (m *Monitor) Events() []Entry { return m.events }
 
