@@ -57,12 +57,35 @@ type soak struct {
 	uptime      float64         // the device's last known uptime_s
 	uptimeAt    time.Time       // when the device reported it
 	runs        int             // sessions (runs of iotwatch) seen
-	allGaps     []time.Duration // report gaps outside blind time (bounded)
+	gaps        gapSample       // report gaps outside blind time
 	reconnects  int             // device connected events after the first
 	connects    int
 }
 
+// gapSample keeps the longest report gap and a uniform sample of all of
+// them (reservoir sampling, with a fixed generator so that a replay samples
+// what the live run sampled) for the percentiles, in bounded memory.
+type gapSample struct {
+	longest time.Duration
+	n       uint64
+	sample  []time.Duration
+	rng     uint64
+}
+
 const maxGapSamples = 200000
+
+func (g *gapSample) add(d time.Duration) {
+	g.longest = max(g.longest, d)
+	g.n++
+	if len(g.sample) < maxGapSamples {
+		g.sample = append(g.sample, d)
+		return
+	}
+	g.rng = g.rng*6364136223846793005 + 1442695040888963407
+	if i := (g.rng >> 1) % g.n; i < maxGapSamples {
+		g.sample[i] = d
+	}
+}
 
 // Tick opens a silence dropout when the device is overdue. Apply ticks at
 // each event's time too, so a replay without ticks finds the same dropouts.
@@ -107,8 +130,8 @@ func (m *Monitor) noteReport(at time.Time) {
 	if m.s.open {
 		m.closeDropout(at)
 	}
-	if !blind && !m.lastAt.IsZero() && len(m.s.allGaps) < maxGapSamples {
-		m.s.allGaps = append(m.s.allGaps, at.Sub(m.lastAt))
+	if !blind && !m.lastAt.IsZero() {
+		m.s.gaps.add(at.Sub(m.lastAt))
 	}
 	m.s.deviceLast = later(m.s.deviceLast, at)
 }
@@ -372,10 +395,10 @@ func (m *Monitor) Stats(now time.Time) Stats {
 	if len(s.Dropouts) > 0 {
 		s.MTBF = s.Observed / time.Duration(len(s.Dropouts))
 	}
-	gaps := append([]time.Duration(nil), m.s.allGaps...)
+	s.LongestGap = m.s.gaps.longest
+	gaps := append([]time.Duration(nil), m.s.gaps.sample...)
 	sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
 	if n := len(gaps); n > 0 {
-		s.LongestGap = gaps[n-1]
 		s.GapP50, s.GapP95, s.GapP99 = gaps[n*50/100], gaps[min(n-1, n*95/100)], gaps[min(n-1, n*99/100)]
 	}
 	return s

@@ -306,3 +306,21 @@ func TestWholeSecondMetadata(t *testing.T) {
 		})
 	}
 }
+
+// A week at 1 Hz has more gaps than the sample holds: the longest is kept
+// whenever it comes, the percentiles from a sample of them all.
+func TestLongestGapAfterTheSampleIsFull(t *testing.T) {
+	m := New(testOptions)
+	at := t0
+	for i := range maxGapSamples + 5000 {
+		step := time.Second
+		if i == maxGapSamples+4000 {
+			step = 2 * time.Second // late in the run: not a dropout, but the longest gap
+		}
+		at = at.Add(step)
+		m.Apply(report(at, int64(i+1), map[string]any{"interval_s": 1.0}))
+	}
+	if st := m.Stats(at); st.LongestGap != 2*time.Second || st.GapP50 != time.Second || st.GapP99 != time.Second {
+		t.Fatalf("longest %s p50 %s p99 %s", st.LongestGap, st.GapP50, st.GapP99)
+	}
+}
