@@ -43,22 +43,22 @@ type span struct {
 
 // soak is the dropout bookkeeping kept beside the state.
 type soak struct {
-	first, last time.Time       // first and latest event seen
-	dropouts    []Dropout       // closed and open, in order
-	open        bool            // the last dropout is open
-	excluded    []span          // closed blind and unwatched spans, in order
-	blindSince  time.Time       // start of the open blind span; zero while the link is up
-	upSince     time.Time       // when the link last came up
-	everUp      bool            // the link was up at least once
-	fresh       bool            // the shadow was read since the link came up
-	deviceLast  time.Time       // the device's last report, seen or read from the shadow's metadata
-	seqAt       time.Time       // when LastSeq was learnt (or confirmed by a read)
-	seqReportAt time.Time       // when the device made that report
-	uptime      float64         // the device's last known uptime_s
-	uptimeAt    time.Time       // when the device reported it
-	runs        int             // sessions (runs of iotwatch) seen
-	gaps        gapSample       // report gaps outside blind time
-	reconnects  int             // device connected events after the first
+	first, last time.Time // first and latest event seen
+	dropouts    []Dropout // closed and open, in order
+	open        bool      // the last dropout is open
+	excluded    []span    // closed blind and unwatched spans, in order
+	blindSince  time.Time // start of the open blind span; zero while the link is up
+	upSince     time.Time // when the link last came up
+	everUp      bool      // the link was up at least once
+	fresh       bool      // the shadow was read since the link came up
+	deviceLast  time.Time // the device's last report, seen or read from the shadow's metadata
+	seqAt       time.Time // when LastSeq was learnt (or confirmed by a read)
+	seqReportAt time.Time // when the device made that report
+	uptime      float64   // the device's last known uptime_s
+	uptimeAt    time.Time // when the device reported it
+	runs        int       // sessions (runs of iotwatch) seen
+	gaps        gapSample // report gaps outside blind time
+	reconnects  int       // device connected events after the first
 	connects    int
 }
 
