@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -129,8 +130,21 @@ func TestBrokerRestartMidSoakIsBlindTime(t *testing.T) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.mon.Stats(time.Now())
-	if len(st.Dropouts) != 0 || st.LostReports != 0 {
-		t.Fatalf("broker restart counted against the device: dropouts %v lost %d", st.Dropouts, st.LostReports)
+	// The broker's downtime is blind. A device that comes back more than
+	// dropout_after × its interval after iotwatch does (a loaded machine
+	// can delay its reconnect by seconds) is a dropout by the rules, and
+	// only then.
+	up, threshold := r.linkUpAt[len(r.linkUpAt)-1], 2500*time.Millisecond
+	late := len(st.Dropouts) == 1 && st.Dropouts[0].End.Sub(up) > threshold
+	if late {
+		t.Logf("the device came back %s after iotwatch: a dropout by the rules", st.Dropouts[0].End.Sub(up).Round(time.Millisecond))
+	}
+	if len(st.Dropouts) != 0 && !late || st.LostReports != 0 {
+		var log strings.Builder
+		for _, e := range r.mon.Events() {
+			fmt.Fprintf(&log, "%s %s\n", e.At.Format("15:04:05.000"), e.Text)
+		}
+		t.Fatalf("broker restart counted against the device: dropouts %v lost %d\nmonitor:\n%s\nemulator and simulator:\n%s", st.Dropouts, st.LostReports, log.String(), r.log)
 	}
 	if st.Blind < 2*time.Second {
 		t.Fatalf("blind time %s, the broker was down %s", st.Blind, restartedAt.Sub(stoppedAt))
