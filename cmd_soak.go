@@ -105,10 +105,6 @@ func record(mon *monitor.Monitor, log *eventlog.Writer, ev event.Event) {
 	}
 }
 
-// aliveEvery is how long a soak's log may go without a line: when nothing
-// else happened it writes an alive line, so that after a kill -9 the log's
-// last line is at most this (plus the second of buffering) before the end.
-const aliveEvery = 5 * time.Second
 
 // watchSoak feeds events to the monitor and the log until the deadline or
 // ctx ends, ticking the dropout detector and printing progress.
@@ -117,7 +113,7 @@ func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, lo
 	defer tick.Stop()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	lastPrint, lastLine := time.Time{}, time.Now()
+	lastPrint := time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -129,16 +125,11 @@ func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, lo
 				return
 			}
 			record(mon, log, ev)
-			lastLine = ev.Time()
 		case now := <-tick.C:
 			before := mon.DropoutCount()
 			mon.Tick(now)
 			if log != nil && mon.DropoutCount() != before {
 				log.Sync() // a dropout is never left in a buffer
-			}
-			if now.Sub(lastLine) >= aliveEvery {
-				record(mon, log, event.Alive{At: now})
-				lastLine = now
 			}
 			if progress != nil && now.Sub(lastPrint) >= time.Second {
 				lastPrint = now

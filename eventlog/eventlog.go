@@ -4,7 +4,8 @@
 // (docs/eventlog.md). Several runs may append to one file.
 //
 // Durability policy: lines are buffered and flushed + fsynced at least once
-// a second by a background ticker, at once for events that matter for a
+// a second by a background ticker (which also writes an alive line after 5 s
+// without any), at once for events that matter for a
 // soak (presence, link, rejections) and on Sync and Close. After kill -9 at
 // most the last second is lost; a torn last line is skipped on reading.
 // It imports event only.
@@ -30,7 +31,14 @@ type Writer struct {
 	err   error
 	stop  chan struct{}
 	done  chan struct{}
+	last  time.Time // when the last line was written
 }
+
+// aliveEvery is how long the log goes without a line before the writer adds
+// an alive line, so that after a kill -9 the log's last line is at most this
+// (plus the second of buffering) before the end and the gap to the next run
+// is measured from there.
+var aliveEvery = 5 * time.Second
 
 // Create opens path for appending (creating it), writes the run's session
 // line and starts the sync ticker.
@@ -40,7 +48,7 @@ func Create(path string, session event.Session) (*Writer, error) {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
 	w := &Writer{f: f, buf: bufio.NewWriterSize(f, 64*1024), stop: make(chan struct{}), done: make(chan struct{})}
-	if torn, err := endsTorn(path); err != nil || torn {
+	if torn, err := endsTorn(path); err == nil && torn {
 		// A run killed mid-line left half a line: end it, so that this
 		// run's session line is not glued to it and lost.
 		w.buf.WriteByte('\n')
@@ -73,13 +81,19 @@ func endsTorn(path string) (bool, error) {
 
 func (w *Writer) syncEverySecond() {
 	defer close(w.done)
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(min(time.Second, aliveEvery))
 	defer t.Stop()
 	for {
 		select {
 		case <-w.stop:
 			return
-		case <-t.C:
+		case now := <-t.C:
+			w.mu.Lock()
+			idle := now.Sub(w.last) >= aliveEvery
+			w.mu.Unlock()
+			if idle {
+				w.Write(event.Alive{At: now})
+			}
 			w.Sync()
 		}
 	}
@@ -94,7 +108,7 @@ func (w *Writer) Write(ev event.Event) error {
 	w.mu.Lock()
 	if w.err == nil {
 		_, w.err = w.buf.Write(line)
-		w.dirty = true
+		w.dirty, w.last = true, time.Now()
 	}
 	err = w.err
 	w.mu.Unlock()

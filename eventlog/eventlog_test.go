@@ -202,3 +202,37 @@ func TestDocumentedExamplesRead(t *testing.T) {
 		t.Fatalf("only %d examples found", n)
 	}
 }
+
+func TestIdleLogGetsAliveLines(t *testing.T) {
+	defer func(d time.Duration) { aliveEvery = d }(aliveEvery)
+	aliveEvery = 100 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "soak.jsonl")
+	w, err := Create(path, session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if data, _ := os.ReadFile(path); strings.Count(string(data), `"type":"alive"`) >= 3 || time.Now().After(deadline) {
+			break
+		}
+	}
+	w.Close()
+	log, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var times []time.Time
+	for _, ev := range log.Events {
+		if a, ok := ev.(event.Alive); ok {
+			times = append(times, a.At)
+		}
+	}
+	if len(times) < 3 {
+		t.Fatalf("%d alive lines written while idle", len(times))
+	}
+	for i := 1; i < len(times); i++ {
+		if gap := times[i].Sub(times[i-1]); gap < aliveEvery {
+			t.Fatalf("alive lines %s apart: one only after %s without any line", gap, aliveEvery)
+		}
+	}
+}
