@@ -144,7 +144,7 @@ func (m *Monitor) noteShadowRead(d event.ShadowDoc) {
 	if m.s.blindSince.IsZero() {
 		m.s.fresh = true
 	}
-	last, news := readLast(d, m.s.deviceLast)
+	last, news := m.readLast(d, m.s.deviceLast)
 	if !news {
 		return
 	}
@@ -162,19 +162,20 @@ func (m *Monitor) noteShadowRead(d event.ShadowDoc) {
 // readLast is when the device last reported as a full document's metadata
 // tell it, and whether that is later than known (the last report iotwatch
 // knew of). AWS writes whole seconds: a report of second S is the one known
-// when known falls in S, and else is taken at the end of S (never earlier
-// than it can have been, so a device that reported is never taken for
-// silent), but not after the document arrived.
-func readLast(d event.ShadowDoc, known time.Time) (last time.Time, news bool) {
+// when known falls in S and seq says it is the same, and else is taken at
+// the end of S (never earlier than it can have been, so a device that
+// reported is never taken for silent), but not after the document arrived.
+func (m *Monitor) readLast(d event.ShadowDoc, known time.Time) (last time.Time, news bool) {
 	last = latestTimestamp(d.ReportedMetadata)
+	seq, hasSeq := d.Reported["seq"].(float64)
 	switch {
 	case last.IsZero():
 		return last, false
 	case last.Nanosecond() != 0:
 		return last, last.After(known)
-	case !known.Before(last) && known.Before(last.Add(time.Second)):
-		return known, false // the same second as the report iotwatch knew
-	case known.After(last):
+	case !known.Before(last) && known.Before(last.Add(time.Second)) && (!hasSeq || seq == m.LastSeq):
+		return known, false // the same second and seq as the report iotwatch knew
+	case known.After(last.Add(time.Second)) || known.After(last) && (!hasSeq || seq == m.LastSeq):
 		return last, false
 	}
 	end := last.Add(time.Second)

@@ -324,3 +324,23 @@ func TestLongestGapAfterTheSampleIsFull(t *testing.T) {
 		t.Fatalf("longest %s p50 %s p99 %s", st.LongestGap, st.GapP50, st.GapP99)
 	}
 }
+
+// Two reports in one second, the second made while iotwatch was blind: the
+// re-get's whole-second metadata match the first, its seq says it is news.
+func TestWholeSecondMetadataSecondReportInTheSameSecond(t *testing.T) {
+	m := New(Options{Field: "temp", Interval: time.Second, DropoutAfter: 2.5})
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	m.Apply(event.Link{At: t0, State: event.LinkUp})
+	for i, ms := range []int{7050, 8050, 9050, 10050} {
+		m.Apply(report(at(ms), int64(i+1), map[string]any{"seq": float64(i + 2)}))
+	}
+	m.Apply(event.Link{At: at(10500), State: event.LinkDown})
+	// seq 6 at 10.95 s reached the shadow while iotwatch was blind.
+	m.Apply(event.Link{At: at(12000), State: event.LinkUp})
+	m.Apply(event.ShadowDoc{At: at(12000), Kind: event.DocGet, Version: 5, Reported: map[string]any{"seq": 6.0},
+		ReportedMetadata: meta(t0.Add(10*time.Second), "seq")})
+	m.Apply(report(at(12950), 6, map[string]any{"seq": 7.0}))
+	if st := m.Stats(at(12950)); st.LostReports != 0 || len(st.Dropouts) != 0 {
+		t.Fatalf("lost %d dropouts %+v: %v", st.LostReports, st.Dropouts, entryTexts(m))
+	}
+}

@@ -186,7 +186,7 @@ func (m *Monitor) applyDoc(d event.ShadowDoc) {
 // it knew already is known again from now: nothing reached the shadow since,
 // so a later jump in seq is reports lost.
 func (m *Monitor) checkRead(d event.ShadowDoc) {
-	last, news := readLast(d, m.s.seqReportAt)
+	last, news := m.readLast(d, m.s.seqReportAt)
 	switch {
 	case news:
 		m.checkSeq(d, last)
