@@ -105,7 +105,6 @@ func record(mon *monitor.Monitor, log *eventlog.Writer, ev event.Event) {
 	}
 }
 
-
 // watchSoak feeds events to the monitor and the log until the deadline or
 // ctx ends, ticking the dropout detector and printing progress.
 func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, log *eventlog.Writer, deadline time.Time, progress io.Writer) {
