@@ -168,15 +168,16 @@ func (m *Monitor) noteShadowRead(d event.ShadowDoc) {
 func (m *Monitor) readLast(d event.ShadowDoc, known time.Time) (last time.Time, news bool) {
 	last = latestTimestamp(d.ReportedMetadata)
 	seq, hasSeq := d.Reported["seq"].(float64)
+	same := !hasSeq || seq == m.LastSeq
 	switch {
 	case last.IsZero():
 		return last, false
 	case last.Nanosecond() != 0:
 		return last, last.After(known)
-	case !known.Before(last) && known.Before(last.Add(time.Second)) && (!hasSeq || seq == m.LastSeq):
-		return known, false // the same second and seq as the report iotwatch knew
-	case known.After(last.Add(time.Second)) || known.After(last) && (!hasSeq || seq == m.LastSeq):
-		return last, false
+	case same && !known.Before(last):
+		return known, false // the report iotwatch knew (in S, or its estimate)
+	case !same && !known.Before(last.Add(time.Second)):
+		return last, false // older than the one iotwatch knew
 	}
 	end := last.Add(time.Second)
 	if d.At.Before(end) {
