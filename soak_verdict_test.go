@@ -277,3 +277,15 @@ func TestReportOfALogFromBeforeTheSchema(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// Connected, but the device never reports: FAIL, not PASS.
+func TestSoakVerdictDeviceNeverReports(t *testing.T) {
+	l := newVerdictLab(t, "")
+	l.startServe("data")
+	soak := exec.Command(l.bin, "soak", "-c", l.path("watch.toml"), "--duration", "4s", "--report", l.path("soak.md"))
+	out, _ := soak.CombinedOutput()
+	code, sum := finish(t, soak, l.path("soak.json"))
+	if code != 1 || sum.Verdict != "FAIL" || sum.Reports != 0 || !strings.Contains(string(out), "never reported") {
+		t.Fatalf("exit %d, %s (%s):\n%s", code, sum.Verdict, sum.Rule, out)
+	}
+}
