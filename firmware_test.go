@@ -535,8 +535,12 @@ func TestSoakOfTheFirmware(t *testing.T) {
 	if err := json.Unmarshal(data, &sum); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("soak of fw-host: %d reports, %d dropouts, longest gap %.1f s, %d reboots, %d lost, availability %.1f%%",
-		sum.Reports, sum.Dropouts, sum.LongestGapS, sum.Reboots, sum.LostReports, sum.AvailabilityPct)
+	avail := "–" // null until something was observed
+	if sum.AvailabilityPct != nil {
+		avail = strconv.FormatFloat(*sum.AvailabilityPct, 'f', 1, 64) + "%"
+	}
+	t.Logf("soak of fw-host: %d reports, %d dropouts, longest gap %.1f s, %d reboots, %d lost, availability %s",
+		sum.Reports, sum.Dropouts, sum.LongestGapS, sum.Reboots, sum.LostReports, avail)
 	if sum.Dropouts != 2 || sum.Reboots != 1 || sum.LostReports != 0 || sum.LongestGapS < 3.5 || sum.Reports < 8 {
 		t.Fatalf("want 2 dropouts, 1 reboot, no lost reports, a gap over 3.5 s: %+v\n%s", sum, stdout)
 	}

@@ -37,10 +37,12 @@ type sections struct {
 
 var errNotObject = errors.New("payload is not a JSON object")
 
-// decode turns one message into a monitor event.
+// decode turns one message into a monitor event. Numbers beyond float64 stay
+// json.Number (the service accepts 1e400, so every later full document holds
+// it): one odd value must not make the rest of the shadow unreadable.
 func decode(topic string, payload []byte, at time.Time) (event.Event, string, error) {
 	var w wire
-	if err := json.Unmarshal(payload, &w); err != nil {
+	if err := event.DecodeJSON(payload, &w); err != nil {
 		return nil, "", err
 	}
 	if strings.HasPrefix(topic, "$aws/events/presence/") {
@@ -79,7 +81,7 @@ func decodeDoc(w wire, op, rest string, at time.Time) (event.Event, string, erro
 		}
 		var meta map[string]any
 		unmarshalObject(src.Metadata, &meta)
-		doc.DesiredMetadata = meta
+		doc.Delta, doc.DesiredMetadata = event.Fit(doc.Delta), event.Fit(meta)
 		return doc, w.ClientToken, nil
 	}
 	var st, meta sections
@@ -87,6 +89,11 @@ func decodeDoc(w wire, op, rest string, at time.Time) (event.Event, string, erro
 		return nil, "", err
 	}
 	unmarshalObject(src.Metadata, &meta)
+	event.Fit(st.Desired)
+	event.Fit(st.Reported)
+	event.Fit(st.Delta)
+	event.Fit(meta.Desired)
+	event.Fit(meta.Reported)
 	doc.Desired, doc.Reported, doc.Delta = st.Desired, st.Reported, st.Delta
 	doc.DesiredMetadata, doc.ReportedMetadata = meta.Desired, meta.Reported
 	return doc, w.ClientToken, nil
@@ -96,7 +103,7 @@ func unmarshalObject(raw json.RawMessage, into any) error {
 	if len(raw) == 0 || raw[0] != '{' {
 		return errNotObject
 	}
-	return json.Unmarshal(raw, into)
+	return event.DecodeJSON(raw, into)
 }
 
 // truncate keeps the start of a malformed payload for display.

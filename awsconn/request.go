@@ -53,20 +53,43 @@ func (c *Conn) handle(topic string, payload []byte) {
 }
 
 // duplicate drops a shadow document whose version was already seen for its
-// kind (QoS 1 may deliver twice); get answers are always fresh.
+// kind (QoS 1 may deliver twice); get answers are always fresh. A deleted
+// shadow, or a get older than what was seen (the service lost the shadow),
+// starts the versions again, so its new documents are not taken for old.
 func (c *Conn) duplicate(ev event.Event) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, deleted := ev.(event.Deleted); deleted {
+		c.forget(d.Thing)
+	}
 	doc, ok := ev.(event.ShadowDoc)
-	if !ok || doc.Kind == event.DocGet {
+	if !ok {
+		return false
+	}
+	if doc.Kind == event.DocGet {
+		for k, v := range c.seen {
+			if k.thing == doc.Thing && doc.Version < v {
+				c.forget(doc.Thing)
+				break
+			}
+		}
 		return false
 	}
 	key := seenKey{doc.Thing, doc.Kind}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if doc.Version <= c.seen[key] {
 		return true
 	}
 	c.seen[key] = doc.Version
 	return false
+}
+
+// forget drops the versions seen for thing: its shadow starts again.
+func (c *Conn) forget(thing string) {
+	for k := range c.seen {
+		if k.thing == thing {
+			delete(c.seen, k)
+		}
+	}
 }
 
 func (c *Conn) answer(token string, ev event.Event, payload []byte) {

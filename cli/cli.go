@@ -99,6 +99,8 @@ func exitCode(err error, name string, stderr io.Writer) int {
 		return 2
 	case errors.Is(err, errSilentFailure):
 		return 1
+	case errors.Is(err, errInconclusive):
+		return 3
 	default:
 		fmt.Fprintf(stderr, "iotwatch %s: %v\n", name, err)
 		return 1

@@ -11,7 +11,6 @@ import (
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/devicesim"
 	"github.com/iotwatch/iotwatch/localiot"
-	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pki"
 	"github.com/iotwatch/iotwatch/tui"
 )
@@ -36,7 +35,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer lab.close()
 	_, err = runTUI(ctx, tui.Options{Conn: lab.monitor, Endpoint: lab.srv.Addr() + " (local emulator)", Thing: demoThing,
 		Unit: "°C", Window: time.Minute, Controls: config.DefaultControls(), Demo: lab.faultKeys(),
-		Monitor: monitor.Options{Field: "temp"}}, *noColor)
+		Monitor: monitorOptions(config.Default())}, *noColor)
 	return err
 }
 

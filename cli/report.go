@@ -24,7 +24,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() != 1 {
 		return usagef("give the event log written by --log")
 	}
-	cfg := defaultConfig(filepath.Base(fs.Arg(0)))
+	cfg := config.Default()
 	if *cfgPath != "" {
 		loaded, err := config.Load(*cfgPath)
 		if err != nil {
@@ -34,11 +34,15 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	mon := monitor.New(monitorOptions(cfg))
 	var first, last time.Time
+	thing := ""
 	log, err := eventlog.Scan(fs.Arg(0), func(ev event.Event) {
 		if first.IsZero() {
 			first = ev.Time()
 		}
-		last = ev.Time()
+		last = later(last, ev.Time())
+		if s, ok := ev.(event.Session); ok && thing == "" {
+			thing = s.Thing
+		}
 		mon.Apply(ev)
 	})
 	if err != nil {
@@ -53,15 +57,23 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if first.IsZero() {
 		return fmt.Errorf("%s holds no events", fs.Arg(0))
 	}
+	// Without -c the log's sessions name the thing, else the log's file name.
+	switch {
+	case cfg.Thing.Name != "" && thing != "" && thing != cfg.Thing.Name:
+		fmt.Fprintf(stderr, "warning: %s watched thing %q, %s names %q\n", fs.Arg(0), thing, cfg.Path, cfg.Thing.Name)
+	case cfg.Thing.Name != "":
+	case thing != "":
+		cfg.Thing.Name = thing
+	default:
+		cfg.Thing.Name = filepath.Base(fs.Arg(0))
+	}
 	run := report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: first, End: last}
 	return finishReport(run, mon, cfg, *reportPath, stdout)
 }
 
-// defaultConfig holds the [soak] and [plot] defaults for a report without
-// -c; the log's name stands in for the thing's.
-func defaultConfig(logName string) *config.Config {
-	c := &config.Config{Thing: config.Thing{Name: logName}}
-	c.Plot.Field = "temp"
-	c.Soak.DropoutAfter, c.Soak.MinAvailability, c.Soak.MaxGap.Duration = 2.5, 99.9, 30*time.Second
-	return c
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -2,12 +2,18 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pki"
@@ -32,9 +38,12 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	pki.WarnKeyFile(stderr, cfg.AWS.Key)
+	mon := monitor.New(monitorOptions(cfg))
+	session := sessionOf(cfg)
+	mon.Apply(session)
 	var log *eventlog.Writer
 	if *logPath != "" {
-		if log, err = eventlog.Create(*logPath); err != nil {
+		if log, err = eventlog.Create(*logPath, session); err != nil {
 			return err
 		}
 		defer log.Close()
@@ -44,16 +53,52 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer conn.Close()
-	mon := monitor.New(monitorOptions(cfg))
 	alerts, stopAlerts := startAlerts(cfg, stderr)
 	defer stopAlerts()
-	start := time.Now()
-	watchSoak(ctx, conn, mon, log, start.Add(*duration), progressOut(stderr), func(now time.Time) { alerts.Observe(cfg.Thing.Name, mon, now) })
-	end := time.Now()
+	progress := progressOut(stderr)
+	watchSoak(ctx, conn, mon, log, session.At.Add(*duration), progress, func(now time.Time) { alerts.Observe(cfg.Thing.Name, mon, now) })
+	if progress != nil {
+		fmt.Fprintln(progress) // the report's lines start below the progress line
+	}
+	end := event.Alive{At: time.Now()}
+	record(mon, log, end) // the run's last line is its end
 	if log != nil {
 		log.Sync()
 	}
-	return finishReport(report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: start, End: end}, mon, cfg, *reportPath, stdout)
+	return finishReport(report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: session.At, End: end.At}, mon, cfg, *reportPath, stdout)
+}
+
+// sessionOf is the line that opens a run in the log.
+func sessionOf(cfg *config.Config) event.Session {
+	s := event.Session{At: time.Now(), Program: programVersion(), Thing: cfg.Thing.Name}
+	if data, err := os.ReadFile(cfg.Path); err == nil {
+		sum := sha256.Sum256(data)
+		s.ConfigDigest = hex.EncodeToString(sum[:])
+	}
+	return s
+}
+
+// programVersion is iotwatch's module version and VCS revision, as built.
+func programVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "iotwatch"
+	}
+	v := "iotwatch " + info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (vcs " + s.Value[:12] + ")"
+		}
+	}
+	return v
+}
+
+// record applies an event of the soak's own to the monitor and the log.
+func record(mon *monitor.Monitor, log *eventlog.Writer, ev event.Event) {
+	mon.Apply(ev)
+	if log != nil {
+		log.Write(ev)
+	}
 }
 
 // watchSoak feeds events to the monitor and the log until the deadline or
@@ -75,10 +120,7 @@ func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, lo
 			if !ok {
 				return
 			}
-			mon.Apply(ev)
-			if log != nil {
-				log.Write(ev)
-			}
+			record(mon, log, ev)
 		case now := <-tick.C:
 			before := mon.DropoutCount()
 			mon.Tick(now)
@@ -88,9 +130,8 @@ func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, lo
 			}
 			if progress != nil && now.Sub(lastPrint) >= time.Second {
 				lastPrint = now
-				avail, _, _ := mon.Availability(now)
-				fmt.Fprintf(progress, "\r%s left  reports %d  dropouts %d  availability %.3f%%  link %s   ",
-					time.Until(deadline).Round(time.Second), mon.Counts.Reports, mon.DropoutCount(), avail, mon.Link.State)
+				fmt.Fprintf(progress, "\r%s left  reports %d  dropouts %d  availability %s  link %s   ",
+					time.Until(deadline).Round(time.Second), mon.Counts.Reports, mon.DropoutCount(), percent(mon.Availability(now)), mon.Link.State)
 			}
 		}
 	}
@@ -102,4 +143,12 @@ func progressOut(stderr io.Writer) io.Writer {
 		return f
 	}
 	return nil
+}
+
+// percent shows an availability, "–" before anything was observed.
+func percent(p float64, _, _ time.Duration) string {
+	if math.IsNaN(p) {
+		return "–"
+	}
+	return fmt.Sprintf("%.3f%%", p)
 }

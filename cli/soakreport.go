@@ -1,9 +1,10 @@
 package cli
 
-// What soak and report share: the monitor a configuration asks for, and the
-// report files with the verdict's exit status.
+// What soak and report share: the monitor a configuration asks for, the
+// verdict's thresholds, and the report files with the verdict's exit status.
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,15 +16,25 @@ import (
 	"github.com/iotwatch/iotwatch/report"
 )
 
+// monitorOptions and thresholds are the one place a configuration becomes
+// the monitor's options and the verdict's thresholds.
 func monitorOptions(cfg *config.Config) monitor.Options {
 	return monitor.Options{Field: cfg.Plot.Field, Interval: cfg.Soak.Interval.Duration, DropoutAfter: cfg.Soak.DropoutAfter}
 }
 
-// finishReport prints or writes the report and fails when a threshold is breached.
+func thresholds(cfg *config.Config) report.Thresholds {
+	return report.Thresholds{MaxDropouts: cfg.Soak.MaxDropouts, MinAvailability: cfg.Soak.MinAvailability,
+		MaxGap: cfg.Soak.MaxGap.Duration, MaxBlind: cfg.Soak.MaxBlind}
+}
+
+// errInconclusive ends soak and report with status 3: iotwatch did not
+// watch enough of the run to give a verdict.
+var errInconclusive = errors.New("inconclusive")
+
+// finishReport prints or writes the report; its error carries the verdict's
+// exit status.
 func finishReport(run report.Run, mon *monitor.Monitor, cfg *config.Config, path string, stdout io.Writer) error {
-	st := mon.Stats(run.End)
-	verdict := report.Judge(st, report.Thresholds{MaxDropouts: cfg.Soak.MaxDropouts,
-		MinAvailability: cfg.Soak.MinAvailability, MaxGap: cfg.Soak.MaxGap.Duration})
+	st, verdict := report.Evaluate(mon, run.End, thresholds(cfg))
 	svgName := ""
 	if path != "" {
 		base := strings.TrimSuffix(path, ".md")
@@ -46,10 +57,19 @@ func finishReport(run report.Run, mon *monitor.Monitor, cfg *config.Config, path
 	} else {
 		stdout.Write(md)
 	}
-	if !verdict.Pass {
-		fmt.Fprintf(stdout, "soak FAILED: %s\n", strings.Join(verdict.Reasons, "; "))
+	switch verdict.Outcome {
+	case report.Fail:
+		why := verdict.Rule
+		if len(verdict.Reasons) > 0 {
+			why = strings.Join(verdict.Reasons, "; ")
+		}
+		fmt.Fprintf(stdout, "soak FAILED: %s\n", why)
 		return errSilentFailure
+	case report.Inconclusive:
+		fmt.Fprintf(stdout, "soak INCONCLUSIVE: %s\n", verdict.Rule)
+		return errInconclusive
 	}
+	fmt.Fprintf(stdout, "soak PASSED: %s\n", verdict.Rule)
 	return nil
 }
 

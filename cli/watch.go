@@ -35,6 +35,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
+	session := sessionOf(cfg) // before Dial: the log's run starts before its first event
 	conn, err := awsconn.Dial(opts)
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer conn.Close()
 	var source tui.Conn = conn
 	if *logPath != "" {
-		log, err := eventlog.Create(*logPath)
+		log, err := eventlog.Create(*logPath, session)
 		if err != nil {
 			return err
 		}

@@ -82,6 +82,7 @@ type Soak struct {
 	MaxDropouts     int      `toml:"max_dropouts"`
 	MinAvailability float64  `toml:"min_availability"`
 	MaxGap          Duration `toml:"max_gap"`
+	MaxBlind        float64  `toml:"max_blind"` // percent of the run iotwatch may be blind or not running
 }
 
 // Control binds a key to a desired-state change.
@@ -98,10 +99,10 @@ type Control struct {
 // Duration is a time.Duration written as "10m" in TOML.
 type Duration struct{ time.Duration }
 
-// UnmarshalText reads a Go duration; "" leaves it zero (automatic / default).
+// UnmarshalText reads a Go duration; "" keeps the default (automatic for
+// [soak] interval).
 func (d *Duration) UnmarshalText(b []byte) error {
 	if len(b) == 0 {
-		d.Duration = 0
 		return nil
 	}
 	v, err := time.ParseDuration(string(b))
@@ -159,8 +160,8 @@ func readFile(path string) ([]byte, error) {
 func Parse(path string, data []byte) (*Config, error) { return parse(path, data, Overrides{}) }
 
 func parse(path string, data []byte, o Overrides) (*Config, error) {
-	var c Config
-	md, err := toml.Decode(string(data), &c)
+	c := Default()
+	md, err := toml.Decode(string(data), c)
 	if err != nil {
 		return nil, explainDecodeError(path, err)
 	}
@@ -168,7 +169,7 @@ func parse(path string, data []byte, o Overrides) (*Config, error) {
 		return nil, fmt.Errorf("%s: unknown key %s%s", path, undecoded[0], suggest(undecoded[0].String()))
 	}
 	c.Path = path
-	if err := o.apply(&c); err != nil {
+	if err := o.apply(c); err != nil {
 		return nil, err
 	}
 	c.Thing.defaultName()
@@ -176,18 +177,22 @@ func parse(path string, data []byte, o Overrides) (*Config, error) {
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &c, nil
+	return c, nil
 }
 
+// Default is the configuration before any file is read: the one place where
+// iotwatch's defaults are written. A file's keys replace them, so an
+// explicit 0 (max_dropouts, max_blind) stays 0.
+func Default() *Config {
+	return &Config{
+		AWS:  AWS{Port: 8883, Auth: AuthCertificate},
+		Plot: Plot{Field: "temp", Unit: "°C", Window: Duration{10 * time.Minute}},
+		Soak: Soak{DropoutAfter: 2.5, MinAvailability: 99.9, MaxGap: Duration{30 * time.Second}, MaxBlind: 5},
+	}
+}
+
+// applyDefaults fills what depends on the file: ids, controls, paths.
 func (c *Config) applyDefaults() {
-	setDefault(&c.AWS.Port, 8883)
-	setDefault(&c.AWS.Auth, AuthCertificate)
-	setDefault(&c.Plot.Field, "temp")
-	setDefault(&c.Plot.Unit, "°C")
-	setDefault(&c.Plot.Window.Duration, 10*time.Minute)
-	setDefault(&c.Soak.DropoutAfter, 2.5)
-	setDefault(&c.Soak.MinAvailability, 99.9)
-	setDefault(&c.Soak.MaxGap.Duration, 30*time.Second)
 	setDefault(&c.Thing.DeviceClientID, c.Thing.Name)
 	if c.AWS.ClientID == "" && c.Thing.Name != "" {
 		c.AWS.ClientID = "iotwatch-" + c.Thing.Name + "-" + randomHex(3)

@@ -25,7 +25,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.AWS.Port != 8883 || c.Plot.Field != "temp" || c.Plot.Window.Duration != 10*time.Minute ||
-		c.Soak.DropoutAfter != 2.5 || c.Soak.MinAvailability != 99.9 || c.Soak.MaxGap.Duration != 30*time.Second {
+		c.Soak.DropoutAfter != 2.5 || c.Soak.MinAvailability != 99.9 || c.Soak.MaxGap.Duration != 30*time.Second || c.Soak.MaxBlind != 5 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if c.AWS.Cert != "/lab/monitor.pem" || c.AWS.CA != "/lab/ca.pem" {
@@ -56,6 +56,7 @@ func TestErrors(t *testing.T) {
 		{"cycle without values", "[[control]]\nkey = \"a\"\nfield = \"led\"\naction = \"cycle\"\n", "", "needs values"},
 		{"set without value", "[[control]]\nkey = \"a\"\nfield = \"led\"\naction = \"set\"\n", "", "needs value"},
 		{"negative window", "[plot]\nwindow = \"-5m\"\n", "", "[plot] window -5m0s is negative"},
+		{"max_blind over 100", "[soak]\nmax_blind = 120.0\n", "", "[soak] max_blind 120 must be a percentage 0–100"},
 		{"negative max_gap", "[soak]\nmax_gap = \"-1s\"\n", "", "[soak] max_gap -1s is negative"},
 		{"negative interval", "[soak]\ninterval = \"-1s\"\n", "", "[soak] interval -1s is negative"},
 		{"min_availability", "[soak]\nmin_availability = 120.0\n", "", "must be a percentage 0–100"},
@@ -164,7 +165,7 @@ func TestEmptyDurationsMeanAutomatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Soak.Interval.Duration != 0 || c.Plot.Window.Duration != 10*time.Minute || c.Soak.MaxGap.Duration != 30*time.Second {
+	if c.Soak.Interval.Duration != 0 || c.Plot.Window.Duration != 10*time.Minute || c.Soak.MaxGap.Duration != 30*time.Second || c.Soak.MaxBlind != 5 {
 		t.Fatalf("interval %v window %v max_gap %v", c.Soak.Interval, c.Plot.Window, c.Soak.MaxGap)
 	}
 }

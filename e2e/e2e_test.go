@@ -171,7 +171,8 @@ func TestLabInTerminal(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	out, err := exec.Command(bin, "report", logPath).CombinedOutput()
-	if !strings.Contains(string(out), "# Soak report: watch.jsonl") || strings.Contains(string(out), "| reports | 0 |") {
+	// Without -c the thing is named by the log's session line.
+	if !strings.Contains(string(out), "# Soak report: esp32-lab") || strings.Contains(string(out), "| reports | 0 |") {
 		t.Fatalf("report from the watch log (%v):\n%s", err, out)
 	}
 }

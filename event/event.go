@@ -123,7 +123,25 @@ type Overflow struct {
 	Count int
 }
 
+// Session opens one run of iotwatch in a log: runs may append to the same
+// file, and the time between one run's last line and the next run's Session
+// was watched by nobody.
+type Session struct {
+	At           time.Time
+	Program      string // iotwatch's version, e.g. "iotwatch v0.3.0 (vcs 1a2b3c4)"
+	Thing        string
+	ConfigDigest string // SHA-256 of the configuration's bytes, hex (empty without a file)
+}
+
+// Alive says iotwatch was watching at At; a soak logs one when nothing else
+// was logged for a while, so a run's last line is close to its end.
+type Alive struct {
+	At time.Time
+}
+
 func (e ShadowDoc) Time() time.Time   { return e.At }
+func (e Session) Time() time.Time     { return e.At }
+func (e Alive) Time() time.Time       { return e.At }
 func (e Rejected) Time() time.Time    { return e.At }
 func (e Deleted) Time() time.Time     { return e.At }
 func (e Presence) Time() time.Time    { return e.At }

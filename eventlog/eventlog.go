@@ -1,8 +1,11 @@
 // Package eventlog is the durable JSON Lines log of monitor events: one
-// object per line with an RFC 3339 UTC time, a type and the event.
+// object per line with an RFC 3339 UTC time, a type and the event's fields in
+// snake_case, each run opened by a session line that states the schema
+// (docs/eventlog.md). Several runs may append to one file.
 //
 // Durability policy: lines are buffered and flushed + fsynced at least once
-// a second by a background ticker, at once for events that matter for a
+// a second by a background ticker (which also writes an alive line after 5 s
+// without any), at once for events that matter for a
 // soak (presence, link, rejections) and on Sync and Close. After kill -9 at
 // most the last second is lost; a torn last line is skipped on reading.
 // It imports event only.
@@ -19,13 +22,6 @@ import (
 	"github.com/iotwatch/iotwatch/event"
 )
 
-// record is one line.
-type record struct {
-	Time  string          `json:"time"`
-	Type  string          `json:"type"`
-	Event json.RawMessage `json:"event"`
-}
-
 // Writer appends events to a log file.
 type Writer struct {
 	mu    sync.Mutex
@@ -35,28 +31,69 @@ type Writer struct {
 	err   error
 	stop  chan struct{}
 	done  chan struct{}
+	last  time.Time // when the last line was written
 }
 
-// Create opens path for appending (creating it) and starts the sync ticker.
-func Create(path string) (*Writer, error) {
+// aliveEvery is how long the log goes without a line before the writer adds
+// an alive line, so that after a kill -9 the log's last line is at most this
+// (plus the second of buffering) before the end and the gap to the next run
+// is measured from there.
+var aliveEvery = 5 * time.Second
+
+// Create opens path for appending (creating it), writes the run's session
+// line and starts the sync ticker.
+func Create(path string, session event.Session) (*Writer, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
 	w := &Writer{f: f, buf: bufio.NewWriterSize(f, 64*1024), stop: make(chan struct{}), done: make(chan struct{})}
+	if torn, err := endsTorn(path); err == nil && torn {
+		// A run killed mid-line left half a line: end it, so that this
+		// run's session line is not glued to it and lost.
+		w.buf.WriteByte('\n')
+	}
+	if err := w.Write(session); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("event log %s: %w", path, err)
+	}
 	go w.syncEverySecond()
 	return w, nil
 }
 
+// endsTorn says whether the file's last byte is not a newline.
+func endsTorn(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return false, err
+	}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, st.Size()-1); err != nil {
+		return false, err
+	}
+	return last[0] != '\n', nil
+}
+
 func (w *Writer) syncEverySecond() {
 	defer close(w.done)
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(min(time.Second, aliveEvery))
 	defer t.Stop()
 	for {
 		select {
 		case <-w.stop:
 			return
-		case <-t.C:
+		case now := <-t.C:
+			w.mu.Lock()
+			idle := now.Sub(w.last) >= aliveEvery
+			w.mu.Unlock()
+			if idle {
+				w.Write(event.Alive{At: now})
+			}
 			w.Sync()
 		}
 	}
@@ -64,14 +101,14 @@ func (w *Writer) syncEverySecond() {
 
 // Write appends one event; events that matter are made durable at once.
 func (w *Writer) Write(ev event.Event) error {
-	line, err := encode(ev)
+	line, err := Encode(ev)
 	if err != nil {
 		return err
 	}
 	w.mu.Lock()
 	if w.err == nil {
 		_, w.err = w.buf.Write(line)
-		w.dirty = true
+		w.dirty, w.last = true, time.Now()
 	}
 	err = w.err
 	w.mu.Unlock()
@@ -83,7 +120,7 @@ func (w *Writer) Write(ev event.Event) error {
 
 func urgent(ev event.Event) bool {
 	switch ev.(type) {
-	case event.Presence, event.Link, event.Rejected:
+	case event.Session, event.Presence, event.Link, event.Rejected:
 		return true
 	}
 	return false
@@ -114,33 +151,8 @@ func (w *Writer) Close() error {
 	return err
 }
 
-func encode(ev event.Event) ([]byte, error) {
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return nil, err
-	}
-	line, err := json.Marshal(record{Time: ev.Time().UTC().Format(time.RFC3339Nano), Type: typeOf(ev), Event: body})
+// Encode is the log line of one event, newline included.
+func Encode(ev event.Event) ([]byte, error) {
+	line, err := json.Marshal(toLine(ev))
 	return append(line, '\n'), err
-}
-
-func typeOf(ev event.Event) string {
-	switch ev.(type) {
-	case event.ShadowDoc:
-		return "shadow"
-	case event.Rejected:
-		return "rejected"
-	case event.Deleted:
-		return "deleted"
-	case event.Presence:
-		return "presence"
-	case event.Link:
-		return "link"
-	case event.DesiredSent:
-		return "desired"
-	case event.Malformed:
-		return "malformed"
-	case event.Overflow:
-		return "overflow"
-	}
-	return "unknown"
 }

@@ -38,10 +38,11 @@ func Scan(path string, fn func(event.Event)) (*Log, error) {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
 	defer f.Close()
-	return decodeAll(f, path, fn)
+	return ScanReader(f, path, fn)
 }
 
-func decodeAll(r io.Reader, name string, fn func(event.Event)) (*Log, error) {
+// ScanReader is Scan on a log already open; name names it in problems.
+func ScanReader(r io.Reader, name string, fn func(event.Event)) (*Log, error) {
 	log := &Log{}
 	rd := bufio.NewReaderSize(r, 64*1024)
 	for n := 1; ; n++ {
@@ -67,36 +68,52 @@ func decodeAll(r io.Reader, name string, fn func(event.Event)) (*Log, error) {
 	}
 }
 
-func decodeLine(line []byte) (event.Event, error) {
-	var rec record
-	if err := json.Unmarshal(line, &rec); err != nil {
+// decodeLine reads a line of schema 1, or of the format before it (the
+// event nested under "event" with Go's field names).
+func decodeLine(data []byte) (event.Event, error) {
+	var l struct {
+		line
+		Event json.RawMessage `json:"event"`
+	}
+	if err := event.DecodeJSON(data, &l); err != nil {
 		return nil, err
 	}
-	switch rec.Type {
-	case "shadow":
-		return decode[event.ShadowDoc](rec.Event)
-	case "rejected":
-		return decode[event.Rejected](rec.Event)
-	case "deleted":
-		return decode[event.Deleted](rec.Event)
-	case "presence":
-		return decode[event.Presence](rec.Event)
-	case "link":
-		return decode[event.Link](rec.Event)
-	case "desired":
-		return decode[event.DesiredSent](rec.Event)
-	case "malformed":
-		return decode[event.Malformed](rec.Event)
-	case "overflow":
-		return decode[event.Overflow](rec.Event)
+	if l.Event != nil {
+		return decodeLegacy(l.Type, l.Event)
 	}
-	return nil, fmt.Errorf("unknown event type %q", rec.Type)
+	return l.line.event()
 }
 
-func decode[T event.Event](raw json.RawMessage) (event.Event, error) {
-	var e T
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return nil, err
+// decodeLegacy reads an event of a log written before schema 1.
+func decodeLegacy(typ string, raw json.RawMessage) (event.Event, error) {
+	switch typ {
+	case "shadow":
+		d, err := decode[event.ShadowDoc](raw)
+		d.Desired, d.Reported, d.Delta = event.Fit(d.Desired), event.Fit(d.Reported), event.Fit(d.Delta)
+		d.DesiredMetadata, d.ReportedMetadata = event.Fit(d.DesiredMetadata), event.Fit(d.ReportedMetadata)
+		return d, err
+	case "rejected":
+		return decode[event.Rejected](raw)
+	case "deleted":
+		return decode[event.Deleted](raw)
+	case "presence":
+		return decode[event.Presence](raw)
+	case "link":
+		return decode[event.Link](raw)
+	case "desired":
+		d, err := decode[event.DesiredSent](raw)
+		d.Patch = event.Fit(d.Patch)
+		return d, err
+	case "malformed":
+		return decode[event.Malformed](raw)
+	case "overflow":
+		return decode[event.Overflow](raw)
 	}
-	return e, nil
+	return nil, fmt.Errorf("unknown event type %q", typ)
+}
+
+func decode[T event.Event](raw json.RawMessage) (T, error) {
+	var e T
+	err := event.DecodeJSON(raw, &e)
+	return e, err
 }

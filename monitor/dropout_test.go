@@ -40,7 +40,7 @@ func (sc *script) report() {
 
 func TestNoFalseAlarmUnderJitter(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	sc := newScript(Options{})
+	sc := newScript(testOptions)
 	for range 5000 {
 		sc.advance(time.Duration((0.8 + 0.4*rng.Float64()) * float64(time.Second)))
 		sc.report()
@@ -51,7 +51,7 @@ func TestNoFalseAlarmUnderJitter(t *testing.T) {
 }
 
 func TestInjectedFaultsCountedExactly(t *testing.T) {
-	sc := newScript(Options{})
+	sc := newScript(testOptions)
 	drops := []time.Duration{5 * time.Second, 30 * time.Second, 3 * time.Second}
 	for _, d := range drops {
 		for range 20 {
@@ -85,7 +85,7 @@ func TestInjectedFaultsCountedExactly(t *testing.T) {
 }
 
 func TestDisconnectOpensAtOnce(t *testing.T) {
-	sc := newScript(Options{})
+	sc := newScript(testOptions)
 	sc.report()
 	sc.m.Apply(event.Presence{At: sc.now.Add(100 * time.Millisecond), EventType: "disconnected", VersionNumber: 1, DisconnectReason: "MQTT_KEEP_ALIVE_TIMEOUT"})
 	st := sc.m.Stats(sc.now)
@@ -100,7 +100,7 @@ func TestDisconnectOpensAtOnce(t *testing.T) {
 }
 
 func TestBlindTimeIsNeverADropout(t *testing.T) {
-	sc := newScript(Options{})
+	sc := newScript(testOptions)
 	for range 10 {
 		sc.advance(time.Second)
 		sc.report()
@@ -121,7 +121,7 @@ func TestBlindTimeIsNeverADropout(t *testing.T) {
 }
 
 func TestReplayWithoutTicksFindsTheSameDropouts(t *testing.T) {
-	m := New(Options{})
+	m := New(testOptions)
 	for i, at := range []int{0, 1, 2, 10, 11} {
 		m.Apply(report(t0.Add(time.Duration(at)*time.Second), int64(i+1), map[string]any{"seq": float64(i + 1), "interval_s": 1.0}))
 	}

@@ -1,7 +1,9 @@
 package monitor
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"time"
@@ -9,13 +11,15 @@ import (
 	"github.com/iotwatch/iotwatch/event"
 )
 
-// Options configures a Monitor.
+// Options configures a Monitor. Field, Interval and DropoutAfter come from
+// the configuration (its defaults are config.Default's), built in one place
+// by the command line.
 type Options struct {
-	Field        string        // plotted field, default "temp"
+	Field        string        // plotted field
 	Interval     time.Duration // expected report interval; 0: reported interval_s, else median gap
-	DropoutAfter float64       // × interval before the device counts as offline, default 2.5
+	DropoutAfter float64       // × interval before the device counts as offline (at least 1)
 	MaxEvents    int           // event list bound, default 500
-	MaxFields    int           // numeric fields with history, default 16
+	MaxFields    int           // numeric fields with history, default 16; negative: none (statistics only)
 }
 
 // Monitor is the watch state of one thing. It is not safe for concurrent
@@ -40,6 +44,8 @@ type Monitor struct {
 	lastAt    time.Time // last device report
 	gaps      []time.Duration
 	s         soak
+	rebase    bool            // the next document may start a new version baseline
+	huge      map[string]bool // fields that held a number beyond float64
 }
 
 // Counts are the running totals shown in the header.
@@ -52,8 +58,13 @@ type Pending struct {
 	Value    any
 	SentAt   time.Time
 	Token    string
-	Rejected string // "400 State node must be an object" when refused
+	Rejected string // "400 State node must be an object" when the service refused the update
+	Refused  string // "refused by the device (kept 60)" when the device would not take it
 }
+
+// Settled says the value will not arrive by waiting: refused by the service
+// or by the device. A view stops its spinner then.
+func (p *Pending) Settled() bool { return p.Rejected != "" || p.Refused != "" }
 
 // Entry is one line of the event log.
 type Entry struct {
@@ -74,34 +85,45 @@ const (
 
 // New makes an empty Monitor.
 func New(o Options) *Monitor {
-	if o.Field == "" {
-		o.Field = "temp"
-	}
-	if o.DropoutAfter == 0 {
-		o.DropoutAfter = 2.5
-	}
 	if o.MaxEvents == 0 {
 		o.MaxEvents = 500
 	}
 	if o.MaxFields == 0 {
 		o.MaxFields = 16
 	}
-	return &Monitor{o: o, FieldAt: map[string]time.Time{}, Pending: map[string]*Pending{}, history: map[string]*history{}}
+	return &Monitor{o: o, FieldAt: map[string]time.Time{}, Pending: map[string]*Pending{}, history: map[string]*history{},
+		huge: map[string]bool{}}
 }
+
+var nan = math.NaN()
 
 // Field is the plotted field.
 func (m *Monitor) Field() string { return m.o.Field }
 
-// Apply takes one event into the state.
+// Apply takes one event into the state. It first ticks at the event's time,
+// so dropouts do not depend on how often Tick runs.
 func (m *Monitor) Apply(ev event.Event) {
+	at := ev.Time()
+	if _, ok := ev.(event.Session); !ok {
+		// A session's gap was unwatched: no tick across it, and the
+		// session measures the gap from the previous run's last event.
+		m.Tick(at)
+		defer m.noteTime(at)
+	}
 	switch e := ev.(type) {
+	case event.Session:
+		m.noteSession(e.At)
+		m.noteTime(e.At)
+	case event.Alive:
 	case event.ShadowDoc:
 		m.applyDoc(e)
+		m.Tick(at) // a shadow read may show the device silent for long
 	case event.Rejected:
 		m.applyRejected(e)
 	case event.Deleted:
 		m.Desired, m.Reported, m.Delta = nil, nil, nil
-		m.log(e.At, Warn, "shadow deleted (version %d)", e.Version)
+		m.Version, m.rebase = 0, true
+		m.log(e.At, Warn, "shadow deleted (version %d): the next version starts a new count", e.Version)
 	case event.Presence:
 		m.applyPresence(e)
 	case event.Link:
@@ -123,34 +145,89 @@ func (m *Monitor) Apply(ev event.Event) {
 }
 
 func (m *Monitor) applyDoc(d event.ShadowDoc) {
-	if d.Version < m.Version && d.Kind != event.DocGet {
-		return // older than what we hold: messages may arrive out of order
+	if d.Version < m.Version {
+		switch {
+		case d.Kind == event.DocGet || m.rebase:
+			// A fresh read or the first document after a reconnect: the
+			// shadow itself is younger than the one we knew.
+			m.log(d.At, Warn, "shadow version went back from %d to %d: the shadow was deleted or the service lost it", m.Version, d.Version)
+		case d.Kind == event.DocAccepted && d.Reported != nil:
+			// Answers on different topics may cross: the report still
+			// happened, only the newer state is kept.
+			m.countReport(d)
+			return
+		default:
+			return // an older snapshot arriving after a newer one
+		}
 	}
-	m.Version = max(m.Version, d.Version)
+	m.Version, m.rebase = d.Version, false
 	switch d.Kind {
 	case event.DocGet, event.DocCurrent:
 		m.Desired, m.Reported = d.Desired, d.Reported
 		m.Delta = d.Delta
 		if d.Kind == event.DocCurrent {
-			m.Delta = nil // a delta message follows when there is one
+			m.Delta = deltaOf(d.Desired, d.Reported)
 		}
+		m.noteShadowRead(d)
+		m.checkRead(d)
 	case event.DocDelta:
 		m.Delta = d.Delta
 	case event.DocAccepted:
 		if d.Reported != nil {
-			m.applyReport(d)
+			m.countReport(d)
+			m.Reported = mergeTop(m.Reported, d.Reported)
 		}
 		if d.Desired != nil {
 			m.Desired = mergeTop(m.Desired, d.Desired)
+			m.checkRefused(d)
 		}
 	}
 }
 
-// applyReport counts one device report: history, seq, pending values.
-func (m *Monitor) applyReport(d event.ShadowDoc) {
+// checkRead takes seq and uptime from a full document: a report iotwatch
+// did not see (made while it was blind) is checked like one it saw, and one
+// it knew already is known again from now: nothing reached the shadow since,
+// so a later jump in seq is reports lost.
+func (m *Monitor) checkRead(d event.ShadowDoc) {
+	last, news := m.readLast(d, m.s.seqReportAt)
+	switch {
+	case news:
+		m.checkSeq(d, last)
+	case !last.IsZero() && last.Equal(m.s.seqReportAt):
+		m.s.seqAt = d.At
+	}
+}
+
+// deltaOf is what update/documents implies: each desired leaf the reported
+// state does not hold, so the delta column follows without a re-get.
+func deltaOf(desired, reported map[string]any) map[string]any {
+	var out map[string]any
+	for k, v := range desired {
+		r, ok := reported[k]
+		var sub any = v
+		if dm, isMap := v.(map[string]any); isMap {
+			rm, _ := r.(map[string]any)
+			if d := deltaOf(dm, rm); d != nil {
+				sub = d
+			} else {
+				continue
+			}
+		} else if ok && sameValue(r, v) {
+			continue
+		}
+		if out == nil {
+			out = map[string]any{}
+		}
+		out[k] = sub
+	}
+	return out
+}
+
+// countReport counts one device report: dropouts, gaps, history, seq,
+// pending values.
+func (m *Monitor) countReport(d event.ShadowDoc) {
 	m.Counts.Reports++
-	blind := m.noteReport(d.At)
-	m.Reported = mergeTop(m.Reported, d.Reported)
+	m.noteReport(d.At)
 	if !m.lastAt.IsZero() {
 		m.gaps = append(m.gaps, d.At.Sub(m.lastAt))
 		if len(m.gaps) > 64 {
@@ -160,36 +237,76 @@ func (m *Monitor) applyReport(d event.ShadowDoc) {
 	m.lastAt = d.At
 	for k, v := range d.Reported {
 		m.FieldAt[k] = d.At
-		if f, ok := v.(float64); ok {
-			m.historyOf(k).add(d.At, f)
+		switch n := v.(type) {
+		case float64:
+			m.historyOf(k).add(d.At, n)
+		case json.Number:
+			m.notePlottable(d.At, k, n)
 		}
 	}
-	m.checkSeq(d, blind)
+	m.checkSeq(d, d.At)
 	m.settlePending(d)
 }
 
-func (m *Monitor) checkSeq(d event.ShadowDoc, blind bool) {
-	seq, ok := d.Reported["seq"].(float64)
-	if !ok {
+// notePlottable logs, once per field, a number beyond float64.
+func (m *Monitor) notePlottable(at time.Time, field string, n json.Number) {
+	if !m.huge[field] {
+		m.huge[field] = true
+		m.log(at, Warn, "%s = %s is beyond a 64-bit float: shown as its JSON text, left out of the plot", field, n)
+	}
+}
+
+// NotPlottable lists the fields that held a number beyond float64, sorted.
+func (m *Monitor) NotPlottable() []string {
+	out := make([]string, 0, len(m.huge))
+	for k := range m.huge {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkSeq follows the device's seq and uptime_s from a report made at
+// reportAt. A reboot shows as seq going back, or as an uptime shorter than
+// the time since the last known one allows (seen even when the device
+// reported more often after the reboot than before it). A jump in seq is
+// lost reports only when iotwatch watched all the time since it learnt the
+// last seq; across blind time the reports are credited, since iotwatch
+// cannot tell lost ones from unseen ones.
+func (m *Monitor) checkSeq(d event.ShadowDoc, reportAt time.Time) {
+	seq, hasSeq := d.Reported["seq"].(float64)
+	up, hasUp := d.Reported["uptime_s"].(float64)
+	if !hasSeq && !hasUp {
 		return
 	}
+	rebooted := hasSeq && m.LastSeq > 0 && seq < m.LastSeq
+	if hasUp && !m.s.uptimeAt.IsZero() {
+		// 2 s for whole-second uptimes and latency, 0.1 % for clock drift.
+		elapsed := reportAt.Sub(m.s.uptimeAt).Seconds()
+		rebooted = rebooted || up+2+elapsed/1000 < m.s.uptime+elapsed
+	}
+	blind := !m.s.seqAt.IsZero() && m.excludedBetween(m.s.seqAt, d.At) > 0
 	switch {
-	case blind && seq > m.LastSeq:
-		// Reports made while we could not see are credited, not lost.
-	case m.LastSeq > 0 && seq < m.LastSeq:
+	case rebooted:
 		m.Counts.Reboots++
-		m.log(d.At, Warn, "device rebooted (seq %g → %g, reset reason %v)", m.LastSeq, seq, d.Reported["reset_reason"])
-	case m.LastSeq > 0 && seq > m.LastSeq+1:
+		m.log(d.At, Warn, "device rebooted (seq %g → %g, uptime %gs → %gs, reset reason %v)", m.LastSeq, seq, m.s.uptime, up, d.Reported["reset_reason"])
+	case hasSeq && !blind && m.LastSeq > 0 && seq > m.LastSeq+1:
 		lost := int(seq - m.LastSeq - 1)
 		m.Counts.LostReports += lost
 		m.log(d.At, Warn, "%d report(s) lost (seq %g → %g)", lost, m.LastSeq, seq)
 	}
-	m.LastSeq = seq
+	if hasSeq {
+		m.LastSeq = seq
+	}
+	if hasUp {
+		m.s.uptime, m.s.uptimeAt = up, reportAt
+	}
+	m.s.seqAt, m.s.seqReportAt = d.At, reportAt
 }
 
 func (m *Monitor) settlePending(d event.ShadowDoc) {
 	for k, p := range m.Pending {
-		if v, ok := d.Reported[k]; ok && p.Rejected == "" && sameValue(v, p.Value) {
+		if v, ok := d.Reported[k]; ok && !p.Settled() && sameValue(v, p.Value) {
 			rt := d.At.Sub(p.SentAt)
 			m.RoundTrip = append(m.RoundTrip, rt)
 			if len(m.RoundTrip) > 1000 {
@@ -199,6 +316,43 @@ func (m *Monitor) settlePending(d event.ShadowDoc) {
 			m.log(d.At, Good, "device applied %s = %v in %s", k, v, rt.Round(time.Millisecond))
 		}
 	}
+}
+
+// checkRefused finds desired values the device would not take: it reports
+// the value it keeps and writes that value back to desired (or null for a
+// key it does not know) so that the delta clears.
+func (m *Monitor) checkRefused(d event.ShadowDoc) {
+	for k, p := range m.Pending {
+		v, ok := d.Desired[k]
+		if !ok || p.Settled() || sameValue(v, p.Value) {
+			continue
+		}
+		switch kept, reported := d.Reported[k]; {
+		case v == nil:
+			p.Refused = "ignored by the device (unknown key)"
+		case reported && sameValue(kept, v):
+			p.Refused = fmt.Sprintf("refused by the device (kept %v)", v)
+		default:
+			delete(m.Pending, k)
+			m.log(d.At, Warn, "desired %s changed to %v before the device applied %v", k, v, p.Value)
+			continue
+		}
+		m.log(d.At, Bad, "desired %s = %v %s", k, p.Value, p.Refused)
+	}
+}
+
+// PendingText says where a pending value stands at now: refused, waiting in
+// the shadow for an offline device, or "" while it is on its way.
+func (m *Monitor) PendingText(p *Pending, now time.Time) string {
+	switch {
+	case p.Rejected != "":
+		return "rejected " + p.Rejected
+	case p.Refused != "":
+		return p.Refused
+	case m.Device(now) == DeviceOffline:
+		return "waiting in the shadow (device offline)"
+	}
+	return ""
 }
 
 func (m *Monitor) applyRejected(r event.Rejected) {

@@ -15,6 +15,9 @@ import (
 
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
+// testOptions are config.Default's values (monitor may not import config).
+var testOptions = Options{Field: "temp", DropoutAfter: 2.5}
+
 func report(at time.Time, version int64, fields map[string]any) event.ShadowDoc {
 	return event.ShadowDoc{At: at, Kind: event.DocAccepted, Version: version, Reported: fields}
 }
@@ -22,7 +25,7 @@ func report(at time.Time, version int64, fields map[string]any) event.ShadowDoc 
 func lastEntry(m *Monitor) string { e := m.Events(); return e[len(e)-1].Text }
 
 func TestReportsSeqAndReboot(t *testing.T) {
-	m := New(Options{})
+	m := New(testOptions)
 	seqs := []float64{1, 2, 5, 6, 1, 2}
 	for i, s := range seqs {
 		m.Apply(report(t0.Add(time.Duration(i)*time.Second), int64(i+1), map[string]any{"seq": s, "temp": 20 + s, "reset_reason": "SW"}))
@@ -45,7 +48,7 @@ func lastEntryWith(m *Monitor, s string) string {
 }
 
 func TestOutOfOrderAndGet(t *testing.T) {
-	m := New(Options{})
+	m := New(testOptions)
 	m.Apply(event.ShadowDoc{At: t0, Kind: event.DocGet, Version: 5, Desired: map[string]any{"led": true}, Reported: map[string]any{"led": false}, Delta: map[string]any{"led": true}})
 	m.Apply(event.ShadowDoc{At: t0, Kind: event.DocDelta, Version: 3, Delta: map[string]any{"x": 1.0}})
 	if m.Delta["led"] != true || m.Version != 5 {
@@ -58,7 +61,7 @@ func TestOutOfOrderAndGet(t *testing.T) {
 }
 
 func TestPendingRoundTripAndRejection(t *testing.T) {
-	m := New(Options{})
+	m := New(testOptions)
 	m.Apply(event.DesiredSent{At: t0, ClientToken: "a", Patch: map[string]any{"led": true}})
 	m.Apply(report(t0.Add(40*time.Millisecond), 1, map[string]any{"led": false}))
 	if m.Pending["led"] == nil {
@@ -79,7 +82,7 @@ func TestPendingRoundTripAndRejection(t *testing.T) {
 }
 
 func TestDeviceState(t *testing.T) {
-	m := New(Options{})
+	m := New(testOptions)
 	if m.Device(t0) != DeviceUnknown {
 		t.Fatal("unknown before anything")
 	}
@@ -104,7 +107,7 @@ func TestDeviceState(t *testing.T) {
 }
 
 func TestSeriesKeepsGaps(t *testing.T) {
-	m := New(Options{})
+	m := New(testOptions)
 	for s := 0; s < 60; s++ {
 		if s >= 20 && s < 40 {
 			continue // the device was silent
@@ -132,7 +135,7 @@ func TestSeriesKeepsGaps(t *testing.T) {
 }
 
 func TestBounded(t *testing.T) {
-	m := New(Options{MaxEvents: 50, MaxFields: 3})
+	m := New(Options{DropoutAfter: 2.5, MaxEvents: 50, MaxFields: 3})
 	for i := range 10000 {
 		m.Apply(event.Malformed{At: t0, Topic: "x", Err: "bad"})
 		m.Apply(report(t0.Add(time.Duration(i)*time.Second), int64(i+1), map[string]any{"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}))
@@ -150,7 +153,7 @@ func typical(i int) event.ShadowDoc {
 
 // BenchmarkApplyReport: ingest of typical device reports (target ≥ 200k msg/s).
 func BenchmarkApplyReport(b *testing.B) {
-	m := New(Options{})
+	m := New(testOptions)
 	docs := make([]event.ShadowDoc, 1024)
 	for i := range docs {
 		docs[i] = typical(i)
@@ -168,7 +171,7 @@ func BenchmarkApplyReport(b *testing.B) {
 // BenchmarkSevenDays: 604,800 reports at 1 Hz; heap in use after (target ≤ 60 MB RSS).
 func BenchmarkSevenDays(b *testing.B) {
 	for range b.N {
-		m := New(Options{})
+		m := New(testOptions)
 		for i := range 604800 {
 			m.Apply(typical(i))
 		}

@@ -26,6 +26,8 @@ type Snapshot struct {
 	Expected                 time.Duration
 	Counts                   Counts
 	Pending                  map[string]Pending
+	PendingText              map[string]string // why a pending value waits or was settled; "" while in flight
+	RoundTrips               int               // round trips measured so far
 	RoundTripP50             time.Duration
 	Dropouts                 []Dropout // computed once; the last may be open
 	Availability             float64
@@ -62,10 +64,12 @@ func (m *Monitor) Snapshot(now time.Time, want ...Want) Snapshot {
 	s := Snapshot{At: now, Field: m.o.Field, Desired: m.Desired, Reported: m.Reported, Delta: m.Delta,
 		Version: m.Version, FieldAt: maps.Clone(m.FieldAt), Link: m.Link, Presence: m.Presence,
 		Device: m.Device(now), LastReport: m.lastAt, Expected: m.Expected(), Counts: m.Counts,
-		Pending: make(map[string]Pending, len(m.Pending)), RoundTripP50: m.RoundTripPercentile(50),
+		Pending: make(map[string]Pending, len(m.Pending)), PendingText: make(map[string]string, len(m.Pending)),
+		RoundTrips: len(m.RoundTrip), RoundTripP50: m.RoundTripPercentile(50),
 		Dropouts: slices.Clone(m.s.dropouts), Events: slices.Clone(m.events), EventsLogged: m.logged}
 	for k, p := range m.Pending {
 		s.Pending[k] = *p
+		s.PendingText[k] = m.PendingText(p, now)
 	}
 	s.Availability, s.Observed, s.Blind = m.Availability(now)
 	for _, w := range want {

@@ -37,8 +37,12 @@ func (m *Monitor) Expected() time.Duration {
 	return sorted[len(sorted)/2]
 }
 
-// Device is the device's state at now.
+// Device is the device's state at now: unknown while iotwatch's own link is
+// down, since nothing it could see would say otherwise.
 func (m *Monitor) Device(now time.Time) DeviceState {
+	if !m.s.blindSince.IsZero() {
+		return DeviceUnknown
+	}
 	if m.Presence.EventType == "disconnected" && m.Presence.At.After(m.lastAt) {
 		return DeviceOffline
 	}
@@ -79,7 +83,8 @@ func (m *Monitor) Series(field string, window time.Duration, points int, now tim
 // Summary is last / min / max / mean of a field over a window.
 type Summary struct {
 	Last, Min, Max, Mean float64
-	N                    int
+	HasLast              bool // Last holds the reported value (else there is none)
+	N                    int  // samples in the window: Min, Max and Mean mean nothing at 0
 }
 
 // Summarize returns the field's summary over the window ending at now.
@@ -93,7 +98,7 @@ func (m *Monitor) Summarize(field string, window time.Duration, now time.Time) S
 	if b.n > 0 {
 		s.Mean = b.sum / float64(b.n)
 	}
-	s.Last, _ = m.Reported[field].(float64)
+	s.Last, s.HasLast = m.Reported[field].(float64)
 	return s
 }
 

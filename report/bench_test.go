@@ -19,7 +19,7 @@ import (
 // the heap in use at the end (target ≤ 60 MB).
 func BenchmarkSevenDayReplay(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "week.jsonl")
-	w, err := eventlog.Create(path)
+	w, err := eventlog.Create(path, event.Session{At: t0, Program: "bench", Thing: "esp32"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -32,10 +32,10 @@ func BenchmarkSevenDayReplay(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		m := monitor.New(monitor.Options{})
+		m := monitor.New(testOptions)
 		var end time.Time
 		n := 0
-		if _, err := eventlog.Scan(path, func(ev event.Event) { m.Apply(ev); end = ev.Time(); n++ }); err != nil || n != 604801 {
+		if _, err := eventlog.Scan(path, func(ev event.Event) { m.Apply(ev); end = ev.Time(); n++ }); err != nil || n != 604802 {
 			b.Fatalf("scan: %v (%d events)", err, n)
 		}
 		run := Run{Thing: "esp32", Field: "temp", Start: t0, End: end}

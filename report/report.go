@@ -1,7 +1,7 @@
-// Package report renders a soak run's statistics: a pass/fail verdict
-// against the [soak] thresholds, a Markdown report with an SVG chart, and a
-// JSON summary. It is pure (no IO) and imports only the standard library, monitor, event
-// and shadow.
+// Package report renders a soak run's statistics: a verdict (PASS, FAIL or
+// INCONCLUSIVE) against the [soak] thresholds, a Markdown report with an SVG
+// chart, and a JSON summary. It is pure (no IO) and imports only the
+// standard library, monitor, event and shadow.
 package report
 
 import (
@@ -18,27 +18,89 @@ type Thresholds struct {
 	MaxDropouts     int
 	MinAvailability float64 // percent
 	MaxGap          time.Duration
+	MaxBlind        float64 // percent of the run iotwatch may be blind or not running
 }
+
+// Outcome is a soak's verdict.
+type Outcome uint8
+
+const (
+	Pass         Outcome = iota // the device was watched and was there
+	Fail                        // the device broke a threshold, or never reported
+	Inconclusive                // iotwatch did not watch enough of the run to say
+)
+
+func (o Outcome) String() string { return [...]string{"PASS", "FAIL", "INCONCLUSIVE"}[o] }
+
+// ExitCode is the soak's and the report's exit status for the outcome.
+func (o Outcome) ExitCode() int { return [...]int{0, 1, 3}[o] }
 
 // Verdict is the outcome against the thresholds.
 type Verdict struct {
-	Pass    bool
-	Reasons []string // why it failed, one line each
+	Outcome Outcome
+	Pass    bool     // Outcome == Pass
+	Rule    string   // the rule that decided, in plain words
+	Reasons []string // every threshold breached, one line each
+}
+
+// Rules are the verdict's rules in the order they are tried, as the report
+// prints them.
+var Rules = []string{
+	"INCONCLUSIVE if iotwatch never connected: the device was not watched at all.",
+	"FAIL if, in the time iotwatch watched, the device broke a threshold: more dropouts than max_dropouts, availability under min_availability, or a gap longer than max_gap. A dropout counts even when it began while iotwatch was blind (the shadow says when the device last reported); only its blind part is left out of availability.",
+	"INCONCLUSIVE if iotwatch was blind (its own link down) or not running (between runs appended to one log) for more than max_blind percent of the run: a dropout could have gone unseen.",
+	"FAIL if the device never reported while iotwatch was connected.",
+	"PASS otherwise.",
+}
+
+// Evaluate closes the run at its end (a silence still due opens its
+// dropout), computes the statistics and judges them: the one path of both
+// soak and report.
+func Evaluate(m *monitor.Monitor, end time.Time, th Thresholds) (monitor.Stats, Verdict) {
+	m.Tick(end)
+	st := m.Stats(end)
+	return st, Judge(st, th)
 }
 
 // Judge checks statistics against thresholds.
 func Judge(st monitor.Stats, th Thresholds) Verdict {
+	if !st.EverConnected {
+		return verdict(Inconclusive, "iotwatch never connected to its endpoint, so the device was not watched at all", nil)
+	}
 	var reasons []string
 	if n := len(st.Dropouts); n > th.MaxDropouts {
 		reasons = append(reasons, fmt.Sprintf("%d dropouts > max_dropouts %d", n, th.MaxDropouts))
 	}
-	if st.Availability < th.MinAvailability {
+	if st.Observed > 0 && st.Availability < th.MinAvailability {
 		reasons = append(reasons, fmt.Sprintf("availability %.3f%% < min_availability %.3f%%", st.Availability, th.MinAvailability))
 	}
 	if th.MaxGap > 0 && st.LongestGap > th.MaxGap {
 		reasons = append(reasons, fmt.Sprintf("longest gap %s > max_gap %s", st.LongestGap.Round(time.Millisecond), th.MaxGap))
 	}
-	return Verdict{Pass: len(reasons) == 0, Reasons: reasons}
+	if len(reasons) > 0 {
+		return verdict(Fail, "the device broke a threshold while iotwatch watched it: "+strings.Join(reasons, "; "), reasons)
+	}
+	if unseen := UnseenPercent(st); unseen > th.MaxBlind {
+		return verdict(Inconclusive, fmt.Sprintf("iotwatch could not see the device for %.1f%% of the run (blind %s, not running %s), more than max_blind %g%%: a dropout could have gone unseen",
+			unseen, dur(st.Blind), dur(st.Unwatched), th.MaxBlind), nil)
+	}
+	if st.Reports == 0 {
+		return verdict(Fail, "the device never reported while iotwatch was connected", []string{"the device never reported"})
+	}
+	return verdict(Pass, fmt.Sprintf("the device reported throughout with no threshold broken, and iotwatch watched %.1f%% of the run (max_blind %g%%)",
+		100-UnseenPercent(st), th.MaxBlind), nil)
+}
+
+func verdict(o Outcome, rule string, reasons []string) Verdict {
+	return Verdict{Outcome: o, Pass: o == Pass, Rule: rule, Reasons: reasons}
+}
+
+// UnseenPercent is the share of the run iotwatch was blind or not running.
+func UnseenPercent(st monitor.Stats) float64 {
+	if st.Span <= 0 {
+		return 100
+	}
+	return 100 * float64(st.Blind+st.Unwatched) / float64(st.Span)
 }
 
 // Run describes the run being reported.
@@ -49,67 +111,105 @@ type Run struct {
 	Start, End time.Time
 }
 
-// Summary is the JSON summary; field names are stable for scripts.
+// Summary is the JSON summary; field names are stable for scripts. A
+// figure that has no data yet is null.
 type Summary struct {
 	Thing            string    `json:"thing"`
 	Start            time.Time `json:"start"`
 	End              time.Time `json:"end"`
+	Verdict          string    `json:"verdict"` // PASS, FAIL or INCONCLUSIVE
+	Rule             string    `json:"rule"`
 	Pass             bool      `json:"pass"`
 	Reasons          []string  `json:"reasons"`
 	Reports          int       `json:"reports"`
-	AvailabilityPct  float64   `json:"availability_pct"`
+	AvailabilityPct  *float64  `json:"availability_pct"`
 	Dropouts         int       `json:"dropouts"`
 	LongestGapS      float64   `json:"longest_gap_s"`
-	MTBFS            float64   `json:"mtbf_s"`
+	MTBFS            *float64  `json:"mtbf_s"`
 	GapP50S          float64   `json:"gap_p50_s"`
 	GapP95S          float64   `json:"gap_p95_s"`
 	GapP99S          float64   `json:"gap_p99_s"`
 	Reboots          int       `json:"reboots"`
 	LostReports      int       `json:"lost_reports"`
 	DeviceReconnects int       `json:"device_reconnects"`
+	ObservedS        float64   `json:"observed_s"`
 	BlindS           float64   `json:"blind_s"`
-	RoundTripP50Ms   float64   `json:"round_trip_p50_ms"`
-	RoundTripP95Ms   float64   `json:"round_trip_p95_ms"`
+	UnwatchedS       float64   `json:"unwatched_s"`
+	UnwatchedGaps    int       `json:"unwatched_gaps"`
+	Runs             int       `json:"runs"`
+	RoundTripP50Ms   *float64  `json:"round_trip_p50_ms"`
+	RoundTripP95Ms   *float64  `json:"round_trip_p95_ms"`
 	Malformed        int       `json:"malformed"`
+	NotPlottable     []string  `json:"not_plottable"`
 }
 
 // JSON renders the summary.
 func JSON(run Run, st monitor.Stats, v Verdict) []byte {
-	s := Summary{Thing: run.Thing, Start: run.Start.UTC(), End: run.End.UTC(), Pass: v.Pass, Reasons: v.Reasons,
-		Reports: st.Reports, AvailabilityPct: st.Availability, Dropouts: len(st.Dropouts),
-		LongestGapS: st.LongestGap.Seconds(), MTBFS: st.MTBF.Seconds(), GapP50S: st.GapP50.Seconds(),
+	s := Summary{Thing: run.Thing, Start: run.Start.UTC(), End: run.End.UTC(), Verdict: v.Outcome.String(), Rule: v.Rule,
+		Pass: v.Pass, Reasons: v.Reasons, Reports: st.Reports, Dropouts: len(st.Dropouts),
+		LongestGapS: st.LongestGap.Seconds(), GapP50S: st.GapP50.Seconds(),
 		GapP95S: st.GapP95.Seconds(), GapP99S: st.GapP99.Seconds(), Reboots: st.Reboots,
-		LostReports: st.LostReports, DeviceReconnects: st.DeviceReconnects, BlindS: st.Blind.Seconds(),
-		RoundTripP50Ms: ms(st.RoundTripP50), RoundTripP95Ms: ms(st.RoundTripP95), Malformed: st.Malformed}
+		LostReports: st.LostReports, DeviceReconnects: st.DeviceReconnects, ObservedS: st.Observed.Seconds(),
+		BlindS: st.Blind.Seconds(), UnwatchedS: st.Unwatched.Seconds(), UnwatchedGaps: st.UnwatchedGaps, Runs: st.Runs,
+		Malformed: st.Malformed, NotPlottable: st.NotPlottable}
+	if st.Observed > 0 {
+		s.AvailabilityPct = &st.Availability
+	}
+	if len(st.Dropouts) > 0 {
+		s.MTBFS = ptr(st.MTBF.Seconds())
+	}
+	if st.RoundTrips > 0 {
+		s.RoundTripP50Ms, s.RoundTripP95Ms = ptr(ms(st.RoundTripP50)), ptr(ms(st.RoundTripP95))
+	}
 	if s.Reasons == nil {
 		s.Reasons = []string{}
+	}
+	if s.NotPlottable == nil {
+		s.NotPlottable = []string{}
 	}
 	b, _ := json.MarshalIndent(s, "", "  ")
 	return append(b, '\n')
 }
+
+func ptr(f float64) *float64 { return &f }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Markdown renders the human report; svgName is the chart file it links.
 func Markdown(run Run, st monitor.Stats, v Verdict, svgName string) []byte {
 	var b strings.Builder
-	verdict := "PASS"
-	if !v.Pass {
-		verdict = "FAIL: " + strings.Join(v.Reasons, "; ")
-	}
-	fmt.Fprintf(&b, "# Soak report: %s\n\n%s → %s (%s)\n\n**%s**\n\n", run.Thing, run.Start.UTC().Format(time.RFC3339),
-		run.End.UTC().Format(time.RFC3339), run.End.Sub(run.Start).Round(time.Second), verdict)
+	fmt.Fprintf(&b, "# Soak report: %s\n\n%s → %s (%s)\n\n**%s**: %s.\n\n", run.Thing, run.Start.UTC().Format(time.RFC3339),
+		run.End.UTC().Format(time.RFC3339), run.End.Sub(run.Start).Round(time.Second), v.Outcome, v.Rule)
 	if svgName != "" {
 		fmt.Fprintf(&b, "![%s over time](%s)\n\n", run.Field, svgName)
 	}
+	avail, mtbf, rt := "–", "–", "–"
+	if st.Observed > 0 {
+		avail = fmt.Sprintf("%.3f %%", st.Availability)
+	}
+	if len(st.Dropouts) > 0 {
+		mtbf = dur(st.MTBF)
+	}
+	if st.RoundTrips > 0 {
+		rt = dur(st.RoundTripP50) + " / " + dur(st.RoundTripP95)
+	}
+	gaps := "–"
+	if st.LongestGap > 0 {
+		gaps = dur(st.GapP50) + " / " + dur(st.GapP95) + " / " + dur(st.GapP99)
+	}
 	rows := [][2]string{
-		{"reports", fmt.Sprint(st.Reports)}, {"availability (blind time excluded)", fmt.Sprintf("%.3f %%", st.Availability)},
-		{"dropouts", fmt.Sprint(len(st.Dropouts))}, {"longest gap", dur(st.LongestGap)}, {"MTBF", dur(st.MTBF)},
-		{"gap p50 / p95 / p99", dur(st.GapP50) + " / " + dur(st.GapP95) + " / " + dur(st.GapP99)},
+		{"reports", fmt.Sprint(st.Reports)}, {"availability (of the time watched)", avail},
+		{"dropouts", fmt.Sprint(len(st.Dropouts))}, {"longest gap", orDash(st.LongestGap)}, {"MTBF", mtbf},
+		{"gap p50 / p95 / p99", gaps},
 		{"reboots", fmt.Sprint(st.Reboots)}, {"lost reports", fmt.Sprint(st.LostReports)},
-		{"device reconnects", fmt.Sprint(st.DeviceReconnects)}, {"blind time (iotwatch offline)", dur(st.Blind)},
-		{"desired round trip p50 / p95", dur(st.RoundTripP50) + " / " + dur(st.RoundTripP95)},
+		{"device reconnects", fmt.Sprint(st.DeviceReconnects)}, {"watched", dur(st.Observed)},
+		{"blind time (iotwatch's link down)", dur(st.Blind)},
+		{"unwatched time (iotwatch not running)", unwatched(st)},
+		{"desired round trip p50 / p95", rt},
 		{"malformed messages", fmt.Sprint(st.Malformed)},
+	}
+	if len(st.NotPlottable) > 0 {
+		rows = append(rows, [2]string{"not plottable (beyond a 64-bit float)", strings.Join(st.NotPlottable, ", ")})
 	}
 	b.WriteString("| statistic | value |\n|---|---|\n")
 	for _, r := range rows {
@@ -121,7 +221,25 @@ func Markdown(run Run, st monitor.Stats, v Verdict, svgName string) []byte {
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", d.Start.UTC().Format(time.RFC3339), dur(d.Duration(run.End)), d.Cause)
 		}
 	}
+	b.WriteString("\n## How the verdict is decided\n\nThe first rule that applies decides:\n\n")
+	for i, r := range Rules {
+		fmt.Fprintf(&b, "%d. %s\n", i+1, r)
+	}
 	return []byte(b.String())
+}
+
+func unwatched(st monitor.Stats) string {
+	if st.Runs == 0 {
+		return "– (a log from before session lines: runs appended to it are not told apart)"
+	}
+	return fmt.Sprintf("%s in %d gap(s) between %d run(s)", dur(st.Unwatched), st.UnwatchedGaps, st.Runs)
+}
+
+func orDash(d time.Duration) string {
+	if d == 0 {
+		return "–"
+	}
+	return dur(d)
 }
 
 func dur(d time.Duration) string {

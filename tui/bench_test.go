@@ -12,7 +12,7 @@ import (
 // the given length at the given rate; View must stay flat as history grows.
 func benchView(b *testing.B, span, every time.Duration) {
 	end := t0.Add(span)
-	m := New(Options{Conn: newFakeConn(), Thing: "esp32", Window: time.Hour, Now: func() time.Time { return end },
+	m := New(Options{Conn: newFakeConn(), Thing: "esp32", Window: time.Hour, Monitor: testMonitor, Now: func() time.Time { return end },
 		Memory: func() uint64 { return 0 }})
 	next, _ := m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
 	m = next.(Model)

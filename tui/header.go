@@ -57,10 +57,10 @@ func (m *Model) deviceText() string {
 func (m *Model) counters() []string {
 	c := m.snap.Counts
 	return []string{fmt.Sprintf("reports %d", c.Reports), fmt.Sprintf("dropouts %d", len(m.snap.Dropouts)),
-		fmt.Sprintf("avail %.2f%%", m.snap.Availability), fmt.Sprintf("lost %d", c.LostReports),
+		"avail " + figure(m.snap.Observed > 0, "%.2f%%", m.snap.Availability), fmt.Sprintf("lost %d", c.LostReports),
 		fmt.Sprintf("reboots %d", c.Reboots), fmt.Sprintf("rejected %d", c.Rejections),
 		fmt.Sprintf("malformed %d", c.Malformed), fmt.Sprintf("dropped %d", c.Dropped),
-		fmt.Sprintf("round trip p50 %s", m.snap.RoundTripP50.Round(time.Millisecond)),
+		"round trip p50 " + figure(m.snap.RoundTrips > 0, "%s", m.snap.RoundTripP50.Round(time.Millisecond)),
 		fmt.Sprintf("mem %.1f MB", float64(m.o.Memory())/(1<<20))}
 }
 
@@ -72,4 +72,13 @@ func ago(d time.Duration) string {
 		return fmt.Sprintf("%ds ago", int(d.Seconds()))
 	}
 	return d.Round(time.Second).String() + " ago"
+}
+
+// figure formats a value, or shows "–" while there is no data for it: never
+// a number that looks real (0.00, 0s, 100 %) before anything was measured.
+func figure(known bool, format string, args ...any) string {
+	if !known {
+		return "–"
+	}
+	return fmt.Sprintf(format, args...)
 }

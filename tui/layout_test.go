@@ -25,7 +25,7 @@ func demoReports(n int) eventsMsg {
 			at = at.Add(8 * time.Second)
 		}
 		evs = append(evs, event.ShadowDoc{At: at, Kind: event.DocAccepted, Version: int64(i), Reported: map[string]any{
-			"temp": 20 + float64(i%7)/10, "seq": float64(i), "uptime_s": float64(i), "interval_s": 1.0, "led": false,
+			"temp": 20 + float64(i%7)/10, "seq": float64(i), "uptime_s": at.Sub(t0).Seconds(), "interval_s": 1.0, "led": false,
 			"setpoint": 21.0, "rssi": -60.0, "heap_free": 182000.0, "fw": "iotwatch-sim/0.1.0", "reset_reason": "POWERON"}})
 	}
 	return evs
@@ -48,7 +48,7 @@ func TestLayoutGivesEveryRowAJob(t *testing.T) {
 				t.Errorf("footer %q", last)
 			}
 			for _, want := range []string{"device online (last report", "link up", "v20", "round trip p50", "mem 8.0 MB",
-				"iotwatch-sim/0.1.0", "heap_free", "uptime_s", "10:00:19 dropout of 9s ended"} {
+				"iotwatch-sim/0.1.0", "heap_free", "uptime_s", "10:00:19 dropout ended after 9s"} {
 				if !strings.Contains(m.View(), want) {
 					t.Errorf("lacks %q:\n%s", want, m.View())
 				}

@@ -66,8 +66,11 @@ func (f *fakeConn) sent() []map[string]any {
 	return append([]map[string]any(nil), f.patches...)
 }
 
+// testMonitor are config.Default's monitor values, as cli builds them.
+var testMonitor = monitor.Options{Field: "temp", DropoutAfter: 2.5}
+
 func newModel(conn *fakeConn) Model {
-	return New(Options{Conn: conn, Endpoint: "localhost:8883", Thing: "esp32-pico", Unit: "°C", Window: time.Minute,
+	return New(Options{Conn: conn, Endpoint: "localhost:8883", Thing: "esp32-pico", Unit: "°C", Window: time.Minute, Monitor: testMonitor,
 		Controls: config.DefaultControls(), Now: func() time.Time { return t0.Add(25*time.Second + 500*time.Millisecond) },
 		Memory: func() uint64 { return 8 << 20 }})
 }
@@ -161,7 +164,7 @@ func TestEditorValidates(t *testing.T) {
 }
 
 func TestControlPatches(t *testing.T) {
-	mon := monitor.New(monitor.Options{})
+	mon := monitor.New(testMonitor)
 	mon.Apply(event.ShadowDoc{At: t0, Kind: event.DocAccepted, Version: 1, Reported: map[string]any{"led": true, "setpoint": 21.0, "interval_s": 5.0}})
 	cases := []struct {
 		c    config.Control

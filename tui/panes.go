@@ -118,12 +118,13 @@ func (m *Model) soakLines() []string {
 	if st == nil {
 		return nil
 	}
+	gaps, trips := st.LongestGap > 0, st.RoundTrips > 0
 	lines := []string{m.styles.Label.Render("soak statistics (s closes)"),
-		fmt.Sprintf("observed %s   blind %s   availability %.3f%%", st.Observed.Round(time.Second), st.Blind.Round(time.Second), st.Availability),
-		fmt.Sprintf("dropouts %d   longest gap %s   MTBF %s", len(st.Dropouts), st.LongestGap.Round(time.Millisecond), st.MTBF.Round(time.Second)),
-		fmt.Sprintf("gap p50 %s   p95 %s   p99 %s", st.GapP50.Round(time.Millisecond), st.GapP95.Round(time.Millisecond), st.GapP99.Round(time.Millisecond)),
+		fmt.Sprintf("observed %s   blind %s   availability %s", st.Observed.Round(time.Second), st.Blind.Round(time.Second), figure(st.Observed > 0, "%.3f%%", st.Availability)),
+		fmt.Sprintf("dropouts %d   longest gap %s   MTBF %s", len(st.Dropouts), figure(gaps, "%s", st.LongestGap.Round(time.Millisecond)), figure(len(st.Dropouts) > 0, "%s", st.MTBF.Round(time.Second))),
+		fmt.Sprintf("gap p50 %s   p95 %s   p99 %s", figure(gaps, "%s", st.GapP50.Round(time.Millisecond)), figure(gaps, "%s", st.GapP95.Round(time.Millisecond)), figure(gaps, "%s", st.GapP99.Round(time.Millisecond))),
 		fmt.Sprintf("reboots %d   lost reports %d   device reconnects %d", st.Reboots, st.LostReports, st.DeviceReconnects),
-		fmt.Sprintf("desired round trip p50 %s   p95 %s", st.RoundTripP50.Round(time.Millisecond), st.RoundTripP95.Round(time.Millisecond))}
+		fmt.Sprintf("desired round trip p50 %s   p95 %s", figure(trips, "%s", st.RoundTripP50.Round(time.Millisecond)), figure(trips, "%s", st.RoundTripP95.Round(time.Millisecond)))}
 	for i := max(0, len(st.Dropouts)-5); i < len(st.Dropouts); i++ {
 		d := st.Dropouts[i]
 		lines = append(lines, m.styles.Bad.Render(fmt.Sprintf("  dropout %s for %s (%s)", d.Start.Format("15:04:05"), d.Duration(m.now).Round(100*time.Millisecond), d.Cause)))

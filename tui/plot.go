@@ -73,8 +73,9 @@ func (m *Model) plotTitle(plots []monitor.Plot) string {
 	if len(plots) == 1 {
 		p := plots[0]
 		sum := p.Summary
-		return m.styles.Label.Render(fmt.Sprintf("%s%s%s   last %.2f  min %.2f  max %.2f  mean %.2f",
-			p.Field, m.unitOf(p.Field), over, sum.Last, sum.Min, sum.Max, sum.Mean)) + paused
+		return m.styles.Label.Render(fmt.Sprintf("%s%s%s   last %s  min %s  max %s  mean %s",
+			p.Field, m.unitOf(p.Field), over, figure(sum.HasLast, "%.2f", sum.Last), figure(sum.N > 0, "%.2f", sum.Min),
+			figure(sum.N > 0, "%.2f", sum.Max), figure(sum.N > 0, "%.2f", sum.Mean))) + paused
 	}
 	items := make([]string, len(plots))
 	for i, p := range plots {

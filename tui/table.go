@@ -146,8 +146,11 @@ func (m *Model) fitTable(rows []string, n int) string {
 
 func (m *Model) fieldState(k string) string {
 	if p, ok := m.snap.Pending[k]; ok {
-		if p.Rejected != "" {
-			return m.styles.Bad.Render("rejected " + p.Rejected)
+		switch text := m.snap.PendingText[k]; {
+		case p.Settled():
+			return m.styles.Bad.Render(text) // the spinner stops: waiting changes nothing
+		case text != "":
+			return m.styles.Warn.Render(fmt.Sprintf("pending %v: %s", p.Value, text))
 		}
 		frame := spinnerFrames[m.frame%len(spinnerFrames)]
 		return m.styles.Warn.Render(fmt.Sprintf("%s pending %v (%s)", frame, p.Value, m.now.Sub(p.SentAt).Round(100*time.Millisecond)))
