@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"reflect"
 	"sort"
 	"time"
 
 	"github.com/iotwatch/iotwatch/event"
+	"github.com/iotwatch/iotwatch/shadow"
 )
 
 // Options configures a Monitor. Field, Interval and DropoutAfter come from
@@ -212,7 +212,7 @@ func deltaOf(desired, reported map[string]any) map[string]any {
 			} else {
 				continue
 			}
-		} else if ok && sameValue(r, v) {
+		} else if ok && shadow.Equal(r, v) {
 			continue
 		}
 		if out == nil {
@@ -306,7 +306,7 @@ func (m *Monitor) checkSeq(d event.ShadowDoc, reportAt time.Time) {
 
 func (m *Monitor) settlePending(d event.ShadowDoc) {
 	for k, p := range m.Pending {
-		if v, ok := d.Reported[k]; ok && !p.Settled() && sameValue(v, p.Value) {
+		if v, ok := d.Reported[k]; ok && !p.Settled() && shadow.Equal(v, p.Value) {
 			rt := d.At.Sub(p.SentAt)
 			m.RoundTrip = append(m.RoundTrip, rt)
 			if len(m.RoundTrip) > 1000 {
@@ -324,13 +324,13 @@ func (m *Monitor) settlePending(d event.ShadowDoc) {
 func (m *Monitor) checkRefused(d event.ShadowDoc) {
 	for k, p := range m.Pending {
 		v, ok := d.Desired[k]
-		if !ok || p.Settled() || sameValue(v, p.Value) {
+		if !ok || p.Settled() || shadow.Equal(v, p.Value) {
 			continue
 		}
 		switch kept, reported := d.Reported[k]; {
 		case v == nil:
 			p.Refused = "ignored by the device (unknown key)"
-		case reported && sameValue(kept, v):
+		case reported && shadow.Equal(kept, v):
 			p.Refused = fmt.Sprintf("refused by the device (kept %v)", v)
 		default:
 			delete(m.Pending, k)
@@ -463,26 +463,6 @@ func mergeTop(dst, src map[string]any) map[string]any {
 		}
 	}
 	return out
-}
-
-func sameValue(a, b any) bool {
-	if fa, ok := toFloat(a); ok {
-		fb, ok := toFloat(b)
-		return ok && fa == fb
-	}
-	return reflect.DeepEqual(a, b)
-}
-
-func toFloat(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	}
-	return 0, false
 }
 
 func describe(patch map[string]any) string {

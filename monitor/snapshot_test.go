@@ -14,7 +14,7 @@ import (
 // run with a pending value, an open dropout and a full event log, goes on
 // applying events, and finds the snapshot as it was.
 func TestSnapshotIsNotChangedByLaterEvents(t *testing.T) {
-	m := New(Options{MaxEvents: 4})
+	m := New(Options{MaxEvents: 4, DropoutAfter: 2.5})
 	m.Apply(event.Link{At: t0, State: event.LinkUp})
 	for i := 1; i <= 5; i++ {
 		m.Apply(report(t0.Add(time.Duration(i)*time.Second), int64(i), map[string]any{"temp": float64(i), "seq": float64(i), "interval_s": 1.0}))

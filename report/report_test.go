@@ -122,7 +122,7 @@ func TestOutputs(t *testing.T) {
 func TestSVGKeepsADropoutFromBeforeTheRunInside(t *testing.T) {
 	run := Run{Thing: "esp32", Field: "temp", Start: t0, End: t0.Add(time.Minute)}
 	svg := string(SVG(run, []float64{math.NaN()}, []monitor.Dropout{{Start: t0.Add(-time.Hour), Cause: "silence"}}))
-	if !strings.Contains(svg, `<rect x="60.0" y="20" width="820.0"`) {
+	if !strings.Contains(svg, `<rect x="70.0" y="30" width="810.0"`) {
 		t.Fatalf("dropout not clipped to the plot:\n%s", svg)
 	}
 }
