@@ -40,6 +40,10 @@ func TestSoakDetectsInjectedDropout(t *testing.T) {
 	if svg, err := os.ReadFile(filepath.Join(dir, "soak.svg")); err != nil || !strings.Contains(string(svg), "dropout") {
 		t.Fatalf("svg: %v", err)
 	}
+	// certs init's watch.toml has no [soak]: the report says the defaults decided.
+	if md, _ := os.ReadFile(reportPath); !strings.Contains(string(md), "Thresholds (iotwatch's defaults: "+filepath.Join(dir, "watch.toml")+" has no [soak]): max_dropouts 0, min_availability 99.9 %, max_gap 30s, max_blind 5 %.") {
+		t.Fatalf("the report does not say which thresholds applied:\n%s", md)
+	}
 	// The report rebuilt from the log agrees.
 	code, stdout, _ = run(t, "report", "-c", filepath.Join(dir, "watch.toml"), logPath)
 	if code != 1 || !strings.Contains(stdout, "| dropouts | 1 |") {

@@ -22,6 +22,17 @@ func monitorOptions(cfg *config.Config) monitor.Options {
 	return monitor.Options{Field: cfg.Plot.Field, Interval: cfg.Soak.Interval.Duration, DropoutAfter: cfg.Soak.DropoutAfter}
 }
 
+// thresholdsFrom says where the thresholds come from, for the report.
+func thresholdsFrom(cfg *config.Config) string {
+	switch {
+	case cfg.Path == "":
+		return "iotwatch's defaults: no configuration given"
+	case !cfg.SoakGiven:
+		return "iotwatch's defaults: " + cfg.Path + " has no [soak]"
+	}
+	return "[soak] of " + cfg.Path
+}
+
 func thresholds(cfg *config.Config) report.Thresholds {
 	return report.Thresholds{MaxDropouts: cfg.Soak.MaxDropouts, MinAvailability: cfg.Soak.MinAvailability,
 		MaxGap: cfg.Soak.MaxGap.Duration, MaxBlind: cfg.Soak.MaxBlind}
@@ -34,7 +45,8 @@ var errInconclusive = errors.New("inconclusive")
 // finishReport prints or writes the report; its error carries the verdict's
 // exit status.
 func finishReport(run report.Run, mon *monitor.Monitor, cfg *config.Config, path string, stdout io.Writer) error {
-	st, verdict := report.Evaluate(mon, run.End, thresholds(cfg))
+	run.Thresholds, run.ThresholdsFrom = thresholds(cfg), thresholdsFrom(cfg)
+	st, verdict := report.Evaluate(mon, run.End, run.Thresholds)
 	svgName := ""
 	if path != "" {
 		base := strings.TrimSuffix(path, ".md")

@@ -30,6 +30,9 @@ type Config struct {
 
 	// Path is the file the configuration was loaded from.
 	Path string `toml:"-"`
+	// SoakGiven is true when the file has a [soak] table; without one the
+	// soak thresholds are iotwatch's defaults, and reports say so.
+	SoakGiven bool `toml:"-"`
 }
 
 // AWS is the connection to AWS IoT Core or the emulator.
@@ -168,7 +171,7 @@ func parse(path string, data []byte, o Overrides) (*Config, error) {
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		return nil, fmt.Errorf("%s: unknown key %s%s", path, undecoded[0], suggest(undecoded[0].String()))
 	}
-	c.Path = path
+	c.Path, c.SoakGiven = path, md.IsDefined("soak")
 	if err := o.apply(c); err != nil {
 		return nil, err
 	}

@@ -109,6 +109,9 @@ type Run struct {
 	Field      string
 	Unit       string // of the field, e.g. °C; may be empty
 	Start, End time.Time
+	Thresholds Thresholds
+	// ThresholdsFrom says where they come from, e.g. "[soak] of watch.toml".
+	ThresholdsFrom string
 }
 
 // Summary is the JSON summary; field names are stable for scripts. A
@@ -180,6 +183,9 @@ func Markdown(run Run, st monitor.Stats, v Verdict, svgName string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Soak report: %s\n\n%s → %s (%s)\n\n**%s**: %s.\n\n", run.Thing, run.Start.UTC().Format(time.RFC3339),
 		run.End.UTC().Format(time.RFC3339), run.End.Sub(run.Start).Round(time.Second), v.Outcome, v.Rule)
+	th := run.Thresholds
+	fmt.Fprintf(&b, "Thresholds (%s): max_dropouts %d, min_availability %g %%, max_gap %s, max_blind %g %%.\n\n",
+		run.ThresholdsFrom, th.MaxDropouts, th.MinAvailability, th.MaxGap, th.MaxBlind)
 	if svgName != "" {
 		fmt.Fprintf(&b, "![%s over time](%s)\n\n", run.Field, svgName)
 	}
