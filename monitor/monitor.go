@@ -38,6 +38,7 @@ type Monitor struct {
 	Pending   map[string]*Pending
 	RoundTrip []time.Duration // recent desired → reported round trips
 	failing   string          // why the link's last connection attempt failed, until it is up
+	noShadow  bool            // a get was answered 404 and no document came since
 	events    []Entry
 	logged    int // entries ever logged, kept or not
 	history   map[string]*history
@@ -145,6 +146,7 @@ func (m *Monitor) Apply(ev event.Event) {
 }
 
 func (m *Monitor) applyDoc(d event.ShadowDoc) {
+	m.noShadow = false
 	if d.Version < m.Version {
 		switch {
 		case d.Kind == event.DocGet || m.rebase:
@@ -357,7 +359,10 @@ func (m *Monitor) PendingText(p *Pending, now time.Time) string {
 
 func (m *Monitor) applyRejected(r event.Rejected) {
 	if r.Op == "get" && r.Code == 404 {
-		m.log(r.At, Info, "no shadow yet: it is created by the first update")
+		if !m.noShadow { // every re-get says it again: say it once
+			m.log(r.At, Info, "no shadow yet: it is created by the first update")
+		}
+		m.noShadow = true
 		return
 	}
 	m.Counts.Rejections++

@@ -227,3 +227,22 @@ func TestFormatNumberDropsBinaryNoise(t *testing.T) {
 		}
 	}
 }
+
+func TestNoShadowYetIsSaidOnce(t *testing.T) {
+	m := New(Options{DropoutAfter: 2.5})
+	for i := range 3 {
+		m.Apply(event.Rejected{At: t0.Add(time.Duration(i) * time.Second), Op: "get", Code: 404, Message: "No shadow exists with name: 't'"})
+	}
+	m.Apply(event.ShadowDoc{At: t0.Add(4 * time.Second), Kind: event.DocGet, Version: 1, Reported: map[string]any{"seq": 1.0}})
+	m.Apply(event.Deleted{At: t0.Add(5 * time.Second), Version: 1})
+	m.Apply(event.Rejected{At: t0.Add(6 * time.Second), Op: "get", Code: 404})
+	n := 0
+	for _, e := range m.Events() {
+		if strings.HasPrefix(e.Text, "no shadow yet") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("said %d times, want once before the shadow existed and once after it was deleted", n)
+	}
+}
