@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/monitor"
 )
@@ -41,7 +42,7 @@ func TestTrackerFindsEachKind(t *testing.T) {
 		{"gap found by the report", []event.Event{reportAt(20, 2)}, 0, 20, []Kind{DropoutOpened, DropoutClosed}},
 		{"nothing new", nil, 0, 21, nil},
 	}
-	m := monitor.New(monitor.Options{})
+	m := monitor.New(monitor.Options{DropoutAfter: config.Default().Soak.DropoutAfter})
 	tr := NewTracker()
 	for _, s := range steps {
 		for _, ev := range s.events {
