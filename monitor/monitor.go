@@ -3,6 +3,7 @@ package monitor
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"time"
 
@@ -16,6 +17,10 @@ type Options struct {
 	DropoutAfter float64       // × interval before the device counts as offline, default 2.5
 	MaxEvents    int           // event list bound, default 500
 	MaxFields    int           // numeric fields with history, default 16
+	// Fields, when set, are the only fields with history (a fleet keeps
+	// its plotted field's alone).
+	Fields []string
+	Coarse bool // history at 10 s, 1 min and 10 min resolution only: memory a fleet can afford per thing
 }
 
 // Monitor is the watch state of one thing. It is not safe for concurrent
@@ -263,8 +268,12 @@ func (m *Monitor) applyLink(l event.Link) {
 
 func (m *Monitor) historyOf(field string) *history {
 	h, ok := m.history[field]
-	if !ok && len(m.history) < m.o.MaxFields {
-		h = newHistory()
+	if !ok && len(m.history) < m.o.MaxFields && (m.o.Fields == nil || slices.Contains(m.o.Fields, field)) {
+		levels := resolutions
+		if m.o.Coarse {
+			levels = coarse
+		}
+		h = newHistory(levels)
 		m.history[field] = h
 	}
 	if h == nil {
