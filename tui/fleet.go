@@ -85,6 +85,9 @@ func NewFleet(o FleetOptions) FleetModel {
 	for _, t := range o.Things {
 		m.thing(t)
 	}
+	if len(o.Single.Warnings) > 0 {
+		m.status = "warning: " + strings.Join(o.Single.Warnings, "; ")
+	}
 	m.render()
 	return m
 }
@@ -179,7 +182,7 @@ func (m *FleetModel) toFocus(msg tea.Msg) tea.Cmd {
 // gets its events through that screen.
 func (m *FleetModel) route(events eventsMsg) tea.Cmd {
 	var mine eventsMsg
-	for _, ev := range events {
+	for _, ev := range withReports(events) {
 		for _, t := range thingsOf(ev) {
 			if m.focus != nil && t == m.focus.o.Thing {
 				mine = append(mine, ev)
@@ -203,6 +206,20 @@ func (m *FleetModel) route(events eventsMsg) tea.Cmd {
 		return m.toFocus(mine)
 	}
 	return nil
+}
+
+// withReports puts after each documents message the report it carries.
+func withReports(events eventsMsg) eventsMsg {
+	out := make(eventsMsg, 0, len(events))
+	for _, ev := range events {
+		out = append(out, ev)
+		if d, ok := ev.(event.ShadowDoc); ok {
+			if r, ok := reportIn(d); ok {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
 // thingsOf names the things an event is about: its thing, or for a link
@@ -383,6 +400,7 @@ func (m FleetModel) open() (FleetModel, tea.Cmd) {
 	}
 	o := m.o.Single
 	o.Conn, o.Thing, o.Mon = thingConn{m.o.Conn, t}, t, m.things[t]
+	o.Warnings = nil // shown on the fleet screen, not again in the thing's log at every enter
 	inner := New(o)
 	m.focusTag++
 	inner.tag = m.focusTag
