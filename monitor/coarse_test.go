@@ -49,3 +49,20 @@ func distinct(values []float64) int {
 	}
 	return len(seen)
 }
+
+// TestMaxGapSamples: the soak statistics keep the first MaxGapSamples gaps.
+func TestMaxGapSamples(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		max, want int
+	}{{0, 99}, {10, 10}} {
+		m := New(Options{MaxGapSamples: tc.max})
+		for i := range 100 {
+			m.Apply(event.ShadowDoc{At: t0.Add(time.Duration(i) * time.Second), Kind: event.DocAccepted, Version: int64(i + 1),
+				Reported: map[string]any{"seq": float64(i + 1)}})
+		}
+		if got := len(m.s.allGaps); got != tc.want {
+			t.Errorf("MaxGapSamples %d: %d gaps kept, want %d", tc.max, got, tc.want)
+		}
+	}
+}

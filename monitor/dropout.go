@@ -74,7 +74,7 @@ func (m *Monitor) noteReport(at time.Time) (blind bool) {
 		m.s.dropouts = append(m.s.dropouts, Dropout{Start: m.lastAt, End: at, Cause: "silence"})
 		m.log(at, Bad, "dropout of %s ended", at.Sub(m.lastAt).Round(100*time.Millisecond))
 	}
-	if !blind && !m.lastAt.IsZero() && len(m.s.allGaps) < maxGapSamples {
+	if !blind && !m.lastAt.IsZero() && len(m.s.allGaps) < m.o.MaxGapSamples {
 		m.s.allGaps = append(m.s.allGaps, at.Sub(m.lastAt))
 	}
 	return blind

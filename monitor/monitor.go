@@ -21,6 +21,9 @@ type Options struct {
 	// its plotted field's alone).
 	Fields []string
 	Coarse bool // history at 10 s, 1 min and 10 min resolution only: memory a fleet can afford per thing
+	// MaxGapSamples bounds the report gaps kept for the soak statistics'
+	// percentiles (the first ones), default 200,000 (1.6 MB).
+	MaxGapSamples int
 }
 
 // Monitor is the watch state of one thing. It is not safe for concurrent
@@ -90,6 +93,9 @@ func New(o Options) *Monitor {
 	}
 	if o.MaxFields == 0 {
 		o.MaxFields = 16
+	}
+	if o.MaxGapSamples == 0 {
+		o.MaxGapSamples = maxGapSamples
 	}
 	return &Monitor{o: o, FieldAt: map[string]time.Time{}, Pending: map[string]*Pending{}, history: map[string]*history{}}
 }

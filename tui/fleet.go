@@ -92,7 +92,13 @@ func NewFleet(o FleetOptions) FleetModel {
 	return m
 }
 
-// thing is thing's monitor, made on first sight.
+// fleetGapSamples bounds each thing's report gaps kept for the soak
+// statistics of its screen (32 KB: its first reports); a day of 1 Hz gaps
+// would be 700 KB a thing.
+const fleetGapSamples = 4096
+
+// thing is thing's monitor, made on first sight: the plotted field's
+// history alone, coarse, and few gaps, so that a thousand fit.
 func (m *FleetModel) thing(name string) *monitor.Monitor {
 	mon := m.things[name]
 	if mon == nil {
@@ -101,7 +107,7 @@ func (m *FleetModel) thing(name string) *monitor.Monitor {
 		if field == "" {
 			field = "temp"
 		}
-		o.Fields, o.Coarse = []string{field}, true
+		o.Fields, o.Coarse, o.MaxGapSamples = []string{field}, true, fleetGapSamples
 		mon = monitor.New(o)
 		m.things[name] = mon
 	}
