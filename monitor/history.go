@@ -29,9 +29,10 @@ type resolution struct {
 // (about 950 KB a field).
 var resolutions = []resolution{{time.Second, 3600}, {10 * time.Second, 8640}, {time.Minute, 11520}}
 
-// coarse is Options.Coarse: 10 s for an hour, 1 min for a day, 10 min for
-// eight days (about 120 KB a field), for a fleet's many things.
-var coarse = []resolution{{10 * time.Second, 360}, {time.Minute, 1440}, {10 * time.Minute, 1152}}
+// coarse is Options.Coarse: 10 s for an hour, 2 min for a day, 20 min for
+// eight days (about 66 KB a field), for a fleet's many things: still a
+// bucket or more for each of a sparkline's 60 columns over any window.
+var coarse = []resolution{{10 * time.Second, 360}, {2 * time.Minute, 720}, {20 * time.Minute, 576}}
 
 func newHistory(levels []resolution) *history {
 	h := &history{}

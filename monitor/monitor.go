@@ -20,7 +20,7 @@ type Options struct {
 	// Fields, when set, are the only fields with history (a fleet keeps
 	// its plotted field's alone).
 	Fields []string
-	Coarse bool // history at 10 s, 1 min and 10 min resolution only: memory a fleet can afford per thing
+	Coarse bool // history at 10 s, 2 min and 20 min resolution only: memory a fleet can afford per thing
 	// MaxGapSamples bounds the report gaps kept for the soak statistics'
 	// percentiles (the first ones), default 200,000 (1.6 MB).
 	MaxGapSamples int
