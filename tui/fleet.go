@@ -144,7 +144,7 @@ func (m FleetModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// faster than a frame is worth building.
 		cmd = tea.Batch(m.route(msg), waitForEvents(m.o.Conn.Events()))
 	case streamClosedMsg:
-		m.status = "connection closed"
+		m.status, m.dirty = "connection closed", true
 	case fleetTickMsg:
 		if msg.tag != m.tag {
 			return m, nil
@@ -155,9 +155,18 @@ func (m FleetModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = fleetTick(m.tag)
 	case desiredResultMsg:
 		if msg.err != nil {
-			m.status = msg.err.Error()
+			m.status, m.dirty = msg.err.Error(), true
 		}
 		cmd = m.toFocus(msg)
+	case gotShadowMsg:
+		if m.focus != nil {
+			cmd = m.toFocus(msg)
+			break
+		}
+		m.status, m.dirty = "", true
+		if msg.err != nil {
+			m.status = "get: " + msg.err.Error()
+		}
 	case tickMsg:
 		if m.focus == nil || msg.tag != m.focus.tag {
 			return m, nil // the loop of a screen closed since

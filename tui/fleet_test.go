@@ -277,6 +277,21 @@ func TestFleetControlKeys(t *testing.T) {
 	}
 }
 
+// TestFleetGet: g gets the selected thing's shadow and the status line
+// says so until the answer.
+func TestFleetGet(t *testing.T) {
+	conn := newFakeFleet()
+	m := fleetFeed(newFleetModel(conn, fleetThings()...), fleetEvents())
+	m, cmd := fleetPress(m, "g")
+	if !strings.Contains(m.View(), "getting the shadow of esp32-003…") {
+		t.Fatalf("no status:\n%s", m.View())
+	}
+	m = runAll(m, cmd)
+	if strings.Contains(m.View(), "getting the shadow") || !slices.Equal(conn.gets, []string{"esp32-003"}) {
+		t.Fatalf("gets %v:\n%s", conn.gets, m.View())
+	}
+}
+
 // TestFleetThingsAppearAsTheyReport: a thing not listed at start gets its
 // row from its first event (discovery by match).
 func TestFleetThingsAppearAsTheyReport(t *testing.T) {
