@@ -308,7 +308,7 @@ func TestFleetGoldenViews(t *testing.T) {
 	for _, screen := range []struct {
 		name string
 		keys []string
-	}{{"worst-first", nil}, {"marked", []string{"space", "down", "space", "l"}}} {
+	}{{"worst-first", nil}, {"marked", []string{"space", "down", "space", "l"}}, {"help", []string{"?"}}} {
 		for _, size := range [][2]int{{80, 24}, {160, 50}} {
 			t.Run(fmt.Sprintf("%s/%dx%d", screen.name, size[0], size[1]), func(t *testing.T) {
 				m := fleetUpdate(newFleetModel(newFakeFleet(), fleetThings()...), tea.WindowSizeMsg{Width: size[0], Height: size[1]})

@@ -143,7 +143,10 @@ func (m *FleetModel) fleetFooter() string {
 	default:
 		status = m.styles.Muted.Render(m.status)
 	}
-	return status + "\n" + m.help.View(m.keys)
+	if m.help.ShowAll {
+		return status + "\n" + wrappedHelp(m.help, m.keys.FullHelp(), m.width)
+	}
+	return status + "\n" + m.help.ShortHelpView(m.keys.ShortHelp())
 }
 
 // fleetColumns are the widths of the name and the sparkline; the other
