@@ -205,8 +205,11 @@ func (m *FleetModel) route(events eventsMsg) tea.Cmd {
 			}
 			m.thing(t).Apply(ev)
 		}
-		if o, ok := ev.(event.Overflow); ok {
-			m.status = fmt.Sprintf("%d events dropped: the local queue was full", o.Count)
+		switch e := ev.(type) { // about no one thing: the status line says so
+		case event.Overflow:
+			m.status = fmt.Sprintf("%d events dropped: the local queue was full", e.Count)
+		case event.Malformed:
+			m.status = fmt.Sprintf("malformed message on %s: %s", e.Topic, e.Err)
 		}
 	}
 	now := m.o.Single.Now()

@@ -318,3 +318,19 @@ func TestFleetGoldenViews(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetEventsOfNoThing: what concerns no one thing goes to the status line.
+func TestFleetEventsOfNoThing(t *testing.T) {
+	for _, tc := range []struct {
+		ev   event.Event
+		want string
+	}{
+		{event.Overflow{At: fleetNow, Count: 7}, "7 events dropped: the local queue was full"},
+		{event.Malformed{At: fleetNow, Topic: "$aws/things/x/shadow/update/documents", Err: "not JSON"}, "malformed message on $aws/things/x/shadow/update/documents: not JSON"},
+	} {
+		m := fleetFeed(newFleetModel(newFakeFleet(), "esp32-000"), eventsMsg{tc.ev})
+		if !strings.Contains(m.View(), tc.want) || len(m.things) != 1 {
+			t.Errorf("%T: status not %q (%d things):\n%s", tc.ev, tc.want, len(m.things), m.View())
+		}
+	}
+}
