@@ -33,7 +33,9 @@ func (b *lockedBuffer) String() string {
 // TestFleetInTerminal: serve with its control plane, watch on match =
 // "esp32-lab-*" (things found as they report), sim --fleet 20 with two
 // devices dropping at random: the fleet screen lists the twenty, and the
-// two devices the sim's log names are the rows with dropouts, on top.
+// two devices the sim's log names are the rows with dropouts, on top;
+// enter opens the worst, esc goes back, and a control sent to two marked
+// things after y is applied by the device.
 func TestFleetInTerminal(t *testing.T) {
 	apiPort := freePort(t)
 	bin, lab, _ := lab(t, "esp32-lab", "--api-listen", "127.0.0.1:"+apiPort)
@@ -80,6 +82,18 @@ func TestFleetInTerminal(t *testing.T) {
 	})
 	term.keys("Escape")
 	term.waitFor("the fleet again", contains("iotwatch fleet"))
+	// By name, mark the first two things and toggle their LEDs after y;
+	// each device applies it, as the first one's own screen shows.
+	term.keys("o", "Space", "Space", "l")
+	term.waitFor("the question", contains("toggle LED on 2 marked things? (y/n)"))
+	term.keys("y")
+	term.waitFor("the patches sent", contains("toggle LED: sent to 2 things"))
+	term.keys("Up", "Up", "Enter")
+	term.waitFor("esp32-lab-000 applying the LED, its link up", func(s string) bool {
+		return strings.Contains(s, "esp32-lab-000  link up") && strings.Contains(s, "device applied led = true")
+	})
+	term.keys("Escape")
+	term.waitFor("the fleet at last", contains("iotwatch fleet"))
 	term.keys("q")
 	term.waitExit()
 }

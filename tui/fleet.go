@@ -114,6 +114,20 @@ func (m *FleetModel) thing(name string) *monitor.Monitor {
 	return mon
 }
 
+// arrived is the monitor of thing an event is about. A thing first seen
+// by a message (found by match, added to a connection already up) has had
+// no link event: the message says its connection is up.
+func (m *FleetModel) arrived(thing string, ev event.Event) *monitor.Monitor {
+	if _, known := m.things[thing]; known {
+		return m.things[thing]
+	}
+	mon := m.thing(thing)
+	if _, link := ev.(event.Link); !link {
+		mon.Apply(event.Link{At: ev.Time(), State: event.LinkUp, Things: []string{thing}})
+	}
+	return mon
+}
+
 // Monitor is thing's monitor (nil when unknown), for tests and the exit summary.
 func (m FleetModel) Monitor(thing string) *monitor.Monitor { return m.things[thing] }
 
@@ -203,7 +217,7 @@ func (m *FleetModel) route(events eventsMsg) tea.Cmd {
 				mine = append(mine, ev)
 				continue
 			}
-			m.thing(t).Apply(ev)
+			m.arrived(t, ev).Apply(ev)
 		}
 		switch e := ev.(type) { // about no one thing: the status line says so
 		case event.Overflow:

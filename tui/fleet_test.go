@@ -293,12 +293,16 @@ func TestFleetGet(t *testing.T) {
 }
 
 // TestFleetThingsAppearAsTheyReport: a thing not listed at start gets its
-// row from its first event (discovery by match).
+// row from its first event (discovery by match), its link up as the
+// message came over it.
 func TestFleetThingsAppearAsTheyReport(t *testing.T) {
 	m := fleetFeed(newFleetModel(newFakeFleet(), "esp32-000"), eventsMsg{event.ShadowDoc{At: fleetNow, Thing: "esp32-042", Kind: event.DocAccepted, Version: 1,
 		Reported: map[string]any{"temp": 21.0, "seq": 1.0}}})
 	if got := rowNames(m); !slices.Contains(got, "esp32-042") || len(got) != 2 {
 		t.Fatalf("rows %v", got)
+	}
+	if got := m.Monitor("esp32-042").Link.State; got != event.LinkUp {
+		t.Fatalf("a thing found by its report has link %v: its screen's desired keys would be off", got)
 	}
 }
 
