@@ -7,9 +7,20 @@
 #     the same publishes (round trip: publish → its own echo) as the baseline.
 #  2. iotwatch's ingest through a multi-thing connection (awsconn.Fleet) for
 #     1,000 things, beside one mosquitto_sub on the wildcard (BenchmarkFleetIngest).
-# N=2000 STEADY=30s for a quick run; INGEST=0 skips part 2.
+#  3. the fleet screen: a frame at 160x50 with 1,000 things (BenchmarkFleetView1000,
+#     target <= 5 ms) beside the single-thing frame (BenchmarkView1h10Hz), and the
+#     RSS after 24 h of accelerated 1 Hz history for 1,000 things
+#     (BenchmarkFleetRSS24h, target <= 300 MB).
+# N=2000 STEADY=30s for a quick run; INGEST=0 skips part 2, SCREEN=0 part 3;
+# SCREEN_ONLY=1 runs part 3 alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+screen() {
+  echo "fleet screen: a frame at 160x50, 1,000 things beside one thing; RSS after 24 h of 1 Hz history for 1,000 things"
+  go test -run '^$' -bench 'FleetView1000|View1h10Hz' -benchtime 2s -count 1 ./tui | grep -E '^Benchmark'
+  go test -run '^$' -bench FleetRSS24h -benchtime 1x -count 1 -timeout 30m ./tui | grep -E '^Benchmark'
+}
+if [ "${SCREEN_ONLY:-0}" = 1 ]; then screen; exit; fi
 N=${N:-10000} STEADY=${STEADY:-60s} INTERVAL=${INTERVAL:-10s}
 need=$((N + 512))
 if [ "$(ulimit -n)" -lt "$need" ]; then
@@ -71,3 +82,5 @@ if [ "${INGEST:-1}" != 0 ]; then
   out=$(go test -run '^$' -bench FleetIngest -benchtime "${INGEST_N:-20000}x" -count 1 -timeout 10m ./awsconn)
   echo "$out" | grep -E '^Benchmark'
 fi
+
+if [ "${SCREEN:-1}" != 0 ]; then screen; fi

@@ -13,13 +13,20 @@ import (
 
 // runTUI runs the terminal UI until the user quits or ctx ends.
 func runTUI(ctx context.Context, o tui.Options, noColor bool) (tui.Model, error) {
+	final, err := runProgram(ctx, tui.New(o), noColor)
+	model, _ := final.(tui.Model)
+	return model, err
+}
+
+// runProgram runs a screen (one thing's, or the fleet's) until the user
+// quits or ctx ends.
+func runProgram(ctx context.Context, m tea.Model, noColor bool) (tea.Model, error) {
 	if noColor || os.Getenv("NO_COLOR") != "" {
 		lipgloss.SetColorProfile(termenv.Ascii)
 	}
-	final, err := tea.NewProgram(tui.New(o), tea.WithAltScreen(), tea.WithContext(ctx)).Run()
-	model, _ := final.(tui.Model)
+	final, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx)).Run()
 	if err == tea.ErrProgramKilled && ctx.Err() != nil {
 		err = nil
 	}
-	return model, err
+	return final, err
 }

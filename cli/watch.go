@@ -15,9 +15,10 @@ import (
 )
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("watch", "[watch] [-c FILE] [--log FILE] [--csv FILE] [--no-color] [connection flags]", stderr)
+	fs := newFlagSet("watch", "[watch] [-c FILE] [--log FILE] [--csv FILE] [--no-color] [--thing NAME]... [connection flags]", stderr)
 	cfgPath := fs.String("c", "", "configuration (default ./iotwatch.toml, then $XDG_CONFIG_HOME/iotwatch/config.toml)")
 	over := addConnFlags(fs)
+	things := repeatThing(fs, over)
 	noColor := fs.Bool("no-color", false, "no colours (also NO_COLOR)")
 	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
 	csvPath := fs.String("csv", "", "on exit, write the plotted field (1 s means) to this CSV file")
@@ -28,12 +29,28 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := things.apply(cfg); err != nil {
+		return err
+	}
 	if err := tui.CheckControls(cfg.Control, nil); err != nil {
 		return fmt.Errorf("%s: %w", cfg.Path, err)
 	}
 	warnings := cfg.Warnings() // also in the TUI's event log, as the screen hides stderr
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
+	}
+	single := tui.Options{Endpoint: fmt.Sprintf("%s:%d", cfg.AWS.Endpoint, cfg.AWS.Port), Thing: cfg.Thing.Name, Unit: cfg.Plot.Unit,
+		Window: cfg.Plot.Window.Duration, Controls: cfg.Control, Monitor: monitorOptions(cfg), Warnings: warnings}
+	if len(cfg.Alert) > 0 {
+		alerts, stop := startWatchAlerts(cfg)
+		defer stop()
+		single.Observe = alerts.observe
+	}
+	if cfg.Thing.Fleet() && (len(cfg.Thing.Names) > 1 || cfg.Thing.Match != "") {
+		if *csvPath != "" {
+			return usagef("--csv is for one thing: open the thing from the fleet screen and export its plot with x")
+		}
+		return watchFleet(ctx, cfg, opts, single, *logPath, *noColor, stderr)
 	}
 	session := sessionOf(cfg) // before Dial: the log's run starts before its first event
 	conn, err := awsconn.Dial(opts)
@@ -51,9 +68,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		source = logged(conn, log)
 	}
 	started := time.Now()
-	final, err := runTUI(ctx, tui.Options{Conn: source, Endpoint: fmt.Sprintf("%s:%d", cfg.AWS.Endpoint, cfg.AWS.Port),
-		Thing: cfg.Thing.Name, Unit: cfg.Plot.Unit, Window: cfg.Plot.Window.Duration, Controls: cfg.Control,
-		Monitor: monitorOptions(cfg), Warnings: warnings}, *noColor)
+	single.Conn = source
+	final, err := runTUI(ctx, single, *noColor)
 	if err != nil || *csvPath == "" || final.Monitor() == nil {
 		return err
 	}

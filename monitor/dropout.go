@@ -66,6 +66,7 @@ type soak struct {
 // them (reservoir sampling, with a fixed generator so that a replay samples
 // what the live run sampled) for the percentiles, in bounded memory.
 type gapSample struct {
+	max     int // sample size (Options.MaxGapSamples)
 	longest time.Duration
 	n       uint64
 	sample  []time.Duration
@@ -77,12 +78,12 @@ const maxGapSamples = 200000
 func (g *gapSample) add(d time.Duration) {
 	g.longest = max(g.longest, d)
 	g.n++
-	if len(g.sample) < maxGapSamples {
+	if len(g.sample) < g.max {
 		g.sample = append(g.sample, d)
 		return
 	}
 	g.rng = g.rng*6364136223846793005 + 1442695040888963407
-	if i := (g.rng >> 1) % g.n; i < maxGapSamples {
+	if i := (g.rng >> 1) % g.n; i < uint64(g.max) {
 		g.sample[i] = d
 	}
 }

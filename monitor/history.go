@@ -20,15 +20,23 @@ type ring struct {
 	index   []int64 // absolute bucket number held by each slot
 }
 
-// resolutions: 1 s for an hour, 10 s for a day, 1 min for eight days.
-var resolutions = []struct {
+type resolution struct {
 	res   time.Duration
 	slots int
-}{{time.Second, 3600}, {10 * time.Second, 8640}, {time.Minute, 11520}}
+}
 
-func newHistory() *history {
+// resolutions: 1 s for an hour, 10 s for a day, 1 min for eight days
+// (about 950 KB a field).
+var resolutions = []resolution{{time.Second, 3600}, {10 * time.Second, 8640}, {time.Minute, 11520}}
+
+// coarse is Options.Coarse: 10 s for an hour, 2 min for a day, 20 min for
+// eight days (about 66 KB a field), for a fleet's many things: still a
+// bucket or more for each of a sparkline's 60 columns over any window.
+var coarse = []resolution{{10 * time.Second, 360}, {2 * time.Minute, 720}, {20 * time.Minute, 576}}
+
+func newHistory(levels []resolution) *history {
 	h := &history{}
-	for _, r := range resolutions {
+	for _, r := range levels {
 		h.levels = append(h.levels, &ring{res: r.res, buckets: make([]bucket, r.slots), index: make([]int64, r.slots)})
 	}
 	return h

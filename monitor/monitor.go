@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -20,6 +21,13 @@ type Options struct {
 	DropoutAfter float64       // × interval before the device counts as offline (at least 1)
 	MaxEvents    int           // event list bound, default 500
 	MaxFields    int           // numeric fields with history, default 16; negative: none (statistics only)
+	// Fields, when set, are the only fields with history (a fleet keeps
+	// its plotted field's alone).
+	Fields []string
+	Coarse bool // history at 10 s, 2 min and 20 min resolution only: memory a fleet can afford per thing
+	// MaxGapSamples bounds the report gaps kept for the soak statistics'
+	// percentiles (the first ones), default 200,000 (1.6 MB).
+	MaxGapSamples int
 }
 
 // Monitor is the watch state of one thing. It is not safe for concurrent
@@ -92,8 +100,13 @@ func New(o Options) *Monitor {
 	if o.MaxFields == 0 {
 		o.MaxFields = 16
 	}
-	return &Monitor{o: o, FieldAt: map[string]time.Time{}, Pending: map[string]*Pending{}, history: map[string]*history{},
+	if o.MaxGapSamples == 0 {
+		o.MaxGapSamples = maxGapSamples
+	}
+	m := &Monitor{o: o, FieldAt: map[string]time.Time{}, Pending: map[string]*Pending{}, history: map[string]*history{},
 		huge: map[string]bool{}}
+	m.s.gaps.max = o.MaxGapSamples
+	return m
 }
 
 var nan = math.NaN()
@@ -422,8 +435,12 @@ func (m *Monitor) applyLink(l event.Link) {
 
 func (m *Monitor) historyOf(field string) *history {
 	h, ok := m.history[field]
-	if !ok && len(m.history) < m.o.MaxFields {
-		h = newHistory()
+	if !ok && len(m.history) < m.o.MaxFields && (m.o.Fields == nil || slices.Contains(m.o.Fields, field)) {
+		levels := resolutions
+		if m.o.Coarse {
+			levels = coarse
+		}
+		h = newHistory(levels)
 		m.history[field] = h
 	}
 	if h == nil {

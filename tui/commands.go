@@ -16,7 +16,12 @@ import (
 const maxBatch = 64
 
 // waitForEvents blocks for one event, then drains what is already queued.
+// A nil channel waits for nothing: the fleet screen feeds the events of
+// the thing it opened through Update.
 func waitForEvents(ch <-chan event.Event) tea.Cmd {
+	if ch == nil {
+		return nil
+	}
 	return func() tea.Msg {
 		ev, ok := <-ch
 		if !ok {

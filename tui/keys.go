@@ -66,13 +66,18 @@ func (k KeyMap) global() []key.Binding {
 		k.Focus, k.Up, k.Down, k.Plot, k.Document, k.Topics, k.LogOlder, k.LogNewer, k.LogFollow, k.Help, k.Close, k.Quit}
 }
 
-// CheckControls refuses a [[control]] bound to one of the UI's own keys (or a
-// demo key): such a key would do two things at once.
+// CheckControls refuses a [[control]] bound to one of the UI's own keys (the
+// single-thing screen's, the fleet screen's or a demo key): such a key would
+// do two things at once.
 func CheckControls(controls []config.Control, demo []DemoKey) error {
 	k := DefaultKeyMap(nil, demo)
 	var own []string
-	for _, b := range append(k.global(), k.Demo...) {
-		own = append(own, b.Keys()...)
+	for _, b := range append(append(k.global(), k.Demo...), DefaultFleetKeyMap(nil).own()...) {
+		for _, key := range b.Keys() {
+			if !slices.Contains(own, key) {
+				own = append(own, key)
+			}
+		}
 	}
 	for i, c := range controls {
 		if slices.Contains(own, c.Key) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -268,31 +269,32 @@ func TestRawTopicsPane(t *testing.T) {
 // TestHelpAndReadmeListEveryKey: every binding of the KeyMap is in the full
 // help, and the README's key table names each of its keys.
 func TestHelpAndReadmeListEveryKey(t *testing.T) {
-	k := DefaultKeyMap(nil, nil)
-	var inHelp []key.Binding
-	for _, group := range k.FullHelp() {
-		inHelp = append(inHelp, group...)
-	}
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := reflect.ValueOf(k)
-	for i := range v.NumField() {
-		b, ok := v.Field(i).Interface().(key.Binding)
-		if !ok {
-			continue
+	for _, k := range []help.KeyMap{DefaultKeyMap(nil, nil), DefaultFleetKeyMap(nil)} {
+		var inHelp []key.Binding
+		for _, group := range k.FullHelp() {
+			inHelp = append(inHelp, group...)
 		}
-		name := v.Type().Field(i).Name
-		if !slices.ContainsFunc(inHelp, func(h key.Binding) bool { return slices.Equal(h.Keys(), b.Keys()) }) {
-			t.Errorf("%s (%v) is not in the full help", name, b.Keys())
-		}
-		for _, key := range b.Keys() {
-			if written, ok := map[string]string{"up": "↑", "down": "↓", "pgdown": "pgdn"}[key]; ok {
-				key = written
+		v := reflect.ValueOf(k)
+		for i := range v.NumField() {
+			b, ok := v.Field(i).Interface().(key.Binding)
+			if !ok {
+				continue
 			}
-			if !strings.Contains(string(readme), "`"+key+"`") && !(key >= "1" && key <= "6") {
-				t.Errorf("%s: the README does not name `%s`", name, key)
+			name := fmt.Sprintf("%s.%s", v.Type().Name(), v.Type().Field(i).Name)
+			if !slices.ContainsFunc(inHelp, func(h key.Binding) bool { return slices.Equal(h.Keys(), b.Keys()) }) {
+				t.Errorf("%s (%v) is not in the full help", name, b.Keys())
+			}
+			for _, key := range b.Keys() {
+				if written, ok := map[string]string{"up": "↑", "down": "↓", "pgdown": "pgdn", " ": "space"}[key]; ok {
+					key = written
+				}
+				if !strings.Contains(string(readme), "`"+key+"`") && !(key >= "1" && key <= "6") {
+					t.Errorf("%s: the README does not name `%s`", name, key)
+				}
 			}
 		}
 	}

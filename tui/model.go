@@ -48,6 +48,12 @@ type Options struct {
 	Now      func() time.Time // injected in tests
 	Memory   func() uint64    // heap in use; injected in tests
 	Warnings []string         // put in the event log at start, e.g. a key others may read
+	// Mon is the thing's monitor when the fleet screen already keeps one;
+	// nil: a new one from Monitor.
+	Mon *monitor.Monitor
+	// Observe is called after events are applied and after each tick
+	// (alerts); nil: nothing.
+	Observe func(thing string, m *monitor.Monitor, now time.Time)
 }
 
 // windows are the plot window presets of keys 1–6.
@@ -99,7 +105,11 @@ func New(o Options) Model {
 	ed := textarea.New()
 	ed.Placeholder = `{"led": true}`
 	ed.SetHeight(editorRows)
-	m := Model{o: o, mon: monitor.New(o.Monitor), keys: DefaultKeyMap(o.Controls, o.Demo), help: help.New(),
+	mon := o.Mon
+	if mon == nil {
+		mon = monitor.New(o.Monitor)
+	}
+	m := Model{o: o, mon: mon, keys: DefaultKeyMap(o.Controls, o.Demo), help: help.New(),
 		styles: DefaultStyles(), editor: ed, window: o.Window, width: 80, height: 24, now: o.Now()}
 	m.plotted = []string{m.mon.Field()}
 	m.topics = newTopics()
@@ -147,6 +157,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		dropouts := m.mon.DropoutCount()
 		m.now = m.o.Now()
 		m.mon.Tick(m.now)
+		m.observe()
 		dataChanged = m.mon.DropoutCount() != dropouts
 		if m.animating() {
 			m.frame++
@@ -215,6 +226,13 @@ func (m *Model) handleEvents(events eventsMsg) {
 		}
 	}
 	m.now = m.o.Now()
+	m.observe()
+}
+
+func (m *Model) observe() {
+	if m.o.Observe != nil {
+		m.o.Observe(m.o.Thing, m.mon, m.now)
+	}
 }
 
 // scrollLog moves the event log a page older (-1) or newer (+1); paging

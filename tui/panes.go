@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -95,21 +96,23 @@ func (m *Model) editorPane(width int) string {
 	return lipgloss.JoinVertical(lipgloss.Left, m.editor.View(), msg)
 }
 
-// fullHelp lays the key groups out in as many rows as the width needs,
-// where bubbles/help would cut the groups that do not fit.
-func (m *Model) fullHelp() string {
-	wide := m.help
-	wide.Width = 0
+// fullHelp lays the key groups out in as many rows as the width needs.
+func (m *Model) fullHelp() string { return wrappedHelp(m.help, m.keys.FullHelp(), m.width) }
+
+// wrappedHelp lays key groups out in as many rows as width needs, where
+// bubbles/help would cut the groups that do not fit.
+func wrappedHelp(h help.Model, groups [][]key.Binding, width int) string {
+	h.Width = 0
 	var rows []string
 	var row [][]key.Binding
-	for _, group := range m.keys.FullHelp() {
-		if len(row) > 0 && lipgloss.Width(wide.FullHelpView(append(row, group))) > m.width {
-			rows = append(rows, wide.FullHelpView(row))
+	for _, group := range groups {
+		if len(row) > 0 && lipgloss.Width(h.FullHelpView(append(row, group))) > width {
+			rows = append(rows, h.FullHelpView(row))
 			row = nil
 		}
 		row = append(row, group)
 	}
-	return strings.Join(append(rows, wide.FullHelpView(row)), "\n")
+	return strings.Join(append(rows, h.FullHelpView(row)), "\n")
 }
 
 // soakLines are the soak statistics, shown in the pane.
