@@ -23,7 +23,7 @@ func TestWatchAlertsLogAndDeliver(t *testing.T) {
 	}}
 	w, stop := startWatchAlerts(cfg)
 	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
-	m := monitor.New(monitor.Options{})
+	m := monitor.New(monitorOptions(config.Default()))
 	for i := range 3 {
 		m.Apply(event.ShadowDoc{At: t0.Add(time.Duration(i) * time.Second), Thing: "esp32-004", Kind: event.DocAccepted, Version: int64(i + 1),
 			Reported: map[string]any{"seq": float64(i + 1), "interval_s": 1.0}})

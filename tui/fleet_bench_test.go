@@ -23,7 +23,7 @@ func fleetOf(n int, span time.Duration) FleetModel {
 	for i := range n {
 		things = append(things, fmt.Sprintf("esp32-%04d", i))
 	}
-	m := NewFleet(FleetOptions{Conn: newFakeFleet(), Things: things, Single: Options{Window: 10 * time.Minute,
+	m := NewFleet(FleetOptions{Conn: newFakeFleet(), Things: things, Single: Options{Window: 10 * time.Minute, Monitor: testMonitor,
 		Now: func() time.Time { return end }, Memory: func() uint64 { return 0 }}})
 	m = fleetUpdate(m, tea.WindowSizeMsg{Width: 160, Height: 50})
 	for i, th := range things {

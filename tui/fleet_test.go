@@ -56,7 +56,7 @@ func (f *fakeFleet) sent() map[string][]map[string]any {
 var fleetNow = t0.Add(60 * time.Second)
 
 func newFleetModel(conn *fakeFleet, things ...string) FleetModel {
-	return NewFleet(FleetOptions{Conn: conn, Things: things, Single: Options{Endpoint: "localhost:8883", Unit: "°C", Window: time.Minute,
+	return NewFleet(FleetOptions{Conn: conn, Things: things, Single: Options{Endpoint: "localhost:8883", Unit: "°C", Window: time.Minute, Monitor: testMonitor,
 		Controls: config.DefaultControls(), Now: func() time.Time { return fleetNow }, Memory: func() uint64 { return 8 << 20 }}})
 }
 
