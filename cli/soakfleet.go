@@ -34,7 +34,10 @@ type fleetMonitors struct {
 	start map[string]time.Time
 }
 
+// newFleetMonitors: opts are the configuration's, reports read from
+// update/documents (the only report topic a fleet's connection follows).
 func newFleetMonitors(opts monitor.Options, base event.Session) *fleetMonitors {
+	opts.ReportsInDocuments = true
 	return &fleetMonitors{opts: opts, base: base, mons: map[string]*monitor.Monitor{}, start: map[string]time.Time{}}
 }
 
