@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"maps"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,8 +13,10 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/devicesim"
 	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/eventlog"
+	"github.com/iotwatch/iotwatch/internal/testkit"
 	"github.com/iotwatch/iotwatch/report"
 )
 
@@ -126,4 +130,97 @@ func TestFleetReplayAgreesWithLive(t *testing.T) {
 	if c := got["c"]; c.Verdict != "PASS" || c.Reports != 31 || !c.Start.Equal(t0.Add(30400*time.Millisecond)) {
 		t.Errorf("c: %+v, want PASS from its first report (31 reports)", c)
 	}
+}
+
+// TestFleetSoakAgainstEmulator: serve and sim --fleet 5 over TLS on
+// 127.0.0.1, one device dropping every 6 s; a fleet soak of the five (by
+// [thing] names) fails that one and passes the others, the fleet FAILs
+// with exit 1, and report rebuilds the same verdicts from the log.
+func TestFleetSoakAgainstEmulator(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "certs", "init", "--dir", dir, "--thing", "esp32-soak")
+	api := testkit.FreeAddr(t)
+	addr, serveLog := testkit.StartServe(t, Run, "--pki", dir, "--api-listen", api)
+	_, port, _ := strings.Cut(addr, ":")
+	names := devicesim.FleetNames("esp32-soak", 5)
+	quoted, _ := json.Marshal(names)
+	for name, edit := range map[string]func(string) string{
+		"device.toml": func(s string) string { return s },
+		// max_blind: a slow first connect on a loaded machine is not what this test is about.
+		"watch.toml": func(s string) string {
+			return strings.Replace(s, "[thing]\n", "[thing]\nnames = "+string(quoted)+"\n", 1) + "\n[soak]\nmax_blind = 50\n"
+		},
+	} {
+		path := filepath.Join(dir, name)
+		data, _ := os.ReadFile(path)
+		os.WriteFile(path, []byte(edit(strings.Replace(string(data), "port = 8883", "port = "+port, 1))), 0o644)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	simDone := make(chan int)
+	simLog := &testkit.LockedBuffer{}
+	go func() {
+		simDone <- Run(ctx, []string{"sim", "-c", filepath.Join(dir, "device.toml"), "--interval", "1s", "--fleet", "5",
+			"--fault-random", "drop:3s/every:6s", "--endpoint-url", "https://" + api, "--ca-bundle", filepath.Join(dir, "ca.pem")}, simLog, simLog)
+	}()
+	defer func() { cancel(); <-simDone }()
+	deadline := time.Now().Add(60 * time.Second)
+	for _, n := range names {
+		for !strings.Contains(serveLog.String(), "connected client="+n+" ") {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never connected; sim: %s", n, simLog.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	dropped := ""
+	for _, n := range names {
+		if strings.Contains(simLog.String(), n+" fleet: fault drop") {
+			dropped = n
+		}
+	}
+	if dropped == "" {
+		t.Fatalf("sim names no device with the drop fault:\n%s", simLog.String())
+	}
+
+	logPath := filepath.Join(dir, "fleet.jsonl")
+	code, stdout, stderr := run(t, "soak", "-c", filepath.Join(dir, "watch.toml"), "--duration", "14s", "--log", logPath, "--report", filepath.Join(dir, "fleet.md"))
+	if code != 1 || !strings.Contains(stdout, "soak FAILED: "+dropped+": ") {
+		t.Fatalf("soak exit %d, want 1 naming %s\n%s\n%s", code, dropped, stdout, stderr)
+	}
+	live := fleetVerdicts(t, filepath.Join(dir, "fleet.json"))
+	want := map[string]string{}
+	for _, n := range names {
+		want[n] = "PASS"
+	}
+	want[dropped], want["fleet"] = "FAIL", "FAIL"
+	if !maps.Equal(live, want) {
+		t.Fatalf("verdicts %v, want %v\n%s", live, want, stdout)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "fleet.md"))
+	if !strings.Contains(string(md), "| ["+dropped+"](#"+dropped+") | FAIL |") || !strings.Contains(string(md), "![temp over time](fleet-"+dropped+".svg)") {
+		t.Fatalf("the report's table or chart link is missing %s:\n%s", dropped, md)
+	}
+	if svg, err := os.ReadFile(filepath.Join(dir, "fleet-"+dropped+".svg")); err != nil || !strings.Contains(string(svg), "dropout") {
+		t.Fatalf("%s's chart shows no dropout: %v", dropped, err)
+	}
+
+	code, stdout, _ = run(t, "report", "-c", filepath.Join(dir, "watch.toml"), "--report", filepath.Join(dir, "replay.md"), logPath)
+	if replay := fleetVerdicts(t, filepath.Join(dir, "replay.json")); code != 1 || !maps.Equal(replay, live) {
+		t.Fatalf("report from the log: exit %d, verdicts %v, live %v\n%s", code, replay, live, stdout)
+	}
+}
+
+// fleetVerdicts reads a fleet summary's verdicts by thing, "fleet" for the fleet's.
+func fleetVerdicts(t *testing.T, path string) map[string]string {
+	t.Helper()
+	var sum report.FleetSummary
+	data, _ := os.ReadFile(path)
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out := map[string]string{"fleet": sum.Verdict}
+	for _, s := range sum.Things {
+		out[s.Thing] = s.Verdict
+	}
+	return out
 }
