@@ -133,9 +133,10 @@ func TestFleetReplayAgreesWithLive(t *testing.T) {
 }
 
 // TestFleetSoakAgainstEmulator: serve and sim --fleet 5 over TLS on
-// 127.0.0.1, one device dropping every 6 s; a fleet soak of the five (by
-// [thing] names) fails that one and passes the others, the fleet FAILs
-// with exit 1, and report rebuilds the same verdicts from the log.
+// 127.0.0.1, one device dropping every 6 s; a fleet soak of the five, by
+// [thing] names and by match (found as they report), fails that one and
+// passes the others, the fleet FAILs with exit 1, and report rebuilds the
+// same verdicts from the log.
 func TestFleetSoakAgainstEmulator(t *testing.T) {
 	dir := t.TempDir()
 	run(t, "certs", "init", "--dir", dir, "--thing", "esp32-soak")
@@ -144,16 +145,22 @@ func TestFleetSoakAgainstEmulator(t *testing.T) {
 	_, port, _ := strings.Cut(addr, ":")
 	names := devicesim.FleetNames("esp32-soak", 5)
 	quoted, _ := json.Marshal(names)
-	for name, edit := range map[string]func(string) string{
-		"device.toml": func(s string) string { return s },
-		// max_blind: a slow first connect on a loaded machine is not what this test is about.
-		"watch.toml": func(s string) string {
-			return strings.Replace(s, "[thing]\n", "[thing]\nnames = "+string(quoted)+"\n", 1) + "\n[soak]\nmax_blind = 50\n"
-		},
+	watch, _ := os.ReadFile(filepath.Join(dir, "watch.toml"))
+	// max_blind: a slow first connect on a loaded machine is not what this test is about.
+	for _, f := range []struct{ name, text string }{
+		{"device.toml", ""},
+		{"names.toml", "names = " + string(quoted)},
+		{"match.toml", `match = "esp32-soak-*"`},
 	} {
-		path := filepath.Join(dir, name)
-		data, _ := os.ReadFile(path)
-		os.WriteFile(path, []byte(edit(strings.Replace(string(data), "port = 8883", "port = "+port, 1))), 0o644)
+		data := watch
+		if f.text == "" {
+			data, _ = os.ReadFile(filepath.Join(dir, f.name))
+		}
+		text := strings.Replace(string(data), "port = 8883", "port = "+port, 1)
+		if f.text != "" {
+			text = strings.Replace(text, "[thing]\n", "[thing]\n"+f.text+"\n", 1) + "\n[soak]\nmax_blind = 50\n"
+		}
+		os.WriteFile(filepath.Join(dir, f.name), []byte(text), 0o644)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	simDone := make(chan int)
@@ -181,32 +188,35 @@ func TestFleetSoakAgainstEmulator(t *testing.T) {
 	if dropped == "" {
 		t.Fatalf("sim names no device with the drop fault:\n%s", simLog.String())
 	}
-
-	logPath := filepath.Join(dir, "fleet.jsonl")
-	code, stdout, stderr := run(t, "soak", "-c", filepath.Join(dir, "watch.toml"), "--duration", "14s", "--log", logPath, "--report", filepath.Join(dir, "fleet.md"))
-	if code != 1 || !strings.Contains(stdout, "soak FAILED: "+dropped+": ") {
-		t.Fatalf("soak exit %d, want 1 naming %s\n%s\n%s", code, dropped, stdout, stderr)
-	}
-	live := fleetVerdicts(t, filepath.Join(dir, "fleet.json"))
 	want := map[string]string{}
 	for _, n := range names {
 		want[n] = "PASS"
 	}
 	want[dropped], want["fleet"] = "FAIL", "FAIL"
-	if !maps.Equal(live, want) {
-		t.Fatalf("verdicts %v, want %v\n%s", live, want, stdout)
-	}
-	md, _ := os.ReadFile(filepath.Join(dir, "fleet.md"))
-	if !strings.Contains(string(md), "| ["+dropped+"](#"+dropped+") | FAIL |") || !strings.Contains(string(md), "![temp over time](fleet-"+dropped+".svg)") {
-		t.Fatalf("the report's table or chart link is missing %s:\n%s", dropped, md)
-	}
-	if svg, err := os.ReadFile(filepath.Join(dir, "fleet-"+dropped+".svg")); err != nil || !strings.Contains(string(svg), "dropout") {
-		t.Fatalf("%s's chart shows no dropout: %v", dropped, err)
-	}
 
-	code, stdout, _ = run(t, "report", "-c", filepath.Join(dir, "watch.toml"), "--report", filepath.Join(dir, "replay.md"), logPath)
-	if replay := fleetVerdicts(t, filepath.Join(dir, "replay.json")); code != 1 || !maps.Equal(replay, live) {
-		t.Fatalf("report from the log: exit %d, verdicts %v, live %v\n%s", code, replay, live, stdout)
+	for _, how := range []string{"names", "match"} {
+		t.Run(how, func(t *testing.T) {
+			cfg, logPath, base := filepath.Join(dir, how+".toml"), filepath.Join(dir, how+".jsonl"), filepath.Join(dir, how)
+			code, stdout, stderr := run(t, "soak", "-c", cfg, "--duration", "14s", "--log", logPath, "--report", base+".md")
+			if code != 1 || !strings.Contains(stdout, "soak FAILED: "+dropped+": ") {
+				t.Fatalf("soak exit %d, want 1 naming %s\n%s\n%s", code, dropped, stdout, stderr)
+			}
+			live := fleetVerdicts(t, base+".json")
+			if !maps.Equal(live, want) {
+				t.Fatalf("verdicts %v, want %v\n%s", live, want, stdout)
+			}
+			md, _ := os.ReadFile(base + ".md")
+			if !strings.Contains(string(md), "| ["+dropped+"](#"+dropped+") | FAIL |") || !strings.Contains(string(md), "![temp over time]("+how+"-"+dropped+".svg)") {
+				t.Fatalf("the report's table or chart link is missing %s:\n%s", dropped, md)
+			}
+			if svg, err := os.ReadFile(base + "-" + dropped + ".svg"); err != nil || !strings.Contains(string(svg), "dropout") {
+				t.Fatalf("%s's chart shows no dropout: %v", dropped, err)
+			}
+			code, stdout, _ = run(t, "report", "-c", cfg, "--report", base+"-replay.md", logPath)
+			if replay := fleetVerdicts(t, base+"-replay.json"); code != 1 || !maps.Equal(replay, live) {
+				t.Fatalf("report from the log: exit %d, verdicts %v, live %v\n%s", code, replay, live, stdout)
+			}
+		})
 	}
 }
 
