@@ -22,7 +22,7 @@ import (
 
 func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("soak", "soak [-c FILE] --duration D [--log FILE] [--report FILE] [connection flags]", stderr)
-	cfgPath := fs.String("c", "", "configuration ([soak] holds the thresholds)")
+	cfgPath := fs.String("c", "", "configuration ([soak] holds the thresholds; [thing] names or match soak a fleet, unless --thing names one)")
 	over := addConnFlags(fs)
 	duration := fs.Duration("duration", 0, "how long to watch, e.g. 8h (Ctrl+C ends early and still reports)")
 	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
