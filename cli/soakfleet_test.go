@@ -3,8 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
-	"maps"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
