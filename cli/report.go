@@ -43,12 +43,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				fleet = newFleetMonitors(monitorOptions(cfg), s)
 			}
 		}
+		last = later(last, ev.Time())
 		if fleet != nil {
 			fleet.Apply(ev)
-			last = later(last, ev.Time())
 			return
 		}
-		last = later(last, ev.Time())
 		if s, ok := ev.(event.Session); ok && thing == "" {
 			thing = s.Thing
 		}
