@@ -33,13 +33,21 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		cfg = loaded
 	}
 	mon := monitor.New(monitorOptions(cfg))
+	var fleet *fleetMonitors // a fleet soak's log: its first line is a session without a thing
 	var first, last time.Time
 	thing := ""
 	log, err := eventlog.Scan(fs.Arg(0), func(ev event.Event) {
 		if first.IsZero() {
 			first = ev.Time()
+			if s, ok := ev.(event.Session); ok && s.Thing == "" {
+				fleet = newFleetMonitors(monitorOptions(cfg), s)
+			}
 		}
 		last = later(last, ev.Time())
+		if fleet != nil {
+			fleet.Apply(ev)
+			return
+		}
 		if s, ok := ev.(event.Session); ok && thing == "" {
 			thing = s.Thing
 		}
@@ -56,6 +64,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if first.IsZero() {
 		return fmt.Errorf("%s holds no events", fs.Arg(0))
+	}
+	if fleet != nil {
+		return finishFleetReport(fleet, report.Run{Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: first, End: last}, cfg, *reportPath, stdout)
 	}
 	// Without -c the log's sessions name the thing, else the log's file name.
 	switch {

@@ -22,7 +22,7 @@ import (
 
 func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("soak", "soak [-c FILE] --duration D [--log FILE] [--report FILE] [connection flags]", stderr)
-	cfgPath := fs.String("c", "", "configuration ([soak] holds the thresholds)")
+	cfgPath := fs.String("c", "", "configuration ([soak] holds the thresholds; [thing] names or match soak a fleet, unless --thing names one)")
 	over := addConnFlags(fs)
 	duration := fs.Duration("duration", 0, "how long to watch, e.g. 8h (Ctrl+C ends early and still reports)")
 	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
@@ -38,6 +38,9 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	pki.WarnKeyFile(stderr, cfg.AWS.Key)
+	if cfg.Thing.Fleet() && over.Thing == "" {
+		return soakFleet(ctx, cfg, opts, fleetRun{duration: *duration, log: *logPath, report: *reportPath}, stdout, stderr)
+	}
 	mon := monitor.New(monitorOptions(cfg))
 	session := sessionOf(cfg)
 	mon.Apply(session)
@@ -56,7 +59,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	alerts, stopAlerts := startAlerts(cfg, stderr)
 	defer stopAlerts()
 	progress := progressOut(stderr)
-	watchSoak(ctx, conn, mon, log, session.At.Add(*duration), progress, func(now time.Time) { alerts.Observe(cfg.Thing.Name, mon, now) })
+	watchSoak(ctx, conn.Events(), &oneThing{mon: mon, log: log}, session.At.Add(*duration), progress, func(now time.Time) { alerts.Observe(cfg.Thing.Name, mon, now) })
 	if progress != nil {
 		fmt.Fprintln(progress) // the report's lines start below the progress line
 	}
@@ -101,10 +104,42 @@ func record(mon *monitor.Monitor, log *eventlog.Writer, ev event.Event) {
 	}
 }
 
-// watchSoak feeds events to the monitor and the log until the deadline or
-// ctx ends, ticking the dropout detector, observing for alerts and
-// printing progress.
-func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, log *eventlog.Writer, deadline time.Time, progress io.Writer, observe func(time.Time)) {
+// soakSink is what a soak feeds: one thing's monitor, or a fleet's.
+type soakSink interface {
+	record(ev event.Event)
+	// tick runs the dropout detector; true when a dropout opened.
+	tick(now time.Time) bool
+	progress(now time.Time) string
+	sync()
+}
+
+// oneThing is the single configured thing's monitor and the log.
+type oneThing struct {
+	mon *monitor.Monitor
+	log *eventlog.Writer
+}
+
+func (o *oneThing) record(ev event.Event) { record(o.mon, o.log, ev) }
+
+func (o *oneThing) tick(now time.Time) bool {
+	before := o.mon.DropoutCount()
+	o.mon.Tick(now)
+	return o.mon.DropoutCount() != before
+}
+
+func (o *oneThing) progress(now time.Time) string {
+	return fmt.Sprintf("reports %d  dropouts %d  availability %s  link %s", o.mon.Counts.Reports, o.mon.DropoutCount(), percent(o.mon.Availability(now)), o.mon.Link.State)
+}
+
+func (o *oneThing) sync() {
+	if o.log != nil {
+		o.log.Sync()
+	}
+}
+
+// watchSoak feeds events to the sink until the deadline or ctx ends,
+// ticking the dropout detector, observing for alerts and printing progress.
+func watchSoak(ctx context.Context, events <-chan event.Event, sink soakSink, deadline time.Time, progress io.Writer, observe func(time.Time)) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	timer := time.NewTimer(time.Until(deadline))
@@ -116,22 +151,20 @@ func watchSoak(ctx context.Context, conn *awsconn.Conn, mon *monitor.Monitor, lo
 			return
 		case <-timer.C:
 			return
-		case ev, ok := <-conn.Events():
+		case ev, ok := <-events:
 			if !ok {
 				return
 			}
-			record(mon, log, ev)
+			sink.record(ev)
 		case now := <-tick.C:
-			before := mon.DropoutCount()
-			mon.Tick(now)
+			opened := sink.tick(now)
 			observe(now)
-			if log != nil && mon.DropoutCount() != before {
-				log.Sync() // a dropout is never left in a buffer
+			if opened {
+				sink.sync() // a dropout is never left in a buffer
 			}
 			if progress != nil && now.Sub(lastPrint) >= time.Second {
 				lastPrint = now
-				fmt.Fprintf(progress, "\r%s left  reports %d  dropouts %d  availability %s  link %s   ",
-					time.Until(deadline).Round(time.Second), mon.Counts.Reports, mon.DropoutCount(), percent(mon.Availability(now)), mon.Link.State)
+				fmt.Fprintf(progress, "\r%s left  %s   ", time.Until(deadline).Round(time.Second), sink.progress(now))
 			}
 		}
 	}

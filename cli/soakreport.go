@@ -69,6 +69,11 @@ func finishReport(run report.Run, mon *monitor.Monitor, cfg *config.Config, path
 	} else {
 		stdout.Write(md)
 	}
+	return verdictExit(verdict, stdout)
+}
+
+// verdictExit prints the verdict's line; its error carries the exit status.
+func verdictExit(verdict report.Verdict, stdout io.Writer) error {
 	switch verdict.Outcome {
 	case report.Fail:
 		why := verdict.Rule

@@ -236,3 +236,47 @@ func TestIdleLogGetsAliveLines(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetLinesCarryTheirThing: a fleet's log names the thing on every
+// event that has one, and the things a link blinds; both read back.
+func TestFleetLinesCarryTheirThing(t *testing.T) {
+	events := []event.Event{
+		event.Session{At: t0, Program: "iotwatch test", Thing: "esp32-000"},
+		event.Link{At: t0, State: event.LinkUp, Things: []string{"esp32-000", "esp32-001"}},
+		event.ShadowDoc{At: t0, Thing: "esp32-001", Kind: event.DocCurrent, Version: 1, Reported: map[string]any{"seq": 1.0}},
+		event.Rejected{At: t0, Thing: "esp32-001", Op: "get", Code: 404, Message: "No shadow exists with name: 'esp32-001'"},
+		event.Deleted{At: t0, Thing: "esp32-000", Version: 2},
+		event.Presence{At: t0, Thing: "esp32-000", ClientID: "esp32-000", EventType: "connected"},
+		event.DesiredSent{At: t0, Thing: "esp32-001", ClientToken: "d", Patch: map[string]any{"led": true}},
+	}
+	path := filepath.Join(t.TempDir(), "fleet.jsonl")
+	w, err := Create(path, events[0].(event.Session))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events[1:] {
+		if err := w.Write(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	log, err := Read(path)
+	if err != nil || len(log.Problems) > 0 {
+		t.Fatalf("read: %v %+v", err, log)
+	}
+	if !reflect.DeepEqual(log.Events, events) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", log.Events, events)
+	}
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if want := `{"time":"2026-11-25T10:00:00Z","type":"link","state":"up","things":["esp32-000","esp32-001"]}`; lines[1] != want {
+		t.Errorf("link line:\n got %s\nwant %s", lines[1], want)
+	}
+	for i, l := range lines[2:] {
+		if !strings.Contains(l, `"thing":"esp32-00`) {
+			t.Errorf("line %d names no thing: %s", i+3, l)
+		}
+	}
+}

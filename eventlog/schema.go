@@ -48,6 +48,8 @@ type line struct {
 	State   string `json:"state,omitzero"`
 	Attempt int    `json:"attempt,omitzero"`
 	Error   string `json:"error,omitzero"`
+	// Things are the things a fleet connection's link state blinds.
+	Things []string `json:"things,omitzero"`
 
 	Patch   map[string]any `json:"patch,omitzero"`
 	Topic   string         `json:"topic,omitzero"`
@@ -68,25 +70,25 @@ func toLine(ev event.Event) line {
 	case event.Alive:
 		l.Type = "alive"
 	case event.ShadowDoc:
-		l.Type, l.Kind, l.Version, l.ClientToken = "shadow", e.Kind.String(), e.Version, e.ClientToken
+		l.Type, l.Thing, l.Kind, l.Version, l.ClientToken = "shadow", e.Thing, e.Kind.String(), e.Version, e.ClientToken
 		l.Desired, l.Reported, l.Delta, l.DesiredMetadata, l.ReportedMetadata = e.Desired, e.Reported, e.Delta, e.DesiredMetadata, e.ReportedMetadata
 		if e.Timestamp != 0 {
 			l.ShadowTime = stamp(time.Unix(e.Timestamp, 0))
 		}
 	case event.Rejected:
-		l.Type, l.Op, l.Code, l.Message, l.ClientToken = "rejected", e.Op, e.Code, e.Message, e.ClientToken
+		l.Type, l.Thing, l.Op, l.Code, l.Message, l.ClientToken = "rejected", e.Thing, e.Op, e.Code, e.Message, e.ClientToken
 	case event.Deleted:
-		l.Type, l.Version, l.ClientToken = "deleted", e.Version, e.ClientToken
+		l.Type, l.Thing, l.Version, l.ClientToken = "deleted", e.Thing, e.Version, e.ClientToken
 	case event.Presence:
-		l.Type, l.ClientID, l.EventType, l.VersionNumber = "presence", e.ClientID, e.EventType, e.VersionNumber
+		l.Type, l.Thing, l.ClientID, l.EventType, l.VersionNumber = "presence", e.Thing, e.ClientID, e.EventType, e.VersionNumber
 		l.DisconnectReason, l.ClientInitiated, l.FailureReason = e.DisconnectReason, e.ClientInitiated, e.FailureReason
 		if !e.Timestamp.IsZero() {
 			l.EventTime = stamp(e.Timestamp)
 		}
 	case event.Link:
-		l.Type, l.State, l.Attempt, l.Error = "link", e.State.String(), e.Attempt, e.Err
+		l.Type, l.State, l.Attempt, l.Error, l.Things = "link", e.State.String(), e.Attempt, e.Err, e.Things
 	case event.DesiredSent:
-		l.Type, l.ClientToken, l.Patch = "desired", e.ClientToken, e.Patch
+		l.Type, l.Thing, l.ClientToken, l.Patch = "desired", e.Thing, e.ClientToken, e.Patch
 	case event.Malformed:
 		l.Type, l.Topic, l.Error, l.Payload = "malformed", e.Topic, e.Err, string(e.Payload)
 	case event.Overflow:
@@ -111,7 +113,7 @@ func (l line) event() (event.Event, error) {
 		if !ok {
 			return nil, fmt.Errorf("shadow kind %q is not one of get, documents, accepted, delta", l.Kind)
 		}
-		d := event.ShadowDoc{At: at, Kind: kind, Version: l.Version, ClientToken: l.ClientToken,
+		d := event.ShadowDoc{At: at, Thing: l.Thing, Kind: kind, Version: l.Version, ClientToken: l.ClientToken,
 			Desired: event.Fit(l.Desired), Reported: event.Fit(l.Reported), Delta: event.Fit(l.Delta),
 			DesiredMetadata: event.Fit(l.DesiredMetadata), ReportedMetadata: event.Fit(l.ReportedMetadata)}
 		if l.ShadowTime != "" {
@@ -123,11 +125,11 @@ func (l line) event() (event.Event, error) {
 		}
 		return d, nil
 	case "rejected":
-		return event.Rejected{At: at, Op: l.Op, Code: l.Code, Message: l.Message, ClientToken: l.ClientToken}, nil
+		return event.Rejected{At: at, Thing: l.Thing, Op: l.Op, Code: l.Code, Message: l.Message, ClientToken: l.ClientToken}, nil
 	case "deleted":
-		return event.Deleted{At: at, Version: l.Version, ClientToken: l.ClientToken}, nil
+		return event.Deleted{At: at, Thing: l.Thing, Version: l.Version, ClientToken: l.ClientToken}, nil
 	case "presence":
-		p := event.Presence{At: at, ClientID: l.ClientID, EventType: l.EventType, VersionNumber: l.VersionNumber,
+		p := event.Presence{At: at, Thing: l.Thing, ClientID: l.ClientID, EventType: l.EventType, VersionNumber: l.VersionNumber,
 			DisconnectReason: l.DisconnectReason, ClientInitiated: l.ClientInitiated, FailureReason: l.FailureReason}
 		if l.EventTime != "" {
 			if p.Timestamp, err = parseTime("event_time", l.EventTime); err != nil {
@@ -140,9 +142,9 @@ func (l line) event() (event.Event, error) {
 		if !ok {
 			return nil, fmt.Errorf("link state %q is not one of connecting, up, down", l.State)
 		}
-		return event.Link{At: at, State: state, Attempt: l.Attempt, Err: l.Error}, nil
+		return event.Link{At: at, State: state, Attempt: l.Attempt, Err: l.Error, Things: l.Things}, nil
 	case "desired":
-		return event.DesiredSent{At: at, ClientToken: l.ClientToken, Patch: event.Fit(l.Patch)}, nil
+		return event.DesiredSent{At: at, Thing: l.Thing, ClientToken: l.ClientToken, Patch: event.Fit(l.Patch)}, nil
 	case "malformed":
 		m := event.Malformed{At: at, Topic: l.Topic, Err: l.Error}
 		if l.Payload != "" {

@@ -28,6 +28,11 @@ type Options struct {
 	// MaxGapSamples bounds the report gaps kept for the soak statistics'
 	// percentiles (the first ones), default 200,000 (1.6 MB).
 	MaxGapSamples int
+	// ReportsInDocuments: the connection follows update/documents and not
+	// update/accepted (a fleet's: six filters a thing fit AWS's 50 a
+	// connection), so a document whose reported section or its metadata
+	// changed is the device's report.
+	ReportsInDocuments bool
 }
 
 // Monitor is the watch state of one thing. It is not safe for concurrent
@@ -55,6 +60,7 @@ type Monitor struct {
 	s         soak
 	rebase    bool            // the next document may start a new version baseline
 	huge      map[string]bool // fields that held a number beyond float64
+	docMeta   time.Time       // the newest reported metadata of the last full document
 }
 
 // Counts are the running totals shown in the header.
@@ -178,6 +184,10 @@ func (m *Monitor) applyDoc(d event.ShadowDoc) {
 	m.Version, m.rebase = d.Version, false
 	switch d.Kind {
 	case event.DocGet, event.DocCurrent:
+		if d.Kind == event.DocCurrent && m.o.ReportsInDocuments && m.reportIn(d) {
+			m.countReport(d)
+		}
+		m.docMeta = latestTimestamp(d.ReportedMetadata)
 		m.Desired, m.Reported = d.Desired, d.Reported
 		m.Delta = d.Delta
 		if d.Kind == event.DocCurrent {
@@ -197,6 +207,13 @@ func (m *Monitor) applyDoc(d event.ShadowDoc) {
 			m.checkRefused(d)
 		}
 	}
+}
+
+// reportIn says whether a full document holds a report the last one did
+// not: newer reported metadata, or other reported values (a second report
+// within the metadata's whole second).
+func (m *Monitor) reportIn(d event.ShadowDoc) bool {
+	return d.Reported != nil && (latestTimestamp(d.ReportedMetadata).After(m.docMeta) || !shadow.Equal(d.Reported, m.Reported))
 }
 
 // checkRead takes seq and uptime from a full document: a report iotwatch

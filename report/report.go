@@ -148,6 +148,10 @@ type Summary struct {
 
 // JSON renders the summary.
 func JSON(run Run, st monitor.Stats, v Verdict) []byte {
+	return marshal(summaryOf(run, st, v))
+}
+
+func summaryOf(run Run, st monitor.Stats, v Verdict) Summary {
 	s := Summary{Thing: run.Thing, Start: run.Start.UTC(), End: run.End.UTC(), Verdict: v.Outcome.String(), Rule: v.Rule,
 		Pass: v.Pass, Reasons: v.Reasons, Reports: st.Reports, Dropouts: len(st.Dropouts),
 		LongestGapS: st.LongestGap.Seconds(), GapP50S: st.GapP50.Seconds(),
@@ -170,7 +174,11 @@ func JSON(run Run, st monitor.Stats, v Verdict) []byte {
 	if s.NotPlottable == nil {
 		s.NotPlottable = []string{}
 	}
-	b, _ := json.MarshalIndent(s, "", "  ")
+	return s
+}
+
+func marshal(v any) []byte {
+	b, _ := json.MarshalIndent(v, "", "  ")
 	return append(b, '\n')
 }
 
@@ -186,8 +194,16 @@ func Markdown(run Run, st monitor.Stats, v Verdict, svgName string) []byte {
 	th := run.Thresholds
 	fmt.Fprintf(&b, "Thresholds (%s): max_dropouts %d, min_availability %g %%, max_gap %s, max_blind %g %%.\n\n",
 		run.ThresholdsFrom, th.MaxDropouts, th.MinAvailability, th.MaxGap, th.MaxBlind)
+	writeFigures(&b, run, st, svgName, "##")
+	writeRules(&b)
+	return []byte(b.String())
+}
+
+// writeFigures writes the chart's link, the statistics and the dropouts
+// (under a heading of level h).
+func writeFigures(b *strings.Builder, run Run, st monitor.Stats, svgName, h string) {
 	if svgName != "" {
-		fmt.Fprintf(&b, "![%s over time](%s)\n\n", run.Field, svgName)
+		fmt.Fprintf(b, "![%s over time](%s)\n\n", run.Field, svgName)
 	}
 	avail, mtbf, rt := "–", "–", "–"
 	if st.Observed > 0 {
@@ -219,19 +235,22 @@ func Markdown(run Run, st monitor.Stats, v Verdict, svgName string) []byte {
 	}
 	b.WriteString("| statistic | value |\n|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
+		fmt.Fprintf(b, "| %s | %s |\n", r[0], r[1])
 	}
 	if len(st.Dropouts) > 0 {
-		b.WriteString("\n## Dropouts\n\n| start | duration | cause |\n|---|---|---|\n")
+		fmt.Fprintf(b, "\n%s Dropouts\n\n| start | duration | cause |\n|---|---|---|\n", h)
 		for _, d := range st.Dropouts {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", d.Start.UTC().Format(time.RFC3339), dur(d.Duration(run.End)), d.Cause)
+			fmt.Fprintf(b, "| %s | %s | %s |\n", d.Start.UTC().Format(time.RFC3339), dur(d.Duration(run.End)), d.Cause)
 		}
 	}
+}
+
+// writeRules lists the verdict's rules, the report's last section.
+func writeRules(b *strings.Builder) {
 	b.WriteString("\n## How the verdict is decided\n\nThe first rule that applies decides:\n\n")
 	for i, r := range Rules {
-		fmt.Fprintf(&b, "%d. %s\n", i+1, r)
+		fmt.Fprintf(b, "%d. %s\n", i+1, r)
 	}
-	return []byte(b.String())
 }
 
 func unwatched(st monitor.Stats) string {
