@@ -108,6 +108,7 @@ func (m *FleetModel) thing(name string) *monitor.Monitor {
 			field = "temp"
 		}
 		o.Fields, o.Coarse, o.MaxGapSamples = []string{field}, true, fleetGapSamples
+		o.ReportsInDocuments = true // a fleet's connection follows update/documents only
 		mon = monitor.New(o)
 		m.things[name] = mon
 	}
@@ -211,7 +212,7 @@ func (m *FleetModel) toFocus(msg tea.Msg) tea.Cmd {
 // gets its events through that screen.
 func (m *FleetModel) route(events eventsMsg) tea.Cmd {
 	var mine eventsMsg
-	for _, ev := range withReports(events) {
+	for _, ev := range events {
 		for _, t := range thingsOf(ev) {
 			if m.focus != nil && t == m.focus.o.Thing {
 				mine = append(mine, ev)
@@ -238,20 +239,6 @@ func (m *FleetModel) route(events eventsMsg) tea.Cmd {
 		return m.toFocus(mine)
 	}
 	return nil
-}
-
-// withReports puts after each documents message the report it carries.
-func withReports(events eventsMsg) eventsMsg {
-	out := make(eventsMsg, 0, len(events))
-	for _, ev := range events {
-		out = append(out, ev)
-		if d, ok := ev.(event.ShadowDoc); ok {
-			if r, ok := reportIn(d); ok {
-				out = append(out, r)
-			}
-		}
-	}
-	return out
 }
 
 // thingsOf names the things an event is about: its thing, or for a link
