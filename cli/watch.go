@@ -95,21 +95,27 @@ func writeCSV(path string, mon *monitor.Monitor, start, end time.Time) error {
 // event log, so the UI never does that IO itself.
 type loggedConn struct {
 	*awsconn.Conn
-	events chan event.Event
+	events <-chan event.Event
 }
 
 func logged(conn *awsconn.Conn, log *eventlog.Writer) *loggedConn {
-	lc := &loggedConn{Conn: conn, events: make(chan event.Event, 1024)}
+	return &loggedConn{Conn: conn, events: teeLog(conn.Events(), log)}
+}
+
+// teeLog passes events on after appending each to log, off the UI
+// goroutine; the raw-topics view's traffic is not the thing's history.
+func teeLog(in <-chan event.Event, log *eventlog.Writer) <-chan event.Event {
+	out := make(chan event.Event, 1024)
 	go func() {
-		defer close(lc.events)
-		for ev := range conn.Events() {
-			if _, raw := ev.(event.Raw); !raw { // the raw-topics view's traffic is not the thing's history
+		defer close(out)
+		for ev := range in {
+			if _, raw := ev.(event.Raw); !raw {
 				log.Write(ev)
 			}
-			lc.events <- ev
+			out <- ev
 		}
 	}()
-	return lc
+	return out
 }
 
 func (l *loggedConn) Events() <-chan event.Event { return l.events }

@@ -92,19 +92,11 @@ func watchFleet(ctx context.Context, cfg *config.Config, opts awsconn.Options, s
 // log (every line names its thing), off the UI goroutine.
 type fleetLog struct {
 	*awsconn.Fleet
-	events chan event.Event
+	events <-chan event.Event
 }
 
 func loggedFleet(f *awsconn.Fleet, log *eventlog.Writer) *fleetLog {
-	l := &fleetLog{Fleet: f, events: make(chan event.Event, 1024)}
-	go func() {
-		defer close(l.events)
-		for ev := range f.Events() {
-			log.Write(ev)
-			l.events <- ev
-		}
-	}()
-	return l
+	return &fleetLog{Fleet: f, events: teeLog(f.Events(), log)}
 }
 
 func (l *fleetLog) Events() <-chan event.Event { return l.events }
