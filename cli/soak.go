@@ -24,6 +24,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("soak", "soak [-c FILE] --duration D [--log FILE] [--report FILE] [connection flags]", stderr)
 	cfgPath := fs.String("c", "", "configuration ([soak] holds the thresholds; [thing] names or match soak a fleet, unless --thing names one)")
 	over := addConnFlags(fs)
+	things := repeatThing(fs, over)
 	duration := fs.Duration("duration", 0, "how long to watch, e.g. 8h (Ctrl+C ends early and still reports)")
 	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
 	reportPath := fs.String("report", "", "write the Markdown report here, with .svg and .json beside it")
@@ -38,7 +39,10 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	pki.WarnKeyFile(stderr, cfg.AWS.Key)
-	if cfg.Thing.Fleet() && over.Thing == "" {
+	if err := things.apply(cfg); err != nil {
+		return err
+	}
+	if cfg.Thing.Fleet() && (over.Thing == "" || len(things.names) > 1) {
 		return soakFleet(ctx, cfg, opts, fleetRun{duration: *duration, log: *logPath, report: *reportPath}, stdout, stderr)
 	}
 	mon := monitor.New(monitorOptions(cfg))

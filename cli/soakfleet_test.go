@@ -194,10 +194,20 @@ func TestFleetSoakAgainstEmulator(t *testing.T) {
 	}
 	want[dropped], want["fleet"] = "FAIL", "FAIL"
 
-	for _, how := range []string{"names", "match"} {
+	// names and match in the file, and --thing repeated on the command line
+	// (over match.toml, whose match it replaces).
+	for _, how := range []string{"names", "match", "flags"} {
 		t.Run(how, func(t *testing.T) {
 			cfg, logPath, base := filepath.Join(dir, how+".toml"), filepath.Join(dir, how+".jsonl"), filepath.Join(dir, how)
-			code, stdout, stderr := run(t, "soak", "-c", cfg, "--duration", "14s", "--log", logPath, "--report", base+".md")
+			args := []string{"soak", "-c", cfg, "--duration", "14s", "--log", logPath, "--report", base + ".md"}
+			if how == "flags" {
+				cfg = filepath.Join(dir, "match.toml")
+				args[2] = cfg
+				for _, n := range names {
+					args = append(args, "--thing", n)
+				}
+			}
+			code, stdout, stderr := run(t, args...)
 			if code != 1 || !strings.Contains(stdout, "soak FAILED: "+dropped+": ") {
 				t.Fatalf("soak exit %d, want 1 naming %s\n%s\n%s", code, dropped, stdout, stderr)
 			}
