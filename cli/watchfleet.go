@@ -56,10 +56,10 @@ func (t *thingFlags) apply(cfg *config.Config) error {
 	return nil
 }
 
-// watchFleet runs the fleet screen over the configured things: names from
-// the start, the things match accepts from the registry (ListThings) and
-// from the update/accepted wildcard as they report.
-func watchFleet(ctx context.Context, cfg *config.Config, opts awsconn.Options, single tui.Options, logPath string, noColor bool, stderr io.Writer) error {
+// fleetOptions are the fleet's things: names from the start, and the things
+// match accepts from the registry (ListThings, when the control plane is
+// reachable) and from the update/accepted wildcard as they report.
+func fleetOptions(ctx context.Context, cfg *config.Config, opts awsconn.Options, stderr io.Writer) awsconn.FleetOptions {
 	fo := awsconn.FleetOptions{Conn: opts, Things: cfg.Thing.Names}
 	if cfg.Thing.Match != "" {
 		fo.Match, fo.Discover = cfg.Thing.Matches, true
@@ -69,6 +69,14 @@ func watchFleet(ctx context.Context, cfg *config.Config, opts awsconn.Options, s
 			fmt.Fprintf(stderr, "warning: no control plane to list things (%v): matching things appear as they report\n", err)
 		}
 	}
+	return fo
+}
+
+// watchFleet runs the fleet screen over the configured things: names from
+// the start, the things match accepts from the registry (ListThings) and
+// from the update/accepted wildcard as they report.
+func watchFleet(ctx context.Context, cfg *config.Config, opts awsconn.Options, single tui.Options, logPath string, noColor bool, stderr io.Writer) error {
+	fo := fleetOptions(ctx, cfg, opts, stderr)
 	session := sessionOf(cfg) // before Dial: the log's run starts before its first event
 	fleet, err := awsconn.DialFleet(fo)
 	if err != nil {
