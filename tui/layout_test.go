@@ -139,3 +139,21 @@ func TestLogPagesAt80x24(t *testing.T) {
 		t.Fatalf("paged %v:\n%s", paged, m.View())
 	}
 }
+
+// TestNoRowLeftEmpty: on a wide terminal with few log entries the plot
+// takes the rows the log does not fill; no run of blank rows is left
+// between the table and the footer.
+func TestNoRowLeftEmpty(t *testing.T) {
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 160, Height: 50})
+	m = update(m, demoReports(20))
+	lines := strings.Split(m.View(), "\n")
+	blank := 0
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			blank++
+		}
+	}
+	if blank > 1 {
+		t.Fatalf("%d blank rows of %d:\n%s", blank, len(lines), m.View())
+	}
+}

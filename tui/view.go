@@ -36,11 +36,15 @@ const (
 type rows struct{ plot, table, pane int }
 
 // share splits rest rows. tableWant is the table's full height; paneMin
-// what the pane needs; a pane that grows (the log) takes half of the rows
-// left over, else the plot takes them all.
-func share(rest, tableWant, paneMin int, paneGrows, wide bool) rows {
+// what the pane needs and paneWant what its content fills; a pane that
+// grows (the log) takes up to half of the rows left over, no more than it
+// fills, and the plot takes the rest: no row is left empty.
+func share(rest, tableWant, paneMin, paneWant int, paneGrows, wide bool) rows {
+	if !paneGrows {
+		paneWant = paneMin
+	}
 	if wide {
-		lower := max(tableWant, paneMin, rest/2)
+		lower := max(tableWant, paneMin, min(rest/2, paneWant))
 		lower = max(0, min(lower, rest-plotMin))
 		return rows{plot: rest - lower, table: min(tableWant, lower), pane: lower}
 	}
@@ -48,11 +52,9 @@ func share(rest, tableWant, paneMin int, paneGrows, wide bool) rows {
 	r.pane = min(paneMin, rest-r.plot)
 	r.table = min(tableWant, rest-r.plot-r.pane)
 	extra := rest - r.plot - r.pane - r.table
-	if paneGrows {
-		r.pane += extra / 2
-		extra -= extra / 2
-	}
-	r.plot += extra
+	grow := min(extra/2, max(0, paneWant-r.pane))
+	r.pane += grow
+	r.plot += extra - grow
 	return r
 }
 
@@ -73,7 +75,7 @@ func (m *Model) body(rest int) string {
 	case paneSoak:
 		paneMin, paneGrows = len(m.soakLines()), false
 	}
-	r := share(rest, len(table), paneMin, paneGrows, wide)
+	r := share(rest, len(table), paneMin, len(m.snap.Events)+1, paneGrows, wide)
 	plot := m.plot(r.plot)
 	pane := m.paneView(r.pane, m.paneWidth())
 	shown := m.fitTable(table, r.table)
