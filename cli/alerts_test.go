@@ -23,6 +23,7 @@ func TestSoakAlertsOnDropout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.WriteString("\n[soak]\ndropout_after = 4\n") // a loaded machine's gap is not the injected dropout
 	f.WriteString("\n[[alert]]\non = [\"dropout_opened\", \"dropout_closed\"]\ncommand = [\"sh\", \"-c\", \"cat >> " + alerts + "\"]\n")
 	f.Close()
 	_, device, err := loadConn(filepath.Join(dir, "device.toml"), config.Overrides{})
