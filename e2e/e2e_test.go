@@ -10,9 +10,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
+
+// terminals counts the terminals started, for their socket names.
+var terminals atomic.Int64
 
 // terminal is a tmux server of its own running one command.
 type terminal struct {
@@ -30,7 +34,9 @@ func startSized(t *testing.T, command string, width, height int) *terminal {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux not installed: make test installs it")
 	}
-	term := &terminal{t: t, socket: fmt.Sprintf("iotwatch-e2e-%d-%s", os.Getpid(), filepath.Base(t.TempDir()))} // unique across test processes
+	// A socket of its own: unique across test processes and terminals (a
+	// name reused right after kill-server can meet the old server exiting).
+	term := &terminal{t: t, socket: fmt.Sprintf("iotwatch-e2e-%d-%d", os.Getpid(), terminals.Add(1))}
 	term.tmux("new-session", "-d", "-s", "e2e", "-x", strconv.Itoa(width), "-y", strconv.Itoa(height), command)
 	t.Cleanup(func() { exec.Command("tmux", "-L", term.socket, "kill-server").Run() })
 	return term
