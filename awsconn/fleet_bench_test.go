@@ -64,7 +64,7 @@ func BenchmarkFleetIngest(b *testing.B) {
 	start := time.Now()
 	go func() {
 		defer wg.Done()
-		received, overflowed = countDocuments(f, b.N, 5*time.Minute)
+		received, overflowed = countDocs(f.Events(), event.DocCurrent, b.N, 5*time.Minute)
 		ours = time.Since(start)
 	}()
 	go func() {
@@ -84,26 +84,4 @@ func BenchmarkFleetIngest(b *testing.B) {
 	b.ReportMetric(float64(b.N)/theirs.Seconds(), "mosquitto_sub-reports/s")
 	b.ReportMetric(float64(f.Connections()), "connections")
 	b.ReportMetric(float64(b.N-received), "lost")
-}
-
-// countDocuments counts update/documents across the fleet until n arrived
-// or timeout.
-func countDocuments(f *Fleet, n int, timeout time.Duration) (received, overflowed int) {
-	deadline := time.After(timeout)
-	for received < n {
-		select {
-		case ev := <-f.Events():
-			switch e := ev.(type) {
-			case event.ShadowDoc:
-				if e.Kind == event.DocCurrent {
-					received++
-				}
-			case event.Overflow:
-				overflowed += e.Count
-			}
-		case <-deadline:
-			return received, overflowed
-		}
-	}
-	return received, overflowed
 }

@@ -52,7 +52,7 @@ func BenchmarkFlood(b *testing.B) {
 	start := time.Now()
 	go func() {
 		defer wg.Done()
-		received, overflowed = countAccepted(mon, b.N, 5*time.Minute)
+		received, overflowed = countDocs(mon.Events(), event.DocAccepted, b.N, 5*time.Minute)
 		ours = time.Since(start)
 	}()
 	var theirs time.Duration
@@ -75,15 +75,16 @@ func BenchmarkFlood(b *testing.B) {
 	b.ReportMetric(float64(b.N-received), "lost")
 }
 
-// countAccepted counts update/accepted answers until n arrived or timeout.
-func countAccepted(c *Conn, n int, timeout time.Duration) (received, overflowed int) {
+// countDocs counts shadow documents of kind from events until n arrived or
+// timeout, with the events dropped locally.
+func countDocs(events <-chan event.Event, kind event.DocKind, n int, timeout time.Duration) (received, overflowed int) {
 	deadline := time.After(timeout)
 	for received < n {
 		select {
-		case ev := <-c.Events():
+		case ev := <-events:
 			switch e := ev.(type) {
 			case event.ShadowDoc:
-				if e.Kind == event.DocAccepted {
+				if e.Kind == kind {
 					received++
 				}
 			case event.Overflow:
