@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/iotwatch/iotwatch/alert"
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/event"
@@ -60,19 +61,9 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer conn.Close()
-	alerts, stopAlerts := startAlerts(cfg, stderr)
-	defer stopAlerts()
-	progress := progressOut(stderr)
-	watchSoak(ctx, conn.Events(), &oneThing{mon: mon, log: log}, session.At.Add(*duration), progress, func(now time.Time) { alerts.Observe(cfg.Thing.Name, mon, now) })
-	if progress != nil {
-		fmt.Fprintln(progress) // the report's lines start below the progress line
-	}
-	end := event.Alive{At: time.Now()}
-	record(mon, log, end) // the run's last line is its end
-	if log != nil {
-		log.Sync()
-	}
-	return finishReport(report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: session.At, End: end.At}, mon, cfg, *reportPath, stdout)
+	end := soakUntil(ctx, cfg, conn.Events(), &oneThing{mon: mon, log: log}, session.At.Add(*duration), stderr,
+		func(alerts *alert.Alerter, now time.Time) { alerts.Observe(cfg.Thing.Name, mon, now) })
+	return finishReport(report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: session.At, End: end}, mon, cfg, *reportPath, stdout)
 }
 
 // sessionOf is the line that opens a run in the log.
@@ -109,6 +100,24 @@ func record(mon *monitor.Monitor, log *eventlog.Writer, ev event.Event) {
 }
 
 // soakSink is what a soak feeds: one thing's monitor, or a fleet's.
+// soakUntil watches events into sink until the deadline or ctx ends, with
+// alerts observed at each tick and the progress line on a terminal, and
+// ends the run with an alive line, synced; it returns the run's end.
+func soakUntil(ctx context.Context, cfg *config.Config, events <-chan event.Event, sink soakSink, deadline time.Time,
+	stderr io.Writer, observe func(*alert.Alerter, time.Time)) time.Time {
+	alerts, stopAlerts := startAlerts(cfg, stderr)
+	defer stopAlerts()
+	progress := progressOut(stderr)
+	watchSoak(ctx, events, sink, deadline, progress, func(now time.Time) { observe(alerts, now) })
+	if progress != nil {
+		fmt.Fprintln(progress) // the report's lines start below the progress line
+	}
+	end := event.Alive{At: time.Now()}
+	sink.record(end) // the run's last line is its end
+	sink.sync()
+	return end.At
+}
+
 type soakSink interface {
 	record(ev event.Event)
 	// tick runs the dropout detector; true when a dropout opened.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iotwatch/iotwatch/alert"
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/event"
@@ -216,21 +217,12 @@ func soakFleet(ctx context.Context, cfg *config.Config, opts awsconn.Options, fr
 		return err
 	}
 	defer fleet.Close()
-	alerts, stopAlerts := startAlerts(cfg, stderr)
-	defer stopAlerts()
-	progress := progressOut(stderr)
-	watchSoak(ctx, fleet.Events(), sink, session.At.Add(fr.duration), progress, func(now time.Time) {
+	end := soakUntil(ctx, cfg, fleet.Events(), sink, session.At.Add(fr.duration), stderr, func(alerts *alert.Alerter, now time.Time) {
 		for t, m := range fm.mons {
 			alerts.Observe(t, m, now)
 		}
 	})
-	if progress != nil {
-		fmt.Fprintln(progress)
-	}
-	end := event.Alive{At: time.Now()}
-	sink.record(end)
-	sink.sync()
-	return finishFleetReport(fm, report.Run{Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: session.At, End: end.At}, cfg, fr.report, stdout)
+	return finishFleetReport(fm, report.Run{Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: session.At, End: end}, cfg, fr.report, stdout)
 }
 
 // finishFleetReport writes the fleet's report (with one chart per thing,
