@@ -95,3 +95,21 @@ func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 	}
 	return pk, packets.ErrRejectPacket
 }
+
+// disconnectRevoked closes, after each registry change, the connections
+// whose certificate is no longer ACTIVE or registered or whose policies no
+// longer allow their iot:Connect (mqttPolicy.revoked), with AWS's
+// AUTH_ERROR, until done is closed.
+func disconnectRevoked(reg *registry, p *mqttPolicy, events *lifecycle, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-reg.changed:
+			p.revoked(func(cl *mqtt.Client) {
+				events.note("disconnecting", cl.ID, "its certificate is no longer ACTIVE or its policies no longer allow iot:Connect")
+				events.stop(cl, "AUTH_ERROR")
+			})
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509/pkix"
 	"strings"
 	"sync"
+	"unsafe"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -19,30 +20,42 @@ import (
 // CONNECT, iot:Publish (and iot:RetainPublish) per PUBLISH, iot:Subscribe
 // per filter, iot:Receive per delivery. WebSocket clients are the IAM
 // principal and get its policy (nil: everything).
+//
+// A session's policy state lives as long as the session: a persistent
+// session (MQTT 3.1.1 cleanSession=0, MQTT 5 Session Expiry > 0) keeps it
+// while the client is away, so the messages queued for it pass the same
+// iot:Receive check as when it is connected.
 type mqttPolicy struct {
-	mqtt.HookBase // to forget a connection's decisions
+	mqtt.HookBase // to keep and forget each session's principal
 	reg           *registry
 	iam           []*policy.Document
-	conns         sync.Map // *mqtt.Client → *connPolicy
+	conns         sync.Map // *mqtt.Client → *connPolicy, one per session
+	ids           sync.Map // client id → its newest *mqtt.Client
 }
 
 // connPolicy is one connection's principal, re-read after registry changes.
 type connPolicy struct {
 	certID string // "" for the IAM principal
 	vars   map[string]string
+	attrs  []string // iot:ConnectAttributes, for iot:Connect again on a registry change
 
-	mu      sync.Mutex
-	gen     int64
-	docs    []*policy.Document
-	pending map[string][]bool
+	mu   sync.Mutex
+	gen  int64
+	docs []*policy.Document
+	// pending holds the iot:Subscribe decisions of the SUBSCRIBE being
+	// processed, keyed by the address of each filter string's bytes: mochi
+	// asks the same read question for a filter and for a delivery to a
+	// topic of the same text, and only the string itself (which points into
+	// that SUBSCRIBE packet's own buffer) tells them apart.
+	pending map[*byte]bool
 }
 
 // The mqttPolicy methods are what the auth hook (auth.go) asks.
 
-// connect decides iot:Connect; the connection's policy is kept for the
-// later checks.
-func (p *mqttPolicy) connect(cl *mqtt.Client) bool {
-	cp := &connPolicy{vars: map[string]string{"iot:ClientId": cl.ID, "aws:SourceIp": ipOf(cl)}, gen: -1, pending: map[string][]bool{}}
+// newConnPolicy reads a connection's principal and variables; nil for a
+// TLS connection without a client certificate.
+func newConnPolicy(cl *mqtt.Client) *connPolicy {
+	cp := &connPolicy{vars: map[string]string{"iot:ClientId": cl.ID, "aws:SourceIp": ipOf(cl)}, gen: -1, pending: map[*byte]bool{}}
 	if conn, ok := cl.Net.Conn.(*tls.Conn); ok {
 		cs := conn.ConnectionState()
 		if cs.ServerName != "" {
@@ -50,26 +63,42 @@ func (p *mqttPolicy) connect(cl *mqtt.Client) bool {
 		}
 		certs := cs.PeerCertificates
 		if len(certs) == 0 {
-			return false
+			return nil
 		}
 		cp.certID = certificateID(certs[0].Raw)
 		certVars(cp.vars, certs[0])
 	}
-	p.conns.Store(cl, cp)
-	attrs := []string{}
-	will := cl.Properties.Will
-	if will.Flag > 0 {
-		attrs = append(attrs, "LastWill")
+	cp.attrs = []string{}
+	if cl.Properties.Will.Flag > 0 {
+		cp.attrs = append(cp.attrs, "LastWill")
 	}
 	if !cl.Properties.Clean {
-		attrs = append(attrs, "PersistentConnect")
+		cp.attrs = append(cp.attrs, "PersistentConnect")
 	}
-	if !p.allowed(cl, "iot:Connect", "client", cl.ID, map[string][]string{"iot:ConnectAttributes": attrs}) {
+	return cp
+}
+
+// connect decides iot:Connect. The principal is held only while it
+// decides: a refused CONNECT gets no OnDisconnect to forget it by, so the
+// session's own is kept from OnSessionEstablish on.
+func (p *mqttPolicy) connect(cl *mqtt.Client) bool {
+	cp := newConnPolicy(cl)
+	if cp == nil {
+		return false
+	}
+	p.conns.Store(cl, cp)
+	defer p.conns.Delete(cl)
+	if !p.connectAllowed(cl, cp) {
 		return false
 	}
 	// A will is published on the client's behalf: it must be allowed to
 	// publish it (and to retain it) when it connects.
+	will := cl.Properties.Will
 	return will.Flag == 0 || p.publish(cl, will.TopicName) && (!will.Retain || p.retainPublish(cl, will.TopicName))
+}
+
+func (p *mqttPolicy) connectAllowed(cl *mqtt.Client, cp *connPolicy) bool {
+	return p.decide(cp, cl.ID, "iot:Connect", "client", cl.ID, map[string][]string{"iot:ConnectAttributes": cp.attrs})
 }
 
 // publish decides a PUBLISH by a client. Beyond policies, the only $aws
@@ -105,38 +134,72 @@ func (p *mqttPolicy) subscribing(cl *mqtt.Client, filters []packets.Subscription
 	cp.mu.Lock()
 	for i, f := range filters {
 		if f.Filter != "" { // refused already; mochi asks nothing more about it
-			cp.pending[f.Filter] = append(cp.pending[f.Filter], decisions[i])
+			cp.pending[unsafe.StringData(f.Filter)] = decisions[i]
 		}
 	}
 	cp.mu.Unlock()
 }
 
-// read answers mochi's read check: a subscription's pending decision, else
-// iot:Receive for a delivery.
+// read answers mochi's read check: the pending decision of a filter of the
+// SUBSCRIBE being processed (that very string), else iot:Receive for a
+// delivery, so that every delivery is checked and a deny always wins.
 func (p *mqttPolicy) read(cl *mqtt.Client, topic string) bool {
 	cp := p.of(cl)
 	if cp == nil {
 		return false
 	}
-	cp.mu.Lock()
-	if q := cp.pending[topic]; len(q) > 0 {
-		ok := q[0]
-		if len(q) == 1 {
-			delete(cp.pending, topic)
-		} else {
-			cp.pending[topic] = q[1:]
-		}
+	if topic != "" {
+		cp.mu.Lock()
+		ok, isFilter := cp.pending[unsafe.StringData(topic)]
+		delete(cp.pending, unsafe.StringData(topic))
 		cp.mu.Unlock()
-		return ok
+		if isFilter {
+			return ok
+		}
 	}
-	cp.mu.Unlock()
 	return p.allowed(cl, "iot:Receive", "topic", topic, nil)
 }
 
 func (p *mqttPolicy) ID() string { return "iotwatch-policy" }
 
 func (p *mqttPolicy) Provides(b byte) bool {
-	return b == mqtt.OnDisconnect || b == mqtt.OnSubscribe || b == mqtt.OnSubscribed
+	switch b {
+	case mqtt.OnSessionEstablish, mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired,
+		mqtt.OnSubscribe, mqtt.OnSubscribed:
+		return true
+	}
+	return false
+}
+
+// OnSessionEstablish keeps the principal of an accepted connection before
+// mochi adds it to its clients (and deliveries may reach it).
+func (p *mqttPolicy) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
+	if cp := newConnPolicy(cl); cp != nil {
+		p.conns.Store(cl, cp)
+	}
+}
+
+// OnSessionEstablished forgets the session this connection took over (mochi
+// moved its subscriptions and queued messages to this one).
+func (p *mqttPolicy) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
+	if old, ok := p.ids.Swap(cl.ID, cl); ok && old != cl {
+		p.conns.Delete(old)
+	}
+}
+
+// OnDisconnect forgets a session that ends with its connection; a
+// persistent one is kept until it expires or is taken over.
+func (p *mqttPolicy) OnDisconnect(cl *mqtt.Client, _ error, expire bool) {
+	if expire {
+		p.forget(cl)
+	}
+}
+
+func (p *mqttPolicy) OnClientExpired(cl *mqtt.Client) { p.forget(cl) }
+
+func (p *mqttPolicy) forget(cl *mqtt.Client) {
+	p.conns.Delete(cl)
+	p.ids.CompareAndDelete(cl.ID, cl)
 }
 
 // OnSubscribe runs after the limits hook has failed the filters AWS refuses
@@ -145,8 +208,6 @@ func (p *mqttPolicy) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Pac
 	p.subscribing(cl, pk.Filters)
 	return pk
 }
-
-func (p *mqttPolicy) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { p.conns.Delete(cl) }
 
 // OnSubscribed drops decisions mochi never asked for (a filter it refused
 // for another reason), so no later delivery can take one.
@@ -168,13 +229,30 @@ func (p *mqttPolicy) of(cl *mqtt.Client) *connPolicy {
 
 // allowed evaluates one action on the ARN of kind/name.
 func (p *mqttPolicy) allowed(cl *mqtt.Client, action, kind, name string, ctx map[string][]string) bool {
-	cp := p.of(cl)
+	return p.decide(p.of(cl), cl.ID, action, kind, name, ctx)
+}
+
+func (p *mqttPolicy) decide(cp *connPolicy, clientID, action, kind, name string, ctx map[string][]string) bool {
 	if cp == nil {
 		return false
 	}
-	docs, vars := p.refresh(cp, cl.ID)
+	docs, vars := p.refresh(cp, clientID)
 	req := policy.Request{Action: action, Resource: p.reg.arn(kind, name), Vars: vars, Context: ctx}
 	return policy.Evaluate(docs, req) == policy.Allowed
+}
+
+// revoked calls stop for each connected client whose certificate is no
+// longer ACTIVE (or registered) or whose policies no longer allow its
+// iot:Connect, after a registry change: AWS disconnects the devices of a
+// certificate set INACTIVE or REVOKED.
+func (p *mqttPolicy) revoked(stop func(*mqtt.Client)) {
+	p.conns.Range(func(k, v any) bool {
+		cl, cp := k.(*mqtt.Client), v.(*connPolicy)
+		if cp.certID != "" && !cl.Closed() && !p.connectAllowed(cl, cp) {
+			stop(cl)
+		}
+		return true
+	})
 }
 
 // refresh returns the connection's documents and variables, re-read from
@@ -202,8 +280,12 @@ func (p *mqttPolicy) refresh(cp *connPolicy, clientID string) ([]*policy.Documen
 	} else if pr, ok := p.reg.principalFor(cp.certID); ok && pr.status == statusActive {
 		cp.docs, attached = pr.docs, pr.attached
 	}
-	if t, err := p.reg.DescribeThing(clientID); err == nil {
-		thingVars(vars, t, attached[t.Name])
+	// The thing variables name the thing of the client id only when the
+	// certificate is attached to it; else they stay unresolved and what
+	// uses them is denied, as AWS does (a certificate cannot act as
+	// another registered thing by choosing its client id).
+	if t, err := p.reg.DescribeThing(clientID); err == nil && attached[t.Name] {
+		thingVars(vars, t)
 	}
 	cp.vars = vars
 	return cp.docs, cp.vars
@@ -212,10 +294,10 @@ func (p *mqttPolicy) refresh(cp *connPolicy, clientID string) ([]*policy.Documen
 var allowEverything, _ = policy.Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}`)
 
 // thingVars sets the thing policy variables of the thing named by the
-// client id.
-func thingVars(vars map[string]string, t Thing, attached bool) {
+// client id, which the certificate is attached to.
+func thingVars(vars map[string]string, t Thing) {
 	vars["iot:Connection.Thing.ThingName"] = t.Name
-	vars["iot:Connection.Thing.IsAttached"] = map[bool]string{true: "true", false: "false"}[attached]
+	vars["iot:Connection.Thing.IsAttached"] = "true"
 	if t.TypeName != "" {
 		vars["iot:Connection.Thing.ThingTypeName"] = t.TypeName
 	}

@@ -126,17 +126,16 @@ func TestPolicyEnforcedOnMQTT(t *testing.T) {
 	if n := lamp.inbox.count("lab/fan/cmd"); n != 0 {
 		t.Errorf("received %d messages on lab/fan/cmd without iot:Receive", n)
 	}
-	// Detaching the policy cuts the live subscription.
+	// Detaching the policy takes iot:Connect away: the live connection is
+	// closed (AUTH_ERROR) and receives nothing more.
 	reg.DetachPolicy("lamp", keys.Cert.ARN)
+	if !lostWithin(lamp, 2*time.Second) {
+		t.Fatal("the connection stayed open 2 s after its policy was detached")
+	}
+	l.waitLogLine(t, "disconnected client=lamp ", "reason=AUTH_ERROR")
 	mon.publish(t, "lab/lamp/cmd", `{"to":"lamp","n":2}`)
-	mon.publish(t, "lab/lamp/out", `{"n":2}`) // a marker: sent after, delivered after
-	mon.inbox.waitFor(t, "lab/lamp/out", func(m map[string]any) bool { return m["n"] == float64(2) })
 	if n := lamp.inbox.count("lab/lamp/cmd"); n != 1 {
 		t.Errorf("received %d messages on lab/lamp/cmd, want only the one before the detach", n)
-	}
-	lamp.Publish("lab/lamp/out", 1, false, "x")
-	if !lostWithin(lamp, 10*time.Second) {
-		t.Error("a publish without iot:Publish did not disconnect the MQTT 3.1.1 client")
 	}
 }
 
@@ -248,5 +247,77 @@ func TestAWSTemplatesAllowTheirFlows(t *testing.T) {
 		if got := policy.Evaluate(c.docs, req) == policy.Allowed; got != c.want {
 			t.Errorf("%s %s as %s: %v, want %v", c.action, c.name, c.vars["iot:ClientId"], got, c.want)
 		}
+	}
+}
+
+// TestThingVariablesNeedTheAttachment: with the least-privilege device
+// policy, a certificate attached only to thing a cannot connect as thing b
+// (the thing variables name b only for a certificate attached to b), nor
+// write b's shadow as a. Detaching a from the certificate while it is
+// connected closes the connection (AUTH_ERROR: its iot:Connect no longer
+// resolves); attaching it again lets it connect again.
+func TestThingVariablesNeedTheAttachment(t *testing.T) {
+	l := newLab(t, "")
+	reg := l.srv.registry
+	doc, err := os.ReadFile("../docs/policies/device-least-privilege.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.CreatePolicy("least", strings.NewReplacer("REGION", reg.region, "ACCOUNT", Account).Replace(string(doc))); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := reg.CreateKeysAndCertificate(true)
+	reg.AttachPolicy("least", keys.Cert.ARN)
+	for _, name := range []string{"a", "b"} {
+		if _, err := reg.CreateThing(CreateThingInput{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := reg.AttachThingPrincipal("a", keys.Cert.ARN); err != nil {
+		t.Fatal(err)
+	}
+	conf := withLeaf(l.tlsFor(t, "monitor"), &pki.Leaf{CertPEM: []byte(keys.Cert.PEM), KeyPEM: []byte(keys.PrivateKey)})
+
+	if c, err := l.connectTLS(t, conf, "b"); err == nil {
+		c.Publish("$aws/things/b/shadow/update", 1, false, `{"state":{"reported":{"owner":"a"}}}`).WaitTimeout(5 * time.Second)
+		t.Fatal("a certificate attached to thing a connected as thing b")
+	}
+	l.waitLogLine(t, "connect_failed client=b ", "reason=AUTHORIZATION_FAILED")
+
+	a, err := l.connectTLS(t, conf, "a")
+	if err != nil {
+		t.Fatalf("connect as its own thing: %v", err)
+	}
+	if codes := a.subscribe(t, "$aws/things/a/shadow/update/accepted"); codes["$aws/things/a/shadow/update/accepted"] != 1 {
+		t.Fatalf("SUBACK %v for its own shadow", codes)
+	}
+	a.publish(t, "$aws/things/a/shadow/update", `{"state":{"reported":{"on":true}}}`)
+	a.inbox.waitFor(t, "$aws/things/a/shadow/update/accepted", nil)
+	a.Publish("$aws/things/b/shadow/update", 1, false, `{"state":{"reported":{"owner":"a"}}}`)
+	if !lostWithin(a, 10*time.Second) {
+		t.Fatal("a publish to another thing's shadow did not close the MQTT 3.1.1 connection")
+	}
+	if sh, _ := l.srv.store.Get(shadowKey("b", "")); sh.Exists {
+		t.Error("thing b has a shadow: a's certificate wrote it")
+	}
+
+	waitConnectRate()
+	a, err = l.connectTLS(t, conf, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.DetachThingPrincipal("a", keys.Cert.ARN)
+	if !lostWithin(a, 2*time.Second) {
+		t.Fatal("the connection stayed open 2 s after its thing was detached from the certificate")
+	}
+	l.waitLogLine(t, "disconnected client=a ", "reason=AUTH_ERROR")
+	waitConnectRate()
+	if _, err := l.connectTLS(t, conf, "a"); err == nil {
+		t.Fatal("connected as a while detached from it")
+	}
+	reg.AttachThingPrincipal("a", keys.Cert.ARN)
+	waitConnectRate()
+	if _, err := l.connectTLS(t, conf, "a"); err != nil {
+		t.Fatalf("connect after attaching again: %v", err)
 	}
 }

@@ -104,11 +104,14 @@ type registry struct {
 	// gen counts changes, so connections re-read their policies only
 	// after one.
 	gen atomic.Int64
+	// changed is signalled after a change, for the connections to be
+	// checked again (mqttPolicy.revoked).
+	changed chan struct{}
 }
 
 func openRegistry(k kv, region string, ca *pki.CA) (*registry, error) {
 	r := &registry{kv: k, region: region, ca: ca, now: time.Now, things: map[string]*Thing{},
-		certs: map[string]*Certificate{}, policies: map[string]*Policy{}}
+		certs: map[string]*Certificate{}, policies: map[string]*Policy{}, changed: make(chan struct{}, 1)}
 	err := k.Load(thingsBucket, load(r.things))
 	if err == nil {
 		err = k.Load(certsBucket, load(r.certs))
@@ -153,6 +156,10 @@ func (r *registry) save(ops ...kvOp) error {
 	// Callers apply the change under r.mu right after: a reader that sees
 	// the new generation takes r.mu and so sees the change.
 	r.gen.Add(1)
+	select {
+	case r.changed <- struct{}{}:
+	default: // one signal pending is enough: the check reads the registry as it is then
+	}
 	return nil
 }
 

@@ -54,6 +54,7 @@ type Server struct {
 	policy    *mqttPolicy
 	registry  *registry
 	api       *api // nil without Options.APIListen
+	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -75,7 +76,7 @@ func New(o Options) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	s := &Server{listener: ln, store: st}
+	s := &Server{listener: ln, store: st, done: make(chan struct{})}
 	if err := s.setup(o, ln); err != nil {
 		ln.Close()
 		st.Close()
@@ -158,6 +159,7 @@ func (s *Server) Start() error {
 	if s.api != nil {
 		s.api.start()
 	}
+	go disconnectRevoked(s.registry, s.policy, s.events, s.done)
 	return s.broker.Serve()
 }
 
@@ -167,6 +169,7 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 // Close stops the broker and closes the store; it may be called again.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.done)
 		if s.api != nil {
 			s.api.close()
 		}
