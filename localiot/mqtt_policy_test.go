@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -320,4 +321,62 @@ func TestThingVariablesNeedTheAttachment(t *testing.T) {
 	if _, err := l.connectTLS(t, conf, "a"); err != nil {
 		t.Fatalf("connect after attaching again: %v", err)
 	}
+}
+
+// TestDeniedReceiveNeverDelivered: with Subscribe on everything, Receive on
+// topic/x/* and an explicit Deny of Receive on topic/x/y, a client that
+// subscribes to topic/x/y again and again while publishers flood it
+// receives none of it (a subscribe's decision is never taken for a
+// delivery), and still gets topic/x/z.
+func TestDeniedReceiveNeverDelivered(t *testing.T) {
+	l := newLab(t, "")
+	reg := l.srv.registry
+	keys, _ := reg.CreateKeysAndCertificate(true)
+	reg.CreatePolicy("deny-y", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":["iot:Connect","iot:Subscribe"],"Resource":"*"},
+	 {"Effect":"Allow","Action":"iot:Receive","Resource":"arn:aws:iot:*:*:topic/topic/x/*"},
+	 {"Effect":"Deny","Action":"iot:Receive","Resource":"arn:aws:iot:*:*:topic/topic/x/y"}]}`)
+	reg.AttachPolicy("deny-y", keys.Cert.ARN)
+	sub, err := l.connectTLS(t, withLeaf(l.tlsFor(t, "monitor"), &pki.Leaf{CertPEM: []byte(keys.Cert.PEM), KeyPEM: []byte(keys.PrivateKey)}), "sub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// AWS grants the subscription (iot:Subscribe) and delivers nothing on it.
+	if codes := sub.subscribe(t, "topic/x/z", "topic/x/y"); codes["topic/x/y"] != 1 {
+		t.Fatalf("SUBACK %v, want topic/x/y granted", codes)
+	}
+
+	stop := make(chan struct{})
+	var flooding sync.WaitGroup
+	for i := range 3 { // AWS allows 100 publishes a second per connection
+		pub := l.mustConnect(t, "monitor", fmt.Sprintf("flood-%d", i))
+		flooding.Add(1)
+		go func() {
+			defer flooding.Done()
+			for tick := time.NewTicker(time.Second / 90); ; <-tick.C {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				pub.Publish("topic/x/y", 0, false, "denied")
+			}
+		}()
+	}
+	resubscribes := 0
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); resubscribes++ {
+		tok := sub.Subscribe("topic/x/y", 1, nil)
+		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("resubscribe: %v", tok.Error())
+		}
+	}
+	close(stop)
+	flooding.Wait()
+	mon := l.mustConnect(t, "monitor", "marker")
+	mon.publish(t, "topic/x/z", `{"n":1}`)
+	sub.inbox.waitFor(t, "topic/x/z", nil)
+	if n := sub.inbox.count("topic/x/y"); n != 0 {
+		t.Errorf("%d messages on topic/x/y delivered despite the Deny of iot:Receive (%d resubscribes)", n, resubscribes)
+	}
+	t.Logf("%d resubscribes under ~270 publishes a second", resubscribes)
 }
