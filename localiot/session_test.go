@@ -46,8 +46,12 @@ func TestPersistentSessionKeepsMessages(t *testing.T) {
 		name   string
 		client func(in *inbox) sessionClient
 	}{
-		{"MQTT 3.1.1", func(in *inbox) sessionClient { return &session3{addr: l.srv.Addr(), conf: conf, id: "persist-3", in: in} }},
-		{"MQTT 5", func(in *inbox) sessionClient { return &session5{addr: l.srv.Addr(), conf: conf, id: "persist-5", in: in} }},
+		{"MQTT 3.1.1", func(in *inbox) sessionClient {
+			return &session3{addr: l.srv.Addr(), conf: conf, id: "persist-3", in: in}
+		}},
+		{"MQTT 5", func(in *inbox) sessionClient {
+			return &session5{addr: l.srv.Addr(), conf: conf, id: "persist-5", in: in}
+		}},
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			in := &inbox{}
@@ -189,4 +193,3 @@ func (s *session5) subscribe(t *testing.T, filter string) {
 }
 
 func (s *session5) disconnect() { s.c.Disconnect(&paho5.Disconnect{}) }
-
