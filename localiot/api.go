@@ -26,8 +26,20 @@ import (
 // PKI directory; the signer (an IAM principal) may do everything unless
 // --iam-policy gives it a policy.
 
-// maxBody bounds a request body: the largest is a 128 KiB publish.
-const maxBody = maxPayload + 1024
+// The HTTPS port's bounds, so that connections that never authenticate
+// cannot hold the emulator's memory or file descriptors: a request body
+// (the largest is a 128 KiB publish), its headers (a presigned WebSocket
+// URL with a session token is about 2 KiB), the TLS handshake and headers
+// (connectWithin), the whole request with its body, a kept-alive idle
+// connection, and the connections open at once that have not yet made a
+// correctly signed request (gate.go).
+const (
+	maxBody            = maxPayload + 1024
+	maxHeaderBytes     = 32 << 10
+	requestWithin      = 15 * time.Second
+	idleWithin         = 15 * time.Second
+	maxUnauthenticated = 256
+)
 
 // route is one operation: its signing plane, name, method and path
 // template as AWS's model gives them ({label}; {label+} may also span
@@ -136,10 +148,14 @@ func newAPI(s *Server, addr string, tlsConf *tls.Config, v *sigv4.Verifier, iam 
 	conf := tlsConf.Clone()
 	conf.ClientAuth, conf.ClientCAs, conf.NextProtos = tls.NoClientCert, nil, []string{"http/1.1"}
 	conf.VerifyConnection = nil
-	a := &api{srv: s, verifier: v, iam: iam, ln: tls.NewListener(raw, conf)}
+	gated := newGate(retryingListener{raw, s.logf}, maxUnauthenticated, s.logf)
+	a := &api{srv: s, verifier: v, iam: iam, ln: tls.NewListener(gated, conf)}
 	// net/http's own complaints (failed TLS handshakes) go to the
-	// emulator's log, not to the standard logger.
-	a.http = &http.Server{Handler: a, ReadHeaderTimeout: connectWithin, ErrorLog: log.New(logOut, "api: ", log.LstdFlags)}
+	// emulator's log, not to the standard logger. net/http bounds the TLS
+	// handshake by ReadHeaderTimeout too.
+	a.http = &http.Server{Handler: a, ReadHeaderTimeout: connectWithin, ReadTimeout: requestWithin,
+		WriteTimeout: requestWithin, IdleTimeout: idleWithin, MaxHeaderBytes: maxHeaderBytes,
+		ConnContext: withGate, ConnState: admitHijacked, ErrorLog: log.New(logOut, "api: ", log.LstdFlags)}
 	return a, nil
 }
 
@@ -173,15 +189,31 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	// The headers are checked before the body is read, and the body is
+	// read only up to its bound; the signature over it comes last.
+	if err := a.verifier.VerifyHeaders(r, signingNames[rt.plane]...); err != nil {
+		writeError(w, err)
+		return
+	}
+	tooLarge := errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "the request body is larger than %d bytes", maxBody)
+	if r.ContentLength > maxBody {
+		writeError(w, tooLarge)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(body) > maxBody {
-		writeError(w, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "the request body is larger than %d bytes", maxBody))
+	if err != nil {
+		writeError(w, errorf(http.StatusBadRequest, "InvalidRequestException", "reading the request body: %v", err))
+		return
+	}
+	if len(body) > maxBody {
+		writeError(w, tooLarge)
 		return
 	}
 	if err := a.verifier.Verify(r, body, signingNames[rt.plane]...); err != nil {
 		writeError(w, err)
 		return
 	}
+	admit(r)
 	same := func(s string) string { return s }
 	c := &call{r: r, body: body, labels: labels, query: only(r.URL.Query(), rt.query, same),
 		headers: only(r.Header, rt.headers, http.CanonicalHeaderKey)}

@@ -107,6 +107,13 @@ func (l *lifecycle) note(what, clientID, why string) {
 	l.mu.Unlock()
 }
 
+// logf writes one timestamped line to the emulator's log.
+func (l *lifecycle) logf(format string, a ...any) {
+	l.mu.Lock()
+	fmt.Fprintf(l.log, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, a...))
+	l.mu.Unlock()
+}
+
 func (l *lifecycle) shutdown() {
 	l.mu.Lock()
 	l.closing = true

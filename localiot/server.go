@@ -70,13 +70,14 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, explainListen(o.Listen, err)
 	}
-	ln := tls.NewListener(handshakeDeadline{raw}, tlsConf)
+	s := &Server{done: make(chan struct{})}
+	ln := tls.NewListener(handshakeDeadline{retryingListener{raw, s.logf}}, tlsConf)
 	st, err := openStore(o.DataDir)
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	s := &Server{listener: ln, store: st, done: make(chan struct{})}
+	s.listener, s.store = ln, st
 	if err := s.setup(o, ln); err != nil {
 		ln.Close()
 		st.Close()
@@ -153,6 +154,9 @@ func explainListen(addr string, err error) error {
 	}
 	return fmt.Errorf("cannot listen on %s: %w", addr, err)
 }
+
+// logf writes a line to the emulator's log (once Start may have run).
+func (s *Server) logf(format string, a ...any) { s.events.logf(format, a...) }
 
 // Start serves in the background.
 func (s *Server) Start() error {
