@@ -271,21 +271,16 @@ func (p *mqttPolicy) refresh(cp *connPolicy, clientID string) ([]*policy.Documen
 			vars[k] = v
 		}
 	}
-	attached := map[string]bool{}
 	if cp.certID == "" {
 		cp.docs = p.iam
 		if cp.docs == nil {
 			cp.docs = []*policy.Document{allowEverything}
 		}
-	} else if pr, ok := p.reg.principalFor(cp.certID); ok && pr.status == statusActive {
-		cp.docs, attached = pr.docs, pr.attached
-	}
-	// The thing variables name the thing of the client id only when the
-	// certificate is attached to it; else they stay unresolved and what
-	// uses them is denied, as AWS does (a certificate cannot act as
-	// another registered thing by choosing its client id).
-	if t, err := p.reg.DescribeThing(clientID); err == nil && attached[t.Name] {
-		thingVars(vars, t)
+	} else if pr, ok := p.reg.principalFor(cp.certID, clientID); ok && pr.status == statusActive {
+		cp.docs = pr.docs
+		if pr.thing != nil {
+			thingVars(vars, *pr.thing)
+		}
 	}
 	cp.vars = vars
 	return cp.docs, cp.vars

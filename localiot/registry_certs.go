@@ -304,30 +304,33 @@ func (r *registry) ListThingPrincipals(thing, token string, max int) ([]string, 
 // principal is what authorizing an MQTT connection needs to know about
 // its certificate.
 type principal struct {
-	status   string
-	docs     []*policy.Document
-	attached map[string]bool // things the certificate is attached to
+	status string
+	docs   []*policy.Document
+	// thing is the one the client id names when the certificate is
+	// attached to it, else nil: the thing policy variables describe only
+	// such a thing, as AWS's (a certificate cannot act as another
+	// registered thing by choosing its client id).
+	thing *Thing
 }
 
-// principalFor looks up a certificate by id; false when it was never
-// registered.
-func (r *registry) principalFor(certID string) (principal, bool) {
+// principalFor looks up a certificate by id, for a client id; false when
+// the certificate was never registered.
+func (r *registry) principalFor(certID, clientID string) (principal, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.certs[certID]
 	if !ok {
 		return principal{}, false
 	}
-	p := principal{status: c.Status, attached: map[string]bool{}}
+	p := principal{status: c.Status}
 	for _, name := range c.Policies {
 		if pol, ok := r.policies[name]; ok {
 			p.docs = append(p.docs, pol.parsed)
 		}
 	}
-	for name, t := range r.things {
-		if slices.Contains(t.Principals, c.ARN) {
-			p.attached[name] = true
-		}
+	if t, ok := r.things[clientID]; ok && slices.Contains(t.Principals, c.ARN) {
+		thing := *t
+		p.thing = &thing
 	}
 	return p, true
 }
