@@ -97,10 +97,6 @@ func (p *mqttPolicy) connect(cl *mqtt.Client) bool {
 	return will.Flag == 0 || p.publish(cl, will.TopicName) && (!will.Retain || p.retainPublish(cl, will.TopicName))
 }
 
-func (p *mqttPolicy) connectAllowed(cl *mqtt.Client, cp *connPolicy) bool {
-	return p.decide(cp, cl.ID, "iot:Connect", "client", cl.ID, map[string][]string{"iot:ConnectAttributes": cp.attrs})
-}
-
 // publish decides a PUBLISH by a client. Beyond policies, the only $aws
 // topics a client may publish are shadow requests (AWS's reserved topics
 // take no other publishes).
@@ -239,6 +235,10 @@ func (p *mqttPolicy) decide(cp *connPolicy, clientID, action, kind, name string,
 	docs, vars := p.refresh(cp, clientID)
 	req := policy.Request{Action: action, Resource: p.reg.arn(kind, name), Vars: vars, Context: ctx}
 	return policy.Evaluate(docs, req) == policy.Allowed
+}
+
+func (p *mqttPolicy) connectAllowed(cl *mqtt.Client, cp *connPolicy) bool {
+	return p.decide(cp, cl.ID, "iot:Connect", "client", cl.ID, map[string][]string{"iot:ConnectAttributes": cp.attrs})
 }
 
 // revoked calls stop for each connected client whose certificate is no
