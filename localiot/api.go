@@ -148,7 +148,7 @@ func newAPI(s *Server, addr string, tlsConf *tls.Config, v *sigv4.Verifier, iam 
 	conf := tlsConf.Clone()
 	conf.ClientAuth, conf.ClientCAs, conf.NextProtos = tls.NoClientCert, nil, []string{"http/1.1"}
 	conf.VerifyConnection = nil
-	gated := newGate(retryingListener{raw, s.logf}, maxUnauthenticated, s.logf)
+	gated := newGate(retryingListener{raw, s.events.logf}, maxUnauthenticated, s.events.logf)
 	a := &api{srv: s, verifier: v, iam: iam, ln: tls.NewListener(gated, conf)}
 	// net/http's own complaints (failed TLS handshakes) go to the
 	// emulator's log, not to the standard logger. net/http bounds the TLS

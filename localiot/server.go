@@ -48,13 +48,13 @@ type Options struct {
 type Server struct {
 	broker    *mqtt.Server
 	listener  net.Listener
+	done      chan struct{} // closed by Close, for the goroutines Start began
 	store     store
 	events    *lifecycle
 	shadows   *shadowHook
 	policy    *mqttPolicy
 	registry  *registry
 	api       *api // nil without Options.APIListen
-	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -70,14 +70,13 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, explainListen(o.Listen, err)
 	}
-	s := &Server{done: make(chan struct{})}
-	ln := tls.NewListener(handshakeDeadline{retryingListener{raw, s.logf}}, tlsConf)
+	ln := tls.NewListener(handshakeDeadline{raw}, tlsConf)
 	st, err := openStore(o.DataDir)
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	s.listener, s.store = ln, st
+	s := &Server{listener: ln, store: st, done: make(chan struct{})}
 	if err := s.setup(o, ln); err != nil {
 		ln.Close()
 		st.Close()
@@ -126,7 +125,7 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 			return err
 		}
 	}
-	return s.broker.AddListener(listeners.NewNet("tls", ln))
+	return s.broker.AddListener(listeners.NewNet("tls", retryingListener{ln, s.events.logf}))
 }
 
 // connectWithin bounds the TLS handshake and the CONNECT packet; mochi
@@ -155,15 +154,12 @@ func explainListen(addr string, err error) error {
 	return fmt.Errorf("cannot listen on %s: %w", addr, err)
 }
 
-// logf writes a line to the emulator's log (once Start may have run).
-func (s *Server) logf(format string, a ...any) { s.events.logf(format, a...) }
-
 // Start serves in the background.
 func (s *Server) Start() error {
+	go disconnectRevoked(s.registry, s.policy, s.events, s.done)
 	if s.api != nil {
 		s.api.start()
 	}
-	go disconnectRevoked(s.registry, s.policy, s.events, s.done)
 	return s.broker.Serve()
 }
 
