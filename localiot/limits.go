@@ -127,8 +127,8 @@ func (h *limitsHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.P
 }
 
 // OnSubscribe fails the filters AWS refuses: all of a SUBSCRIBE with more
-// than 8, those over the topic limits, and those past 50 subscriptions on
-// the connection. An emptied filter is invalid, so mochi answers it with a
+// than 8, those over the topic limits, those past 50 subscriptions on the
+// connection, and Basic Ingest topics. An emptied filter is invalid, so mochi answers it with a
 // failure code (0x80; MQTT 5: 0x8F).
 func (h *limitsHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
 	held := cl.State.Subscriptions.Len()
@@ -136,7 +136,8 @@ func (h *limitsHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Pac
 		f := &pk.Filters[i]
 		_, renewed := cl.State.Subscriptions.Get(f.Filter)
 		switch {
-		case len(pk.Filters) > maxFiltersPerSub || !withinTopicLimits(f.Filter) || !renewed && held >= maxSubscriptions:
+		case len(pk.Filters) > maxFiltersPerSub || !withinTopicLimits(f.Filter) || !renewed && held >= maxSubscriptions,
+			strings.HasPrefix(f.Filter, basicIngestPrefix): // AWS: no one subscribes to Basic Ingest
 			f.Filter = ""
 		case !renewed:
 			held++ // counted even if authorization refuses it next
@@ -174,8 +175,12 @@ func withinPublishLimits(topic string, qos byte, retain bool, size int) bool {
 	return qos <= 1 && !(retain && strings.HasPrefix(topic, "$aws/")) && withinTopicLimits(topic) && size <= maxPayload
 }
 
-// withinTopicLimits: a topic or filter of at most 256 bytes and 7 slashes.
+// withinTopicLimits: a topic or filter of at most 256 bytes and 7 slashes,
+// a Basic Ingest topic's $aws/rules/<ruleName>/ not counted (AWS's quotas).
 func withinTopicLimits(topic string) bool {
+	if sub, ok := basicIngest(topic); ok {
+		topic = sub
+	}
 	return len(topic) <= maxTopicBytes && strings.Count(topic, "/") <= maxTopicSlashes
 }
 
