@@ -111,7 +111,13 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 	// for 1,000 devices (and twice that in RSS before a GC).
 	caps.MaximumClientWritesPending = 1024
 	s.broker = mqtt.New(&mqtt.Options{InlineClient: true, Capabilities: caps,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		// One MQTT packet per write, so per TLS record, as AWS and
+		// mosquitto send them: coreMQTT (under esp-aws-iot) reads one
+		// packet per receive call and a second packet in the same record
+		// waits in mbedTLS until its receive timeout. mochi packs queued
+		// packets up to this size (0 means its default, 2 KiB).
+		ClientNetWriteBufferSize: 1,
+		Logger:                   slog.New(slog.NewTextHandler(io.Discard, nil))})
 	s.events = newLifecycle(s.broker, logOut)
 	s.shadows = &shadowHook{broker: s.broker, store: s.store}
 	s.policy = &mqttPolicy{}
