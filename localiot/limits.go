@@ -26,7 +26,25 @@ const (
 	minKeepAlive        = 30
 	maxKeepAlive        = 1200 // also what AWS makes of 0
 	unthrottledInflight = 65535
+	maxTopicAlias       = 8 // MQTT 5 topic aliases a client may set
+	maxQoS              = 1
+	// Persistent sessions expire after an hour of disconnection by
+	// default; an account may raise it up to 7 days.
+	defaultSessionExpiry = time.Hour
+	maxSessionExpiry     = 7 * 24 * time.Hour
 )
+
+// sessionExpiry is the session expiry in seconds for a requested duration
+// (0: AWS's default).
+func sessionExpiry(d time.Duration) (uint32, error) {
+	switch {
+	case d == 0:
+		d = defaultSessionExpiry
+	case d < time.Second || d > maxSessionExpiry:
+		return 0, fmt.Errorf("session expiry %v: AWS IoT allows 1 s to 7 days (default 1 h)", d)
+	}
+	return uint32(d / time.Second), nil
+}
 
 // limitsHook enforces AWS's limits with AWS's reactions: a refused
 // CONNECT, a failure SUBACK, a dropped (throttled) publish or a disconnect.
@@ -51,7 +69,26 @@ func (h *limitsHook) ID() string { return "iotwatch-limits" }
 
 func (h *limitsHook) Provides(b byte) bool {
 	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnSessionEstablished, mqtt.OnPacketRead, mqtt.OnSubscribe,
-		mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
+		mqtt.OnPublish, mqtt.OnDisconnect, mqtt.OnPacketEncode, mqtt.OnClientExpired}, []byte{b})
+}
+
+// OnPacketEncode tells an MQTT 5 client AWS's Maximum QoS (1) and Topic
+// Alias Maximum (8) in a successful CONNACK; mochi sends neither (it
+// refuses QoS 2 itself through limitsHook, not through its capabilities,
+// so that an MQTT 3.1.1 client is refused as AWS refuses it).
+func (h *limitsHook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type == packets.Connack && pk.ProtocolVersion >= 5 && pk.ReasonCode < packets.ErrUnspecifiedError.Code {
+		pk.Properties.MaximumQos, pk.Properties.MaximumQosFlag = maxQoS, true
+		pk.Properties.TopicAliasMaximum = maxTopicAlias
+	}
+	return pk
+}
+
+// OnClientExpired frees what an expired session still holds in the broker:
+// mochi forgets the client but not its subscriptions and messages in flight.
+func (h *limitsHook) OnClientExpired(cl *mqtt.Client) {
+	h.broker.UnsubscribeClient(cl)
+	cl.ClearInflights()
 }
 
 // OnConnect refuses a client id over 128 bytes and a second CONNECT within

@@ -17,8 +17,9 @@ import (
 // socket. A record that ends one packet and starts the next strands the
 // second in mbedTLS's buffer until the receive timeout.
 type recordReader struct {
-	conn *tls.Conn
-	buf  []byte // plaintext of records read, not yet taken as packets
+	conn    *tls.Conn
+	version byte   // the MQTT version spoken
+	buf     []byte // plaintext of records read, not yet taken as packets
 	// boundaries counts packets that ended inside a record with more bytes
 	// after them (the violation).
 	packed []string
@@ -27,7 +28,7 @@ type recordReader struct {
 // next returns the next MQTT packet, reading record by record.
 func (r *recordReader) next() (packets.Packet, error) {
 	for {
-		if pk, n, ok := splitPacket(r.buf); ok {
+		if pk, n, ok := splitPacket(r.buf, r.version); ok {
 			r.buf = r.buf[n:]
 			return pk, nil
 		}
@@ -47,7 +48,7 @@ func (r *recordReader) record(rec []byte) {
 	r.buf = append(r.buf, rec...)
 	off := 0
 	for {
-		_, n, ok := splitPacket(r.buf[off:])
+		_, n, ok := splitPacket(r.buf[off:], r.version)
 		if !ok {
 			return
 		}
@@ -58,9 +59,10 @@ func (r *recordReader) record(rec []byte) {
 	}
 }
 
-// splitPacket decodes the first whole packet of b: its fixed header type and
-// topic, and its length.
-func splitPacket(b []byte) (packets.Packet, int, bool) {
+// splitPacket decodes the first whole packet of b (publishes, CONNACKs,
+// SUBACKs and DISCONNECTs in full, other packets' fixed header) and returns
+// its length.
+func splitPacket(b []byte, version byte) (packets.Packet, int, bool) {
 	if len(b) < 2 {
 		return packets.Packet{}, 0, false
 	}
@@ -71,17 +73,27 @@ func splitPacket(b []byte) (packets.Packet, int, bool) {
 	var pk packets.Packet
 	pk.FixedHeader.Decode(b[0])
 	pk.FixedHeader.Remaining = rest
-	if pk.FixedHeader.Type == packets.Publish {
-		pk.ProtocolVersion = 4
-		pk.PublishDecode(b[1+lenBytes : 1+lenBytes+rest])
+	pk.ProtocolVersion = version
+	body := b[1+lenBytes : 1+lenBytes+rest]
+	switch pk.FixedHeader.Type {
+	case packets.Publish:
+		pk.PublishDecode(body)
+	case packets.Connack:
+		pk.ConnackDecode(body)
+	case packets.Suback:
+		pk.SubackDecode(body)
+	case packets.Disconnect:
+		pk.DisconnectDecode(body)
 	}
 	return pk, 1 + lenBytes + rest, true
 }
 
-func encode(t *testing.T, pk packets.Packet) []byte {
+func encode(t testing.TB, pk packets.Packet) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	pk.ProtocolVersion = 4
+	if pk.ProtocolVersion == 0 {
+		pk.ProtocolVersion = 4
+	}
 	var err error
 	switch pk.FixedHeader.Type {
 	case packets.Connect:
@@ -90,11 +102,68 @@ func encode(t *testing.T, pk packets.Packet) []byte {
 		err = pk.SubscribeEncode(&buf)
 	case packets.Publish:
 		err = pk.PublishEncode(&buf)
+	case packets.Puback:
+		err = pk.PubackEncode(&buf)
+	case packets.Disconnect:
+		err = pk.DisconnectEncode(&buf)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// rawMQTT is an MQTT client written packet by packet over TLS, for what
+// paho will not send (bad CONNECTs, aliases past the maximum) and for
+// reading record by record.
+type rawMQTT struct {
+	t       testing.TB
+	conn    *tls.Conn
+	version byte
+	r       *recordReader
+}
+
+func (l *lab) dialRaw(t testing.TB, role string, version byte) *rawMQTT {
+	t.Helper()
+	conn, err := tls.Dial("tcp", l.srv.Addr(), l.tlsFor(t, role))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	return &rawMQTT{t: t, conn: conn, version: version, r: &recordReader{conn: conn, version: version}}
+}
+
+func (c *rawMQTT) send(pk packets.Packet) {
+	c.t.Helper()
+	pk.ProtocolVersion = c.version
+	if _, err := c.conn.Write(encode(c.t, pk)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// connect sends a CONNECT with connect's fields (the protocol name and
+// version filled in when empty) and returns the answer.
+func (c *rawMQTT) connect(connect packets.ConnectParams, props packets.Properties) (packets.Packet, error) {
+	c.t.Helper()
+	if connect.ProtocolName == nil {
+		connect.ProtocolName = []byte("MQTT")
+	}
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, Connect: connect, Properties: props})
+	return c.r.next()
+}
+
+// expect reads the next packet and checks its type and topic.
+func (c *rawMQTT) expect(typ byte, topic string) packets.Packet {
+	c.t.Helper()
+	pk, err := c.r.next()
+	if err != nil {
+		c.t.Fatalf("waiting for packet type %d %s: %v", typ, topic, err)
+	}
+	if pk.FixedHeader.Type != typ || pk.TopicName != topic {
+		c.t.Fatalf("got packet type %d %q, want %d %q", pk.FixedHeader.Type, pk.TopicName, typ, topic)
+	}
+	return pk
 }
 
 // TestOnePacketPerRecord: the C SDK shadow demo's exchange (a QoS 1 update
@@ -103,42 +172,21 @@ func encode(t *testing.T, pk packets.Packet) []byte {
 // mosquitto's do.
 func TestOnePacketPerRecord(t *testing.T) {
 	l := newLab(t, "")
-	conn, err := tls.Dial("tcp", l.srv.Addr(), l.tlsFor(t, "device"))
-	if err != nil {
+	c := l.dialRaw(t, "device", 4)
+	if _, err := c.connect(packets.ConnectParams{Clean: true, Keepalive: 60, ClientIdentifier: thing}, packets.Properties{}); err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	r := &recordReader{conn: conn}
-	send := func(pk packets.Packet) {
-		if _, err := conn.Write(encode(t, pk)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	expect := func(typ byte, topic string) {
-		t.Helper()
-		pk, err := r.next()
-		if err != nil {
-			t.Fatalf("waiting for packet type %d %s: %v", typ, topic, err)
-		}
-		if pk.FixedHeader.Type != typ || pk.TopicName != topic {
-			t.Fatalf("got packet type %d %q, want %d %q", pk.FixedHeader.Type, pk.TopicName, typ, topic)
-		}
-	}
-	send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect},
-		Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), Clean: true, Keepalive: 60, ClientIdentifier: thing}})
-	expect(packets.Connack, "")
-	send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, PacketID: 1,
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, PacketID: 1,
 		Filters: packets.Subscriptions{{Filter: prefix + "/update/accepted", Qos: 1}, {Filter: prefix + "/update/delta", Qos: 1}}})
-	expect(packets.Suback, "")
+	c.expect(packets.Suback, "")
 	for i := 0; i < 20; i++ {
-		send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1}, PacketID: uint16(10 + i),
+		c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1}, PacketID: uint16(10 + i),
 			TopicName: prefix + "/update", Payload: []byte(fmt.Sprintf(`{"state":{"desired":{"powerOn":%d}}}`, i))})
-		expect(packets.Puback, "")
-		expect(packets.Publish, prefix+"/update/accepted")
-		expect(packets.Publish, prefix+"/update/delta")
+		c.expect(packets.Puback, "")
+		c.expect(packets.Publish, prefix+"/update/accepted")
+		c.expect(packets.Publish, prefix+"/update/delta")
 	}
-	if len(r.packed) > 0 {
-		t.Fatalf("%d of 62 packets shared their TLS record with the next one (coreMQTT would wait out its receive timeout): %v", len(r.packed), r.packed)
+	if len(c.r.packed) > 0 {
+		t.Fatalf("%d of 62 packets shared their TLS record with the next one (coreMQTT would wait out its receive timeout): %v", len(c.r.packed), c.r.packed)
 	}
 }
