@@ -114,16 +114,25 @@ func (h *limitsHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 // a client that does not read is disconnected once it holds writeBudget
 // bytes, with a log line and a THROTTLED disconnect event.
 func (h *limitsHook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
-	conn, ok := cl.Net.Conn.(*tls.Conn)
-	if !ok {
-		return
-	}
-	if b, ok := conn.NetConn().(*budgetConn); ok {
+	if b := budgetOf(cl); b != nil {
 		b.onOverflow(func() {
 			h.events.note("disconnecting", cl.ID, fmt.Sprintf("not reading: %d KiB of messages queued for it", writeBudget>>10))
 			h.events.setReason(cl, "THROTTLED")
 		})
 	}
+}
+
+// budgetOf finds a client's write budget: under TLS for MQTT clients, over
+// the WebSocket for WebSocket ones; nil for the emulator's own client.
+func budgetOf(cl *mqtt.Client) *budgetConn {
+	switch c := cl.Net.Conn.(type) {
+	case *budgetConn:
+		return c
+	case *tls.Conn:
+		b, _ := c.NetConn().(*budgetConn)
+		return b
+	}
+	return nil
 }
 
 // keepAlive is the keep-alive AWS uses for a requested one: 0 (none) and
