@@ -91,11 +91,21 @@ func (a *api) publish(c *call) (any, error) {
 	if strings.ContainsAny(topic, "+#") {
 		return nil, invalid("topic %q: a topic name cannot hold the wildcards + or #", topic)
 	}
+	if !withinTopicLimits(topic) {
+		return nil, invalid("topic %q: AWS IoT allows %d bytes and %d slashes", topic, maxTopicBytes, maxTopicSlashes)
+	}
+	if !publishableReserved(topic) {
+		// The same reserved topics as over MQTT; AWS answers 403.
+		return nil, errorf(http.StatusForbidden, "ForbiddenException", "Forbidden: %s is a reserved topic that takes no publish", topic)
+	}
 	if retain && strings.HasPrefix(topic, "$aws/") {
 		return nil, invalid("topic %q: reserved $aws topics cannot be retained", topic)
 	}
 	if len(c.body) > maxPayload {
 		return nil, invalid("the payload is %d bytes; AWS IoT's limit is %d", len(c.body), maxPayload)
+	}
+	if _, ok := basicIngest(topic); ok {
+		return nil, nil // for rules only, never subscribers
 	}
 	if err := a.srv.broker.Publish(topic, c.body, retain, qos); err != nil {
 		return nil, invalid("publishing to %q: %v", topic, err)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -39,7 +40,9 @@ func (a *api) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	defer c.Close()
-	a.srv.broker.EstablishConnection(wsListener, &wsConn{Conn: c.UnderlyingConn(), ws: c})
+	// The same write budget as a TLS client's (budget.go): a WebSocket
+	// client that stops reading is disconnected, not queued for.
+	a.srv.broker.EstablishConnection(wsListener, newBudgetConn(&wsConn{Conn: c.UnderlyingConn(), ws: c}))
 }
 
 // wsConn is an MQTT byte stream over WebSocket binary messages.
@@ -84,3 +87,7 @@ func (c *wsConn) Write(p []byte) (int, error) {
 }
 
 func (c *wsConn) Close() error { return c.ws.Close() }
+
+// SetWriteDeadline reaches the WebSocket's writes (it sets its own deadline
+// on the connection before each frame), so budgetConn's linger bounds them.
+func (c *wsConn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }

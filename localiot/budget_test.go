@@ -5,6 +5,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // TestSlowReaderDisconnected: a subscriber that stops reading (a frozen
@@ -38,6 +41,54 @@ func TestSlowReaderDisconnected(t *testing.T) {
 	}
 	ev := mon.inbox.waitFor(t, "$aws/events/presence/disconnected/iotwatch-frozen", nil)
 	if ev["disconnectReason"] != "THROTTLED" || !strings.Contains(l.log.String(), "disconnecting client=iotwatch-frozen: not reading: 1024 KiB") {
+		t.Fatalf("event %v, log:\n%s", ev, l.log.String())
+	}
+	if !pub.IsConnectionOpen() {
+		t.Fatal("the publisher was disconnected too")
+	}
+}
+
+// TestSlowWebSocketReaderDisconnected: a subscriber over /mqtt that stops
+// reading gets the same 1 MiB budget as one over TLS: disconnected
+// THROTTLED, with the same log line; before, it was queued for without
+// bound (RSS 21 → 367 MiB in the run).
+func TestSlowWebSocketReaderDisconnected(t *testing.T) {
+	l := newAPILab(t, "", "")
+	mon := l.mustConnect(t, "monitor", "iotwatch-presence")
+	mon.subscribe(t, "$aws/events/presence/disconnected/ws-frozen")
+	conf := l.tlsFor(t, "monitor")
+	conf.Certificates = nil
+	ws, _, err := (&websocket.Dialer{TLSClientConfig: conf, Subprotocols: []string{"mqtt"}}).Dial(l.presignedMQTT(t, ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	for _, pk := range []packets.Packet{
+		{FixedHeader: packets.FixedHeader{Type: packets.Connect}, Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), Clean: true, Keepalive: 600, ClientIdentifier: "ws-frozen"}},
+		{FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, PacketID: 1, Filters: packets.Subscriptions{{Filter: "plain/flood"}}},
+	} {
+		if err := ws.WriteMessage(websocket.BinaryMessage, encode(t, pk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if cl, ok := l.srv.broker.Clients.Get("ws-frozen"); ok && cl.State.Subscriptions.Len() == 1 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatal("the WebSocket client never subscribed")
+		}
+	}
+	// From here on the client reads nothing.
+	pub := l.mustConnect(t, "monitor", "iotwatch-flooder")
+	payload := strings.Repeat("x", 120<<10)
+	for start := time.Now(); !strings.Contains(l.log.String(), "disconnected client=ws-frozen"); time.Sleep(time.Second / publishesPerSecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("the frozen WebSocket subscriber was never disconnected:\n%s", l.log.String())
+		}
+		pub.Publish("plain/flood", 0, false, payload)
+	}
+	ev := mon.inbox.waitFor(t, "$aws/events/presence/disconnected/ws-frozen", nil)
+	if ev["disconnectReason"] != "THROTTLED" || !strings.Contains(l.log.String(), "disconnecting client=ws-frozen: not reading: 1024 KiB") {
 		t.Fatalf("event %v, log:\n%s", ev, l.log.String())
 	}
 	if !pub.IsConnectionOpen() {

@@ -26,7 +26,25 @@ const (
 	minKeepAlive        = 30
 	maxKeepAlive        = 1200 // also what AWS makes of 0
 	unthrottledInflight = 65535
+	maxTopicAlias       = 8 // MQTT 5 topic aliases a client may set
+	maxQoS              = 1
+	// Persistent sessions expire after an hour of disconnection by
+	// default; an account may raise it up to 7 days.
+	defaultSessionExpiry = time.Hour
+	maxSessionExpiry     = 7 * 24 * time.Hour
 )
+
+// sessionExpiry is the session expiry in seconds for a requested duration
+// (0: AWS's default).
+func sessionExpiry(d time.Duration) (uint32, error) {
+	switch {
+	case d == 0:
+		d = defaultSessionExpiry
+	case d < time.Second || d > maxSessionExpiry:
+		return 0, fmt.Errorf("session expiry %v: AWS IoT allows 1 s to 7 days (default 1 h)", d)
+	}
+	return uint32(d / time.Second), nil
+}
 
 // limitsHook enforces AWS's limits with AWS's reactions: a refused
 // CONNECT, a failure SUBACK, a dropped (throttled) publish or a disconnect.
@@ -51,7 +69,26 @@ func (h *limitsHook) ID() string { return "iotwatch-limits" }
 
 func (h *limitsHook) Provides(b byte) bool {
 	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnSessionEstablished, mqtt.OnPacketRead, mqtt.OnSubscribe,
-		mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
+		mqtt.OnPublish, mqtt.OnDisconnect, mqtt.OnPacketEncode, mqtt.OnClientExpired}, []byte{b})
+}
+
+// OnPacketEncode tells an MQTT 5 client AWS's Maximum QoS (1) and Topic
+// Alias Maximum (8) in a successful CONNACK; mochi sends neither (it
+// refuses QoS 2 itself through limitsHook, not through its capabilities,
+// so that an MQTT 3.1.1 client is refused as AWS refuses it).
+func (h *limitsHook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type == packets.Connack && pk.ProtocolVersion >= 5 && pk.ReasonCode < packets.ErrUnspecifiedError.Code {
+		pk.Properties.MaximumQos, pk.Properties.MaximumQosFlag = maxQoS, true
+		pk.Properties.TopicAliasMaximum = maxTopicAlias
+	}
+	return pk
+}
+
+// OnClientExpired frees what an expired session still holds in the broker:
+// mochi forgets the client but not its subscriptions and messages in flight.
+func (h *limitsHook) OnClientExpired(cl *mqtt.Client) {
+	h.broker.UnsubscribeClient(cl)
+	cl.ClearInflights()
 }
 
 // OnConnect refuses a client id over 128 bytes and a second CONNECT within
@@ -77,16 +114,25 @@ func (h *limitsHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 // a client that does not read is disconnected once it holds writeBudget
 // bytes, with a log line and a THROTTLED disconnect event.
 func (h *limitsHook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
-	conn, ok := cl.Net.Conn.(*tls.Conn)
-	if !ok {
-		return
-	}
-	if b, ok := conn.NetConn().(*budgetConn); ok {
+	if b := budgetOf(cl); b != nil {
 		b.onOverflow(func() {
 			h.events.note("disconnecting", cl.ID, fmt.Sprintf("not reading: %d KiB of messages queued for it", writeBudget>>10))
 			h.events.setReason(cl, "THROTTLED")
 		})
 	}
+}
+
+// budgetOf finds a client's write budget: under TLS for MQTT clients, over
+// the WebSocket for WebSocket ones; nil for the emulator's own client.
+func budgetOf(cl *mqtt.Client) *budgetConn {
+	switch c := cl.Net.Conn.(type) {
+	case *budgetConn:
+		return c
+	case *tls.Conn:
+		b, _ := c.NetConn().(*budgetConn)
+		return b
+	}
+	return nil
 }
 
 // keepAlive is the keep-alive AWS uses for a requested one: 0 (none) and
@@ -127,8 +173,8 @@ func (h *limitsHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.P
 }
 
 // OnSubscribe fails the filters AWS refuses: all of a SUBSCRIBE with more
-// than 8, those over the topic limits, and those past 50 subscriptions on
-// the connection. An emptied filter is invalid, so mochi answers it with a
+// than 8, those over the topic limits, those past 50 subscriptions on the
+// connection, and Basic Ingest topics. An emptied filter is invalid, so mochi answers it with a
 // failure code (0x80; MQTT 5: 0x8F).
 func (h *limitsHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
 	held := cl.State.Subscriptions.Len()
@@ -136,7 +182,8 @@ func (h *limitsHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Pac
 		f := &pk.Filters[i]
 		_, renewed := cl.State.Subscriptions.Get(f.Filter)
 		switch {
-		case len(pk.Filters) > maxFiltersPerSub || !withinTopicLimits(f.Filter) || !renewed && held >= maxSubscriptions:
+		case len(pk.Filters) > maxFiltersPerSub || !withinTopicLimits(f.Filter) || !renewed && held >= maxSubscriptions,
+			strings.HasPrefix(f.Filter, basicIngestPrefix): // AWS: no one subscribes to Basic Ingest
 			f.Filter = ""
 		case !renewed:
 			held++ // counted even if authorization refuses it next
@@ -174,8 +221,12 @@ func withinPublishLimits(topic string, qos byte, retain bool, size int) bool {
 	return qos <= 1 && !(retain && strings.HasPrefix(topic, "$aws/")) && withinTopicLimits(topic) && size <= maxPayload
 }
 
-// withinTopicLimits: a topic or filter of at most 256 bytes and 7 slashes.
+// withinTopicLimits: a topic or filter of at most 256 bytes and 7 slashes,
+// a Basic Ingest topic's $aws/rules/<ruleName>/ not counted (AWS's quotas).
 func withinTopicLimits(topic string) bool {
+	if sub, ok := basicIngest(topic); ok {
+		topic = sub
+	}
 	return len(topic) <= maxTopicBytes && strings.Count(topic, "/") <= maxTopicSlashes
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/iotwatch/iotwatch/localiot/policy"
-	"github.com/iotwatch/iotwatch/shadow"
 )
 
 // mqttPolicy authorizes MQTT clients with the IoT policies attached to
@@ -97,16 +96,10 @@ func (p *mqttPolicy) connect(cl *mqtt.Client) bool {
 	return will.Flag == 0 || p.publish(cl, will.TopicName) && (!will.Retain || p.retainPublish(cl, will.TopicName))
 }
 
-// publish decides a PUBLISH by a client. Beyond policies, the only $aws
-// topics a client may publish are shadow requests (AWS's reserved topics
-// take no other publishes).
+// publish decides a PUBLISH by a client. Beyond policies, a reserved $aws
+// topic takes only the publishes AWS's services take (reserved.go).
 func (p *mqttPolicy) publish(cl *mqtt.Client, topic string) bool {
-	if strings.HasPrefix(topic, "$aws/") {
-		if _, _, _, rest, ok := shadow.ParseTopic(topic); !ok || rest != "" {
-			return false
-		}
-	}
-	return p.allowed(cl, "iot:Publish", "topic", topic, nil)
+	return publishableReserved(topic) && p.allowed(cl, "iot:Publish", "topic", topic, nil)
 }
 
 // retainPublish decides the extra iot:RetainPublish of a retained PUBLISH.

@@ -42,6 +42,11 @@ type Options struct {
 	// Unthrottled lifts AWS's publish rate, CONNECT rate and in-flight
 	// limits, for benchmarks that measure the broker itself.
 	Unthrottled bool
+	// SessionExpiry is how long a persistent session outlives its
+	// connection (MQTT 3.1.1 clean session 0; the cap of MQTT 5's Session
+	// Expiry Interval); 0 is AWS's default, 1 h. AWS lets an account raise
+	// it to 7 days.
+	SessionExpiry time.Duration
 }
 
 // Server is a running emulator.
@@ -107,12 +112,29 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 		caps.MaximumInflight, caps.ReceiveMaximum = unthrottledInflight, unthrottledInflight
 	}
 	// Packets waiting for a client's write loop, which never blocks on the
-	// socket (budgetConn queues the bytes): room for bursts only. mochi
-	// allocates the queue per client up front, and 16,384 slots made 128 MiB
-	// for 1,000 devices (and twice that in RSS before a GC).
-	caps.MaximumClientWritesPending = 1024
+	// socket (budgetConn queues the bytes): room for bursts only, past the
+	// 100 QoS 1 messages a client may have in flight. mochi allocates the
+	// queue per client up front (8 bytes a slot; 16,384 slots made 128 MiB
+	// for 1,000 devices).
+	caps.MaximumClientWritesPending = 256
+	caps.TopicAliasMaximum = maxTopicAlias // mochi refuses a greater alias (DISCONNECT 0x94)
+	expiry, err := sessionExpiry(o.SessionExpiry)
+	if err != nil {
+		return err
+	}
+	caps.MaximumSessionExpiryInterval = expiry
 	s.broker = mqtt.New(&mqtt.Options{InlineClient: true, Capabilities: caps,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		// One MQTT packet per write, so per TLS record, as AWS and
+		// mosquitto send them: coreMQTT (under esp-aws-iot) reads one
+		// packet per receive call and a second packet in the same record
+		// waits in mbedTLS until its receive timeout. mochi packs queued
+		// packets up to this size (0 means its default, 2 KiB).
+		ClientNetWriteBufferSize: 1,
+		// Each client's read buffer, over the TLS connection's own: the
+		// fixed header is read a byte at a time, the rest of a packet in one
+		// read that bypasses a buffer smaller than it.
+		ClientNetReadBufferSize: 512,
+		Logger:                  slog.New(slog.NewTextHandler(io.Discard, nil))})
 	s.events = newLifecycle(s.broker, logOut)
 	s.shadows = &shadowHook{broker: s.broker, store: s.store}
 	s.policy = &mqttPolicy{}

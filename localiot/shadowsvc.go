@@ -13,7 +13,8 @@ import (
 )
 
 // shadowHook is the Device Shadow service: it answers get, update and delete
-// requests published by clients.
+// requests published by clients. It also keeps Basic Ingest publishes from
+// subscribers, as AWS hands them to rules only (reserved.go).
 type shadowHook struct {
 	mqtt.HookBase
 	broker *mqtt.Server
@@ -29,6 +30,9 @@ func (h *shadowHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 	// Our own answers come back through OnPublish too: never handle them.
 	if cl.Net.Inline {
 		return pk, nil
+	}
+	if _, ok := basicIngest(pk.TopicName); ok {
+		return pk, packets.CodeSuccessIgnore // acknowledged, delivered to no one
 	}
 	thing, name, op, rest, ok := shadow.ParseTopic(pk.TopicName)
 	if ok && rest == "" {

@@ -19,6 +19,7 @@ type request struct {
 // echo it.
 func parseRequest(payload []byte) (request, *Error) {
 	var req request
+	payload = trimNUL(payload)
 	if !isUTF8(payload) {
 		return req, errNotUTF8
 	}
@@ -51,10 +52,15 @@ func parseRequest(payload []byte) (request, *Error) {
 	return req, nil
 }
 
+// trimNUL drops the NUL bytes that follow the JSON in the AWS IoT Device
+// SDK for Embedded C's shadow demo (it sends the C string's terminator)
+// and esp-aws-iot's thing_shadow example: AWS accepts such a payload.
+func trimNUL(payload []byte) []byte { return bytes.TrimRight(payload, "\x00") }
+
 // parseTokenOnly reads a get or delete payload: empty, or an object whose
 // clientToken is echoed (a version there is ignored, as AWS does).
 func parseTokenOnly(payload []byte) (request, *Error) {
-	if len(bytes.TrimSpace(payload)) == 0 {
+	if len(bytes.TrimSpace(trimNUL(payload))) == 0 {
 		return request{}, nil
 	}
 	req, err := parseRequest(payload)

@@ -51,6 +51,9 @@ func TestUpdateRejections(t *testing.T) {
 		{"not json", `{"state":`, 400, "Invalid JSON", ""},
 		{"not an object", `[1,2]`, 400, "Invalid JSON", ""},
 		{"trailing data", `{"state":{"reported":{"a":1}}} x`, 400, "Invalid JSON", ""},
+		{"data after NUL", "{\"state\":{\"reported\":{\"a\":1}}}\x00x", 400, "Invalid JSON", ""},
+		{"NUL inside", "{\"state\":{\"reported\":{\"a\":1}}\x00}", 400, "Invalid JSON", ""},
+		{"only NULs", "\x00\x00", 400, "Invalid JSON", ""},
 		{"not utf8", "{\"state\":{\"reported\":{\"a\":\"\xff\"}}}", 415, "Unsupported documented encoding; supported encoding is UTF-8", ""},
 		{"no state", `{"clientToken":"t1"}`, 400, "Missing required node: state", "t1"},
 		{"empty state", `{"state":{}}`, 400, "Missing required node: state", ""},
@@ -84,6 +87,24 @@ func TestUpdateRejections(t *testing.T) {
 				t.Fatalf("timestamp missing: %s", res.Rejected)
 			}
 		})
+	}
+}
+
+// TestTrailingNULAccepted: the C SDK's shadow demo sends its JSON with the
+// C string's terminator (length + 1); AWS accepts it, as any NULs after
+// the JSON.
+func TestTrailingNULAccepted(t *testing.T) {
+	for _, tail := range []string{"\x00", "\x00\x00\x00", " \x00"} {
+		res := Update(Shadow{}, []byte(`{"state":{"desired":{"powerOn":1}},"clientToken":"c1"}`+tail), t0)
+		if res.Rejected != nil || !res.Changed {
+			t.Fatalf("payload + %q: %s", tail, res.Rejected)
+		}
+		if g := Get(res.Next, []byte(`{"clientToken":"g1"}`+tail), "esp32", t0); g.Rejected != nil {
+			t.Fatalf("get + %q: %s", tail, g.Rejected)
+		}
+		if g := Get(res.Next, []byte(tail), "esp32", t0); g.Rejected != nil {
+			t.Fatalf("get of only %q: %s", tail, g.Rejected)
+		}
 	}
 }
 

@@ -86,6 +86,10 @@ func TestVerifyHeaderSigned(t *testing.T) {
 		{"6 minutes old", good, "eu-west-1", "iot", now.Add(-6 * time.Minute), false, 403, "InvalidSignatureException"},
 		{"6 minutes ahead", good, "eu-west-1", "iot", now.Add(6 * time.Minute), false, 403, "InvalidSignatureException"},
 		{"body changed after signing", good, "eu-west-1", "iot", now, true, 403, "InvalidSignatureException"},
+		// The emulator's keys are long-term: AWS does not recognize a
+		// session token signed in with them.
+		{"bogus session token", aws.Credentials{AccessKeyID: good.AccessKeyID, SecretAccessKey: good.SecretAccessKey, SessionToken: "bogus"},
+			"eu-west-1", "iot", now, false, 403, "UnrecognizedClientException"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -138,8 +142,9 @@ func TestVerifyPresigned(t *testing.T) {
 	}{
 		{"presigned right", good, now, "", false, 200, ""},
 		{"within X-Amz-Expires", good, now.Add(-time.Hour), "86400", false, 200, ""},
-		{"token signed in", withToken, now, "", false, 200, ""},
-		{"token appended after signing", good, now, "", true, 200, ""},
+		// The emulator's keys are long-term: a session token is bogus.
+		{"token signed in", withToken, now, "", false, 403, "UnrecognizedClientException"},
+		{"token appended after signing", good, now, "", true, 403, "UnrecognizedClientException"},
 		{"past X-Amz-Expires", good, now.Add(-2 * time.Hour), "3600", false, 403, "InvalidSignatureException"},
 		{"old without X-Amz-Expires", good, now.Add(-10 * time.Minute), "", false, 403, "InvalidSignatureException"},
 		{"wrong secret", aws.Credentials{AccessKeyID: good.AccessKeyID, SecretAccessKey: "x"}, now, "", false, 403, "InvalidSignatureException"},
