@@ -30,6 +30,11 @@ func (s *Server) openAWS(o Options, tlsConf *tls.Config) error {
 		return err
 	}
 	s.policy.reg = s.registry
+	exists := func(thing string) bool { _, err := s.registry.DescribeThing(thing); return err == nil }
+	if s.jobs, err = openJobs(kvOf(s.store), o.JobMinute, exists); err != nil {
+		return err
+	}
+	s.jobs.publish = func(topic string, payload []byte) { _ = s.broker.Publish(topic, payload, false, 1) }
 	if err := s.registerLabCerts(o.PKIDir); err != nil {
 		return fmt.Errorf("registering the certificates of %s: %w", o.PKIDir, err)
 	}
