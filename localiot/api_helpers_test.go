@@ -129,8 +129,8 @@ type recorder struct {
 type exchange struct {
 	method, rawPath, service string
 	status                   int
-	errorType       string
-	body            []byte
+	errorType                string
+	body                     []byte
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -296,10 +296,11 @@ func (s *jobService) update(thing, jobID string, req jobs.UpdateRequest) (jobs.E
 	return next, nil
 }
 
-// jobsHook serves the Jobs MQTT API.
+// jobsHook serves the Jobs MQTT API. It is added with the broker's other
+// hooks, before openAWS opens the service it reads through srv.
 type jobsHook struct {
 	mqtt.HookBase
-	svc *jobService
+	srv *Server
 }
 
 func (h *jobsHook) ID() string { return "iotwatch-jobs" }
@@ -319,13 +320,15 @@ func (h *jobsHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 }
 
 func (h *jobsHook) handle(t jobs.Topic, terr *jobs.Error, payload []byte) {
-	svc := h.svc
+	svc := h.srv.jobs
 	req, err := jobs.ParseRequest(payload)
 	if terr != nil {
 		err = terr
 	}
 	now := svc.now()
-	reject := func(err *jobs.Error) { svc.publish(t.Answer("rejected"), jobs.RejectedAnswer(err, req.ClientToken, now)) }
+	reject := func(err *jobs.Error) {
+		svc.publish(t.Answer("rejected"), jobs.RejectedAnswer(err, req.ClientToken, now))
+	}
 	if err != nil {
 		reject(err)
 		return

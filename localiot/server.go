@@ -122,7 +122,7 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 	// Authorization before the limits: a CONNECT the policy refuses does not
 	// count against the CONNECT rate of its client id.
 	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker, policy: s.policy},
-		newLimitsHook(s.events, s.broker, o.Unthrottled), s.shadows, &jobsHook{svc: s.jobs}, &lifecycleHook{events: s.events}, s.policy}
+		newLimitsHook(s.events, s.broker, o.Unthrottled), s.shadows, &jobsHook{srv: s}, &lifecycleHook{events: s.events}, s.policy}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h, nil); err != nil {
 			return err
