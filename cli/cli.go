@@ -36,6 +36,7 @@ var commands = []command{
 	{"update", "send a desired (or reported) patch, print the accepted answer", runUpdate},
 	{"delete", "delete the shadow, print the answer", runDelete},
 	{"aws", "provision a thing, certificate and policy on AWS IoT (setup), remove them (teardown)", runAWS},
+	{"job", "AWS IoT Jobs: create, list, describe, cancel (a firmware rollout, on AWS or serve)", runJob},
 }
 
 // usageError marks a command-line mistake: exit status 2.
