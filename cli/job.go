@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"slices"
@@ -14,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 
@@ -21,7 +27,7 @@ import (
 	"github.com/iotwatch/iotwatch/shadow"
 )
 
-const jobUsage = `Usage: iotwatch job create (--thing NAME... | --match GLOB) --document FILE [--job-id ID] [--timeout-minutes N]
+const jobUsage = `Usage: iotwatch job create (--thing NAME... | --match GLOB) --document FILE [--file IMAGE] [--job-id ID] [--timeout-minutes N]
        iotwatch job list [--status S]
        iotwatch job describe --job-id ID
        iotwatch job cancel --job-id ID [--force]
@@ -54,13 +60,14 @@ func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func runJobCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("job create", "job create (--thing NAME... | --match GLOB) --document FILE [--job-id ID] [--timeout-minutes N]", stderr)
+	fs := newFlagSet("job create", "job create (--thing NAME... | --match GLOB) --document FILE [--file IMAGE] [--job-id ID] [--timeout-minutes N]", stderr)
 	var things repeated
 	fs.Var(&things, "thing", "a target thing (repeat for more)")
 	match := fs.String("match", "", "target every registered thing whose name matches this glob, e.g. 'fl-*'")
 	document := fs.String("document", "", "the job document, a JSON file (required)")
 	jobID := fs.String("job-id", "", "the job's id (default: the document's name and the time, e.g. ota-20261208-0130)")
 	timeout := fs.Int64("timeout-minutes", 0, "a run IN_PROGRESS longer than this is TIMED_OUT (timeoutConfig; 0: none)")
+	image := fs.String("file", "", "a firmware image to upload to the emulator; the document gets its url, sha256 and size")
 	cp := addControlPlaneFlags(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
@@ -89,9 +96,17 @@ func runJobCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *timeout < 0 || *timeout > jobs.MaxStepMinutes {
 		return usagef("--timeout-minutes %d: give 1 to %d, or 0 for none", *timeout, jobs.MaxStepMinutes)
 	}
-	client, _, err := cp.client(ctx)
+	if *image != "" && *cp.endpointURL == "" {
+		return usagef("--file uploads to the emulator (--endpoint-url); on AWS put the image in S3 and name it in the document as ${aws:iot:s3-presigned-url:https://BUCKET.s3.amazonaws.com/KEY}")
+	}
+	client, cfg, err := cp.client(ctx)
 	if err != nil {
 		return err
+	}
+	if *image != "" {
+		if doc, err = attachImage(ctx, cfg, *cp.endpointURL, *image, doc); err != nil {
+			return err
+		}
 	}
 	if *match != "" {
 		if things, err = matchingThings(ctx, client, *match); err != nil {
@@ -292,6 +307,63 @@ func parseJobIDFlags(fs *flag.FlagSet, args []string, jobID *string) error {
 	}
 	if *jobID == "" {
 		return usagef("--job-id is required (iotwatch job list shows them)")
+	}
+	return nil
+}
+
+// attachImage uploads a firmware image to the emulator's files (a SigV4 PUT,
+// service s3) and fills the document's url (a presigned-URL placeholder),
+// sha256 and size; a document that already names another sha256 or size is
+// refused.
+func attachImage(ctx context.Context, cfg aws.Config, endpointURL, file, doc string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--file: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	digest := hex.EncodeToString(sum[:])
+	var fields map[string]any
+	json.Unmarshal([]byte(doc), &fields) // readJobDocument checked it
+	if v, ok := fields["sha256"]; ok && v != digest {
+		return "", fmt.Errorf("--document says sha256 %v, but %s has %s: leave sha256 out and --file fills it", v, file, digest)
+	}
+	if v, ok := fields["size"].(float64); ok && int(v) != len(data) {
+		return "", fmt.Errorf("--document says size %v, but %s has %d bytes", v, file, len(data))
+	}
+	name := fmt.Sprintf("%s-%s", digest[:12], path.Base(file))
+	target := strings.TrimSuffix(endpointURL, "/") + "/files/" + url.PathEscape(name)
+	if err := uploadFile(ctx, cfg, target, data, digest); err != nil {
+		return "", err
+	}
+	fields["url"], fields["sha256"], fields["size"] = jobs.PresignedPlaceholder(target), digest, len(data)
+	out, _ := json.Marshal(fields)
+	if len(out) > jobs.MaxDocument {
+		return "", fmt.Errorf("the document with the file's url is %d bytes; AWS takes at most %d", len(out), jobs.MaxDocument)
+	}
+	return string(out), nil
+}
+
+func uploadFile(ctx context.Context, cfg aws.Config, target string, data []byte, digest string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("--file: %w", err)
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("AWS credentials for the upload: %w", err)
+	}
+	req.Header.Set("X-Amz-Content-Sha256", digest)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, digest, "s3", cfg.Region, time.Now()); err != nil {
+		return fmt.Errorf("signing the upload: %w", err)
+	}
+	res, err := cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("uploading to %s: %w", target, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		return fmt.Errorf("uploading to %s: %s %s", target, res.Status, strings.TrimSpace(string(body)))
 	}
 	return nil
 }

@@ -1,12 +1,22 @@
 package cli
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iotwatch/iotwatch/pki"
 )
 
 // TestJobCommands runs job create, list, describe and cancel against serve's
@@ -77,5 +87,77 @@ func TestJobCommands(t *testing.T) {
 		if code != r.code || !strings.Contains(stderr, r.want) {
 			t.Errorf("%v: exit %d, want %d with %q\n%s", r.args, code, r.code, r.want, stderr)
 		}
+	}
+}
+
+// TestJobWithAFile: job create --file uploads the image to serve; a device
+// starting the job over iot-jobs-data gets a presigned URL that downloads
+// exactly the image, and a URL whose signature was changed is refused.
+func TestJobWithAFile(t *testing.T) {
+	lab, srv := awsLab(t)
+	awsCLI := func(args ...string) []byte {
+		cmd := exec.Command("/usr/bin/aws", append([]string{"--endpoint-url", "https://" + srv.APIAddr(), "--ca-bundle", filepath.Join(lab, "ca.pem"), "--output", "json"}, args...)...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("aws %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	awsCLI("iot", "create-thing", "--thing-name", "ota-board")
+	dir := t.TempDir()
+	image := filepath.Join(dir, "fw-1.3.0.bin")
+	firmware := bytes.Repeat([]byte("firmware-1.3.0 "), 20000)
+	os.WriteFile(image, firmware, 0o644)
+	doc := filepath.Join(dir, "ota.json")
+	os.WriteFile(doc, []byte(`{"operation":"ota","version":"1.3.0"}`), 0o644)
+	code, stdout, stderr := run(t, "job", "create", "--thing", "ota-board", "--document", doc, "--file", image, "--job-id", "ota-file",
+		"--endpoint-url", "https://"+srv.APIAddr(), "--ca-bundle", filepath.Join(lab, "ca.pem"))
+	if code != 0 {
+		t.Fatalf("create --file: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var started struct {
+		Execution struct{ JobDocument string }
+	}
+	json.Unmarshal(awsCLI("iot-jobs-data", "start-next-pending-job-execution", "--thing-name", "ota-board"), &started)
+	var fields struct {
+		Operation, URL, SHA256 string
+		Size                   int
+	}
+	if err := json.Unmarshal([]byte(started.Execution.JobDocument), &fields); err != nil {
+		t.Fatalf("document %q: %v", started.Execution.JobDocument, err)
+	}
+	sum := sha256.Sum256(firmware)
+	if fields.SHA256 != hex.EncodeToString(sum[:]) || fields.Size != len(firmware) || !strings.Contains(fields.URL, "X-Amz-Signature=") {
+		t.Fatalf("document: %+v", fields)
+	}
+	pool, _ := pki.LoadCAPool(filepath.Join(lab, "ca.pem"))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(u string) (int, []byte) {
+		res, err := client.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, body
+	}
+	if code, body := get(fields.URL); code != 200 || !bytes.Equal(body, firmware) {
+		t.Fatalf("download: %d, %d bytes", code, len(body))
+	}
+	i := strings.Index(fields.URL, "X-Amz-Signature=") + len("X-Amz-Signature=")
+	flipped := "0"
+	if fields.URL[i] == '0' {
+		flipped = "1"
+	}
+	forged := fields.URL[:i] + flipped + fields.URL[i+1:]
+	if code, _ := get(forged); code != http.StatusForbidden {
+		t.Errorf("a changed signature downloaded: %d", code)
+	}
+	if code, _ := get("https://" + srv.APIAddr() + "/files/" + path.Base(strings.Split(fields.URL, "?")[0])); code != http.StatusForbidden {
+		t.Errorf("an unsigned download: %d", code)
+	}
+	code, _, stderr = run(t, "job", "create", "--thing", "ota-board", "--document", doc, "--file", image)
+	if code != 2 || !strings.Contains(stderr, "--file uploads to the emulator") {
+		t.Errorf("--file without --endpoint-url: exit %d %s", code, stderr)
 	}
 }

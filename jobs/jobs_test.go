@@ -268,3 +268,18 @@ func TestWireSeconds(t *testing.T) {
 		t.Errorf("rejected: %s", rej)
 	}
 }
+
+func TestExpandPresigned(t *testing.T) {
+	doc := `{"url":"${aws:iot:s3-presigned-url:https://h/files/a.bin}","b":"${aws:iot:s3-presigned-url:https://h/b}","c":"${aws:iot:s3-presigned-url:open"}`
+	got, err := ExpandPresigned(doc, func(u string) (string, error) { return u + "?X-Amz-Signature=s&X-Amz-Expires=60", nil })
+	want := `{"url":"https://h/files/a.bin?X-Amz-Signature=s&X-Amz-Expires=60","b":"https://h/b?X-Amz-Signature=s&X-Amz-Expires=60","c":"${aws:iot:s3-presigned-url:open"}`
+	if err != nil || got != want {
+		t.Errorf("got %s, %v", got, err)
+	}
+	if !json.Valid([]byte(got)) {
+		t.Error("the expanded document is not JSON")
+	}
+	if PresignedPlaceholder("https://h/x") != "${aws:iot:s3-presigned-url:https://h/x}" {
+		t.Error("placeholder")
+	}
+}

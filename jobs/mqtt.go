@@ -269,3 +269,40 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// presignedPrefix opens AWS's placeholder for a file the device downloads:
+// ${aws:iot:s3-presigned-url:URL} in a job document becomes a presigned URL
+// each time the service hands the document to a device.
+const presignedPrefix = "${aws:iot:s3-presigned-url:"
+
+// ExpandPresigned replaces each placeholder of document with presign's URL
+// for it; a placeholder not closed within its JSON string is left as it is.
+func ExpandPresigned(document string, presign func(url string) (string, error)) (string, error) {
+	var out strings.Builder
+	rest := document
+	for {
+		i := strings.Index(rest, presignedPrefix)
+		if i < 0 {
+			break
+		}
+		start := i + len(presignedPrefix)
+		end := strings.IndexAny(rest[start:], "}\"\\ ")
+		if end < 0 || rest[start+end] != '}' {
+			out.WriteString(rest[:start])
+			rest = rest[start:]
+			continue
+		}
+		signed, err := presign(rest[start : start+end])
+		if err != nil {
+			return "", err
+		}
+		out.WriteString(rest[:i])
+		out.WriteString(signed)
+		rest = rest[start+end+1:]
+	}
+	out.WriteString(rest)
+	return out.String(), nil
+}
+
+// PresignedPlaceholder is the placeholder for url.
+func PresignedPlaceholder(url string) string { return presignedPrefix + url + "}" }

@@ -174,6 +174,10 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.serveWebSocket(w, r)
 		return
 	}
+	if name, ok := strings.CutPrefix(path, "/files/"); ok {
+		a.serveFile(w, r, name)
+		return
+	}
 	rt, labels, err := match(r.Method, path, signedService(r))
 	if err != nil {
 		writeError(w, err)

@@ -338,9 +338,7 @@ func (a *api) dataExecution(e *jobs.Execution, withDocument bool) map[string]any
 	var out map[string]any
 	_ = json.Unmarshal(b, &out)
 	if withDocument {
-		if j, _, err := a.srv.jobs.job(e.JobID); err == nil {
-			out["jobDocument"] = j.Document
-		}
+		out["jobDocument"] = a.srv.jobs.deviceDocument(e.JobID)
 	}
 	return out
 }
@@ -422,9 +420,7 @@ func (a *api) updateJobExecution(c *call) (any, error) {
 		out["executionState"] = jobs.StateOf(e)
 	}
 	if in.IncludeJobDocument {
-		if j, _, err := a.srv.jobs.job(e.JobID); err == nil {
-			out["jobDocument"] = j.Document
-		}
+		out["jobDocument"] = a.srv.jobs.deviceDocument(e.JobID)
 	}
 	return out, nil
 }

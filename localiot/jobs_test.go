@@ -2,7 +2,9 @@ package localiot
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -346,4 +348,32 @@ func (l *lab) awsCLI(t *testing.T, args ...string) string {
 		t.Fatalf("aws %v: %v\n%s%s", args, err, out, stderr)
 	}
 	return string(out)
+}
+
+// TestPresignedFileExpires: a presigned download works within its expiry
+// and is refused after it, as S3's are.
+func TestPresignedFileExpires(t *testing.T) {
+	l := newAPILab(t, "", "")
+	os.WriteFile(filepath.Join(l.srv.files.dir, "fw.bin"), []byte("image"), 0o600)
+	u, err := l.srv.jobs.presign("https://"+l.srv.APIAddr()+"/files/fw.bin", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, _ := pki.LoadCAPool(filepath.Join(l.dir, pki.CACertFile))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	status := func() int {
+		res, err := client.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := status(); got != http.StatusOK {
+		t.Fatalf("within the expiry: %d", got)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if got := status(); got != http.StatusForbidden {
+		t.Errorf("after the expiry: %d", got)
+	}
 }

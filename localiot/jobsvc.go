@@ -31,6 +31,9 @@ type jobService struct {
 	// publish sends a notification or an answer (the broker's inline
 	// client); nil before the broker runs.
 	publish func(topic string, payload []byte)
+	// presign makes a presigned URL for a document's placeholders; nil
+	// leaves them as they are (no HTTPS API to download from).
+	presign func(url string, expires time.Duration) (string, error)
 	exists  func(thing string) bool
 	stop    chan struct{}
 	done    chan struct{}
@@ -195,17 +198,39 @@ func (s *jobService) jobExecsWith(jobID string, changed []jobs.Execution) []jobs
 	return out
 }
 
+// document is a job's document as a device gets it: each
+// ${aws:iot:s3-presigned-url:URL} presigned for the job's expiry (an hour
+// unless presignedUrlConfig says otherwise).
+func (s *jobService) document(jobID string) string {
+	j := s.jobs[jobID]
+	if j == nil {
+		return ""
+	}
+	if s.presign == nil {
+		return j.Document
+	}
+	expires := time.Hour
+	if j.PresignExpiry > 0 {
+		expires = time.Duration(j.PresignExpiry) * time.Second
+	}
+	doc, err := jobs.ExpandPresigned(j.Document, func(u string) (string, error) { return s.presign(u, expires) })
+	if err != nil {
+		return j.Document // an unparsable URL stays as the operator wrote it
+	}
+	return doc
+}
+
 // documentObject is a job's document as the MQTT API carries it: an object
 // (a document that is not JSON goes as a string).
 func (s *jobService) documentObject(jobID string) json.RawMessage {
-	j := s.jobs[jobID]
-	if j == nil {
+	doc := s.document(jobID)
+	if doc == "" {
 		return nil
 	}
-	if json.Valid([]byte(j.Document)) {
-		return json.RawMessage(j.Document)
+	if json.Valid([]byte(doc)) {
+		return json.RawMessage(doc)
 	}
-	b, _ := json.Marshal(j.Document)
+	b, _ := json.Marshal(doc)
 	return b
 }
 

@@ -190,3 +190,10 @@ func (s *jobService) describeForOperator(thing, id string) (jobs.Execution, erro
 	}
 	return *e, nil
 }
+
+// deviceDocument is the document a device gets over HTTPS (a string).
+func (s *jobService) deviceDocument(jobID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.document(jobID)
+}

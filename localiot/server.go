@@ -57,7 +57,8 @@ type Server struct {
 	policy    *mqttPolicy
 	registry  *registry
 	jobs      *jobService
-	api       *api // nil without Options.APIListen
+	files     *files // nil without Options.APIListen
+	api       *api   // nil without Options.APIListen
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -177,6 +178,9 @@ func (s *Server) Close() error {
 		}
 		s.events.shutdown()
 		s.jobs.close()
+		if s.files != nil {
+			s.files.close()
+		}
 		s.broker.Close()
 		s.closeErr = s.store.Close()
 	})

@@ -3,6 +3,7 @@ package localiot
 import (
 	"crypto/tls"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
 	"path/filepath"
 
@@ -53,6 +54,10 @@ func (s *Server) openAWS(o Options, tlsConf *tls.Config) error {
 		iam = []*policy.Document{doc}
 	}
 	s.policy.iam = iam
+	if s.files, err = openFiles(o.DataDir); err != nil {
+		return fmt.Errorf("the files jobs download: %w", err)
+	}
+	s.jobs.presign = s.presigner(aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey}, region)
 	v := &sigv4.Verifier{Creds: sigv4.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey}, Region: region}
 	logOut := o.Log
 	if logOut == nil {
