@@ -47,6 +47,9 @@ type Options struct {
 	// Expiry Interval); 0 is AWS's default, 1 h. AWS lets an account raise
 	// it to 7 days.
 	SessionExpiry time.Duration
+	// JobMinute is how long a minute of the Jobs service's timeouts lasts
+	// (step and in-progress timeouts); 0 is a real minute. Tests shorten it.
+	JobMinute time.Duration
 }
 
 // Server is a running emulator.
@@ -59,7 +62,9 @@ type Server struct {
 	shadows   *shadowHook
 	policy    *mqttPolicy
 	registry  *registry
-	api       *api // nil without Options.APIListen
+	jobs      *jobService
+	files     *files // nil without Options.APIListen
+	api       *api   // nil without Options.APIListen
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -141,7 +146,7 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 	// Authorization before the limits: a CONNECT the policy refuses does not
 	// count against the CONNECT rate of its client id.
 	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker, policy: s.policy},
-		newLimitsHook(s.events, s.broker, o.Unthrottled), s.shadows, &lifecycleHook{events: s.events}, s.policy}
+		newLimitsHook(s.events, s.broker, o.Unthrottled), s.shadows, &jobsHook{srv: s}, &lifecycleHook{events: s.events}, s.policy}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h, nil); err != nil {
 			return err
@@ -182,6 +187,7 @@ func (s *Server) Start() error {
 	if s.api != nil {
 		s.api.start()
 	}
+	go s.jobs.run()
 	return s.broker.Serve()
 }
 
@@ -196,6 +202,10 @@ func (s *Server) Close() error {
 			s.api.close()
 		}
 		s.events.shutdown()
+		s.jobs.close()
+		if s.files != nil {
+			s.files.close()
+		}
 		s.broker.Close()
 		s.closeErr = s.store.Close()
 	})
