@@ -234,6 +234,9 @@ func TestParseTopic(t *testing.T) {
 	if got := (Topic{Thing: "t1", JobID: "j", Op: UpdateOp}).Answer("accepted"); got != "$aws/things/t1/jobs/j/update/accepted" {
 		t.Errorf("answer topic %s", got)
 	}
+	if tp, _, _ := ParseTopic("$aws/things/t1/jobs/j/delete"); tp.Answer("rejected") != "$aws/things/t1/jobs/j/delete/rejected" {
+		t.Errorf("a topic that maps to no request is answered on %s", tp.Answer("rejected"))
+	}
 }
 
 func TestParseRequest(t *testing.T) {

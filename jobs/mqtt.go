@@ -18,10 +18,11 @@ const (
 	UpdateOp                 // $aws/things/T/jobs/JOB/update
 )
 
-// Topic is a parsed request topic.
+// Topic is a parsed request topic; Op is 0 for a topic under jobs that maps
+// to no request (answered InvalidTopic on Raw + "/rejected").
 type Topic struct {
-	Thing, JobID string
-	Op           Op
+	Thing, JobID, Raw string
+	Op                Op
 }
 
 // Prefix is where a thing's job topics start.
@@ -37,8 +38,10 @@ func (t Topic) Answer(kind string) string {
 		return Prefix(t.Thing) + "/start-next/" + kind
 	case Describe:
 		return Prefix(t.Thing) + "/" + t.JobID + "/get/" + kind
+	case UpdateOp:
+		return Prefix(t.Thing) + "/" + t.JobID + "/update/" + kind
 	}
-	return Prefix(t.Thing) + "/" + t.JobID + "/update/" + kind
+	return t.Raw + "/" + kind
 }
 
 // IsJobsTopic reports whether topic is under a thing's jobs topics (a
@@ -62,7 +65,7 @@ func ParseTopic(topic string) (Topic, bool, *Error) {
 	rest := strings.TrimPrefix(topic, "$aws/things/")
 	thing, rest, _ := strings.Cut(rest, "/")
 	parts := strings.Split(strings.TrimPrefix(strings.TrimPrefix(rest, "jobs"), "/"), "/")
-	t := Topic{Thing: thing}
+	t := Topic{Thing: thing, Raw: topic}
 	switch {
 	case len(parts) == 1 && parts[0] == "get":
 		t.Op = GetPending
@@ -85,6 +88,7 @@ func ParseTopic(topic string) (Topic, bool, *Error) {
 		if last == "accepted" || last == "rejected" || last == "notify" || last == "notify-next" {
 			return Topic{}, false, nil
 		}
+		t.JobID = ""
 		return t, true, errorf(InvalidTopic, "topic %s is not a Jobs request (jobs/get, jobs/start-next, jobs/JOB/get, jobs/JOB/update)", topic)
 	}
 	return t, true, nil

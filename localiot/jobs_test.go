@@ -204,6 +204,10 @@ func TestJobsRefusals(t *testing.T) {
 	if rej := d.inbox.waitFor(t, p+"/a.b/get/rejected", token("t1")); rej["code"] != "InvalidTopic" {
 		t.Errorf("bad job id: %v", rej)
 	}
+	d.publish(t, p+"/j/delete", `{"clientToken":"t4"}`)
+	if rej := d.inbox.waitFor(t, p+"/j/delete/rejected", token("t4")); rej["code"] != "InvalidTopic" {
+		t.Errorf("a topic that maps to no request: %v", rej)
+	}
 	d.publish(t, p+"/ghost/update", `{"clientToken":"t2","status":"IN_PROGRESS"}`)
 	if rej := d.inbox.waitFor(t, p+"/ghost/update/rejected", token("t2")); rej["code"] != "ResourceNotFound" {
 		t.Errorf("missing job: %v", rej)
