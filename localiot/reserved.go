@@ -3,14 +3,15 @@ package localiot
 import (
 	"strings"
 
+	"github.com/iotwatch/iotwatch/jobs"
 	"github.com/iotwatch/iotwatch/shadow"
 )
 
 // AWS IoT's reserved topics ($aws/…) take publishes only where a service
 // listens (AWS's developer guide, "Reserved topics"); every other publish
 // to them is refused whatever the policy, over MQTT as over HTTPS. A topic
-// whose service the emulator does not run yet (Jobs, fleet provisioning,
-// Device Defender) is an accepted publish and nothing more.
+// whose service the emulator does not run (fleet provisioning, Device
+// Defender) is an accepted publish and nothing more.
 
 // basicIngestPrefix starts Basic Ingest topics, $aws/rules/<ruleName>/…:
 // AWS hands them to the rule only, never to subscribers.
@@ -31,26 +32,15 @@ func publishableReserved(topic string) bool {
 	}
 	p := strings.Split(rest, "/")
 	switch {
-	case p[0] == "things" && len(p) >= 4 && shadow.ValidThingName(p[1]) && p[2] == "jobs":
-		return jobsRequest(p[3:])
+	case p[0] == "things" && len(p) >= 3 && shadow.ValidThingName(p[1]) && p[2] == "jobs":
+		_, request, _ := jobs.ParseTopic(topic) // a malformed request is answered InvalidTopic
+		return request
 	case p[0] == "things" && len(p) == 5 && shadow.ValidThingName(p[1]) && p[2] == "defender" && p[3] == "metrics":
 		return payloadFormat(p[4])
 	case p[0] == "certificates" && len(p) == 3 && (p[1] == "create" || p[1] == "create-from-csr"):
 		return payloadFormat(p[2])
 	case p[0] == "provisioning-templates" && len(p) == 4 && p[1] != "" && p[2] == "provision":
 		return payloadFormat(p[3])
-	}
-	return false
-}
-
-// jobsRequest: the Jobs requests a device publishes, jobs/get,
-// jobs/start-next, jobs/<jobId>/get and jobs/<jobId>/update.
-func jobsRequest(p []string) bool {
-	switch len(p) {
-	case 1:
-		return p[0] == "get" || p[0] == "start-next"
-	case 2:
-		return p[0] != "" && (p[1] == "get" || p[1] == "update")
 	}
 	return false
 }
