@@ -43,11 +43,27 @@ func waitForEvents(ch <-chan event.Event) tea.Cmd {
 	}
 }
 
+// redrawEvery is the spinner's frame time while a desired value is on its
+// way, and the fleet screen's redraw tick.
 const redrawEvery = 200 * time.Millisecond
 
-func tick(tag int) tea.Cmd {
-	return tea.Tick(redrawEvery, func(time.Time) tea.Msg { return tickMsg{tag} })
+func tick(tag int, after time.Duration) tea.Cmd {
+	return tea.Tick(after, func(time.Time) tea.Msg { return tickMsg{tag} })
 }
+
+// untilNextSecond is the wait for the next whole second: ages are shown in
+// whole seconds, so an idle screen changes no more often than that.
+func untilNextSecond(now time.Time) time.Duration {
+	return now.Truncate(time.Second).Add(time.Second).Sub(now)
+}
+
+// fps is the most frames a second the terminal is written: Bubble Tea's
+// renderer wakes that often to look for a changed frame (60 by default,
+// most of an idle watch's CPU); 12 keeps a key's echo within 85 ms.
+const fps = 12
+
+// ProgramOptions are the options every screen runs with.
+func ProgramOptions() []tea.ProgramOption { return []tea.ProgramOption{tea.WithFPS(fps)} }
 
 func sendDesired(conn Conn, patch map[string]any) tea.Cmd {
 	return func() tea.Msg {

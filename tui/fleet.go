@@ -427,7 +427,7 @@ func (m FleetModel) open() (FleetModel, tea.Cmd) {
 	next, _ := inner.Update(tea.WindowSizeMsg{Width: m.width, Height: m.height})
 	inner = next.(Model)
 	m.focus = &inner
-	return m, tick(inner.tag)
+	return m, inner.nextTick()
 }
 
 func (m *FleetModel) getSelected() tea.Cmd {

@@ -7,7 +7,7 @@ package tui
 import (
 	"context"
 	"fmt"
-	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"time"
@@ -121,17 +121,19 @@ func New(o Options) Model {
 	return m
 }
 
+// heapInUse is runtime.MemStats.HeapInuse read from runtime/metrics, which,
+// unlike ReadMemStats, does not stop the world at every frame.
 func heapInUse() uint64 {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+	metrics.Read(samples)
+	return samples[0].Value.Uint64() + samples[1].Value.Uint64()
 }
 
 // Monitor exposes the state, for tests and the caller's exit summary.
 func (m Model) Monitor() *monitor.Monitor { return m.mon }
 
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(waitForEvents(m.o.Conn.Events()), tick(m.tag))
+	return tea.Batch(waitForEvents(m.o.Conn.Events()), m.nextTick())
 }
 
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -162,7 +164,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.animating() {
 			m.frame++
 		}
-		cmd = tick(m.tag)
+		cmd = m.nextTick()
 	case statusMsg:
 		m.status = string(msg)
 	case desiredResultMsg:
@@ -199,6 +201,15 @@ func (m *Model) shown() shownState {
 	return shownState{width: m.width, height: m.height, logPin: m.logPin, frame: m.frame, second: m.now.Unix(),
 		window: m.window, paused: m.paused, help: m.help.ShowAll, cursor: m.cursor, docScroll: m.docScroll, focusLog: m.focusLog,
 		pane: m.pane, confirm: m.confirm, editErr: m.editErr, status: m.status, plotted: strings.Join(m.plotted, " ")}
+}
+
+// nextTick is the redraw tick: at the spinner's pace while it turns, else
+// at the next whole second (ages, the dropout detector).
+func (m *Model) nextTick() tea.Cmd {
+	if m.animating() {
+		return tick(m.tag, redrawEvery)
+	}
+	return tick(m.tag, untilNextSecond(m.o.Now()))
 }
 
 // animating is true while a spinner turns: a desired value is pending.

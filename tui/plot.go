@@ -73,6 +73,9 @@ func (m *Model) plotTitle(plots []monitor.Plot) string {
 	if len(plots) == 1 {
 		p := plots[0]
 		sum := p.Summary
+		if m.paused { // the value reported now is not on the paused plot: its last point is
+			sum.Last, sum.HasLast = lastValue(p.Values)
+		}
 		return m.styles.Label.Render(fmt.Sprintf("%s%s%s   last %s  min %s  max %s  mean %s",
 			p.Field, m.unitOf(p.Field), over, figure(sum.HasLast, "%.2f", sum.Last), figure(sum.N > 0, "%.2f", sum.Min),
 			figure(sum.N > 0, "%.2f", sum.Max), figure(sum.N > 0, "%.2f", sum.Mean))) + paused
@@ -111,9 +114,14 @@ func (m *Model) seriesStyle(i int) lipgloss.Style {
 
 // graph draws the series in rows rows. One series is drawn on its own
 // scale; several are each scaled to the plot's height and the y labels are
-// the first one's, as the title says.
+// the first one's, as the title says. Each value is put on its row here
+// (plotRow) and asciigraph draws whole rows 0…rows-1: given the values
+// themselves, v0.10.0 computes round(v·ratio) - round(min·ratio), rounding
+// twice, and draws points a row off their label.
 func (m *Model) graph(plots []monitor.Plot, rows int) string {
-	opts := []asciigraph.Option{asciigraph.Height(rows - 1), asciigraph.Width(len(plots[0].Values))}
+	top := max(1, rows-1) // asciigraph draws Height+1 rows
+	opts := []asciigraph.Option{asciigraph.Height(top), asciigraph.Width(len(plots[0].Values)),
+		asciigraph.LowerBound(0), asciigraph.UpperBound(float64(top))}
 	if lipgloss.ColorProfile() != termenv.Ascii {
 		colors := make([]asciigraph.AnsiColor, len(plots))
 		for i := range plots {
@@ -121,18 +129,36 @@ func (m *Model) graph(plots []monitor.Plot, rows int) string {
 		}
 		opts = append(opts, asciigraph.SeriesColors(colors...))
 	}
-	if len(plots) == 1 {
-		lo, hi := span(plots[0].Values)
-		return asciigraph.Plot(plots[0].Values, append(opts, asciigraph.LowerBound(lo), asciigraph.UpperBound(hi))...)
-	}
 	data := make([][]float64, len(plots))
 	for i, p := range plots {
-		data[i] = normalize01(p.Values)
+		lo, hi := bounds(p)
+		data[i] = make([]float64, len(p.Values))
+		for x, v := range p.Values {
+			data[i][x] = plotRow(v, lo, hi, top)
+		}
 	}
-	lo, hi := span(plots[0].Values)
-	opts = append(opts, asciigraph.LowerBound(0), asciigraph.UpperBound(1),
-		asciigraph.YAxisValueFormatter(func(v float64) string { return fmt.Sprintf("%.2f", lo+v*(hi-lo)) }))
-	return asciigraph.PlotMany(data, opts...)
+	lo, hi := bounds(plots[0])
+	label := func(row float64) string { return fmt.Sprintf("%.2f", lo+row*(hi-lo)/float64(top)) }
+	return asciigraph.PlotMany(data, append(opts, asciigraph.YAxisValueFormatter(label))...)
+}
+
+// bounds are the plot's range of a series: its summary's min and max (the
+// reports themselves, which the title shows; the columns are means within
+// them), widened around a flat line so that it keeps the plot's height.
+func bounds(p monitor.Plot) (lo, hi float64) {
+	if p.Summary.N == 0 {
+		return span(p.Values)
+	}
+	return widened(p.Summary.Min, p.Summary.Max)
+}
+
+// plotRow is the row (0 at the bottom, top at the top) whose label is nearest
+// v on a plot from lo to hi; NaN stays NaN (a gap).
+func plotRow(v, lo, hi float64, top int) float64 {
+	if math.IsNaN(v) {
+		return v
+	}
+	return max(0, min(float64(top), math.Round((v-lo)/(hi-lo)*float64(top))))
 }
 
 // span is the range of the values, widened around a flat line so that it
@@ -144,6 +170,11 @@ func span(values []float64) (lo, hi float64) {
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
 	}
+	return widened(lo, hi)
+}
+
+// widened keeps a flat line's plot its height: half a unit either side.
+func widened(lo, hi float64) (float64, float64) {
 	if hi-lo < 1e-9 {
 		return lo - 0.5, hi + 0.5
 	}
@@ -255,6 +286,16 @@ func windowLabel(d time.Duration) string {
 		return fmt.Sprintf("%dm", d/time.Minute)
 	}
 	return d.String()
+}
+
+// lastValue is the last value that is not NaN.
+func lastValue(xs []float64) (float64, bool) {
+	for i := len(xs) - 1; i >= 0; i-- {
+		if !math.IsNaN(xs[i]) {
+			return xs[i], true
+		}
+	}
+	return 0, false
 }
 
 func allNaN(xs []float64) bool {
