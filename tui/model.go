@@ -81,6 +81,7 @@ type Model struct {
 	paused        bool
 	logPin        int // 0 follows new events; else the entry number shown last
 	logRows       int // rows of the event log in the last frame
+	logShown      int // entries the event log showed in the last frame
 	pausedAt      time.Time
 	now           time.Time
 	tag           int
@@ -250,7 +251,7 @@ func (m *Model) observe() {
 // past the newest entry follows new events again.
 func (m *Model) scrollLog(direction int) {
 	total, kept := m.snap.EventsLogged, len(m.snap.Events)
-	page := max(1, m.logRows-2)
+	page := max(1, m.logShown-1) // the entry at the top stays in view
 	if kept <= m.logRows {
 		m.logPin = 0
 		return

@@ -68,7 +68,7 @@ func (m *Model) body(rest int) string {
 	wide := m.width >= wideFrom
 	m.cursor = max(0, min(m.cursor, len(m.tableKeys())-1))
 	table := m.tableRows()
-	paneMin, paneGrows := logMin, true
+	paneMin, paneGrows := max(logMin, m.logNeed(m.paneWidth())), true
 	switch m.pane {
 	case paneEditor:
 		paneMin, paneGrows = lipgloss.Height(m.editorPane(m.paneWidth())), false
