@@ -163,7 +163,7 @@ func TestPlotAnyField(t *testing.T) {
 	m = update(m, demoReports(20))
 	// rows: fw heap_free interval_s led reset_reason rssi seq setpoint temp uptime_s
 	m, _ = press(m, "down", "enter")
-	if !strings.Contains(m.View(), "━ temp (°C) 20–20.6  ━ heap_free 182000 scaled over 1m") {
+	if !strings.Contains(m.View(), "━ temp (°C) 20–20.6  ━ heap_free 182000 scaled  over 1m") {
 		t.Fatalf("heap_free not plotted beside temp:\n%s", m.View())
 	}
 	m, _ = press(m, "down", "down", "enter")

@@ -180,3 +180,18 @@ func TestWrappedEntriesShowWhole(t *testing.T) {
 		m = update(m, tea.KeyMsg{Type: tea.KeyPgUp})
 	}
 }
+
+// TestHeaderWholeAt80x24: nothing above the plot is cut at 80×24, paused
+// with three series (the longest title) or with one of large values.
+func TestHeaderWholeAt80x24(t *testing.T) {
+	for _, keys := range [][]string{{"down", "enter", "down", "down", "down", "down", "enter", "p"}, {"down", "enter", "up", "enter", "p", "2"}} {
+		m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 80, Height: 24})
+		m, _ = press(update(m, demoReports(20)), keys...)
+		head := m.View()[:strings.Index(m.View(), "┤")]
+		for _, want := range []string{"PAUSED", "over ", "mem 8.0 MB", "v20", "device online"} {
+			if !strings.Contains(head, want) || strings.Contains(head, "…") {
+				t.Errorf("%v: the header lacks %q or is cut:\n%s", keys, want, m.View())
+			}
+		}
+	}
+}

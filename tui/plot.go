@@ -49,7 +49,7 @@ func (m *Model) plot(height int) string {
 		waiting := m.styles.Muted.Render(fmt.Sprintf("waiting for %s reports…", strings.Join(m.plotted, ", ")))
 		return padRows(title+"\n"+waiting, height)
 	}
-	graph := m.graph(plots, max(1, height-3))
+	graph := m.graph(plots, max(1, height-2-lipgloss.Height(title)))
 	cols := len(plots[0].Values)
 	offset := axisOffset(graph)
 	return strings.Join([]string{title, graph, m.timeline(plots, offset), m.timeAxis(plots[0].End, cols, offset)}, "\n")
@@ -64,11 +64,13 @@ func hasData(plots []monitor.Plot) bool {
 	return false
 }
 
+// plotTitle names the series and their figures, flowed into as many lines
+// as the width needs: nothing of it is cut at 80 columns.
 func (m *Model) plotTitle(plots []monitor.Plot) string {
-	over := " over " + windowLabel(m.window)
+	over := m.styles.Label.Render("over " + windowLabel(m.window))
 	paused := ""
 	if m.paused {
-		paused = "   " + m.styles.Warn.Render("PAUSED")
+		paused = m.styles.Warn.Render("PAUSED")
 	}
 	if len(plots) == 1 {
 		p := plots[0]
@@ -76,19 +78,20 @@ func (m *Model) plotTitle(plots []monitor.Plot) string {
 		if m.paused { // the value reported now is not on the paused plot: its last point is
 			sum.Last, sum.HasLast = lastValue(p.Values)
 		}
-		return m.styles.Label.Render(fmt.Sprintf("%s%s%s   last %s  min %s  max %s  mean %s",
-			p.Field, m.unitOf(p.Field), over, figure(sum.HasLast, "%.2f", sum.Last), figure(sum.N > 0, "%.2f", sum.Min),
-			figure(sum.N > 0, "%.2f", sum.Max), figure(sum.N > 0, "%.2f", sum.Mean))) + paused
+		name := m.styles.Label.Render(p.Field + m.unitOf(p.Field))
+		figures := m.styles.Label.Render(fmt.Sprintf("last %s  min %s  max %s  mean %s", figure(sum.HasLast, "%.2f", sum.Last),
+			figure(sum.N > 0, "%.2f", sum.Min), figure(sum.N > 0, "%.2f", sum.Max), figure(sum.N > 0, "%.2f", sum.Mean)))
+		return flow([]string{name + " " + over, figures, paused}, m.width)
 	}
-	items := make([]string, len(plots))
+	items := make([]string, 0, len(plots)+2)
 	for i, p := range plots {
 		scale := ""
 		if i > 0 {
 			scale = " scaled"
 		}
-		items[i] = m.seriesStyle(i).Render("━ "+p.Field) + m.unitOf(p.Field) + " " + valueRange(p.Summary) + scale
+		items = append(items, m.seriesStyle(i).Render("━ "+p.Field)+m.unitOf(p.Field)+" "+valueRange(p.Summary)+scale)
 	}
-	return strings.Join(items, "  ") + m.styles.Label.Render(over) + paused
+	return flow(append(items, over, paused), m.width)
 }
 
 // valueRange is "min–max" of a series in its shortest form, one value when flat.
