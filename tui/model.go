@@ -89,6 +89,7 @@ type Model struct {
 	status        string
 	plotted       []string         // fields on the plot, the first on the y axis
 	snap          monitor.Snapshot // what the last frame was built from
+	builtAt       time.Time        // the now of the last frame
 	view          string
 }
 
@@ -161,7 +162,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.now = m.o.Now()
 		m.mon.Tick(m.now)
 		m.observe()
-		dataChanged = m.mon.DropoutCount() != dropouts
+		// ages are shown in whole seconds: a frame a second old is rebuilt,
+		// one an event built within the second is not (one frame a second
+		// at one report a second, not two)
+		dataChanged = m.mon.DropoutCount() != dropouts || m.now.Sub(m.builtAt) >= time.Second
 		if m.animating() {
 			m.frame++
 		}
@@ -189,7 +193,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // depends on; the frame is rebuilt only when it or the data changed.
 type shownState struct {
 	width, height, logPin, frame int
-	second                       int64 // ages are shown in whole seconds
 	window                       time.Duration
 	cursor, docScroll            int
 	paused, help, focusLog       bool
@@ -199,7 +202,7 @@ type shownState struct {
 }
 
 func (m *Model) shown() shownState {
-	return shownState{width: m.width, height: m.height, logPin: m.logPin, frame: m.frame, second: m.now.Unix(),
+	return shownState{width: m.width, height: m.height, logPin: m.logPin, frame: m.frame,
 		window: m.window, paused: m.paused, help: m.help.ShowAll, cursor: m.cursor, docScroll: m.docScroll, focusLog: m.focusLog,
 		pane: m.pane, confirm: m.confirm, editErr: m.editErr, status: m.status, plotted: strings.Join(m.plotted, " ")}
 }

@@ -365,6 +365,11 @@ func TestRendersOnlyWhenSomethingShownChanged(t *testing.T) {
 		{"an event", eventsMsg{event.ShadowDoc{At: t0.Add(5 * time.Second), Kind: event.DocAccepted, Version: 9, Reported: map[string]any{"temp": 1.0}}}, 0, 1},
 		{"help opens", tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'?'}}, 0, 1},
 		{"the window changes", tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'3'}}, 0, 1},
+		// at one report a second, its frame is the second's: the tick does
+		// not build another one (idle cost: one frame a second, not two)
+		{"a report", eventsMsg{event.ShadowDoc{At: t0.Add(6 * time.Second), Kind: event.DocAccepted, Version: 10, Reported: map[string]any{"temp": 2.0}}}, 300 * time.Millisecond, 1},
+		{"tick into the next second, the report's frame 0.7 s old", tickMsg{m.tag}, 700 * time.Millisecond, 0},
+		{"tick with the frame a second old", tickMsg{m.tag}, 300 * time.Millisecond, 1},
 	}
 	for _, s := range steps {
 		now = now.Add(s.advance)

@@ -196,7 +196,7 @@ func normalize01(values []float64) []float64 {
 }
 
 // timeline is a strip under the plot, one cell per data column: reports
-// (▀), dropouts (✖), nothing ( ).
+// (▀), dropouts (✖), nothing ( ). Each run of one kind is styled once.
 func (m *Model) timeline(plots []monitor.Plot, offset int) string {
 	if offset < 0 {
 		return ""
@@ -204,19 +204,30 @@ func (m *Model) timeline(plots []monitor.Plot, offset int) string {
 	p := plots[0]
 	start := p.End.Add(-p.Window)
 	step := p.Window / time.Duration(len(p.Values))
-	var b strings.Builder
+	cells := make([]rune, len(p.Values))
 	for i := range p.Values {
 		from, to := start.Add(time.Duration(i)*step), start.Add(time.Duration(i+1)*step)
 		switch {
 		case inDropout(m.snap.Dropouts, from, to, p.End):
-			b.WriteString(m.styles.Bad.Render("✖"))
+			cells[i] = '✖'
 		case reported(plots, i):
-			b.WriteString(m.styles.Good.Render("▀"))
+			cells[i] = '▀'
 		default:
-			b.WriteByte(' ')
+			cells[i] = ' '
 		}
 	}
-	return strings.Repeat(" ", offset) + b.String()
+	style := map[rune]lipgloss.Style{'✖': m.styles.Bad, '▀': m.styles.Good, ' ': m.styles.Plain}
+	var b strings.Builder
+	b.WriteString(strings.Repeat(" ", offset))
+	for i := 0; i < len(cells); {
+		j := i
+		for j < len(cells) && cells[j] == cells[i] {
+			j++
+		}
+		b.WriteString(style[cells[i]].Render(string(cells[i:j])))
+		i = j
+	}
+	return b.String()
 }
 
 func reported(plots []monitor.Plot, i int) bool {

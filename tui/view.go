@@ -15,10 +15,11 @@ func (m Model) View() string { return m.view }
 // render rebuilds the frame from a snapshot of the monitor: every view
 // reads m.snap, never the monitor itself.
 func (m *Model) render() {
+	m.builtAt = m.now
 	m.snap = m.mon.Snapshot(m.now, monitor.Want{Plots: m.plotRequests(), Stats: m.pane == paneSoak})
 	header, footer := m.header(), m.footer()
 	rest := max(0, m.height-lipgloss.Height(header)-lipgloss.Height(footer))
-	frame := header + "\n" + padRows(clip(m.body(rest), m.width, rest), rest) + "\n" + footer
+	frame := header + "\n" + padRows(firstRows(m.body(rest), rest), rest) + "\n" + footer
 	m.view = clip(frame, m.width, m.height)
 }
 
@@ -125,6 +126,12 @@ func clip(s string, width, height int) string {
 		lines[i] = ansi.Truncate(strings.TrimRight(l, " "), width, "…")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// firstRows is s's first n lines (clip cuts their width in the frame).
+func firstRows(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(len(lines), n)], "\n")
 }
 
 // padRows fills s with empty lines to n rows, so the footer stays at the bottom.
