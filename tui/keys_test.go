@@ -314,3 +314,31 @@ func TestCtrlCQuitsFromAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestClearedDesiredLeavesNoRefusal: a setpoint the device refused (kept
+// 21), then desired cleared: the log says "setpoint cleared" (never
+// <nil>) and the row no longer says the device refused it.
+func TestClearedDesiredLeavesNoRefusal(t *testing.T) {
+	m := update(newModel(newFakeConn()), reports(3))
+	m = update(m, eventsMsg{
+		event.DesiredSent{At: t0.Add(4 * time.Second), ClientToken: "a", Patch: map[string]any{"setpoint": 40.0}},
+		event.ShadowDoc{At: t0.Add(5 * time.Second), Kind: event.DocAccepted, Version: 5,
+			Desired: map[string]any{"setpoint": 21.0, "led": true}, Reported: map[string]any{"setpoint": 21.0, "led": true}},
+	})
+	if !strings.Contains(m.View(), "refused by the device (kept 21)") {
+		t.Fatalf("no refusal:\n%s", m.View())
+	}
+	m = update(m, eventsMsg{event.DesiredSent{At: t0.Add(6 * time.Second), ClientToken: "b", Patch: map[string]any{"setpoint": nil, "led": nil}}})
+	view := m.View()
+	if strings.Contains(view, "<nil>") || !strings.Contains(view, "desired led cleared, setpoint cleared sent") {
+		t.Errorf("the log does not say what was cleared:\n%s", view)
+	}
+	if strings.Contains(view, "refused by the device (kept 21)") && !strings.Contains(view, "desired setpoint = 40 refused") {
+		t.Errorf("the row still says refused:\n%s", view)
+	}
+	for _, l := range strings.Split(view, "\n") {
+		if strings.Contains(l, "setpoint") && strings.Contains(l, "refused by the device") && !strings.Contains(l, "desired setpoint = 40") {
+			t.Errorf("the setpoint row still says refused: %q", l)
+		}
+	}
+}
