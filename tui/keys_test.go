@@ -342,3 +342,32 @@ func TestClearedDesiredLeavesNoRefusal(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoStatusGoes: a demo key's status line says what it started and
+// goes after a few seconds (it stayed after the 30 s dropout had ended).
+func TestDemoStatusGoes(t *testing.T) {
+	now := t0
+	dropped := make(chan bool, 1)
+	m := New(Options{Conn: newFakeConn(), Thing: "t", Now: func() time.Time { return now }, Memory: func() uint64 { return 1 },
+		Demo: []DemoKey{{Key: "D", Help: "device drops for 30 s", Do: func() { dropped <- true }}}})
+	m = update(m, reports(3))
+	m, cmd := press(m, "D")
+	run(m, cmd)
+	if !<-dropped || !strings.Contains(m.View(), "demo: device drops for 30 s") {
+		t.Fatalf("no demo status:\n%s", m.View())
+	}
+	for range 3 {
+		now = now.Add(time.Second)
+		m = update(m, tickMsg{m.tag})
+	}
+	if !strings.Contains(m.View(), "demo: device drops for 30 s") {
+		t.Fatalf("the status went at once:\n%s", m.View())
+	}
+	for range 30 {
+		now = now.Add(time.Second)
+		m = update(m, tickMsg{m.tag})
+	}
+	if strings.Contains(m.View(), "demo: device drops") {
+		t.Fatalf("the status stays:\n%s", m.View())
+	}
+}

@@ -87,6 +87,7 @@ type Model struct {
 	tag           int
 	frame         int // spinner frame, advanced by the redraw tick
 	status        string
+	fading        fading // a status line that goes by itself
 	plotted       []string         // fields on the plot, the first on the y axis
 	snap          monitor.Snapshot // what the last frame was built from
 	builtAt       time.Time        // the now of the last frame
@@ -166,6 +167,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// one an event built within the second is not (one frame a second
 		// at one report a second, not two)
 		dataChanged = m.mon.DropoutCount() != dropouts || m.now.Sub(m.builtAt) >= time.Second
+		m.status = m.fading.after(m.status, m.now)
 		if m.animating() {
 			m.frame++
 		}
@@ -205,6 +207,25 @@ func (m *Model) shown() shownState {
 	return shownState{width: m.width, height: m.height, logPin: m.logPin, frame: m.frame,
 		window: m.window, paused: m.paused, help: m.help.ShowAll, cursor: m.cursor, docScroll: m.docScroll, focusLog: m.focusLog,
 		pane: m.pane, confirm: m.confirm, editErr: m.editErr, status: m.status, plotted: strings.Join(m.plotted, " ")}
+}
+
+// fadeAfter is how long a demo key's status line stays: it says what the
+// key started (the event log says how it went), so it goes long before
+// "device drops for 30 s" has ended.
+const fadeAfter = 5 * time.Second
+
+// fading is a status line and when it goes.
+type fading struct {
+	text  string
+	until time.Time
+}
+
+// after is the status line at now: "" once the fading one's time is up.
+func (f fading) after(status string, now time.Time) string {
+	if status == f.text && !now.Before(f.until) {
+		return ""
+	}
+	return status
 }
 
 // nextTick is the redraw tick: at the spinner's pace while it turns, else
@@ -386,6 +407,7 @@ func (m Model) handleControlKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	for i, b := range m.keys.Demo {
 		if key.Matches(msg, b) {
 			m.status = "demo: " + m.o.Demo[i].Help
+			m.fading = fading{m.status, m.now.Add(fadeAfter)}
 			return m, runDemo(m.o.Demo[i].Do)
 		}
 	}
