@@ -87,7 +87,7 @@ type Model struct {
 	tag           int
 	frame         int // spinner frame, advanced by the redraw tick
 	status        string
-	fading        fading // a status line that goes by itself
+	fading        fading           // a status line that goes by itself
 	plotted       []string         // fields on the plot, the first on the y axis
 	snap          monitor.Snapshot // what the last frame was built from
 	builtAt       time.Time        // the now of the last frame
