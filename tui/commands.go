@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -87,22 +88,20 @@ func runDemo(do func()) tea.Cmd {
 	return func() tea.Msg { do(); return nil }
 }
 
-// exportCSV writes a plotted field over the window to a file in the
-// current directory and reports its name in the status line.
+// exportCSV writes a plotted field's reports over the window, as they
+// came, to a file in the current directory and reports its name in the
+// status line. The rows are taken here, on the UI's goroutine; the file is
+// written off it.
 func exportCSV(mon *monitor.Monitor, field string, window time.Duration, now time.Time) tea.Cmd {
-	points := int(min(window/time.Second, 100000))
-	series := mon.Series(field, window, points, now)
+	var rows bytes.Buffer
+	err := mon.WriteReportsCSV(&rows, field, window, now)
 	return func() tea.Msg {
 		name := fmt.Sprintf("iotwatch-%s-%s.csv", field, now.UTC().Format("20060102-150405"))
-		f, err := os.Create(name)
 		if err == nil {
-			err = monitor.WriteCSV(f, field, series, now.Add(-window), window/time.Duration(points))
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
+			err = os.WriteFile(name, rows.Bytes(), 0o644)
 		}
 		if err != nil {
-			return desiredResultMsg{fmt.Errorf("export: %w", err)}
+			return statusMsg("export: " + err.Error())
 		}
 		return statusMsg("exported " + name)
 	}

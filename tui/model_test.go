@@ -420,3 +420,33 @@ func TestWarningsInEventLog(t *testing.T) {
 		t.Fatalf("no warning in the event log:\n%s", v)
 	}
 }
+
+// TestExportWritesEachReportOnce: reports every 5 s at odd fractions of a
+// second, exported with x: one row each, at the second it came, with its
+// value (the plot's means at window/points steps put each in two rows).
+func TestExportWritesEachReportOnce(t *testing.T) {
+	t.Chdir(t.TempDir())
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 80, Height: 24})
+	evs := eventsMsg{event.Link{At: t0.Add(-time.Minute), State: event.LinkUp}}
+	var want []string
+	for i := range 10 {
+		at := t0.Add(time.Duration(i*5-30)*time.Second + time.Duration(100*i)*time.Millisecond)
+		v := 14.5 + float64(i)/100
+		evs = append(evs, event.ShadowDoc{At: at, Kind: event.DocAccepted, Version: int64(i + 1),
+			Reported: map[string]any{"temp": v, "seq": float64(i + 1), "interval_s": 5.0}})
+		want = append(want, at.Truncate(time.Second).Format(time.RFC3339)+","+strconv.FormatFloat(v, 'f', -1, 64))
+	}
+	m = update(m, evs)
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'x'}})
+	msg, ok := cmd().(statusMsg)
+	if !ok {
+		t.Fatalf("export: %v", msg)
+	}
+	data, err := os.ReadFile(strings.TrimPrefix(string(msg), "exported "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Split(strings.TrimSpace(string(data)), "\n"); !slices.Equal(got, append([]string{"time,temp"}, want...)) {
+		t.Fatalf("csv:\n%s\nwant:\n%s", data, strings.Join(want, "\n"))
+	}
+}
