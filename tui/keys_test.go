@@ -371,3 +371,19 @@ func TestDemoStatusGoes(t *testing.T) {
 		t.Fatalf("the status stays:\n%s", m.View())
 	}
 }
+
+// TestRawTopicsEnterTakesThePlaceholder: enter on the empty filter prompt
+// subscribes to the filter it shows in grey ("subscribed: nothing yet"
+// with no word was all it did).
+func TestRawTopicsEnterTakesThePlaceholder(t *testing.T) {
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 80, Height: 24})
+	m = update(m, reports(3))
+	m, _ = press(m, "t")
+	if !strings.Contains(m.View(), "$aws/things/+/shadow/#") {
+		t.Fatalf("no placeholder:\n%s", m.View())
+	}
+	m = run(press(m, "enter"))
+	if !strings.Contains(m.View(), "subscribed: $aws/things/+/shadow/#") {
+		t.Fatalf("enter on the placeholder subscribed to nothing:\n%s", m.View())
+	}
+}
