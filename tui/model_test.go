@@ -450,3 +450,17 @@ func TestExportWritesEachReportOnce(t *testing.T) {
 		t.Fatalf("csv:\n%s\nwant:\n%s", data, strings.Join(want, "\n"))
 	}
 }
+
+// TestNoAvailabilityWithoutReports: watched for 25 s with the link up and
+// no report (a thing name with a typo): availability is "–", not 100 %,
+// in the header and the soak statistics.
+func TestNoAvailabilityWithoutReports(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {160, 50}} {
+		m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		m = update(m, eventsMsg{event.Link{At: t0, State: event.LinkUp}})
+		m, _ = press(m, "s")
+		if v := m.View(); !strings.Contains(v, "reports 0 ") || !strings.Contains(v, "avail –") || !strings.Contains(v, "availability –") {
+			t.Errorf("%v: availability shown without a report:\n%s", size, v)
+		}
+	}
+}

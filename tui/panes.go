@@ -155,7 +155,7 @@ func (m *Model) soakLines() []string {
 	}
 	gaps, trips := st.LongestGap > 0, st.RoundTrips > 0
 	lines := []string{m.styles.Label.Render("soak statistics (s closes)"),
-		fmt.Sprintf("observed %s   blind %s   availability %s", st.Observed.Round(time.Second), st.Blind.Round(time.Second), figure(st.Observed > 0, "%.3f%%", st.Availability)),
+		fmt.Sprintf("observed %s   blind %s   availability %s", st.Observed.Round(time.Second), st.Blind.Round(time.Second), availability(st.Availability, st.Observed, st.Reports, 3)),
 		fmt.Sprintf("dropouts %d   longest gap %s   MTBF %s", len(st.Dropouts), figure(gaps, "%s", st.LongestGap.Round(time.Millisecond)), figure(len(st.Dropouts) > 0, "%s", st.MTBF.Round(time.Second))),
 		fmt.Sprintf("gap p50 %s   p95 %s   p99 %s", figure(gaps, "%s", st.GapP50.Round(time.Millisecond)), figure(gaps, "%s", st.GapP95.Round(time.Millisecond)), figure(gaps, "%s", st.GapP99.Round(time.Millisecond))),
 		fmt.Sprintf("reboots %d   lost reports %d   device reconnects %d", st.Reboots, st.LostReports, st.DeviceReconnects),
