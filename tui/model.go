@@ -90,6 +90,7 @@ type Model struct {
 	fading        fading           // a status line that goes by itself
 	plotted       []string         // fields on the plot, the first on the y axis
 	snap          monitor.Snapshot // what the last frame was built from
+	cells         [][]string       // the table's text in the frame being built
 	builtAt       time.Time        // the now of the last frame
 	view          string
 }

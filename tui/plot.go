@@ -112,7 +112,7 @@ func (m *Model) unitOf(field string) string {
 }
 
 func (m *Model) seriesStyle(i int) lipgloss.Style {
-	return lipgloss.NewStyle().Foreground(lipgloss.Color(fmt.Sprint(seriesColors[i%len(seriesColors)])))
+	return m.styles.Series[i%len(m.styles.Series)]
 }
 
 // graph draws the series in rows rows. One series is drawn on its own

@@ -15,7 +15,7 @@ func (m Model) View() string { return m.view }
 // render rebuilds the frame from a snapshot of the monitor: every view
 // reads m.snap, never the monitor itself.
 func (m *Model) render() {
-	m.builtAt = m.now
+	m.builtAt, m.cells = m.now, nil
 	m.snap = m.mon.Snapshot(m.now, monitor.Want{Plots: m.plotRequests(), Stats: m.pane == paneSoak})
 	header, footer := m.header(), m.footer()
 	rest := max(0, m.height-lipgloss.Height(header)-lipgloss.Height(footer))
@@ -68,6 +68,7 @@ func (m *Model) body(rest int) string {
 	}
 	wide := m.width >= wideFrom
 	m.cursor = max(0, min(m.cursor, len(m.tableKeys())-1))
+	m.cells = nil // made with the cursor in place
 	table := m.tableRows()
 	paneMin, paneGrows := max(logMin, m.logNeed(m.paneWidth())), true
 	switch m.pane {
@@ -81,8 +82,7 @@ func (m *Model) body(rest int) string {
 	pane := m.paneView(r.pane, m.paneWidth())
 	shown := m.fitTable(table, r.table)
 	if wide {
-		left := lipgloss.NewStyle().Width(m.tableWidth() + 1).Render(shown)
-		return plot + "\n" + lipgloss.JoinHorizontal(lipgloss.Top, left, pane)
+		return plot + "\n" + joinColumns(strings.Split(shown, "\n"), m.tableWidth(), strings.Split(pane, "\n"))
 	}
 	return strings.Join(nonEmpty(plot, shown, pane), "\n")
 }
