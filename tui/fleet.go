@@ -45,9 +45,11 @@ type FleetModel struct {
 	filter        textinput.Model
 	filtering     bool // the filter prompt has the keys
 	order         sortKind
-	cursor        int    // index in the shown rows
-	selected      string // the thing under the cursor, kept while rows move
-	top           int    // first row shown
+	cursor        int       // index in the shown rows
+	selected      string    // the thing under the cursor, kept while rows move
+	top           int       // first row shown
+	list          int       // rows the last frame had room for
+	since         time.Time // the first event's time: what the sparklines span until the window is full
 	confirm       *fleetConfirm
 	focus         *Model // the single-thing screen enter opened; nil: the fleet
 	focusTag      int    // tells the tick loops of screens opened one after another apart
@@ -155,6 +157,9 @@ func (m FleetModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m, cmd = m.handleKey(msg)
 		m.dirty = true
 	case eventsMsg:
+		if m.since.IsZero() {
+			m.since = msg[0].Time()
+		}
 		// The frame waits for the tick: a thousand things report
 		// faster than a frame is worth building.
 		cmd = tea.Batch(m.route(msg), waitForEvents(m.o.Conn.Events()))

@@ -142,7 +142,10 @@ func padRows(s string, n int) string {
 // flow lays items out left to right with two spaces between them, starting
 // a new line where the next one does not fit: nothing is cut but an item
 // wider than the whole line.
-func flow(items []string, width int) string {
+func flow(items []string, width int) string { return flowWith(items, width, "  ") }
+
+// flowWith is flow with sep between the items of a line.
+func flowWith(items []string, width int, sep string) string {
 	var lines []string
 	line := ""
 	for _, it := range items {
@@ -153,8 +156,8 @@ func flow(items []string, width int) string {
 		switch {
 		case line == "":
 			line = it
-		case ansi.StringWidth(line)+2+ansi.StringWidth(it) <= width:
-			line += "  " + it
+		case ansi.StringWidth(line)+ansi.StringWidth(sep)+ansi.StringWidth(it) <= width:
+			line += sep + it
 		default:
 			lines = append(lines, line)
 			line = it
