@@ -58,13 +58,6 @@ func untilNextSecond(now time.Time) time.Duration {
 	return now.Truncate(time.Second).Add(time.Second).Sub(now)
 }
 
-// fps is the most frames a second the terminal is written: Bubble Tea's
-// renderer wakes that often to look for a changed frame (60 by default,
-// most of an idle watch's CPU); 10 keeps a key's echo within 100 ms.
-const fps = 10
-
-// ProgramOptions are the options every screen runs with.
-func ProgramOptions() []tea.ProgramOption { return []tea.ProgramOption{tea.WithFPS(fps)} }
 
 func sendDesired(conn Conn, patch map[string]any) tea.Cmd {
 	return func() tea.Msg {
