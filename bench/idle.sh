@@ -29,7 +29,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$bin" certs init --dir "$lab" --thing idle >/dev/null
 sed -i "s/port = 8883/port = $port/" "$lab/watch.toml" "$lab/device.toml"
 "$bin" serve --pki "$lab" --listen "127.0.0.1:$port" 2>"$lab/serve.log" & pids+=($!)
-until grep -q 'emulator on' "$lab/serve.log"; do sleep 0.05; done
+until grep -qs 'emulator on' "$lab/serve.log"; do sleep 0.05; done
 "$bin" sim -c "$lab/device.toml" --interval 1s 2>"$lab/sim.log" & pids+=($!)
 tmux -L "$sock" new-session -d -s w -x 160 -y 50 "exec $bin watch -c $lab/watch.toml"
 "$bin" soak -c "$lab/watch.toml" --duration $((secs + 40))s >/dev/null 2>&1 & soak=$!; pids+=($soak)
