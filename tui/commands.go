@@ -58,20 +58,20 @@ func untilNextSecond(now time.Time) time.Duration {
 	return now.Truncate(time.Second).Add(time.Second).Sub(now)
 }
 
-func sendDesired(conn Conn, patch map[string]any) tea.Cmd {
+func sendDesired(thing string, conn Conn, patch map[string]any) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, err := conn.UpdateDesired(ctx, patch)
-		return desiredResultMsg{err}
+		return desiredResultMsg{thing, err}
 	}
 }
 
-func getShadow(conn Conn) tea.Cmd {
+func getShadow(thing string, conn Conn) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return gotShadowMsg{conn.Get(ctx)}
+		return gotShadowMsg{thing, conn.Get(ctx)}
 	}
 }
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -407,5 +408,30 @@ func TestFleetRowsAt80x24(t *testing.T) {
 	m, _ = fleetPress(m, "/", "1", "enter")
 	if !strings.Contains(m.View(), "12 of 26 things") || !strings.Contains(m.View(), "12 online") {
 		t.Errorf("filter 1: the header does not count the filtered things:\n%s", m.View())
+	}
+}
+
+// TestFleetResultsFindTheirThing: a get or a desired change answered for
+// one thing while another's screen is open goes to the fleet's status,
+// not into the open screen (its log said "shadow got again" for a get it
+// never made); the open thing's own results reach its screen.
+func TestFleetResultsFindTheirThing(t *testing.T) {
+	m := fleetFeed(newFleetModel(newFakeFleet(), fleetThings()...), fleetEvents())
+	m, _ = fleetPress(m, "g") // esp32-003's get, answered after enter opened esp32-007's screen
+	m, _ = fleetPress(m, "down", "enter")
+	if m.focus == nil || m.focus.Thing() != "esp32-007" {
+		t.Fatalf("enter opened %v", m.focus)
+	}
+	m = fleetUpdate(m, gotShadowMsg{"esp32-003", nil}, desiredResultMsg{"esp32-003", errors.New("update rejected: 400 bad")})
+	if v := m.View(); strings.Contains(v, "shadow got again") || strings.Contains(v, "400 bad") {
+		t.Fatalf("another thing's results in esp32-007's screen:\n%s", v)
+	}
+	m = fleetUpdate(m, desiredResultMsg{"esp32-007", errors.New("update rejected: 400 mine")})
+	if !strings.Contains(m.View(), "400 mine") {
+		t.Fatalf("the open thing's result did not reach its screen:\n%s", m.View())
+	}
+	m, _ = fleetPress(m, "esc")
+	if !strings.Contains(m.View(), "esp32-003: update rejected: 400 bad") {
+		t.Fatalf("the fleet's status lacks esp32-003's result:\n%s", m.View())
 	}
 }

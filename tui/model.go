@@ -136,6 +136,25 @@ func heapInUse() uint64 {
 // Monitor exposes the state, for tests and the caller's exit summary.
 func (m Model) Monitor() *monitor.Monitor { return m.mon }
 
+// Thing is the thing the screen shows.
+func (m Model) Thing() string { return m.o.Thing }
+
+// openedAs is the screen as the fleet screen opens it: its tick loop
+// tagged apart from those of screens opened before, its desired keys on
+// as its monitor's link is (no link event comes for a link already up).
+func (m Model) openedAs(tag int) Model {
+	m.tag = tag
+	m.keys.setLinkUp(m.mon.Link.State == event.LinkUp)
+	return m
+}
+
+// ticks is whether tick is of this screen's loop.
+func (m Model) ticks(tick tickMsg) bool { return tick.tag == m.tag }
+
+// atRest is whether nothing of the screen's own is open for esc to close
+// (the fleet screen's esc then goes back to the fleet).
+func (m Model) atRest() bool { return !m.help.ShowAll && m.pane == paneLog && m.confirm == nil }
+
 func (m Model) Init() tea.Cmd {
 	return tea.Batch(waitForEvents(m.o.Conn.Events()), m.nextTick())
 }
@@ -320,7 +339,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		m.closeTop()
 	case key.Matches(msg, m.keys.Get):
 		m.status = "getting the shadow…"
-		return m, getShadow(m.o.Conn)
+		return m, getShadow(m.o.Thing, m.o.Conn)
 	case key.Matches(msg, m.keys.Window):
 		m.window = nextWindow(m.window, msg.String())
 	case key.Matches(msg, m.keys.Pause):
@@ -402,7 +421,7 @@ func (m Model) handleControlKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	for i, b := range m.keys.Controls {
 		if key.Matches(msg, b) {
 			patch := controlPatch(m.o.Controls[i], m.snap)
-			return m, sendDesired(m.o.Conn, patch)
+			return m, sendDesired(m.o.Thing, m.o.Conn, patch)
 		}
 	}
 	for i, b := range m.keys.Demo {
