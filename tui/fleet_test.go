@@ -314,11 +314,17 @@ func TestFleetGoldenViews(t *testing.T) {
 	for _, screen := range []struct {
 		name string
 		keys []string
-	}{{"worst-first", nil}, {"marked", []string{"space", "down", "space", "l"}}, {"help", []string{"?"}}} {
+		many int // things from manyThings instead of fleetEvents
+	}{{"worst-first", nil, 0}, {"marked", []string{"space", "down", "space", "l"}, 0}, {"help", []string{"?"}, 0},
+		{"more-than-fit", nil, 60}, {"filtered", []string{"/", "1", "enter"}, 25}} {
 		for _, size := range [][2]int{{80, 24}, {160, 50}} {
 			t.Run(fmt.Sprintf("%s/%dx%d", screen.name, size[0], size[1]), func(t *testing.T) {
-				m := fleetUpdate(newFleetModel(newFakeFleet(), fleetThings()...), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
-				m, _ = fleetPress(fleetFeed(m, fleetEvents()), screen.keys...)
+				things, evs := fleetThings(), fleetEvents()
+				if screen.many > 0 {
+					things, evs = manyThings(screen.many)
+				}
+				m := fleetUpdate(newFleetModel(newFakeFleet(), things...), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+				m, _ = fleetPress(fleetFeed(m, evs), screen.keys...)
 				golden.RequireEqual(t, []byte(m.View()))
 			})
 		}
