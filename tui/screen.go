@@ -22,7 +22,8 @@ import (
 // default) to look for a new frame, which was most of an idle watch's CPU
 // (bench/idle.sh); a lower rate delays every key's echo. So Bubble Tea runs
 // without its renderer, and Run does what that renderer did for us: raw
-// input, the alternate screen, the cursor hidden, the terminal's size.
+// input, the alternate screen, the cursor hidden, bracketed paste, the
+// terminal's size.
 // Output that is not a terminal gets Bubble Tea's own renderer.
 func Run(ctx context.Context, m tea.Model) (tea.Model, error) {
 	in, out := os.Stdin, os.Stdout
@@ -85,10 +86,12 @@ func (f framed) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (f framed) View() string { return "" }
 
-// Terminal sequences the screen writes.
+// Terminal sequences the screen writes: the alternate screen, the cursor
+// hidden and bracketed paste on (a pasted document arrives as one paste,
+// as with Bubble Tea's renderer), and off again.
 const (
-	enterAltScreen = "\x1b[?1049h\x1b[?25l\x1b[2J"
-	leaveAltScreen = "\x1b[?25h\x1b[?1049l"
+	enterAltScreen = "\x1b[?1049h\x1b[?25l\x1b[?2004h\x1b[2J"
+	leaveAltScreen = "\x1b[?2004l\x1b[?25h\x1b[?1049l"
 	clearScreen    = "\x1b[2J"
 	eraseLineRight = "\x1b[K"
 )
