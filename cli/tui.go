@@ -24,7 +24,7 @@ func runProgram(ctx context.Context, m tea.Model, noColor bool) (tea.Model, erro
 	if noColor || os.Getenv("NO_COLOR") != "" {
 		lipgloss.SetColorProfile(termenv.Ascii)
 	}
-	final, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx)).Run()
+	final, err := tui.Run(ctx, m)
 	if err == tea.ErrProgramKilled && ctx.Err() != nil {
 		err = nil
 	}

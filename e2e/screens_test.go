@@ -55,6 +55,7 @@ func TestDemoScreens(t *testing.T) {
 				return strings.Contains(s, "device online") && strings.Contains(s, "link up") && versionRe.MatchString(s) &&
 					strings.Contains(s, "┤") && strings.Contains(s, "iotwatch-sim/0.1.0") && strings.Contains(s, "round trip p50")
 			})
+			check("the plot's min and max its bottom and top labels", plotAgrees)
 			term.keys("?")
 			check("the full help", contains("esc close help or pane"))
 			term.keys("Escape")
@@ -69,10 +70,9 @@ func TestDemoScreens(t *testing.T) {
 			closed("shadow document")
 			term.keys("t")
 			check("the filter prompt", contains("filter: "))
-			term.keys("-l", "$aws/things/+/shadow/update/accepted")
-			term.keys("Enter")
+			term.keys("Enter") // on the empty prompt: the filter shown in grey
 			check("raw messages", func(s string) bool {
-				return strings.Contains(s, "subscribed: $aws/things/+/shadow/update/accepted") && strings.Contains(s, "/s ") && strings.Contains(s, `"reported": {`)
+				return strings.Contains(s, "subscribed: $aws/things/+/shadow/#") && strings.Contains(s, "/s ") && strings.Contains(s, `"reported": {`)
 			})
 			term.keys("Escape")
 			closed("raw topics")
@@ -82,15 +82,29 @@ func TestDemoScreens(t *testing.T) {
 			term.keys("C-s")
 			check("the editor's error", contains("line 1, column 2: invalid character ','"))
 			term.keys("Escape")
-			closed("ctrl+s send")
+			closed("invalid character") // the error stands where the editor's hint was
 			term.keys("s")
 			check("the soak statistics", func(s string) bool { return strings.Contains(s, "soak statistics") && strings.Contains(s, "  key ") })
 			term.keys("s") // keys sent together arrive as one: wait for each
 			closed("soak statistics")
 			term.keys("D")
 			check("a dropout", func(s string) bool { return strings.Contains(s, "✖") && strings.Contains(s, "device offline") })
+			check("the demo key's status gone", func(s string) bool { return !strings.Contains(s, "demo: device drops") })
+			check("the plot's min and max its bottom and top labels", plotAgrees)
 			term.keys("q")
 			term.waitExit()
 		})
 	}
+}
+
+var (
+	titleRe = regexp.MustCompile(`min (-?\d+\.\d+)  max (-?\d+\.\d+)`)
+	labelRe = regexp.MustCompile(`(?m)^\s*(-?\d+\.\d+) [┤┼]`)
+)
+
+// plotAgrees is whether the plot title's min and max are the y axis's
+// bottom and top labels (the axis ran past the reports, or short of them).
+func plotAgrees(screen string) bool {
+	title, labels := titleRe.FindStringSubmatch(screen), labelRe.FindAllStringSubmatch(screen, -1)
+	return title != nil && len(labels) > 1 && title[2] == labels[0][1] && title[1] == labels[len(labels)-1][1]
 }

@@ -91,18 +91,24 @@ func (h *history) levelFor(window time.Duration) *ring {
 }
 
 func (r *ring) span(from, to time.Time) bucket {
-	first, last := from.UnixNano()/int64(r.res), (to.UnixNano()-1)/int64(r.res)
 	var out bucket
-	for n := first; n <= last; n++ {
-		slot := int(n % int64(len(r.buckets)))
-		b := r.buckets[slot]
-		if r.index[slot] != n || b.n == 0 {
-			continue
-		}
+	r.each(from, to, func(_ time.Time, b bucket) {
 		if out.n == 0 {
 			out.min, out.max = b.min, b.max
 		}
 		out.min, out.max, out.sum, out.n = math.Min(out.min, b.min), math.Max(out.max, b.max), out.sum+b.sum, out.n+b.n
-	}
+	})
 	return out
+}
+
+// each calls do with every bucket from from to to that holds samples, in
+// time order, with the time it starts at.
+func (r *ring) each(from, to time.Time, do func(at time.Time, b bucket)) {
+	first, last := from.UnixNano()/int64(r.res), (to.UnixNano()-1)/int64(r.res)
+	for n := first; n <= last; n++ {
+		slot := int(n % int64(len(r.buckets)))
+		if b := r.buckets[slot]; r.index[slot] == n && b.n > 0 {
+			do(time.Unix(0, n*int64(r.res)), b)
+		}
+	}
 }

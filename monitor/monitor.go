@@ -150,9 +150,11 @@ func (m *Monitor) Apply(ev event.Event) {
 		m.applyLink(e)
 	case event.DesiredSent:
 		for k, v := range e.Patch {
-			if v != nil { // a null removes the key: there is nothing for the device to apply
-				m.Pending[k] = &Pending{Value: v, SentAt: e.At, Token: e.ClientToken}
+			if v == nil { // a null removes the key: nothing for the device to apply, nor a refusal to keep
+				delete(m.Pending, k)
+				continue
 			}
+			m.Pending[k] = &Pending{Value: v, SentAt: e.At, Token: e.ClientToken}
 		}
 		m.log(e.At, Info, "desired %s sent", describe(e.Patch))
 	case event.Malformed:
@@ -514,6 +516,10 @@ func describe(patch map[string]any) string {
 	for i, k := range keys {
 		if i > 0 {
 			s += ", "
+		}
+		if patch[k] == nil {
+			s += k + " cleared"
+			continue
 		}
 		s += fmt.Sprintf("%s = %v", k, patch[k])
 	}

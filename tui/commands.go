@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -43,26 +44,34 @@ func waitForEvents(ch <-chan event.Event) tea.Cmd {
 	}
 }
 
+// redrawEvery is the spinner's frame time while a desired value is on its
+// way, and the fleet screen's redraw tick.
 const redrawEvery = 200 * time.Millisecond
 
-func tick(tag int) tea.Cmd {
-	return tea.Tick(redrawEvery, func(time.Time) tea.Msg { return tickMsg{tag} })
+func tick(tag int, after time.Duration) tea.Cmd {
+	return tea.Tick(after, func(time.Time) tea.Msg { return tickMsg{tag} })
 }
 
-func sendDesired(conn Conn, patch map[string]any) tea.Cmd {
+// untilNextSecond is the wait for the next whole second: ages are shown in
+// whole seconds, so an idle screen changes no more often than that.
+func untilNextSecond(now time.Time) time.Duration {
+	return now.Truncate(time.Second).Add(time.Second).Sub(now)
+}
+
+func sendDesired(thing string, conn Conn, patch map[string]any) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, err := conn.UpdateDesired(ctx, patch)
-		return desiredResultMsg{err}
+		return desiredResultMsg{thing, err}
 	}
 }
 
-func getShadow(conn Conn) tea.Cmd {
+func getShadow(thing string, conn Conn) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return gotShadowMsg{conn.Get(ctx)}
+		return gotShadowMsg{thing, conn.Get(ctx)}
 	}
 }
 
@@ -71,22 +80,20 @@ func runDemo(do func()) tea.Cmd {
 	return func() tea.Msg { do(); return nil }
 }
 
-// exportCSV writes a plotted field over the window to a file in the
-// current directory and reports its name in the status line.
+// exportCSV writes a plotted field's reports over the window, as they
+// came, to a file in the current directory and reports its name in the
+// status line. The rows are taken here, on the UI's goroutine; the file is
+// written off it.
 func exportCSV(mon *monitor.Monitor, field string, window time.Duration, now time.Time) tea.Cmd {
-	points := int(min(window/time.Second, 100000))
-	series := mon.Series(field, window, points, now)
+	var rows bytes.Buffer
+	err := mon.WriteReportsCSV(&rows, field, window, now)
 	return func() tea.Msg {
 		name := fmt.Sprintf("iotwatch-%s-%s.csv", field, now.UTC().Format("20060102-150405"))
-		f, err := os.Create(name)
 		if err == nil {
-			err = monitor.WriteCSV(f, field, series, now.Add(-window), window/time.Duration(points))
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
+			err = os.WriteFile(name, rows.Bytes(), 0o644)
 		}
 		if err != nil {
-			return desiredResultMsg{fmt.Errorf("export: %w", err)}
+			return statusMsg("export: " + err.Error())
 		}
 		return statusMsg("exported " + name)
 	}

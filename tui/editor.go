@@ -55,7 +55,7 @@ func (m Model) handleEditorKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		}
 		m.pane = paneLog
 		m.editor.Blur()
-		return m, sendDesired(m.o.Conn, patch)
+		return m, sendDesired(m.o.Thing, m.o.Conn, patch)
 	}
 	var cmd tea.Cmd
 	m.editor, cmd = m.editor.Update(msg)
@@ -161,7 +161,7 @@ func (m *Model) askClearDesired() {
 			for _, k := range keys {
 				patch[k] = nil
 			}
-			return m, sendDesired(m.o.Conn, patch)
+			return m, sendDesired(m.o.Thing, m.o.Conn, patch)
 		},
 	}
 }

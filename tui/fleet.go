@@ -45,9 +45,11 @@ type FleetModel struct {
 	filter        textinput.Model
 	filtering     bool // the filter prompt has the keys
 	order         sortKind
-	cursor        int    // index in the shown rows
-	selected      string // the thing under the cursor, kept while rows move
-	top           int    // first row shown
+	cursor        int       // index in the shown rows
+	selected      string    // the thing under the cursor, kept while rows move
+	top           int       // first row shown
+	list          int       // rows the last frame had room for
+	since         time.Time // the first event's time: what the sparklines span until the window is full
 	confirm       *fleetConfirm
 	focus         *Model // the single-thing screen enter opened; nil: the fleet
 	focusTag      int    // tells the tick loops of screens opened one after another apart
@@ -155,6 +157,9 @@ func (m FleetModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m, cmd = m.handleKey(msg)
 		m.dirty = true
 	case eventsMsg:
+		if m.since.IsZero() {
+			m.since = msg[0].Time()
+		}
 		// The frame waits for the tick: a thousand things report
 		// faster than a frame is worth building.
 		cmd = tea.Batch(m.route(msg), waitForEvents(m.o.Conn.Events()))
@@ -169,21 +174,22 @@ func (m FleetModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.touched = false
 		cmd = fleetTick(m.tag)
 	case desiredResultMsg:
-		if msg.err != nil {
-			m.status, m.dirty = msg.err.Error(), true
+		if m.opened(msg.thing) {
+			cmd = m.toFocus(msg)
+		} else if msg.err != nil {
+			m.status, m.dirty = msg.thing+": "+msg.err.Error(), true
 		}
-		cmd = m.toFocus(msg)
 	case gotShadowMsg:
-		if m.focus != nil {
+		if m.opened(msg.thing) {
 			cmd = m.toFocus(msg)
 			break
 		}
 		m.status, m.dirty = "", true
 		if msg.err != nil {
-			m.status = "get: " + msg.err.Error()
+			m.status = "get " + msg.thing + ": " + msg.err.Error()
 		}
 	case tickMsg:
-		if m.focus == nil || msg.tag != m.focus.tag {
+		if m.focus == nil || !m.focus.ticks(msg) {
 			return m, nil // the loop of a screen closed since
 		}
 		cmd = m.toFocus(msg)
@@ -196,6 +202,9 @@ func (m FleetModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	return m, cmd
 }
+
+// opened is whether thing's screen is the one open.
+func (m *FleetModel) opened(thing string) bool { return m.focus != nil && m.focus.Thing() == thing }
 
 // toFocus passes msg to the single-thing screen when one is open.
 func (m *FleetModel) toFocus(msg tea.Msg) tea.Cmd {
@@ -359,8 +368,7 @@ func (m *FleetModel) closeTop() {
 // handleFocusKey passes keys to the open screen; esc with nothing of that
 // screen's own to close goes back to the fleet.
 func (m FleetModel) handleFocusKey(msg tea.KeyMsg) (FleetModel, tea.Cmd) {
-	f := m.focus
-	if key.Matches(msg, m.keys.Close) && !f.help.ShowAll && f.pane == paneLog && f.confirm == nil {
+	if key.Matches(msg, m.keys.Close) && m.focus.atRest() {
 		m.focus = nil
 		m.dirty = true
 		return m, nil
@@ -420,14 +428,12 @@ func (m FleetModel) open() (FleetModel, tea.Cmd) {
 	o := m.o.Single
 	o.Conn, o.Thing, o.Mon = thingConn{m.o.Conn, t}, t, m.things[t]
 	o.Warnings = nil // shown on the fleet screen, not again in the thing's log at every enter
-	inner := New(o)
 	m.focusTag++
-	inner.tag = m.focusTag
-	inner.keys.setLinkUp(inner.mon.Link.State == event.LinkUp)
+	inner := New(o).openedAs(m.focusTag)
 	next, _ := inner.Update(tea.WindowSizeMsg{Width: m.width, Height: m.height})
 	inner = next.(Model)
 	m.focus = &inner
-	return m, tick(inner.tag)
+	return m, inner.nextTick()
 }
 
 func (m *FleetModel) getSelected() tea.Cmd {
@@ -436,7 +442,7 @@ func (m *FleetModel) getSelected() tea.Cmd {
 		return nil
 	}
 	m.status = "getting the shadow of " + t + "…"
-	return getShadow(thingConn{m.o.Conn, t})
+	return getShadow(t, thingConn{m.o.Conn, t})
 }
 
 // handleControlKey sends a [[control]]'s patch to the selected thing, or
@@ -454,7 +460,7 @@ func (m FleetModel) handleControlKey(msg tea.KeyMsg) (FleetModel, tea.Cmd) {
 			if t == "" {
 				return m, nil
 			}
-			return m, sendDesired(thingConn{m.o.Conn, t}, controlPatch(c, m.things[t].Snapshot(m.now)))
+			return m, sendDesired(t, thingConn{m.o.Conn, t}, controlPatch(c, m.things[t].Snapshot(m.now)))
 		}
 		cf := &fleetConfirm{label: b.Help().Desc, patches: map[string]map[string]any{}}
 		for _, t := range targets {
@@ -492,7 +498,7 @@ func (m FleetModel) sendConfirmed(msg tea.KeyMsg) tea.Cmd {
 	}
 	var cmds []tea.Cmd
 	for t, p := range m.confirm.patches {
-		cmds = append(cmds, sendDesired(thingConn{m.o.Conn, t}, p))
+		cmds = append(cmds, sendDesired(t, thingConn{m.o.Conn, t}, p))
 	}
 	return tea.Batch(cmds...)
 }

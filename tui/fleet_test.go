@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/golden"
@@ -196,7 +198,7 @@ func TestFleetFilter(t *testing.T) {
 		t.Fatalf("filter 01: %v", got)
 	}
 	m, _ = fleetPress(m, "enter")
-	if !strings.Contains(m.View(), `filter "01": 3 shown`) {
+	if !strings.Contains(m.View(), `filter "01"`) || !strings.Contains(m.View(), "3 of 12 things") {
 		t.Fatalf("filter not shown:\n%s", m.View())
 	}
 	m, _ = fleetPress(m, "esc")
@@ -312,11 +314,17 @@ func TestFleetGoldenViews(t *testing.T) {
 	for _, screen := range []struct {
 		name string
 		keys []string
-	}{{"worst-first", nil}, {"marked", []string{"space", "down", "space", "l"}}, {"help", []string{"?"}}} {
+		many int // things from manyThings instead of fleetEvents
+	}{{"worst-first", nil, 0}, {"marked", []string{"space", "down", "space", "l"}, 0}, {"help", []string{"?"}, 0},
+		{"more-than-fit", nil, 60}, {"filtered", []string{"/", "1", "enter"}, 25}} {
 		for _, size := range [][2]int{{80, 24}, {160, 50}} {
 			t.Run(fmt.Sprintf("%s/%dx%d", screen.name, size[0], size[1]), func(t *testing.T) {
-				m := fleetUpdate(newFleetModel(newFakeFleet(), fleetThings()...), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
-				m, _ = fleetPress(fleetFeed(m, fleetEvents()), screen.keys...)
+				things, evs := fleetThings(), fleetEvents()
+				if screen.many > 0 {
+					things, evs = manyThings(screen.many)
+				}
+				m := fleetUpdate(newFleetModel(newFakeFleet(), things...), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+				m, _ = fleetPress(fleetFeed(m, evs), screen.keys...)
 				golden.RequireEqual(t, []byte(m.View()))
 			})
 		}
@@ -336,5 +344,100 @@ func TestFleetEventsOfNoThing(t *testing.T) {
 		if !strings.Contains(m.View(), tc.want) || len(m.things) != 1 {
 			t.Errorf("%T: status not %q (%d things):\n%s", tc.ev, tc.want, len(m.things), m.View())
 		}
+	}
+}
+
+// manyThings are n things reporting every second for a minute, named
+// "sim-fleet-NN", and one more ("sim-fleet-quiet") that never reports.
+func manyThings(n int) ([]string, eventsMsg) {
+	var things []string
+	for i := range n {
+		things = append(things, fmt.Sprintf("sim-fleet-%02d", i))
+	}
+	evs := eventsMsg{event.Link{At: t0, State: event.LinkUp, Things: append(slices.Clone(things), "sim-fleet-quiet")}}
+	for s := 1; s <= 60; s++ {
+		for i, th := range things {
+			evs = append(evs, event.ShadowDoc{At: t0.Add(time.Duration(s) * time.Second), Thing: th, Kind: event.DocAccepted, Version: int64(s),
+				Reported: map[string]any{"temp": 20 + 2*math.Sin(float64(s+7*i)/8), "seq": float64(s), "interval_s": 1.0}})
+		}
+	}
+	return append(things, "sim-fleet-quiet"), evs
+}
+
+// TestFleetRowsAt80x24: twenty things fill 80×24 with no blank row; with
+// more than fit, the header says which are shown ("1–20 of 26"); a filter
+// is counted in the header ("12 of 26 things"); the sparkline has a width
+// to read and spans the time watched; a thing with no report shows
+// availability "–".
+func TestFleetRowsAt80x24(t *testing.T) {
+	things, evs := manyThings(19) // and a quiet one: twenty
+	m := fleetUpdate(newFleetModel(newFakeFleet(), things...), tea.WindowSizeMsg{Width: 80, Height: 24})
+	m = fleetFeed(m, evs)
+	lines := strings.Split(m.View(), "\n")
+	shown := 0
+	for _, l := range lines {
+		if strings.Contains(l, "sim-fleet-") {
+			shown++
+		}
+		if strings.TrimSpace(l) == "" {
+			t.Errorf("a blank row:\n%s", m.View())
+		}
+	}
+	if shown != 20 || len(lines) != 24 || strings.Contains(m.View(), " of 20") {
+		t.Errorf("%d of 20 rows in %d lines:\n%s", shown, len(lines), m.View())
+	}
+	quiet := lines[slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "sim-fleet-quiet") })]
+	if strings.Contains(quiet, "%") || !strings.Contains(quiet, "–") {
+		t.Errorf("availability of a thing that never reported: %q", quiet)
+	}
+	var spark string
+	for _, l := range lines {
+		if strings.Contains(l, "sim-fleet-00 ") {
+			spark = strings.TrimSpace(strings.Map(func(r rune) rune {
+				if strings.ContainsRune(string(sparkBlocks), r) {
+					return r
+				}
+				return ' '
+			}, l))
+		}
+	}
+	if n := utf8.RuneCountInString(spark); n < sparkMin || strings.Contains(spark, " ") {
+		t.Errorf("sparkline %q (%d cells): too narrow or not filled:\n%s", spark, n, m.View())
+	}
+
+	things, evs = manyThings(25)
+	m = fleetUpdate(newFleetModel(newFakeFleet(), things...), tea.WindowSizeMsg{Width: 80, Height: 24})
+	m = fleetFeed(m, evs)
+	if !strings.Contains(m.View(), "1–20 of 26") || !strings.Contains(m.View(), "26 things") {
+		t.Errorf("26 things: no 1–20 of 26:\n%s", m.View())
+	}
+	m, _ = fleetPress(m, "/", "1", "enter")
+	if !strings.Contains(m.View(), "12 of 26 things") || !strings.Contains(m.View(), "12 online") {
+		t.Errorf("filter 1: the header does not count the filtered things:\n%s", m.View())
+	}
+}
+
+// TestFleetResultsFindTheirThing: a get or a desired change answered for
+// one thing while another's screen is open goes to the fleet's status,
+// not into the open screen (its log said "shadow got again" for a get it
+// never made); the open thing's own results reach its screen.
+func TestFleetResultsFindTheirThing(t *testing.T) {
+	m := fleetFeed(newFleetModel(newFakeFleet(), fleetThings()...), fleetEvents())
+	m, _ = fleetPress(m, "g") // esp32-003's get, answered after enter opened esp32-007's screen
+	m, _ = fleetPress(m, "down", "enter")
+	if m.focus == nil || m.focus.Thing() != "esp32-007" {
+		t.Fatalf("enter opened %v", m.focus)
+	}
+	m = fleetUpdate(m, gotShadowMsg{"esp32-003", nil}, desiredResultMsg{"esp32-003", errors.New("update rejected: 400 bad")})
+	if v := m.View(); strings.Contains(v, "shadow got again") || strings.Contains(v, "400 bad") {
+		t.Fatalf("another thing's results in esp32-007's screen:\n%s", v)
+	}
+	m = fleetUpdate(m, desiredResultMsg{"esp32-007", errors.New("update rejected: 400 mine")})
+	if !strings.Contains(m.View(), "400 mine") {
+		t.Fatalf("the open thing's result did not reach its screen:\n%s", m.View())
+	}
+	m, _ = fleetPress(m, "esc")
+	if !strings.Contains(m.View(), "esp32-003: update rejected: 400 bad") {
+		t.Fatalf("the fleet's status lacks esp32-003's result:\n%s", m.View())
 	}
 }

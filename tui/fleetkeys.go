@@ -10,26 +10,21 @@ import (
 // The [[control]] keys send to the selected thing, or to the marked ones
 // after a y/n.
 type FleetKeyMap struct {
-	Quit, Help, Close, Up, Down, PageUp, PageDown, Sort, Filter, Mark, Get, Open key.Binding
-	Controls                                                                     []key.Binding
+	SharedKeys
+	Close, PageUp, PageDown, Sort, Filter, Mark, Open key.Binding
 }
 
 // DefaultFleetKeyMap builds the bindings for the given controls.
 func DefaultFleetKeyMap(controls []config.Control) FleetKeyMap {
 	return FleetKeyMap{
-		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / unmark / clear filter")),
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		Sort:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "cycle the order")),
-		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter by name")),
-		Mark:     key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "mark/unmark")),
-		Get:      key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "re-get shadow")),
-		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open the thing")),
-		Controls: DefaultKeyMap(controls, nil).Controls,
+		SharedKeys: defaultSharedKeys(controls),
+		Close:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / unmark / clear filter")),
+		PageUp:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Sort:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "cycle the order")),
+		Filter:     key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter by name")),
+		Mark:       key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "mark/unmark")),
+		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open the thing")),
 	}
 }
 

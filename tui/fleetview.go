@@ -22,6 +22,7 @@ type fleetRow struct {
 	dropouts               int
 	open                   bool // the last dropout is still open
 	avail                  float64
+	availKnown             bool // it has reported: else availability is "–"
 	reboots, lost, pending int
 	value                  string // the plotted field's last reported value
 }
@@ -65,7 +66,9 @@ func rowOf(name string, mon *monitor.Monitor, field string, now time.Time) fleet
 	d := mon.Dropouts()
 	r.dropouts = len(d)
 	r.open = len(d) > 0 && d[len(d)-1].End.IsZero()
-	r.avail, _, _ = mon.Availability(now)
+	var observed time.Duration
+	r.avail, observed, _ = mon.Availability(now)
+	r.availKnown = observed > 0 && mon.Counts.Reports > 0 && !math.IsNaN(r.avail)
 	for _, p := range mon.Pending {
 		if p.Rejected == "" {
 			r.pending++
@@ -88,42 +91,78 @@ func (m *FleetModel) render() {
 		m.cursor = i // the thing the user chose stays selected as the rows move
 	}
 	m.cursor = max(0, min(m.cursor, len(m.rows)-1))
-	header, footer := m.fleetHeader(), m.fleetFooter()
-	list := max(0, m.height-lipgloss.Height(header)-lipgloss.Height(footer)-1)
-	m.top = max(0, min(m.top, m.cursor), m.cursor-list+1)
+	footer := m.fleetFooter()
+	// the header says which rows are shown, so the rows that fit are
+	// counted with a header of as many lines as it will have
+	m.list = max(0, m.height-lipgloss.Height(m.fleetHeader(len(m.rows)))-lipgloss.Height(footer)-1)
+	m.top = max(0, min(m.top, m.cursor), m.cursor-m.list+1)
+	header := m.fleetHeader(m.list)
 	cols := m.columns()
 	lines := []string{m.styles.Label.Render(cols.title())}
-	for i := m.top; i < len(m.rows) && i < m.top+list; i++ {
+	for i := m.top; i < len(m.rows) && i < m.top+m.list; i++ {
 		lines = append(lines, m.rowLine(cols, m.rows[i], i == m.cursor))
 	}
-	body := padRows(strings.Join(lines, "\n"), list+1)
+	body := padRows(strings.Join(lines, "\n"), m.list+1)
 	m.view = clip(header+"\n"+body+"\n"+footer, m.width, m.height)
 }
 
 // listRows is how many rows the last frame showed (a page).
-func (m *FleetModel) listRows() int { return max(1, m.height-6) }
+func (m *FleetModel) listRows() int { return max(1, m.list) }
 
-func (m *FleetModel) fleetHeader() string {
+// fleetHeader counts the things shown by state, says the order, the
+// sparkline's span and which rows list fits, flowed into the lines the
+// width needs.
+func (m *FleetModel) fleetHeader(list int) string {
 	count := map[monitor.DeviceState]int{}
 	for _, r := range m.rows {
 		count[r.state]++
 	}
-	parts := []string{m.styles.Title.Render("iotwatch fleet"), m.o.Single.Endpoint,
-		fmt.Sprintf("%d things", len(m.things)),
-		m.styles.Good.Render(fmt.Sprintf("%d online", count[monitor.DeviceOnline])),
-		m.styles.Warn.Render(fmt.Sprintf("%d late", count[monitor.DeviceLate])),
-		m.styles.Bad.Render(fmt.Sprintf("%d offline", count[monitor.DeviceOffline]))}
-	if n := count[monitor.DeviceUnknown]; n > 0 {
-		parts = append(parts, fmt.Sprintf("%d unknown", n))
+	things := fmt.Sprintf("%d things", len(m.things))
+	if len(m.rows) != len(m.things) {
+		things = fmt.Sprintf("%d of %d things", len(m.rows), len(m.things))
 	}
-	line2 := []string{"order: " + m.order.String(), fmt.Sprintf("%s over %s", m.field(), windowLabel(m.o.Single.Window))}
+	parts := []string{m.styles.Title.Render("iotwatch fleet"), m.o.Single.Endpoint, things,
+		m.styles.Good.Render(fmt.Sprintf("%d online", count[monitor.DeviceOnline]))}
+	for _, st := range []struct {
+		state monitor.DeviceState
+		style lipgloss.Style
+	}{{monitor.DeviceLate, m.styles.Warn}, {monitor.DeviceOffline, m.styles.Bad}, {monitor.DeviceUnknown, m.styles.Muted}} {
+		if n := count[st.state]; n > 0 {
+			parts = append(parts, st.style.Render(fmt.Sprintf("%d %s", n, st.state)))
+		}
+	}
+	line2 := []string{"order: " + m.order.String(), m.sparkTitle()}
+	if list < len(m.rows) {
+		line2 = append(line2, fmt.Sprintf("%d–%d of %d", m.top+1, min(m.top+list, len(m.rows)), len(m.rows)))
+	}
 	if len(m.marked) > 0 {
 		line2 = append(line2, fmt.Sprintf("%d marked", len(m.marked)))
 	}
 	if f := m.filter.Value(); f != "" && !m.filtering {
-		line2 = append(line2, fmt.Sprintf("filter %q: %d shown", f, len(m.rows)))
+		line2 = append(line2, fmt.Sprintf("filter %q", f))
 	}
-	return strings.Join(parts, " · ") + "\n" + m.styles.Muted.Render(strings.Join(line2, " · "))
+	for i, p := range line2 {
+		line2[i] = m.styles.Muted.Render(p)
+	}
+	return flowWith(parts, m.width, " · ") + "\n" + flowWith(line2, m.width, " · ")
+}
+
+// sparkSpan is the time the sparklines show: the window, or while the
+// screen has watched for less, the time it watched (in the coarse
+// history's 10 s), so that a new fleet's lines fill their width.
+func (m *FleetModel) sparkSpan() time.Duration {
+	window := m.o.Single.Window
+	if m.since.IsZero() {
+		return window
+	}
+	return min(window, max(10*time.Second, m.now.Sub(m.since).Truncate(10*time.Second)+10*time.Second))
+}
+
+func (m *FleetModel) sparkTitle() string {
+	if span := m.sparkSpan(); span < m.o.Single.Window {
+		return fmt.Sprintf("%s over the %s watched (of %s)", m.field(), windowLabel(span), windowLabel(m.o.Single.Window))
+	}
+	return fmt.Sprintf("%s over %s", m.field(), windowLabel(m.o.Single.Window))
 }
 
 func (m *FleetModel) field() string {
@@ -140,13 +179,14 @@ func (m *FleetModel) fleetFooter() string {
 		status = m.styles.Warn.Render(fmt.Sprintf("%s on %d marked things? (y/n)", m.confirm.label, len(m.confirm.patches)))
 	case m.filtering:
 		status = m.filter.View()
-	default:
+	case m.status != "":
 		status = m.styles.Muted.Render(m.status)
 	}
+	help := m.help.ShortHelpView(m.keys.ShortHelp())
 	if m.help.ShowAll {
-		return status + "\n" + wrappedHelp(m.help, m.keys.FullHelp(), m.width)
+		help = wrappedHelp(m.help, m.keys.FullHelp(), m.width)
 	}
-	return status + "\n" + m.help.ShortHelpView(m.keys.ShortHelp())
+	return strings.Join(nonEmpty(status, help), "\n") // no status: its row is the list's
 }
 
 // fleetColumns are the widths of the name and the sparkline; the other
@@ -154,22 +194,27 @@ func (m *FleetModel) fleetFooter() string {
 type fleetColumns struct{ name, spark int }
 
 const (
-	fixedColumns = 2 + 1 + 7 + 1 + 8 + 1 + 8 + 1 + 1 + 5 + 1 + 7 + 1 + 4 + 1 + 5 + 1 + 4 // mark, state, age, value, counts and gaps
+	fixedColumns = 2 + 1 + 7 + 1 + 6 + 1 + 7 + 1 + 1 + 4 + 1 + 6 + 1 + 4 + 1 + 4 + 1 + 4 // mark, state, age, value, counts and gaps
+	sparkMin     = 12                                                                    // narrower shows too few buckets to read a trend
 	sparkMax     = 60                                                                    // wider only repeats the coarse history's buckets
+	nameMin      = 8
 )
 
+// columns fit the names, up to 32 cells, and the sparkline, at least
+// sparkMin: on a narrow terminal long names give way (cut at their start:
+// things differ at their end).
 func (m *FleetModel) columns() fleetColumns {
 	name := len("thing")
 	for _, r := range m.rows {
 		name = max(name, ansi.StringWidth(r.name))
 	}
-	name = min(name, 32, max(8, m.width/4))
-	return fleetColumns{name: name, spark: min(sparkMax, max(4, m.width-fixedColumns-name))}
+	name = max(nameMin, min(name, 32, m.width-fixedColumns-sparkMin))
+	return fleetColumns{name: name, spark: min(sparkMax, max(sparkMin, m.width-fixedColumns-name))}
 }
 
 func (c fleetColumns) title() string {
-	return "  " + pad("thing", c.name) + " " + pad("state", 7) + " " + fmt.Sprintf("%8s", "last") + " " + fmt.Sprintf("%8s", "value") + " " +
-		pad("", c.spark) + " " + fmt.Sprintf("%5s %7s %4s %5s %4s", "drops", "avail", "boot", "lost", "pend")
+	return "  " + pad("thing", c.name) + " " + pad("state", 7) + " " + fmt.Sprintf("%6s", "last") + " " + fmt.Sprintf("%7s", "value") + " " +
+		pad("", c.spark) + " " + fmt.Sprintf("%4s %6s %4s %4s %4s", "drop", "avail", "boot", "lost", "pend")
 }
 
 func (m *FleetModel) rowLine(c fleetColumns, r fleetRow, selected bool) string {
@@ -185,13 +230,17 @@ func (m *FleetModel) rowLine(c fleetColumns, r fleetRow, selected bool) string {
 		age = shortAge(m.now.Sub(r.last))
 	}
 	state := m.stateStyle(r.state).Render(pad(r.state.String(), 7))
-	drops := fmt.Sprintf("%5d", r.dropouts)
+	drops := fmt.Sprintf("%4d", r.dropouts)
 	if r.open {
 		drops = m.styles.Bad.Render(drops)
 	}
-	line := mark + pad(r.name, c.name) + " " + state + " " + fmt.Sprintf("%8s", age) + " " + fmt.Sprintf("%8s", truncate(r.value, 8)) + " " +
-		sparkline(m.things[r.name].Series(m.field(), m.o.Single.Window, c.spark, m.now)) + " " +
-		drops + fmt.Sprintf(" %6.2f%% %4d %5d %4d", r.avail, r.reboots, r.lost, r.pending)
+	avail := "–"
+	if r.availKnown {
+		avail = fmt.Sprintf("%.1f%%", r.avail)
+	}
+	line := mark + pad(truncateLeft(r.name, c.name), c.name) + " " + state + " " + fmt.Sprintf("%6s", age) + " " + fmt.Sprintf("%7s", truncate(r.value, 7)) + " " +
+		pad(sparkline(m.things[r.name].Series(m.field(), m.sparkSpan(), c.spark, m.now)), c.spark) + " " +
+		drops + fmt.Sprintf(" %6s %4d %4d %4d", avail, r.reboots, r.lost, r.pending)
 	if selected {
 		return m.styles.Label.Render(line)
 	}

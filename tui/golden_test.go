@@ -81,6 +81,31 @@ var goldenScreens = []struct {
 		m, _ = press(update(m, demoReports(20)), "5")
 		return m
 	}},
+	{"paused-three-series", func(m Model) Model { // the title flows, nothing cut
+		m, _ = press(update(m, demoReports(20)), "down", "enter", "down", "down", "down", "down", "enter", "p")
+		return update(m, demoReportsFrom(21, 5, 30))
+	}},
+	{"log-paged-wrapped", func(m Model) Model { // whole entries
+		var evs eventsMsg
+		for i := 1; i <= 30; i++ {
+			evs = append(evs, event.Rejected{At: t0.Add(time.Duration(i) * time.Second), Op: "update", Code: 400,
+				Message: "the state document is not what the service takes, as it says at length " + fmt.Sprintf("note-%03d", i)})
+		}
+		m, _ = press(update(update(m, demoReports(20)), evs), "pgup")
+		return m
+	}},
+	{"no-reports", func(m Model) Model { // availability "–"
+		return update(m, eventsMsg{event.Link{At: t0, State: event.LinkUp}})
+	}},
+	{"desired-cleared", func(m Model) Model { // "cleared", no refusal left
+		m = update(m, reports(3))
+		return update(m, eventsMsg{
+			event.DesiredSent{At: t0.Add(4 * time.Second), ClientToken: "a", Patch: map[string]any{"setpoint": 40.0}},
+			event.ShadowDoc{At: t0.Add(5 * time.Second), Kind: event.DocAccepted, Version: 5,
+				Desired: map[string]any{"setpoint": 21.0}, Reported: map[string]any{"setpoint": 21.0}},
+			event.DesiredSent{At: t0.Add(6 * time.Second), ClientToken: "b", Patch: map[string]any{"setpoint": nil}},
+		})
+	}},
 }
 
 // TestGoldenViews pins whole frames at 80×24 and 160×50 (go test ./tui

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
@@ -57,11 +58,18 @@ func (m *Model) deviceText() string {
 func (m *Model) counters() []string {
 	c := m.snap.Counts
 	return []string{fmt.Sprintf("reports %d", c.Reports), fmt.Sprintf("dropouts %d", len(m.snap.Dropouts)),
-		"avail " + figure(m.snap.Observed > 0, "%.2f%%", m.snap.Availability), fmt.Sprintf("lost %d", c.LostReports),
+		"avail " + availability(m.snap.Availability, m.snap.Observed, c.Reports, 2), fmt.Sprintf("lost %d", c.LostReports),
 		fmt.Sprintf("reboots %d", c.Reboots), fmt.Sprintf("rejected %d", c.Rejections),
 		fmt.Sprintf("malformed %d", c.Malformed), fmt.Sprintf("dropped %d", c.Dropped),
 		"round trip p50 " + figure(m.snap.RoundTrips > 0, "%s", m.snap.RoundTripP50.Round(time.Millisecond)),
 		fmt.Sprintf("mem %.1f MB", float64(m.o.Memory())/(1<<20))}
+}
+
+// availability is a percentage with digits decimals, or "–" while there
+// is none: nothing observed, or not one report (a thing that never
+// reported was not 100 % available; its name may be a typo).
+func availability(percent float64, observed time.Duration, reports, digits int) string {
+	return figure(observed > 0 && reports > 0 && !math.IsNaN(percent), "%.*f%%", digits, percent)
 }
 
 func ago(d time.Duration) string {

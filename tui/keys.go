@@ -11,31 +11,52 @@ import (
 	"github.com/iotwatch/iotwatch/config"
 )
 
+// SharedKeys are the bindings the thing's screen and the fleet screen both
+// have, made in one place.
+type SharedKeys struct {
+	Quit, Help, Up, Down, Get key.Binding
+	Controls                  []key.Binding // from [[control]], in order
+}
+
+func defaultSharedKeys(controls []config.Control) SharedKeys {
+	k := SharedKeys{
+		Quit: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Up:   key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Get:  key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "re-get shadow")),
+	}
+	for _, c := range controls {
+		label := c.Label
+		if label == "" {
+			label = c.Action + " " + c.Field
+		}
+		k.Controls = append(k.Controls, key.NewBinding(key.WithKeys(c.Key), key.WithHelp(c.Key, label)))
+	}
+	return k
+}
+
 // KeyMap is the UI's key bindings; it implements help.KeyMap.
 type KeyMap struct {
-	Quit, Help, Close, Get, Window, Pause, Clear, Edit, ClearDesired, Soak, Export key.Binding
-	Focus, Up, Down, Plot, Document, Topics                                        key.Binding
-	TopicFilter, TopicDrop                                                         key.Binding // in the raw-topics pane only
-	LogOlder, LogNewer, LogFollow                                                  key.Binding
-	Controls                                                                       []key.Binding // from [[control]], in order
-	Demo                                                                           []key.Binding // demo fault keys, when given
+	SharedKeys
+	Close, Window, Pause, Clear, Edit, ClearDesired, Soak, Export key.Binding
+	Focus, Plot, Document, Topics                                 key.Binding
+	TopicFilter, TopicDrop                                        key.Binding // in the raw-topics pane only
+	LogOlder, LogNewer, LogFollow                                 key.Binding
+	Demo                                                          []key.Binding // demo fault keys, when given
 }
 
 // DefaultKeyMap builds the bindings for the given controls and demo keys.
 func DefaultKeyMap(controls []config.Control, demo []DemoKey) KeyMap {
 	k := KeyMap{
-		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		SharedKeys:   defaultSharedKeys(controls),
 		Close:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help or pane")),
-		Get:          key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "re-get shadow")),
 		Window:       key.NewBinding(key.WithKeys("w", "1", "2", "3", "4", "5", "6"), key.WithHelp("w/1-6", "plot window")),
 		Pause:        key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause plot")),
 		Clear:        key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear plot")),
 		Edit:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit desired JSON")),
 		ClearDesired: key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "clear all desired (y/n)")),
 		Focus:        key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "focus table/log")),
-		Up:           key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:         key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		Plot:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "plot/unplot row (3 max)")),
 		Document:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "shadow document")),
 		Topics:       key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "raw topics")),
@@ -46,13 +67,6 @@ func DefaultKeyMap(controls []config.Control, demo []DemoKey) KeyMap {
 		LogOlder:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "older events")),
 		LogNewer:     key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "newer events")),
 		LogFollow:    key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "follow new events")),
-	}
-	for _, c := range controls {
-		label := c.Label
-		if label == "" {
-			label = c.Action + " " + c.Field
-		}
-		k.Controls = append(k.Controls, key.NewBinding(key.WithKeys(c.Key), key.WithHelp(c.Key, label)))
 	}
 	for _, d := range demo {
 		k.Demo = append(k.Demo, key.NewBinding(key.WithKeys(d.Key), key.WithHelp(d.Key, d.Help)))

@@ -163,7 +163,7 @@ func TestPlotAnyField(t *testing.T) {
 	m = update(m, demoReports(20))
 	// rows: fw heap_free interval_s led reset_reason rssi seq setpoint temp uptime_s
 	m, _ = press(m, "down", "enter")
-	if !strings.Contains(m.View(), "━ temp (°C) 20–20.6  ━ heap_free 182000 scaled over 1m") {
+	if !strings.Contains(m.View(), "━ temp (°C) 20–20.6  ━ heap_free 182000 scaled  over 1m") {
 		t.Fatalf("heap_free not plotted beside temp:\n%s", m.View())
 	}
 	m, _ = press(m, "down", "down", "enter")
@@ -312,5 +312,78 @@ func TestCtrlCQuitsFromAnywhere(t *testing.T) {
 		if _, ok := cmd().(tea.QuitMsg); !ok {
 			t.Errorf("%s: ctrl+c did not quit", open)
 		}
+	}
+}
+
+// TestClearedDesiredLeavesNoRefusal: a setpoint the device refused (kept
+// 21), then desired cleared: the log says "setpoint cleared" (never
+// <nil>) and the row no longer says the device refused it.
+func TestClearedDesiredLeavesNoRefusal(t *testing.T) {
+	m := update(newModel(newFakeConn()), reports(3))
+	m = update(m, eventsMsg{
+		event.DesiredSent{At: t0.Add(4 * time.Second), ClientToken: "a", Patch: map[string]any{"setpoint": 40.0}},
+		event.ShadowDoc{At: t0.Add(5 * time.Second), Kind: event.DocAccepted, Version: 5,
+			Desired: map[string]any{"setpoint": 21.0, "led": true}, Reported: map[string]any{"setpoint": 21.0, "led": true}},
+	})
+	if !strings.Contains(m.View(), "refused by the device (kept 21)") {
+		t.Fatalf("no refusal:\n%s", m.View())
+	}
+	m = update(m, eventsMsg{event.DesiredSent{At: t0.Add(6 * time.Second), ClientToken: "b", Patch: map[string]any{"setpoint": nil, "led": nil}}})
+	view := m.View()
+	if strings.Contains(view, "<nil>") || !strings.Contains(view, "desired led cleared, setpoint cleared sent") {
+		t.Errorf("the log does not say what was cleared:\n%s", view)
+	}
+	if strings.Contains(view, "refused by the device (kept 21)") && !strings.Contains(view, "desired setpoint = 40 refused") {
+		t.Errorf("the row still says refused:\n%s", view)
+	}
+	for _, l := range strings.Split(view, "\n") {
+		if strings.Contains(l, "setpoint") && strings.Contains(l, "refused by the device") && !strings.Contains(l, "desired setpoint = 40") {
+			t.Errorf("the setpoint row still says refused: %q", l)
+		}
+	}
+}
+
+// TestDemoStatusGoes: a demo key's status line says what it started and
+// goes after a few seconds (it stayed after the 30 s dropout had ended).
+func TestDemoStatusGoes(t *testing.T) {
+	now := t0
+	dropped := make(chan bool, 1)
+	m := New(Options{Conn: newFakeConn(), Thing: "t", Now: func() time.Time { return now }, Memory: func() uint64 { return 1 },
+		Demo: []DemoKey{{Key: "D", Help: "device drops for 30 s", Do: func() { dropped <- true }}}})
+	m = update(m, reports(3))
+	m, cmd := press(m, "D")
+	run(m, cmd)
+	if !<-dropped || !strings.Contains(m.View(), "demo: device drops for 30 s") {
+		t.Fatalf("no demo status:\n%s", m.View())
+	}
+	for range 3 {
+		now = now.Add(time.Second)
+		m = update(m, tickMsg{m.tag})
+	}
+	if !strings.Contains(m.View(), "demo: device drops for 30 s") {
+		t.Fatalf("the status went at once:\n%s", m.View())
+	}
+	for range 30 {
+		now = now.Add(time.Second)
+		m = update(m, tickMsg{m.tag})
+	}
+	if strings.Contains(m.View(), "demo: device drops") {
+		t.Fatalf("the status stays:\n%s", m.View())
+	}
+}
+
+// TestRawTopicsEnterTakesThePlaceholder: enter on the empty filter prompt
+// subscribes to the filter it shows in grey ("subscribed: nothing yet"
+// with no word was all it did).
+func TestRawTopicsEnterTakesThePlaceholder(t *testing.T) {
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 80, Height: 24})
+	m = update(m, reports(3))
+	m, _ = press(m, "t")
+	if !strings.Contains(m.View(), "$aws/things/+/shadow/#") {
+		t.Fatalf("no placeholder:\n%s", m.View())
+	}
+	m = run(press(m, "enter"))
+	if !strings.Contains(m.View(), "subscribed: $aws/things/+/shadow/#") {
+		t.Fatalf("enter on the placeholder subscribed to nothing:\n%s", m.View())
 	}
 }

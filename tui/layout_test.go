@@ -157,3 +157,41 @@ func TestNoRowLeftEmpty(t *testing.T) {
 		t.Fatalf("%d blank rows of %d:\n%s", blank, len(lines), m.View())
 	}
 }
+
+// TestWrappedEntriesShowWhole: at 80×24 entries that wrap to two rows are
+// shown whole, following and paged back: every entry's head has its end
+// (the note) and every note its head.
+func TestWrappedEntriesShowWhole(t *testing.T) {
+	var evs eventsMsg
+	for i := 1; i <= 30; i++ {
+		evs = append(evs, event.Rejected{At: t0.Add(time.Duration(i) * time.Second), Op: "update", Code: 400,
+			Message: "the state document is not what the service takes, as it says at length " + fmt.Sprintf("note-%03d", i)})
+	}
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 80, Height: 24})
+	m = update(update(m, demoReports(20)), evs)
+	for _, what := range []string{"following", "paged", "paged twice"} {
+		heads := strings.Count(m.View(), "update rejected: 400")
+		if shown := notes(m.View()); heads == 0 || len(shown) != heads {
+			t.Errorf("%s: %d entry heads, notes %v:\n%s", what, heads, shown, m.View())
+		}
+		if what != "following" && !strings.Contains(m.View(), "newer (pgdn") {
+			t.Errorf("%s: no newer line:\n%s", what, m.View())
+		}
+		m = update(m, tea.KeyMsg{Type: tea.KeyPgUp})
+	}
+}
+
+// TestHeaderWholeAt80x24: nothing above the plot is cut at 80×24, paused
+// with three series (the longest title) or with one of large values.
+func TestHeaderWholeAt80x24(t *testing.T) {
+	for _, keys := range [][]string{{"down", "enter", "down", "down", "down", "down", "enter", "p"}, {"down", "enter", "up", "enter", "p", "2"}} {
+		m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 80, Height: 24})
+		m, _ = press(update(m, demoReports(20)), keys...)
+		head := m.View()[:strings.Index(m.View(), "┤")]
+		for _, want := range []string{"PAUSED", "over ", "mem 8.0 MB", "v20", "device online"} {
+			if !strings.Contains(head, want) || strings.Contains(head, "…") {
+				t.Errorf("%v: the header lacks %q or is cut:\n%s", keys, want, m.View())
+			}
+		}
+	}
+}

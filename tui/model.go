@@ -7,7 +7,7 @@ package tui
 import (
 	"context"
 	"fmt"
-	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"time"
@@ -81,13 +81,17 @@ type Model struct {
 	paused        bool
 	logPin        int // 0 follows new events; else the entry number shown last
 	logRows       int // rows of the event log in the last frame
+	logShown      int // entries the event log showed in the last frame
 	pausedAt      time.Time
 	now           time.Time
 	tag           int
 	frame         int // spinner frame, advanced by the redraw tick
 	status        string
+	fading        fading           // a status line that goes by itself
 	plotted       []string         // fields on the plot, the first on the y axis
 	snap          monitor.Snapshot // what the last frame was built from
+	cells         [][]string       // the table's text in the frame being built
+	builtAt       time.Time        // the now of the last frame
 	view          string
 }
 
@@ -121,17 +125,38 @@ func New(o Options) Model {
 	return m
 }
 
+// heapInUse is runtime.MemStats.HeapInuse read from runtime/metrics, which,
+// unlike ReadMemStats, does not stop the world at every frame.
 func heapInUse() uint64 {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+	metrics.Read(samples)
+	return samples[0].Value.Uint64() + samples[1].Value.Uint64()
 }
 
 // Monitor exposes the state, for tests and the caller's exit summary.
 func (m Model) Monitor() *monitor.Monitor { return m.mon }
 
+// Thing is the thing the screen shows.
+func (m Model) Thing() string { return m.o.Thing }
+
+// openedAs is the screen as the fleet screen opens it: its tick loop
+// tagged apart from those of screens opened before, its desired keys on
+// as its monitor's link is (no link event comes for a link already up).
+func (m Model) openedAs(tag int) Model {
+	m.tag = tag
+	m.keys.setLinkUp(m.mon.Link.State == event.LinkUp)
+	return m
+}
+
+// ticks is whether tick is of this screen's loop.
+func (m Model) ticks(tick tickMsg) bool { return tick.tag == m.tag }
+
+// atRest is whether nothing of the screen's own is open for esc to close
+// (the fleet screen's esc then goes back to the fleet).
+func (m Model) atRest() bool { return !m.help.ShowAll && m.pane == paneLog && m.confirm == nil }
+
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(waitForEvents(m.o.Conn.Events()), tick(m.tag))
+	return tea.Batch(waitForEvents(m.o.Conn.Events()), m.nextTick())
 }
 
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -158,11 +183,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.now = m.o.Now()
 		m.mon.Tick(m.now)
 		m.observe()
-		dataChanged = m.mon.DropoutCount() != dropouts
+		// ages are shown in whole seconds: a frame a second old is rebuilt,
+		// one an event built within the second is not (one frame a second
+		// at one report a second, not two)
+		dataChanged = m.mon.DropoutCount() != dropouts || m.now.Sub(m.builtAt) >= time.Second
+		m.status = m.fading.after(m.status, m.now)
 		if m.animating() {
 			m.frame++
 		}
-		cmd = tick(m.tag)
+		cmd = m.nextTick()
 	case statusMsg:
 		m.status = string(msg)
 	case desiredResultMsg:
@@ -186,7 +215,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // depends on; the frame is rebuilt only when it or the data changed.
 type shownState struct {
 	width, height, logPin, frame int
-	second                       int64 // ages are shown in whole seconds
 	window                       time.Duration
 	cursor, docScroll            int
 	paused, help, focusLog       bool
@@ -196,9 +224,37 @@ type shownState struct {
 }
 
 func (m *Model) shown() shownState {
-	return shownState{width: m.width, height: m.height, logPin: m.logPin, frame: m.frame, second: m.now.Unix(),
+	return shownState{width: m.width, height: m.height, logPin: m.logPin, frame: m.frame,
 		window: m.window, paused: m.paused, help: m.help.ShowAll, cursor: m.cursor, docScroll: m.docScroll, focusLog: m.focusLog,
 		pane: m.pane, confirm: m.confirm, editErr: m.editErr, status: m.status, plotted: strings.Join(m.plotted, " ")}
+}
+
+// fadeAfter is how long a demo key's status line stays: it says what the
+// key started (the event log says how it went), so it goes long before
+// "device drops for 30 s" has ended.
+const fadeAfter = 5 * time.Second
+
+// fading is a status line and when it goes.
+type fading struct {
+	text  string
+	until time.Time
+}
+
+// after is the status line at now: "" once the fading one's time is up.
+func (f fading) after(status string, now time.Time) string {
+	if status == f.text && !now.Before(f.until) {
+		return ""
+	}
+	return status
+}
+
+// nextTick is the redraw tick: at the spinner's pace while it turns, else
+// at the next whole second (ages, the dropout detector).
+func (m *Model) nextTick() tea.Cmd {
+	if m.animating() {
+		return tick(m.tag, redrawEvery)
+	}
+	return tick(m.tag, untilNextSecond(m.o.Now()))
 }
 
 // animating is true while a spinner turns: a desired value is pending.
@@ -239,7 +295,7 @@ func (m *Model) observe() {
 // past the newest entry follows new events again.
 func (m *Model) scrollLog(direction int) {
 	total, kept := m.snap.EventsLogged, len(m.snap.Events)
-	page := max(1, m.logRows-2)
+	page := max(1, m.logShown-1) // the entry at the top stays in view
 	if kept <= m.logRows {
 		m.logPin = 0
 		return
@@ -283,7 +339,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		m.closeTop()
 	case key.Matches(msg, m.keys.Get):
 		m.status = "getting the shadow…"
-		return m, getShadow(m.o.Conn)
+		return m, getShadow(m.o.Thing, m.o.Conn)
 	case key.Matches(msg, m.keys.Window):
 		m.window = nextWindow(m.window, msg.String())
 	case key.Matches(msg, m.keys.Pause):
@@ -365,12 +421,13 @@ func (m Model) handleControlKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	for i, b := range m.keys.Controls {
 		if key.Matches(msg, b) {
 			patch := controlPatch(m.o.Controls[i], m.snap)
-			return m, sendDesired(m.o.Conn, patch)
+			return m, sendDesired(m.o.Thing, m.o.Conn, patch)
 		}
 	}
 	for i, b := range m.keys.Demo {
 		if key.Matches(msg, b) {
 			m.status = "demo: " + m.o.Demo[i].Help
+			m.fading = fading{m.status, m.now.Add(fadeAfter)}
 			return m, runDemo(m.o.Demo[i].Do)
 		}
 	}

@@ -365,6 +365,11 @@ func TestRendersOnlyWhenSomethingShownChanged(t *testing.T) {
 		{"an event", eventsMsg{event.ShadowDoc{At: t0.Add(5 * time.Second), Kind: event.DocAccepted, Version: 9, Reported: map[string]any{"temp": 1.0}}}, 0, 1},
 		{"help opens", tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'?'}}, 0, 1},
 		{"the window changes", tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'3'}}, 0, 1},
+		// at one report a second, its frame is the second's: the tick does
+		// not build another one (idle cost: one frame a second, not two)
+		{"a report", eventsMsg{event.ShadowDoc{At: t0.Add(6 * time.Second), Kind: event.DocAccepted, Version: 10, Reported: map[string]any{"temp": 2.0}}}, 300 * time.Millisecond, 1},
+		{"tick into the next second, the report's frame 0.7 s old", tickMsg{m.tag}, 700 * time.Millisecond, 0},
+		{"tick with the frame a second old", tickMsg{m.tag}, 300 * time.Millisecond, 1},
 	}
 	for _, s := range steps {
 		now = now.Add(s.advance)
@@ -413,5 +418,49 @@ func TestWarningsInEventLog(t *testing.T) {
 	m = update(m, tea.WindowSizeMsg{Width: 200, Height: 40})
 	if v := m.View(); !strings.Contains(v, "run chmod 600 /k/device.key") {
 		t.Fatalf("no warning in the event log:\n%s", v)
+	}
+}
+
+// TestExportWritesEachReportOnce: reports every 5 s at odd fractions of a
+// second, exported with x: one row each, at the second it came, with its
+// value (the plot's means at window/points steps put each in two rows).
+func TestExportWritesEachReportOnce(t *testing.T) {
+	t.Chdir(t.TempDir())
+	m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: 80, Height: 24})
+	evs := eventsMsg{event.Link{At: t0.Add(-time.Minute), State: event.LinkUp}}
+	var want []string
+	for i := range 10 {
+		at := t0.Add(time.Duration(i*5-30)*time.Second + time.Duration(100*i)*time.Millisecond)
+		v := 14.5 + float64(i)/100
+		evs = append(evs, event.ShadowDoc{At: at, Kind: event.DocAccepted, Version: int64(i + 1),
+			Reported: map[string]any{"temp": v, "seq": float64(i + 1), "interval_s": 5.0}})
+		want = append(want, at.Truncate(time.Second).Format(time.RFC3339)+","+strconv.FormatFloat(v, 'f', -1, 64))
+	}
+	m = update(m, evs)
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'x'}})
+	msg, ok := cmd().(statusMsg)
+	if !ok {
+		t.Fatalf("export: %v", msg)
+	}
+	data, err := os.ReadFile(strings.TrimPrefix(string(msg), "exported "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Split(strings.TrimSpace(string(data)), "\n"); !slices.Equal(got, append([]string{"time,temp"}, want...)) {
+		t.Fatalf("csv:\n%s\nwant:\n%s", data, strings.Join(want, "\n"))
+	}
+}
+
+// TestNoAvailabilityWithoutReports: watched for 25 s with the link up and
+// no report (a thing name with a typo): availability is "–", not 100 %,
+// in the header and the soak statistics.
+func TestNoAvailabilityWithoutReports(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {160, 50}} {
+		m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		m = update(m, eventsMsg{event.Link{At: t0, State: event.LinkUp}})
+		m, _ = press(m, "s")
+		if v := m.View(); !strings.Contains(v, "reports 0 ") || !strings.Contains(v, "avail –") || !strings.Contains(v, "availability –") {
+			t.Errorf("%v: availability shown without a report:\n%s", size, v)
+		}
 	}
 }

@@ -14,27 +14,59 @@ import (
 )
 
 // eventLog shows the newest entries, or, once paged back, holds the same
-// entries in place while new ones arrive below, with a line saying how many.
+// entries in place while new ones arrive below, with a line saying how
+// many. Entries are shown whole: one that does not fit above the others is
+// left out (the layout gives the bottom one its rows, logNeed).
 func (m *Model) eventLog(height, width int) string {
-	m.logRows = height
+	m.logRows, m.logShown = height, 0
 	if height < 1 {
 		return ""
 	}
-	events, total := m.snap.Events, m.snap.EventsLogged
-	first := total - len(events) // entry number before events[0]
-	end, rows := total, height
+	end, rows := m.logEnd(), height
 	if m.logPin > 0 {
-		end, rows = max(min(m.logPin, total), first+1), height-1
+		rows = height - 1
 	}
+	first := m.snap.EventsLogged - len(m.snap.Events) // entry number before events[0]
 	var lines []string
-	for i := end - first - 1; i >= 0 && len(lines) < rows; i-- {
-		lines = append(m.logEntry(events[i], max(10, width-1)), lines...)
+	for i := end - first - 1; i >= 0; i-- {
+		entry := m.logEntry(m.snap.Events[i], max(10, width-1))
+		if len(lines)+len(entry) > rows {
+			if len(lines) == 0 { // not even the bottom one fits: its head
+				lines = entry[:max(0, rows)]
+			}
+			break
+		}
+		lines = append(entry, lines...)
+		m.logShown++
 	}
-	lines = lines[max(0, len(lines)-rows):]
 	if m.logPin > 0 {
-		lines = append(lines, m.styles.Label.Render(truncate(fmt.Sprintf("▼ %d newer (pgdn, end follows)", total-end), max(10, width-1))))
+		lines = append(lines, m.styles.Label.Render(truncate(fmt.Sprintf("▼ %d newer (pgdn, end follows)", m.snap.EventsLogged-end), max(10, width-1))))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// logEnd is the number of the entry at the bottom of the log: the newest,
+// or the one paged back to.
+func (m *Model) logEnd() int {
+	total := m.snap.EventsLogged
+	if m.logPin > 0 {
+		return max(min(m.logPin, total), total-len(m.snap.Events)+1)
+	}
+	return total
+}
+
+// logNeed is the rows the log needs to show its bottom entry whole at
+// width, with the line under it once paged back.
+func (m *Model) logNeed(width int) int {
+	i := m.logEnd() - (m.snap.EventsLogged - len(m.snap.Events)) - 1
+	if i < 0 || i >= len(m.snap.Events) {
+		return 0
+	}
+	need := len(m.logEntry(m.snap.Events[i], max(10, width-1)))
+	if m.logPin > 0 {
+		need++
+	}
+	return need
 }
 
 // logEntry is one entry of the event log, wrapped to width: long lines
@@ -123,7 +155,7 @@ func (m *Model) soakLines() []string {
 	}
 	gaps, trips := st.LongestGap > 0, st.RoundTrips > 0
 	lines := []string{m.styles.Label.Render("soak statistics (s closes)"),
-		fmt.Sprintf("observed %s   blind %s   availability %s", st.Observed.Round(time.Second), st.Blind.Round(time.Second), figure(st.Observed > 0, "%.3f%%", st.Availability)),
+		fmt.Sprintf("observed %s   blind %s   availability %s", st.Observed.Round(time.Second), st.Blind.Round(time.Second), availability(st.Availability, st.Observed, st.Reports, 3)),
 		fmt.Sprintf("dropouts %d   longest gap %s   MTBF %s", len(st.Dropouts), figure(gaps, "%s", st.LongestGap.Round(time.Millisecond)), figure(len(st.Dropouts) > 0, "%s", st.MTBF.Round(time.Second))),
 		fmt.Sprintf("gap p50 %s   p95 %s   p99 %s", figure(gaps, "%s", st.GapP50.Round(time.Millisecond)), figure(gaps, "%s", st.GapP95.Round(time.Millisecond)), figure(gaps, "%s", st.GapP99.Round(time.Millisecond))),
 		fmt.Sprintf("reboots %d   lost reports %d   device reconnects %d", st.Reboots, st.LostReports, st.DeviceReconnects),

@@ -49,7 +49,7 @@ func (m *Model) plot(height int) string {
 		waiting := m.styles.Muted.Render(fmt.Sprintf("waiting for %s reports…", strings.Join(m.plotted, ", ")))
 		return padRows(title+"\n"+waiting, height)
 	}
-	graph := m.graph(plots, max(1, height-3))
+	graph := m.graph(plots, max(1, height-2-lipgloss.Height(title)))
 	cols := len(plots[0].Values)
 	offset := axisOffset(graph)
 	return strings.Join([]string{title, graph, m.timeline(plots, offset), m.timeAxis(plots[0].End, cols, offset)}, "\n")
@@ -64,28 +64,34 @@ func hasData(plots []monitor.Plot) bool {
 	return false
 }
 
+// plotTitle names the series and their figures, flowed into as many lines
+// as the width needs: nothing of it is cut at 80 columns.
 func (m *Model) plotTitle(plots []monitor.Plot) string {
-	over := " over " + windowLabel(m.window)
+	over := m.styles.Label.Render("over " + windowLabel(m.window))
 	paused := ""
 	if m.paused {
-		paused = "   " + m.styles.Warn.Render("PAUSED")
+		paused = m.styles.Warn.Render("PAUSED")
 	}
 	if len(plots) == 1 {
 		p := plots[0]
 		sum := p.Summary
-		return m.styles.Label.Render(fmt.Sprintf("%s%s%s   last %s  min %s  max %s  mean %s",
-			p.Field, m.unitOf(p.Field), over, figure(sum.HasLast, "%.2f", sum.Last), figure(sum.N > 0, "%.2f", sum.Min),
-			figure(sum.N > 0, "%.2f", sum.Max), figure(sum.N > 0, "%.2f", sum.Mean))) + paused
+		if m.paused { // the value reported now is not on the paused plot: its last point is
+			sum.Last, sum.HasLast = lastValue(p.Values)
+		}
+		name := m.styles.Label.Render(p.Field + m.unitOf(p.Field))
+		figures := m.styles.Label.Render(fmt.Sprintf("last %s  min %s  max %s  mean %s", figure(sum.HasLast, "%.2f", sum.Last),
+			figure(sum.N > 0, "%.2f", sum.Min), figure(sum.N > 0, "%.2f", sum.Max), figure(sum.N > 0, "%.2f", sum.Mean)))
+		return flow([]string{name + " " + over, figures, paused}, m.width)
 	}
-	items := make([]string, len(plots))
+	items := make([]string, 0, len(plots)+2)
 	for i, p := range plots {
 		scale := ""
 		if i > 0 {
 			scale = " scaled"
 		}
-		items[i] = m.seriesStyle(i).Render("━ "+p.Field) + m.unitOf(p.Field) + " " + valueRange(p.Summary) + scale
+		items = append(items, m.seriesStyle(i).Render("━ "+p.Field)+m.unitOf(p.Field)+" "+valueRange(p.Summary)+scale)
 	}
-	return strings.Join(items, "  ") + m.styles.Label.Render(over) + paused
+	return flow(append(items, over, paused), m.width)
 }
 
 // valueRange is "min–max" of a series in its shortest form, one value when flat.
@@ -106,14 +112,19 @@ func (m *Model) unitOf(field string) string {
 }
 
 func (m *Model) seriesStyle(i int) lipgloss.Style {
-	return lipgloss.NewStyle().Foreground(lipgloss.Color(fmt.Sprint(seriesColors[i%len(seriesColors)])))
+	return m.styles.Series[i%len(m.styles.Series)]
 }
 
 // graph draws the series in rows rows. One series is drawn on its own
 // scale; several are each scaled to the plot's height and the y labels are
-// the first one's, as the title says.
+// the first one's, as the title says. Each value is put on its row here
+// (plotRow) and asciigraph draws whole rows 0…rows-1: given the values
+// themselves, v0.10.0 computes round(v·ratio) - round(min·ratio), rounding
+// twice, and draws points a row off their label.
 func (m *Model) graph(plots []monitor.Plot, rows int) string {
-	opts := []asciigraph.Option{asciigraph.Height(rows - 1), asciigraph.Width(len(plots[0].Values))}
+	top := max(1, rows-1) // asciigraph draws Height+1 rows
+	opts := []asciigraph.Option{asciigraph.Height(top), asciigraph.Width(len(plots[0].Values)),
+		asciigraph.LowerBound(0), asciigraph.UpperBound(float64(top))}
 	if lipgloss.ColorProfile() != termenv.Ascii {
 		colors := make([]asciigraph.AnsiColor, len(plots))
 		for i := range plots {
@@ -121,18 +132,36 @@ func (m *Model) graph(plots []monitor.Plot, rows int) string {
 		}
 		opts = append(opts, asciigraph.SeriesColors(colors...))
 	}
-	if len(plots) == 1 {
-		lo, hi := span(plots[0].Values)
-		return asciigraph.Plot(plots[0].Values, append(opts, asciigraph.LowerBound(lo), asciigraph.UpperBound(hi))...)
-	}
 	data := make([][]float64, len(plots))
 	for i, p := range plots {
-		data[i] = normalize01(p.Values)
+		lo, hi := bounds(p)
+		data[i] = make([]float64, len(p.Values))
+		for x, v := range p.Values {
+			data[i][x] = plotRow(v, lo, hi, top)
+		}
 	}
-	lo, hi := span(plots[0].Values)
-	opts = append(opts, asciigraph.LowerBound(0), asciigraph.UpperBound(1),
-		asciigraph.YAxisValueFormatter(func(v float64) string { return fmt.Sprintf("%.2f", lo+v*(hi-lo)) }))
-	return asciigraph.PlotMany(data, opts...)
+	lo, hi := bounds(plots[0])
+	label := func(row float64) string { return fmt.Sprintf("%.2f", lo+row*(hi-lo)/float64(top)) }
+	return asciigraph.PlotMany(data, append(opts, asciigraph.YAxisValueFormatter(label))...)
+}
+
+// bounds are the plot's range of a series: its summary's min and max (the
+// reports themselves, which the title shows; the columns are means within
+// them), widened around a flat line so that it keeps the plot's height.
+func bounds(p monitor.Plot) (lo, hi float64) {
+	if p.Summary.N == 0 {
+		return span(p.Values)
+	}
+	return widened(p.Summary.Min, p.Summary.Max)
+}
+
+// plotRow is the row (0 at the bottom, top at the top) whose label is nearest
+// v on a plot from lo to hi; NaN stays NaN (a gap).
+func plotRow(v, lo, hi float64, top int) float64 {
+	if math.IsNaN(v) {
+		return v
+	}
+	return max(0, min(float64(top), math.Round((v-lo)/(hi-lo)*float64(top))))
 }
 
 // span is the range of the values, widened around a flat line so that it
@@ -144,6 +173,11 @@ func span(values []float64) (lo, hi float64) {
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
 	}
+	return widened(lo, hi)
+}
+
+// widened keeps a flat line's plot its height: half a unit either side.
+func widened(lo, hi float64) (float64, float64) {
 	if hi-lo < 1e-9 {
 		return lo - 0.5, hi + 0.5
 	}
@@ -162,7 +196,7 @@ func normalize01(values []float64) []float64 {
 }
 
 // timeline is a strip under the plot, one cell per data column: reports
-// (▀), dropouts (✖), nothing ( ).
+// (▀), dropouts (✖), nothing ( ). Each run of one kind is styled once.
 func (m *Model) timeline(plots []monitor.Plot, offset int) string {
 	if offset < 0 {
 		return ""
@@ -170,19 +204,30 @@ func (m *Model) timeline(plots []monitor.Plot, offset int) string {
 	p := plots[0]
 	start := p.End.Add(-p.Window)
 	step := p.Window / time.Duration(len(p.Values))
-	var b strings.Builder
+	cells := make([]rune, len(p.Values))
 	for i := range p.Values {
 		from, to := start.Add(time.Duration(i)*step), start.Add(time.Duration(i+1)*step)
 		switch {
 		case inDropout(m.snap.Dropouts, from, to, p.End):
-			b.WriteString(m.styles.Bad.Render("✖"))
+			cells[i] = '✖'
 		case reported(plots, i):
-			b.WriteString(m.styles.Good.Render("▀"))
+			cells[i] = '▀'
 		default:
-			b.WriteByte(' ')
+			cells[i] = ' '
 		}
 	}
-	return strings.Repeat(" ", offset) + b.String()
+	style := map[rune]lipgloss.Style{'✖': m.styles.Bad, '▀': m.styles.Good, ' ': m.styles.Plain}
+	var b strings.Builder
+	b.WriteString(strings.Repeat(" ", offset))
+	for i := 0; i < len(cells); {
+		j := i
+		for j < len(cells) && cells[j] == cells[i] {
+			j++
+		}
+		b.WriteString(style[cells[i]].Render(string(cells[i:j])))
+		i = j
+	}
+	return b.String()
 }
 
 func reported(plots []monitor.Plot, i int) bool {
@@ -255,6 +300,16 @@ func windowLabel(d time.Duration) string {
 		return fmt.Sprintf("%dm", d/time.Minute)
 	}
 	return d.String()
+}
+
+// lastValue is the last value that is not NaN.
+func lastValue(xs []float64) (float64, bool) {
+	for i := len(xs) - 1; i >= 0; i-- {
+		if !math.IsNaN(xs[i]) {
+			return xs[i], true
+		}
+	}
+	return 0, false
 }
 
 func allNaN(xs []float64) bool {

@@ -39,13 +39,17 @@ func (m *Model) tableKeys() []string {
 	return names
 }
 
-// tableCells are the table's text, a header row then one row per field.
+// tableCells are the table's text, a header row then one row per field;
+// made once a frame (the layout asks for the table's width several times).
 func (m *Model) tableCells() [][]string {
-	cells := [][]string{append([]string{"  " + columnNames[0]}, columnNames[1:]...)}
-	for i, k := range m.tableKeys() {
-		cells = append(cells, []string{m.marks(i, k) + k, cell(m.snap.Reported, k), cell(m.snap.Desired, k), cell(m.snap.Delta, k), m.fieldState(k)})
+	if m.cells != nil {
+		return m.cells
 	}
-	return cells
+	m.cells = [][]string{append([]string{"  " + columnNames[0]}, columnNames[1:]...)}
+	for i, k := range m.tableKeys() {
+		m.cells = append(m.cells, []string{m.marks(i, k) + k, cell(m.snap.Reported, k), cell(m.snap.Desired, k), cell(m.snap.Delta, k), m.fieldState(k)})
+	}
+	return m.cells
 }
 
 // marks are the row's two-cell gutter: the cursor (while the table has

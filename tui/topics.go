@@ -131,11 +131,13 @@ func (m Model) handleTopicsKey(msg tea.KeyMsg) (Model, tea.Cmd, bool) {
 			}
 		case "enter":
 			filter := strings.TrimSpace(t.input.Value())
+			if filter == "" { // the grey example is the one offered
+				filter = t.input.Placeholder
+			}
 			t.typing = false
 			t.input.Blur()
 			rc, ok := m.o.Conn.(RawConn)
 			switch {
-			case filter == "":
 			case !ok:
 				m.status = "raw topics need a connection to a broker"
 			default:

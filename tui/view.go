@@ -15,10 +15,11 @@ func (m Model) View() string { return m.view }
 // render rebuilds the frame from a snapshot of the monitor: every view
 // reads m.snap, never the monitor itself.
 func (m *Model) render() {
+	m.builtAt, m.cells = m.now, nil
 	m.snap = m.mon.Snapshot(m.now, monitor.Want{Plots: m.plotRequests(), Stats: m.pane == paneSoak})
 	header, footer := m.header(), m.footer()
 	rest := max(0, m.height-lipgloss.Height(header)-lipgloss.Height(footer))
-	frame := header + "\n" + padRows(clip(m.body(rest), m.width, rest), rest) + "\n" + footer
+	frame := header + "\n" + padRows(firstRows(m.body(rest), rest), rest) + "\n" + footer
 	m.view = clip(frame, m.width, m.height)
 }
 
@@ -67,8 +68,9 @@ func (m *Model) body(rest int) string {
 	}
 	wide := m.width >= wideFrom
 	m.cursor = max(0, min(m.cursor, len(m.tableKeys())-1))
+	m.cells = nil // made with the cursor in place
 	table := m.tableRows()
-	paneMin, paneGrows := logMin, true
+	paneMin, paneGrows := max(logMin, m.logNeed(m.paneWidth())), true
 	switch m.pane {
 	case paneEditor:
 		paneMin, paneGrows = lipgloss.Height(m.editorPane(m.paneWidth())), false
@@ -80,8 +82,7 @@ func (m *Model) body(rest int) string {
 	pane := m.paneView(r.pane, m.paneWidth())
 	shown := m.fitTable(table, r.table)
 	if wide {
-		left := lipgloss.NewStyle().Width(m.tableWidth() + 1).Render(shown)
-		return plot + "\n" + lipgloss.JoinHorizontal(lipgloss.Top, left, pane)
+		return plot + "\n" + joinColumns(strings.Split(shown, "\n"), m.tableWidth(), strings.Split(pane, "\n"))
 	}
 	return strings.Join(nonEmpty(plot, shown, pane), "\n")
 }
@@ -127,6 +128,12 @@ func clip(s string, width, height int) string {
 	return strings.Join(lines, "\n")
 }
 
+// firstRows is s's first n lines (clip cuts their width in the frame).
+func firstRows(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(len(lines), n)], "\n")
+}
+
 // padRows fills s with empty lines to n rows, so the footer stays at the bottom.
 func padRows(s string, n int) string {
 	return s + strings.Repeat("\n", max(0, n-lipgloss.Height(s)))
@@ -135,7 +142,10 @@ func padRows(s string, n int) string {
 // flow lays items out left to right with two spaces between them, starting
 // a new line where the next one does not fit: nothing is cut but an item
 // wider than the whole line.
-func flow(items []string, width int) string {
+func flow(items []string, width int) string { return flowWith(items, width, "  ") }
+
+// flowWith is flow with sep between the items of a line.
+func flowWith(items []string, width int, sep string) string {
 	var lines []string
 	line := ""
 	for _, it := range items {
@@ -146,8 +156,8 @@ func flow(items []string, width int) string {
 		switch {
 		case line == "":
 			line = it
-		case ansi.StringWidth(line)+2+ansi.StringWidth(it) <= width:
-			line += "  " + it
+		case ansi.StringWidth(line)+ansi.StringWidth(sep)+ansi.StringWidth(it) <= width:
+			line += sep + it
 		default:
 			lines = append(lines, line)
 			line = it
