@@ -42,6 +42,9 @@ var doctorSteps = []doctorStep{
 			return "", err
 		}
 		d.path = cfg.Path
+		if err := cfg.OneThing("doctor"); err != nil {
+			return "", err
+		}
 		if id := cfg.AWS.ClientID; (id == cfg.Thing.DeviceClientID || id == cfg.Thing.Name) && !d.force {
 			return "", fmt.Errorf("[aws] client_id %q is the device's own client id: connecting would disconnect the device (AWS keeps one connection per client id); leave client_id empty for iotwatch-<thing>-<random>, or pass --force", id)
 		}

@@ -78,8 +78,11 @@ func (sc shadowCommand) run(ctx context.Context, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	_, opts, err := loadConn(*cfgPath, *over)
+	cfg, opts, err := loadConn(*cfgPath, *over)
 	if err != nil {
+		return err
+	}
+	if err := cfg.OneThing(sc.op); err != nil {
 		return err
 	}
 	opts.RequestTimeout = *timeout

@@ -60,6 +60,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := cfg.OneThing("sim (and sim --fleet, whose devices are <name>-000 …)"); err != nil {
+		return err
+	}
 	pki.WarnKeyFile(stderr, cfg.AWS.Key)
 	if *fleet > 0 {
 		return runSimFleet(ctx, cfg, conn, devicesim.FleetOptions{Conn: conn, Size: *fleet, Interval: *interval,

@@ -197,8 +197,12 @@ func Default() *Config {
 // applyDefaults fills what depends on the file: ids, controls, paths.
 func (c *Config) applyDefaults() {
 	setDefault(&c.Thing.DeviceClientID, c.Thing.Name)
-	if c.AWS.ClientID == "" && c.Thing.Name != "" {
-		c.AWS.ClientID = "iotwatch-" + c.Thing.Name + "-" + randomHex(3)
+	if c.AWS.ClientID == "" {
+		owner := c.Thing.Name
+		if owner == "" {
+			owner = "fleet" // [thing] match alone
+		}
+		c.AWS.ClientID = "iotwatch-" + owner + "-" + randomHex(3)
 	}
 	if c.Control == nil {
 		c.Control = DefaultControls()

@@ -61,7 +61,7 @@ func (c *Config) validate() error {
 		{c.AWS.Auth != AuthCertificate && c.AWS.Auth != AuthSigV4, fmt.Sprintf("[aws] auth %q: use \"certificate\" (mutual TLS) or \"sigv4\" (your AWS credentials)", c.AWS.Auth)},
 		{c.AWS.Auth == AuthCertificate && (c.AWS.Cert == "" || c.AWS.Key == ""), "[aws] cert and key are required: the certificate and its private key (or auth = \"sigv4\" to sign in with AWS credentials)"},
 		{c.AWS.CA == "" && !IsAWSEndpoint(c.AWS.Endpoint), "[aws] ca is required for an endpoint that is not AWS's: the CA that signed the server's certificate (ca.pem for iotwatch serve)"},
-		{!shadow.ValidThingName(c.Thing.Name), thingNameError(c.Thing)},
+		{!(c.Thing.Name == "" && c.Thing.Match != "") && !shadow.ValidThingName(c.Thing.Name), thingNameError(c.Thing)},
 		{c.Thing.Shadow != "" && !shadow.ValidShadowName(c.Thing.Shadow), fmt.Sprintf("[thing] shadow %q: use 1–64 characters of a-zA-Z0-9:_- (empty for the classic shadow)", c.Thing.Shadow)},
 		{c.Plot.Field == "", "[plot] field is empty: name a numeric reported field such as temp"},
 		{c.Soak.DropoutAfter < 1, fmt.Sprintf("[soak] dropout_after %g must be at least 1 (× expected interval; 2.5 is usual)", c.Soak.DropoutAfter)},
