@@ -16,15 +16,11 @@ import (
 	"github.com/iotwatch/iotwatch/shadow"
 )
 
-const awsUsage = "Usage: iotwatch aws setup --thing NAME [--dir DIR] [--profile P] [--region R] [--endpoint-url URL --ca-bundle FILE] [--dry-run] [--force]\n       iotwatch aws teardown --dir DIR"
+const awsUsage = "Usage: %[1]s aws setup --thing NAME [--dir DIR] [--profile P] [--region R] [--endpoint-url URL --ca-bundle FILE] [--dry-run] [--force]\n       %[1]s aws teardown --dir DIR\n"
 
 func runAWS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, awsUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
-		}
-		return usageError{}
+		return subcommandUsage(args, fmt.Sprintf(awsUsage, progName()), stderr)
 	}
 	switch args[0] {
 	case "setup":
@@ -107,10 +103,10 @@ func runAWSSetup(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "Thing %s is set up on %s with certificate %s and policy %s; files in %s.\n\nNext:\n"+
 		"  cp %s firmware/include/secrets.h   # then flash the board (firmware/README.md)\n"+
-		"  iotwatch sim -c %s        # or a simulated device\n"+
-		"  iotwatch watch -c %s      # watch it, signed in with your AWS credentials\n",
+		"  %s sim -c %s        # or a simulated device\n"+
+		"  %s watch -c %s      # watch it, signed in with your AWS credentials\n",
 		m.Thing, m.Endpoint, m.CertificateID, m.Policy, *dir,
-		filepath.Join(*dir, provision.SecretsFile), filepath.Join(*dir, "device.toml"), filepath.Join(*dir, "watch.toml"))
+		filepath.Join(*dir, provision.SecretsFile), progName(), filepath.Join(*dir, "device.toml"), progName(), filepath.Join(*dir, "watch.toml"))
 	return nil
 }
 
@@ -125,7 +121,7 @@ func runAWSTeardown(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	m, err := provision.ReadManifest(*dir)
 	if err != nil {
-		return fmt.Errorf("%v: teardown removes what 'iotwatch aws setup --dir %s' created, and finds no record of it", err, *dir)
+		return fmt.Errorf("%v: teardown removes what '%s aws setup --dir %s' created, and finds no record of it", err, progName(), *dir)
 	}
 	cp := controlPlane{profile: &m.Profile, region: &m.Region, endpointURL: &m.EndpointURL, caBundle: &m.CABundle}
 	client, _, err := cp.client(ctx)

@@ -52,7 +52,7 @@ func ParseFault(spec string) (Fault, error) {
 		f.Fraction = v
 		return f, nil
 	}
-	return f, fmt.Errorf("unknown fault %q: %s", spec, FaultHelp)
+	return f, fmt.Errorf("unknown fault %q: %s", spec, strings.ReplaceAll(FaultHelp, "\n", " "))
 }
 
 func parseDrop(f Fault, arg string) (Fault, error) {
