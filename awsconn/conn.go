@@ -64,8 +64,9 @@ type Conn struct {
 	attempt int
 	waiting map[string]chan answer // clientToken → the request waiting for it
 	seen    map[seenKey]int64
-	raw     []string // filters of SubscribeRaw, made again on reconnect
-	shard   *shard   // the things of a Fleet's connection; nil for the one thing of Options
+	raw     []string  // filters of SubscribeRaw, made again on reconnect
+	socket  *cuttable // the current TLS connection's socket (nil over WebSocket)
+	shard   *shard    // the things of a Fleet's connection; nil for the one thing of Options
 }
 
 // seenKey is the last version seen per thing ("" for Options.Thing) and
@@ -91,6 +92,9 @@ func dial(o Options, sh *shard) *Conn {
 	c.client = paho.NewClient(c.clientOptions())
 	c.emit(event.Link{At: o.Now(), State: event.LinkConnecting})
 	c.client.Connect()
+	if sh == nil && o.Role == Monitor && o.SigV4 == nil && o.Port != 8883 && o.Port != 443 {
+		go c.probeHTTPS() // before paho's CONNECT times out on an HTTPS port
+	}
 	return c
 }
 
@@ -134,7 +138,7 @@ func (c *Conn) clientOptions() *paho.ClientOptions {
 		if c.o.Port == 443 {
 			conf.NextProtos = []string{alpnAWS}
 		}
-		opts.AddBroker("tls://" + c.o.Host + ":" + strconv.Itoa(c.o.Port)).SetTLSConfig(conf)
+		opts.AddBroker("tls://" + c.o.Host + ":" + strconv.Itoa(c.o.Port)).SetTLSConfig(conf).SetCustomOpenConnectionFn(c.openTLS)
 	}
 	return opts.
 		SetClientID(c.o.ClientID).SetProtocolVersion(4).
@@ -186,6 +190,20 @@ func (c *Conn) Events() <-chan event.Event { return c.events }
 
 // Thing is the watched thing's name.
 func (c *Conn) Thing() string { return c.o.Thing }
+
+// Cut ends the connection as a lost network does: its socket closes
+// without an MQTT DISCONNECT (AWS reports CONNECTION_LOST, not
+// CLIENT_INITIATED_DISCONNECT), and it does not reconnect. Over WebSocket
+// it is Close.
+func (c *Conn) Cut() {
+	c.mu.Lock()
+	socket := c.socket
+	c.mu.Unlock()
+	if socket != nil {
+		socket.cut()
+	}
+	c.Close()
+}
 
 // Close disconnects and closes the events channel.
 func (c *Conn) Close() {

@@ -127,8 +127,8 @@ func waitConnected(ctx context.Context, conn *awsconn.Conn) error {
 				switch l.State {
 				case event.LinkUp:
 					return nil
-				case event.LinkDown:
-					return errors.New(l.Err)
+				case event.LinkDown: // one-shot: no waiting for the retry the link would make
+					return errors.New(awsconn.Final(l.Err))
 				}
 			}
 		case <-ctx.Done():

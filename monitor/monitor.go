@@ -410,6 +410,7 @@ func (m *Monitor) applyPresence(p event.Presence) {
 	if p.DisconnectReason == "DUPLICATE_CLIENTID" {
 		// The kicked session's event is older than its successor's
 		// connect, but the cause must be shown all the same.
+		m.s.takenOver = true
 		m.log(p.At, Bad, "device %s disconnected: another client connected with the device's client id; two clients are kicking each other off (is a tool using the thing name as its client id?)", p.ClientID)
 	}
 	if late {
