@@ -78,6 +78,9 @@ var doctorSteps = []doctorStep{
 		}
 		state := conn.(*tls.Conn).ConnectionState()
 		conn.Close()
+		if !signsIn(d) && d.cfg.AWS.Port != 443 && awsconn.ProbeHTTPS(ctx, d.conn) {
+			return "", errors.New(awsconn.Diagnose(awsconn.ErrHTTPS, d.conn))
+		}
 		return fmt.Sprintf("%s, server certificate %q verified", tls.VersionName(state.Version), state.PeerCertificates[0].Subject.CommonName), nil
 	}, nil},
 	{"WebSocket upgrade signed with SigV4", checkUpgrade, signsIn},

@@ -69,3 +69,23 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// TestHTTPSPort: --port of serve's HTTPS APIs (8443 by default) is named
+// by doctor's TLS step and by get's first failure, not after paho's 10 s
+// "non-CONNACK first packet received".
+func TestHTTPSPort(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "certs", "init", "--dir", dir, "--thing", "esp32-pico")
+	api := testkit.FreeAddr(t)
+	testkit.StartServe(t, Run, "--pki", dir, "--api-listen", api)
+	_, port, _ := strings.Cut(api, ":")
+	cfg := filepath.Join(dir, "watch.toml")
+	code, stdout, _ := run(t, "doctor", "-c", cfg, "--port", port)
+	if want := "port " + port + " of localhost answers HTTPS, not MQTT: use port 8883"; code != 1 || !strings.Contains(stdout, "5. TLS handshake") || !strings.Contains(stdout, want) {
+		t.Errorf("doctor: exit %d, want %q at step 5 in\n%s", code, want, stdout)
+	}
+	code, _, stderr := run(t, "get", "-c", cfg, "--port", port)
+	if want := "iotwatch get: port " + port + " of localhost answers HTTPS, not MQTT"; code != 1 || !strings.HasPrefix(stderr, want) {
+		t.Errorf("get: exit %d, stderr %q, want %q…", code, stderr, want)
+	}
+}
