@@ -33,6 +33,9 @@ func Diagnose(err error, o Options) string {
 		return fmt.Sprintf("port %d of %s answers HTTPS, not MQTT: use port 8883 (MQTT over TLS; AWS also serves it on 443 with ALPN), as [aws] port or --port", o.Port, o.Host)
 	case strings.Contains(err.Error(), "non-CONNACK first packet"):
 		return fmt.Sprintf("%s answered the MQTT CONNECT with something that is not MQTT: is port %d the HTTPS port (8443)? MQTT over TLS is on 8883 (AWS also serves it on 443 with ALPN)", addr, o.Port)
+	case strings.Contains(err.Error(), "no AWS credentials"):
+		_, what, _ := strings.Cut(err.Error(), "no AWS credentials")
+		return "no AWS credentials" + what // without paho's "network Error : AWS credentials: "
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("%s: the endpoint %q does not resolve: check [aws] endpoint (aws iot describe-endpoint --endpoint-type iot:Data-ATS; localhost for iotwatch serve)", err, o.Host)
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 
+	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/pki"
 	"github.com/iotwatch/iotwatch/provision"
 	"github.com/iotwatch/iotwatch/shadow"
@@ -45,9 +47,16 @@ func addControlPlaneFlags(fs interface {
 	}
 }
 
+// local is true for a control plane that is not AWS's (iotwatch serve).
+func (cp controlPlane) local() bool {
+	u, err := url.Parse(*cp.endpointURL)
+	return *cp.endpointURL != "" && err == nil && !config.IsAWSEndpoint(u.Hostname())
+}
+
 // client is the iot control-plane client these flags describe.
 func (cp controlPlane) client(ctx context.Context) (*iot.Client, aws.Config, error) {
-	cfg, err := loadAWSConfig(ctx, *cp.profile, *cp.region, *cp.caBundle)
+	cfg, err := loadAWSConfig(ctx, awsSource{profile: *cp.profile, region: *cp.region, caBundle: *cp.caBundle,
+		local: cp.local(), labDir: labDirOf(*cp.caBundle)})
 	if err != nil {
 		return nil, cfg, err
 	}

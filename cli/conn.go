@@ -63,7 +63,8 @@ func configConn(ctx context.Context, cfg *config.Config) (awsconn.Options, error
 	if region == "" {
 		region = endpointRegion(cfg.AWS.Endpoint)
 	}
-	awsCfg, err := loadAWSConfig(ctx, cfg.AWS.Profile, region, "")
+	awsCfg, err := loadAWSConfig(ctx, awsSource{profile: cfg.AWS.Profile, region: region,
+		local: !config.IsAWSEndpoint(cfg.AWS.Endpoint), labDir: labDirOf(cfg.AWS.CA)})
 	if err != nil {
 		return awsconn.Options{}, err
 	}

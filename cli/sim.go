@@ -112,7 +112,7 @@ func fleetControlPlane(ctx context.Context, cfg *config.Config, endpointURL, caB
 			region = c.Region
 		}
 	}
-	awsCfg, err := loadAWSConfig(ctx, cfg.AWS.Profile, region, caBundle)
+	awsCfg, err := loadAWSConfig(ctx, awsSource{profile: cfg.AWS.Profile, region: region, caBundle: caBundle, local: lab, labDir: labDirOf(caBundle)})
 	if err != nil {
 		return nil, "", err
 	}
