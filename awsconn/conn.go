@@ -7,6 +7,7 @@
 package awsconn
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -46,6 +47,11 @@ type Options struct {
 	SubscribeRetry time.Duration // wait before subscribing again after a refusal, default 10 s
 	Buffer         int           // events channel size, default 1024
 	Log            io.Writer     // diagnostics; nil discards (never stdout: the TUI owns it)
+	// Registry, when set, is asked once at Dial whether the thing is in the
+	// registry (the control plane's DescribeThing); when it answers that it
+	// is not, an event.Unregistered follows (the nearest name as its
+	// suggestion). An error (no control plane, no credentials) says nothing.
+	Registry func(ctx context.Context, thing string) (registered bool, suggestion string, err error)
 	Now            func() time.Time
 }
 
@@ -94,6 +100,9 @@ func dial(o Options, sh *shard) *Conn {
 	c.client.Connect()
 	if sh == nil && o.Role == Monitor && o.SigV4 == nil && o.Port != 8883 && o.Port != 443 {
 		go c.probeHTTPS() // before paho's CONNECT times out on an HTTPS port
+	}
+	if sh == nil && o.Registry != nil {
+		go c.checkRegistry()
 	}
 	return c
 }
@@ -174,6 +183,17 @@ func (c *Conn) onConnectionNotification(_ paho.Client, n paho.ConnectionNotifica
 		attempt := c.attempt
 		c.mu.Unlock()
 		c.emit(event.Link{At: c.o.Now(), State: event.LinkDown, Attempt: attempt, Err: Diagnose(n.Reason, c.o)})
+	}
+}
+
+// checkRegistry asks the registry about the thing once; only its answer
+// that the thing is not there is news.
+func (c *Conn) checkRegistry() {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	registered, suggestion, err := c.o.Registry(ctx, c.o.Thing)
+	if err == nil && !registered {
+		c.emit(event.Unregistered{At: c.o.Now(), Thing: c.o.Thing, Suggestion: suggestion})
 	}
 }
 

@@ -51,6 +51,17 @@ func loadConn(explicit string, o config.Overrides) (*config.Config, awsconn.Opti
 // certificate, or SigV4 with AWS credentials (the CA alone verifies the
 // server then).
 func configConn(ctx context.Context, cfg *config.Config) (awsconn.Options, error) {
+	o, err := configTransport(ctx, cfg)
+	if err == nil && o.Thing != "" {
+		if client, _, err := fleetControlPlane(ctx, cfg, "", ""); err == nil {
+			o.Registry = registryLookup(client)
+		}
+	}
+	return o, err
+}
+
+// configTransport is the connection cfg describes without the registry.
+func configTransport(ctx context.Context, cfg *config.Config) (awsconn.Options, error) {
 	if cfg.AWS.Auth != config.AuthSigV4 {
 		conf, err := pki.LoadClientTLS(cfg.AWS.Cert, cfg.AWS.Key, cfg.AWS.CA, cfg.AWS.Endpoint)
 		return connOptions(cfg, conf), err

@@ -84,6 +84,7 @@ var doctorSteps = []doctorStep{
 		return fmt.Sprintf("%s, server certificate %q verified", tls.VersionName(state.Version), state.PeerCertificates[0].Subject.CommonName), nil
 	}, nil},
 	{"WebSocket upgrade signed with SigV4", checkUpgrade, signsIn},
+	{"thing in the registry", checkRegistry, nil},
 	{"MQTT connect, subscriptions and shadow get", checkMQTT, nil},
 }
 

@@ -14,7 +14,7 @@ import (
 func TestDoctor(t *testing.T) {
 	dir := testkit.SoakLab(t, Run)
 	code, stdout, stderr := run(t, "doctor", "-c", filepath.Join(dir, "watch.toml"))
-	if code != 0 || strings.Count(stdout, " ok ") != 6 || !strings.Contains(stdout, "shadow does not exist yet") {
+	if code != 0 || strings.Count(stdout, " ok ") != 7 || !strings.Contains(stdout, "shadow does not exist yet") {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
 	// A key that does not match its certificate fails at step 2, with the fix.
@@ -46,7 +46,7 @@ func TestDoctorFromFlagsAndItsRefusals(t *testing.T) {
 	}
 	code, stdout, _ := run(t, flags("device", "other-thing")...)
 	for _, want := range []string{`device certificate of thing "esp32-soak", and [thing] name is "other-thing"`,
-		"6. MQTT connect, subscriptions and shadow get    FAIL", `not of [thing] name "other-thing"`} {
+		"7. MQTT connect, subscriptions and shadow get    FAIL", `not of [thing] name "other-thing"`} {
 		if code != 1 || !strings.Contains(stdout, want) {
 			t.Errorf("device certificate on another thing: exit %d, no %q in\n%s", code, want, stdout)
 		}

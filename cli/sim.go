@@ -95,6 +95,9 @@ func runSimFleet(ctx context.Context, cfg *config.Config, conn awsconn.Options, 
 // otherwise.
 func fleetControlPlane(ctx context.Context, cfg *config.Config, endpointURL, caBundle string) (*iot.Client, string, error) {
 	lab := !config.IsAWSEndpoint(cfg.AWS.Endpoint)
+	if endpointURL == "" {
+		endpointURL = cfg.AWS.ControlURL
+	}
 	if lab && endpointURL == "" {
 		endpointURL = "https://" + net.JoinHostPort(cfg.AWS.Endpoint, "8443")
 	}

@@ -49,6 +49,10 @@ type AWS struct {
 	Auth    string `toml:"auth"`
 	Profile string `toml:"profile"`
 	Region  string `toml:"region"`
+	// ControlURL is the AWS IoT control plane (ListThings for [thing]
+	// match, DescribeThing to say a thing is not registered); empty: AWS's
+	// in the region, or https://ENDPOINT:8443 for iotwatch serve.
+	ControlURL string `toml:"control_url"`
 }
 
 // Auth methods of [aws] auth.
