@@ -52,7 +52,7 @@ type Options struct {
 	// is not, an event.Unregistered follows (the nearest name as its
 	// suggestion). An error (no control plane, no credentials) says nothing.
 	Registry func(ctx context.Context, thing string) (registered bool, suggestion string, err error)
-	Now            func() time.Time
+	Now      func() time.Time
 }
 
 // alpnAWS is the protocol AWS IoT requires for MQTT on port 443.
