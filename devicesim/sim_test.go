@@ -14,6 +14,7 @@ import (
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/localiot"
+	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pki"
 )
 
@@ -227,4 +228,58 @@ func TestRepeatedFailureIsLoggedOnce(t *testing.T) {
 	if !strings.HasSuffix(strings.TrimSpace(log.String()), "link up") {
 		t.Fatalf("link up not logged:\n%s", log.String())
 	}
+}
+
+// TestDuplicateIsTheDropoutsCause: the demo's K (Duplicate) seen by the
+// real monitor over the emulator's lifecycle events: the dropout it makes
+// is DUPLICATE_CLIENTID, not the taker's CLIENT_INITIATED_DISCONNECT.
+func TestDuplicateIsTheDropoutsCause(t *testing.T) {
+	dir := t.TempDir()
+	if err := pki.Init(dir, pki.InitOptions{Thing: thing}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := localiot.New(localiot.Options{Listen: "127.0.0.1:0", PKIDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer srv.Close()
+	conn, err := awsconn.Dial(connOptions(t, dir, srv.Addr(), "monitor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var log lockedLog
+	sim := New(Options{Conn: connOptions(t, dir, srv.Addr(), "device"), Interval: time.Second, Log: &log})
+	done := make(chan error, 1)
+	go func() { done <- sim.Run(ctx) }()
+	mon := monitor.New(monitor.Options{Field: "temp", DropoutAfter: 2.5})
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	duplicated := false
+	for {
+		select {
+		case ev := <-conn.Events():
+			mon.Apply(ev)
+			if mon.Counts.Reports >= 2 && !duplicated {
+				duplicated = true
+				sim.Duplicate()
+			}
+		case now := <-tick.C:
+			mon.Tick(now)
+		case <-deadline:
+			t.Fatalf("no dropout within 30 s; monitor log %v\nsim:\n%s", mon.Events(), log.String())
+		}
+		if s := mon.Snapshot(time.Now()); len(s.Dropouts) > 0 {
+			if s.Dropouts[0].Cause != "DUPLICATE_CLIENTID" {
+				t.Errorf("dropout cause %s, want DUPLICATE_CLIENTID; monitor log %v", s.Dropouts[0].Cause, s.Events)
+			}
+			break
+		}
+	}
+	cancel()
+	<-done
 }
