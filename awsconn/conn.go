@@ -47,11 +47,12 @@ type Options struct {
 	SubscribeRetry time.Duration // wait before subscribing again after a refusal, default 10 s
 	Buffer         int           // events channel size, default 1024
 	Log            io.Writer     // diagnostics; nil discards (never stdout: the TUI owns it)
-	// Registry, when set, is asked once at Dial whether the thing is in the
-	// registry (the control plane's DescribeThing); when it answers that it
-	// is not, an event.Unregistered follows (the nearest name as its
-	// suggestion). An error (no control plane, no credentials) says nothing.
-	Registry func(ctx context.Context, thing string) (registered bool, suggestion string, err error)
+	// Registry, when set, is asked once at Dial (Monitor role) for the
+	// registry's nearest name when it does not hold the thing (the control
+	// plane's DescribeThing and ListThings); a name it gives is sent as an
+	// event.Unregistered. "" or an error (no control plane, no
+	// credentials) says nothing.
+	Registry func(ctx context.Context, thing string) (suggestion string, err error)
 	Now      func() time.Time
 }
 
@@ -101,7 +102,7 @@ func dial(o Options, sh *shard) *Conn {
 	if sh == nil && o.Role == Monitor && o.SigV4 == nil && o.Port != 8883 && o.Port != 443 {
 		go c.probeHTTPS() // before paho's CONNECT times out on an HTTPS port
 	}
-	if sh == nil && o.Registry != nil {
+	if sh == nil && o.Registry != nil && o.Role == Monitor {
 		go c.checkRegistry()
 	}
 	return c
@@ -186,13 +187,12 @@ func (c *Conn) onConnectionNotification(_ paho.Client, n paho.ConnectionNotifica
 	}
 }
 
-// checkRegistry asks the registry about the thing once; only its answer
-// that the thing is not there is news.
+// checkRegistry asks the registry about the thing once: a likely typo
+// is news.
 func (c *Conn) checkRegistry() {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	registered, suggestion, err := c.o.Registry(ctx, c.o.Thing)
-	if err == nil && !registered {
+	if suggestion, err := c.o.Registry(ctx, c.o.Thing); err == nil && suggestion != "" {
 		c.emit(event.Unregistered{At: c.o.Now(), Thing: c.o.Thing, Suggestion: suggestion})
 	}
 }

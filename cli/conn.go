@@ -54,7 +54,7 @@ func configConn(ctx context.Context, cfg *config.Config) (awsconn.Options, error
 	o, err := configTransport(ctx, cfg)
 	if err == nil && o.Thing != "" {
 		if client, _, err := fleetControlPlane(ctx, cfg, "", ""); err == nil {
-			o.Registry = registryLookup(client)
+			o.Registry = typoCheck(client)
 		}
 	}
 	return o, err

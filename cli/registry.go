@@ -14,50 +14,53 @@ import (
 	"github.com/iotwatch/iotwatch/event"
 )
 
-// errNoRegistry is a registry that holds no thing at all: shadows are used
-// without it (AWS allows that; certs init's lab registers certificates
-// only), so a thing missing from it says nothing.
-var errNoRegistry = errors.New("the registry holds no things")
+// lookupThing asks the control plane whether thing is in the registry
+// (DescribeThing) and, when it is not, for the registry's nearest name
+// (ListThings): a typo's likely meaning, or "" when none is near.
+func lookupThing(ctx context.Context, client *iot.Client, thing string) (registered bool, suggestion string, err error) {
+	_, err = client.DescribeThing(ctx, &iot.DescribeThingInput{ThingName: &thing})
+	var notFound *types.ResourceNotFoundException
+	switch {
+	case err == nil:
+		return true, "", nil
+	case !errors.As(err, &notFound):
+		return false, "", err // the control plane did not answer the question
+	}
+	names, _ := awsconn.RegistryThings(client)(ctx)
+	return false, config.Nearest(thing, names, max(2, len(thing)/4)), nil
+}
 
-// registryLookup is awsconn.Options.Registry over the control plane:
-// DescribeThing, and when the thing is not found, the registry's nearest
-// name (ListThings) as the suggestion.
-func registryLookup(client *iot.Client) func(ctx context.Context, thing string) (bool, string, error) {
-	return func(ctx context.Context, thing string) (bool, string, error) {
-		_, err := client.DescribeThing(ctx, &iot.DescribeThingInput{ThingName: &thing})
-		var notFound *types.ResourceNotFoundException
-		switch {
-		case err == nil:
-			return true, "", nil
-		case !errors.As(err, &notFound):
-			return false, "", err // the control plane did not answer the question
-		}
-		names, err := awsconn.RegistryThings(client)(ctx)
-		if err == nil && len(names) == 0 {
-			return false, "", errNoRegistry
-		}
-		return false, config.Nearest(thing, names, max(2, len(thing)/4)), nil
+// typoCheck is awsconn.Options.Registry: the registry's nearest name when
+// it does not hold the thing. A thing missing with no near name says
+// nothing: shadows work without the registry (certs init's lab registers
+// no thing), so only a likely typo is news.
+func typoCheck(client *iot.Client) func(ctx context.Context, thing string) (string, error) {
+	return func(ctx context.Context, thing string) (string, error) {
+		_, suggestion, err := lookupThing(ctx, client, thing)
+		return suggestion, err
 	}
 }
 
-// checkRegistry is doctor's step: the thing is in the registry, or the
-// control plane could not be asked (which is no failure).
+// checkRegistry is doctor's step: a name that is not in the registry
+// while a near one is fails; anything else is said, and passes.
 func checkRegistry(ctx context.Context, d *doctor) (string, error) {
-	if d.conn.Registry == nil {
-		return "not checked: no control plane (ListThings, DescribeThing) configured", nil
+	client, where, err := fleetControlPlane(ctx, d.cfg, "", "")
+	if err != nil {
+		return fmt.Sprintf("not checked: no control plane (%v)", err), nil
 	}
-	registered, suggestion, err := d.conn.Registry(ctx, d.cfg.Thing.Name)
+	name := d.cfg.Thing.Name
+	registered, suggestion, err := lookupThing(ctx, client, name)
 	switch {
-	case errors.Is(err, errNoRegistry):
-		return "not checked: " + err.Error() + " (shadows are used without it)", nil
 	case err != nil:
 		_, why, found := strings.Cut(err.Error(), "request send failed, ")
 		if !found {
 			why = err.Error()
 		}
-		return fmt.Sprintf("not checked: the control plane did not answer (%s)", why), nil
-	case !registered:
-		return "", errors.New(event.Unregistered{Thing: d.cfg.Thing.Name, Suggestion: suggestion}.Text())
+		return fmt.Sprintf("not checked: %s did not answer (%s)", where, why), nil
+	case registered:
+		return fmt.Sprintf("thing %s is in the registry", name), nil
+	case suggestion != "":
+		return "", errors.New(event.Unregistered{Thing: name, Suggestion: suggestion}.Text())
 	}
-	return fmt.Sprintf("thing %s is in the registry", d.cfg.Thing.Name), nil
+	return fmt.Sprintf("thing %s is not in the registry (its shadow works without it; aws iot create-thing --thing-name %s registers it)", name, name), nil
 }
