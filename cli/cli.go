@@ -130,7 +130,8 @@ func printUsage(w io.Writer) {
 
 // newFlagSet returns a flag set that prints nothing itself: parseFlags
 // returns --help's text (Run prints it on stdout) and a mistake as one line
-// with its fix (Run prints it on stderr with the way to --help).
+// with its fix (Run prints it on stderr with the way to --help). The
+// writer argument is no longer used; every command still passes stderr.
 func newFlagSet(name, synopsis string, _ io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
