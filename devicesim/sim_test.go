@@ -7,12 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/event"
+	"github.com/iotwatch/iotwatch/internal/testkit"
 	"github.com/iotwatch/iotwatch/localiot"
 	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pki"
@@ -49,8 +49,11 @@ func waitReport(t *testing.T, mon *awsconn.Conn, what string, ok func(map[string
 	}
 }
 
-func TestSimAgainstEmulator(t *testing.T) {
-	dir := t.TempDir()
+// emulator starts a lab PKI's emulator for thing until the test ends and
+// returns the PKI directory and its address.
+func emulator(t *testing.T) (dir, addr string) {
+	t.Helper()
+	dir = t.TempDir()
 	if err := pki.Init(dir, pki.InitOptions{Thing: thing}); err != nil {
 		t.Fatal(err)
 	}
@@ -59,15 +62,20 @@ func TestSimAgainstEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Start()
-	defer srv.Close()
-	mon, err := awsconn.Dial(connOptions(t, dir, srv.Addr(), "monitor"))
+	t.Cleanup(func() { srv.Close() })
+	return dir, srv.Addr()
+}
+
+func TestSimAgainstEmulator(t *testing.T) {
+	dir, addr := emulator(t)
+	mon, err := awsconn.Dial(connOptions(t, dir, addr, "monitor"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mon.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim := New(Options{Conn: connOptions(t, dir, srv.Addr(), "device"), Interval: time.Second})
+	sim := New(Options{Conn: connOptions(t, dir, addr, "device"), Interval: time.Second})
 	done := make(chan error, 1)
 	go func() { done <- sim.Run(ctx) }()
 
@@ -140,17 +148,8 @@ func TestParseFault(t *testing.T) {
 // waits for the first connect (no drop at t=0, before it), and its drop
 // closes the socket without DISCONNECT: AWS's CONNECTION_LOST.
 func TestDropEveryIsALostConnectionAfterTheFirstConnect(t *testing.T) {
-	dir := t.TempDir()
-	if err := pki.Init(dir, pki.InitOptions{Thing: thing}); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := localiot.New(localiot.Options{Listen: "127.0.0.1:0", PKIDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	defer srv.Close()
-	mon, err := awsconn.Dial(connOptions(t, dir, srv.Addr(), "monitor"))
+	dir, addr := emulator(t)
+	mon, err := awsconn.Dial(connOptions(t, dir, addr, "monitor"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,8 +162,8 @@ func TestDropEveryIsALostConnectionAfterTheFirstConnect(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	drop, _ := ParseFault("drop:1s/every:2s")
-	var log lockedLog
-	sim := New(Options{Conn: connOptions(t, dir, srv.Addr(), "device"), Interval: time.Second, Faults: []Fault{drop}, Log: &log})
+	var log testkit.LockedBuffer
+	sim := New(Options{Conn: connOptions(t, dir, addr, "device"), Interval: time.Second, Faults: []Fault{drop}, Log: &log})
 	done := make(chan error, 1)
 	go func() { done <- sim.Run(ctx) }()
 	var seen []string
@@ -191,28 +190,11 @@ func TestDropEveryIsALostConnectionAfterTheFirstConnect(t *testing.T) {
 	<-done
 }
 
-type lockedLog struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // TestRepeatedFailureIsLoggedOnce: a connect refused at every attempt (a
 // policy that does not allow the thing) is logged once, then counted at
 // 2, 4, 8 … repeats, not printed every second.
 func TestRepeatedFailureIsLoggedOnce(t *testing.T) {
-	var log lockedLog
+	var log testkit.LockedBuffer
 	s := New(Options{Conn: awsconn.Options{Thing: thing}, Log: &log})
 	refused := event.Link{State: event.LinkDown, Err: strings.Repeat("refused by the policy ", 15)}
 	for range 20 {
@@ -234,25 +216,16 @@ func TestRepeatedFailureIsLoggedOnce(t *testing.T) {
 // real monitor over the emulator's lifecycle events: the dropout it makes
 // is DUPLICATE_CLIENTID, not the taker's CLIENT_INITIATED_DISCONNECT.
 func TestDuplicateIsTheDropoutsCause(t *testing.T) {
-	dir := t.TempDir()
-	if err := pki.Init(dir, pki.InitOptions{Thing: thing}); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := localiot.New(localiot.Options{Listen: "127.0.0.1:0", PKIDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	defer srv.Close()
-	conn, err := awsconn.Dial(connOptions(t, dir, srv.Addr(), "monitor"))
+	dir, addr := emulator(t)
+	conn, err := awsconn.Dial(connOptions(t, dir, addr, "monitor"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var log lockedLog
-	sim := New(Options{Conn: connOptions(t, dir, srv.Addr(), "device"), Interval: time.Second, Log: &log})
+	var log testkit.LockedBuffer
+	sim := New(Options{Conn: connOptions(t, dir, addr, "device"), Interval: time.Second, Log: &log})
 	done := make(chan error, 1)
 	go func() { done <- sim.Run(ctx) }()
 	mon := monitor.New(monitor.Options{Field: "temp", DropoutAfter: 2.5})
