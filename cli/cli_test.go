@@ -99,4 +99,8 @@ func TestProgName(t *testing.T) {
 	if _, _, stderr := run(t, "soak", "--duration", "2"); !strings.Contains(stderr, "Run './iotwatch soak --help'") {
 		t.Errorf("the hint does not name ./iotwatch: %q", stderr)
 	}
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	if _, _, stderr := run(t, "get"); !strings.Contains(stderr, "try './iotwatch demo' or './iotwatch certs init --dir lab'") {
+		t.Errorf("the missing configuration's hint does not name ./iotwatch: %q", stderr)
+	}
 }

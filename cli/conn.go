@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"net"
 	"path/filepath"
@@ -39,12 +40,22 @@ func addConnFlags(fs *flag.FlagSet) *config.Overrides {
 // loadConn finds and loads a configuration, applies the command line's
 // overrides and returns its connection options.
 func loadConn(explicit string, o config.Overrides) (*config.Config, awsconn.Options, error) {
-	cfg, err := config.LoadWith(explicit, o)
+	cfg, err := loadConfig(explicit, o)
 	if err != nil {
 		return nil, awsconn.Options{}, err
 	}
 	opts, err := configConn(context.Background(), cfg)
 	return cfg, opts, err
+}
+
+// loadConfig is config.LoadWith, its hints naming iotwatch as it was run.
+func loadConfig(explicit string, o config.Overrides) (*config.Config, error) {
+	cfg, err := config.LoadWith(explicit, o)
+	var notFound *config.NotFoundError
+	if errors.As(err, &notFound) {
+		notFound.Program = progName()
+	}
+	return cfg, err
 }
 
 // configConn is the connection cfg describes: mutual TLS with its

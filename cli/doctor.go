@@ -36,7 +36,7 @@ type doctor struct {
 
 var doctorSteps = []doctorStep{
 	{"configuration", func(_ context.Context, d *doctor) (string, error) {
-		cfg, err := config.LoadWith(d.explicit, d.over)
+		cfg, err := loadConfig(d.explicit, d.over)
 		d.cfg = cfg
 		if err != nil {
 			return "", err

@@ -141,8 +141,19 @@ func Find(explicit string) (string, error) {
 			return c, nil
 		}
 	}
-	return "", fmt.Errorf("no configuration found (looked for %s): pass -c FILE, or try 'iotwatch demo' or 'iotwatch certs init --dir lab'",
-		strings.Join(candidates, ", "))
+	return "", &NotFoundError{Looked: candidates, Program: "iotwatch"}
+}
+
+// NotFoundError is no configuration in any of the places Find looks.
+// Program is iotwatch as the user ran it (./iotwatch), for the hint.
+type NotFoundError struct {
+	Looked  []string
+	Program string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no configuration found (looked for %s): pass -c FILE, or try '%s demo' or '%s certs init --dir lab'",
+		strings.Join(e.Looked, ", "), e.Program, e.Program)
 }
 
 // Load reads, completes and validates a configuration file.
