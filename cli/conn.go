@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"net"
 	"path/filepath"
@@ -39,7 +40,7 @@ func addConnFlags(fs *flag.FlagSet) *config.Overrides {
 // loadConn finds and loads a configuration, applies the command line's
 // overrides and returns its connection options.
 func loadConn(explicit string, o config.Overrides) (*config.Config, awsconn.Options, error) {
-	cfg, err := config.LoadWith(explicit, o)
+	cfg, err := loadConfig(explicit, o)
 	if err != nil {
 		return nil, awsconn.Options{}, err
 	}
@@ -47,10 +48,31 @@ func loadConn(explicit string, o config.Overrides) (*config.Config, awsconn.Opti
 	return cfg, opts, err
 }
 
+// loadConfig is config.LoadWith, its hints naming iotwatch as it was run.
+func loadConfig(explicit string, o config.Overrides) (*config.Config, error) {
+	cfg, err := config.LoadWith(explicit, o)
+	var notFound *config.NotFoundError
+	if errors.As(err, &notFound) {
+		notFound.Program = progName()
+	}
+	return cfg, err
+}
+
 // configConn is the connection cfg describes: mutual TLS with its
 // certificate, or SigV4 with AWS credentials (the CA alone verifies the
 // server then).
 func configConn(ctx context.Context, cfg *config.Config) (awsconn.Options, error) {
+	o, err := configTransport(ctx, cfg)
+	if err == nil && o.Thing != "" {
+		if client, _, err := fleetControlPlane(ctx, cfg, "", ""); err == nil {
+			o.Registry = typoCheck(client)
+		}
+	}
+	return o, err
+}
+
+// configTransport is the connection cfg describes without the registry.
+func configTransport(ctx context.Context, cfg *config.Config) (awsconn.Options, error) {
 	if cfg.AWS.Auth != config.AuthSigV4 {
 		conf, err := pki.LoadClientTLS(cfg.AWS.Cert, cfg.AWS.Key, cfg.AWS.CA, cfg.AWS.Endpoint)
 		return connOptions(cfg, conf), err
@@ -63,7 +85,8 @@ func configConn(ctx context.Context, cfg *config.Config) (awsconn.Options, error
 	if region == "" {
 		region = endpointRegion(cfg.AWS.Endpoint)
 	}
-	awsCfg, err := loadAWSConfig(ctx, cfg.AWS.Profile, region, "")
+	awsCfg, err := loadAWSConfig(ctx, awsSource{profile: cfg.AWS.Profile, region: region,
+		local: !config.IsAWSEndpoint(cfg.AWS.Endpoint), labDir: labDirOf(cfg.AWS.CA)})
 	if err != nil {
 		return awsconn.Options{}, err
 	}
