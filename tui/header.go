@@ -22,7 +22,11 @@ func (m *Model) header() string {
 	for i, c := range counters {
 		counters[i] = s.Muted.Render(c)
 	}
-	return state + "\n" + flow(counters, m.width)
+	out := state + "\n" + flow(counters, m.width)
+	if m.snap.Unregistered != "" {
+		out += "\n" + flow([]string{s.Bad.Render(m.snap.Unregistered)}, m.width)
+	}
+	return out
 }
 
 func (m *Model) linkText() string {

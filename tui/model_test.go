@@ -464,3 +464,17 @@ func TestNoAvailabilityWithoutReports(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderSaysTheThingIsNotRegistered: the control plane's answer that the
+// thing is not in the registry stays in the header, at 80x24 too.
+func TestHeaderSaysTheThingIsNotRegistered(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {160, 50}} {
+		m := update(newModel(newFakeConn()), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		m = update(m, eventsMsg{event.Link{At: t0, State: event.LinkUp},
+			event.Unregistered{At: t0, Thing: "esp32-picco", Suggestion: "esp32-pico"}})
+		header := strings.Join(strings.Split(m.View(), "\n")[:5], "\n")
+		if !strings.Contains(header, "thing esp32-picco is not in the registry (did you mean esp32-pico?)") {
+			t.Errorf("%v: header without the registry's answer:\n%s", size, m.View())
+		}
+	}
+}
