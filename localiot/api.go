@@ -200,14 +200,17 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The headers are checked before the body is read, and the body is
-	// read only up to its bound; the signature over it comes last.
-	if err := a.verifier.VerifyHeaders(r, signingNames[rt.plane]...); err != nil {
-		writeError(w, err)
-		return
-	}
+	// read only up to its bound; the signature over it comes last. A
+	// request refused before its body is answered at once and its
+	// connection closed (net/http would otherwise read the body first).
 	tooLarge := errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "the request body is larger than %d bytes", maxBody)
-	if r.ContentLength > maxBody {
-		writeError(w, tooLarge)
+	err = a.verifier.VerifyHeaders(r, signingNames[rt.plane]...)
+	if err == nil && r.ContentLength > maxBody {
+		err = tooLarge
+	}
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		writeError(w, err)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))

@@ -51,22 +51,33 @@ func closedAfter(c net.Conn, limit time.Duration) (time.Duration, bool) {
 }
 
 // signedPost is a CreateThing request signed with the lab's keys over a
-// body of n bytes.
+// body of n bytes, which it does not hold (the caller writes it).
 func (l *lab) signedPost(t testing.TB, n int) (*http.Request, []byte) {
 	t.Helper()
 	creds, err := pki.LoadAWSCredentials(l.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return signedPostAs(t, l.srv.APIAddr(), creds, n)
+}
+
+func signedPostAs(t testing.TB, addr string, creds pki.AWSCredentials, n int) (*http.Request, []byte) {
+	t.Helper()
 	body := []byte(`{"attributePayload":{"attributes":{"pad":"` + strings.Repeat("x", n-46) + `"}}}`)
-	req, _ := http.NewRequest("POST", "https://"+l.srv.APIAddr()+"/things/half", nil)
+	return signed(t, creds, "POST", "https://"+addr+"/things/half", body), body
+}
+
+// signed is a control-plane request signed with creds over body.
+func signed(t testing.TB, creds pki.AWSCredentials, method, url string, body []byte) *http.Request {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
 	req.ContentLength = int64(len(body))
 	sum := sha256.Sum256(body)
 	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
 		req, hex.EncodeToString(sum[:]), "iot", creds.Region, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	return req, body
+	return req
 }
 
 // TestAPIConnectionsBounded: connections that stall at each step of a
@@ -108,13 +119,14 @@ func TestAPIConnectionsBounded(t *testing.T) {
 		}},
 		{"idle after a request", idleWithin, func(t *testing.T) net.Conn {
 			c := l.apiTLS(t)
-			fmt.Fprintf(c, "GET /things HTTP/1.1\r\nHost: x\r\n\r\n")
+			creds, _ := pki.LoadAWSCredentials(l.dir)
+			signed(t, creds, "GET", "https://"+l.srv.APIAddr()+"/things", nil).Write(c)
 			res, err := http.ReadResponse(bufio.NewReader(c), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Close {
-				t.Fatal("the server closed the connection after its answer: not an idle kept-alive connection")
+			if res.StatusCode != http.StatusOK || res.Close {
+				t.Fatalf("ListThings: %s (closing %v), want 200 on a kept-alive connection", res.Status, res.Close)
 			}
 			return c
 		}},
@@ -129,6 +141,31 @@ func TestAPIConnectionsBounded(t *testing.T) {
 			}
 			t.Logf("closed after %v (bound %v)", took.Round(time.Millisecond), tc.bound)
 		})
+	}
+}
+
+// TestAPIRefusesBeforeReadingBody: a request signed with another access key
+// is refused (403) from its headers, while its 100 KB body has not come.
+func TestAPIRefusesBeforeReadingBody(t *testing.T) {
+	l := newAPILab(t, "", "")
+	creds, err := pki.LoadAWSCredentials(l.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds.AccessKeyID = "AKIDSTRANGER"
+	req, body := signedPostAs(t, l.srv.APIAddr(), creds, 100_000)
+	stop := make(chan struct{})
+	defer close(stop)
+	req.Body = io.NopCloser(io.MultiReader(strings.NewReader(string(body[:10])), stalled(stop)))
+	c := l.apiTLS(t)
+	go req.Write(c)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body had not come: %v", err)
+	}
+	if res.StatusCode != http.StatusForbidden || res.Header.Get("x-amzn-ErrorType") != "UnrecognizedClientException:" {
+		t.Errorf("answer %s %s, want 403 UnrecognizedClientException", res.Status, res.Header.Get("x-amzn-ErrorType"))
 	}
 }
 
