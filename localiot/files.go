@@ -69,6 +69,7 @@ func (a *api) serveFile(w http.ResponseWriter, r *http.Request, name string) {
 			writeError(w, errorf(http.StatusForbidden, "AccessDenied", "%v", err))
 			return
 		}
+		admit(r)
 		http.ServeFile(w, r, filepath.Join(a.srv.files.dir, name))
 	default:
 		writeError(w, errorf(http.StatusMethodNotAllowed, "MethodNotAllowedException", "%s is not allowed on /files/ (PUT uploads, GET downloads)", r.Method))
@@ -76,8 +77,14 @@ func (a *api) serveFile(w http.ResponseWriter, r *http.Request, name string) {
 }
 
 func (a *api) putFile(w http.ResponseWriter, r *http.Request, name string) {
-	if r.ContentLength > maxFile {
-		writeError(w, errorf(http.StatusRequestEntityTooLarge, "EntityTooLarge", "the file is %d bytes; the emulator keeps files of at most %d", r.ContentLength, maxFile))
+	// As for every request: the headers before the body is read.
+	err := a.verifier.VerifyHeaders(r, "s3")
+	if err == nil && r.ContentLength > maxFile {
+		err = errorf(http.StatusRequestEntityTooLarge, "EntityTooLarge", "the file is %d bytes; the emulator keeps files of at most %d", r.ContentLength, maxFile)
+	}
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		writeError(w, err)
 		return
 	}
 	fs := a.srv.files
@@ -92,6 +99,7 @@ func (a *api) putFile(w http.ResponseWriter, r *http.Request, name string) {
 		writeError(w, err)
 		return
 	}
+	admit(r)
 	tmp, err := os.CreateTemp(fs.dir, ".upload-")
 	if err == nil {
 		_, err = tmp.Write(body)

@@ -1,9 +1,11 @@
 package localiot
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -379,5 +381,26 @@ func TestPresignedFileExpires(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	if got := status(); got != http.StatusForbidden {
 		t.Errorf("after the expiry: %d", got)
+	}
+}
+
+// TestUnsignedUploadRefusedBeforeItsBody: a stranger's upload is answered
+// at once, without waiting for (or holding) a body that never comes.
+func TestUnsignedUploadRefusedBeforeItsBody(t *testing.T) {
+	l := newAPILab(t, "", "")
+	pool, _ := pki.LoadCAPool(filepath.Join(l.dir, pki.CACertFile))
+	conn, err := tls.Dial("tcp", l.srv.APIAddr(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "PUT /files/fw.bin HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000000\r\n\r\npartial", l.srv.APIAddr())
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body is pending: %v", err)
+	}
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("unsigned upload: %s", res.Status)
 	}
 }
