@@ -7,6 +7,7 @@
 package awsconn
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -46,7 +47,13 @@ type Options struct {
 	SubscribeRetry time.Duration // wait before subscribing again after a refusal, default 10 s
 	Buffer         int           // events channel size, default 1024
 	Log            io.Writer     // diagnostics; nil discards (never stdout: the TUI owns it)
-	Now            func() time.Time
+	// Registry, when set, is asked once at Dial (Monitor role) for the
+	// registry's nearest name when it does not hold the thing (the control
+	// plane's DescribeThing and ListThings); a name it gives is sent as an
+	// event.Unregistered. "" or an error (no control plane, no
+	// credentials) says nothing.
+	Registry func(ctx context.Context, thing string) (suggestion string, err error)
+	Now      func() time.Time
 }
 
 // alpnAWS is the protocol AWS IoT requires for MQTT on port 443.
@@ -64,8 +71,9 @@ type Conn struct {
 	attempt int
 	waiting map[string]chan answer // clientToken → the request waiting for it
 	seen    map[seenKey]int64
-	raw     []string // filters of SubscribeRaw, made again on reconnect
-	shard   *shard   // the things of a Fleet's connection; nil for the one thing of Options
+	raw     []string  // filters of SubscribeRaw, made again on reconnect
+	socket  *cuttable // the current TLS connection's socket (nil over WebSocket)
+	shard   *shard    // the things of a Fleet's connection; nil for the one thing of Options
 }
 
 // seenKey is the last version seen per thing ("" for Options.Thing) and
@@ -91,6 +99,12 @@ func dial(o Options, sh *shard) *Conn {
 	c.client = paho.NewClient(c.clientOptions())
 	c.emit(event.Link{At: o.Now(), State: event.LinkConnecting})
 	c.client.Connect()
+	if sh == nil && o.Role == Monitor && o.SigV4 == nil && o.Port != 8883 && o.Port != 443 {
+		go c.probeHTTPS() // before paho's CONNECT times out on an HTTPS port
+	}
+	if sh == nil && o.Registry != nil && o.Role == Monitor {
+		go c.checkRegistry()
+	}
 	return c
 }
 
@@ -134,7 +148,7 @@ func (c *Conn) clientOptions() *paho.ClientOptions {
 		if c.o.Port == 443 {
 			conf.NextProtos = []string{alpnAWS}
 		}
-		opts.AddBroker("tls://" + c.o.Host + ":" + strconv.Itoa(c.o.Port)).SetTLSConfig(conf)
+		opts.AddBroker("tls://" + c.o.Host + ":" + strconv.Itoa(c.o.Port)).SetTLSConfig(conf).SetCustomOpenConnectionFn(c.openTLS)
 	}
 	return opts.
 		SetClientID(c.o.ClientID).SetProtocolVersion(4).
@@ -173,6 +187,16 @@ func (c *Conn) onConnectionNotification(_ paho.Client, n paho.ConnectionNotifica
 	}
 }
 
+// checkRegistry asks the registry about the thing once: a likely typo
+// is news.
+func (c *Conn) checkRegistry() {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if suggestion, err := c.o.Registry(ctx, c.o.Thing); err == nil && suggestion != "" {
+		c.emit(event.Unregistered{At: c.o.Now(), Thing: c.o.Thing, Suggestion: suggestion})
+	}
+}
+
 // pingTimeout is a quarter of the keep-alive (at most 10 s): paho pings up
 // to a check interval after the keep-alive, so a silent cut is then noticed
 // within about 1.5 × keep-alive.
@@ -186,6 +210,20 @@ func (c *Conn) Events() <-chan event.Event { return c.events }
 
 // Thing is the watched thing's name.
 func (c *Conn) Thing() string { return c.o.Thing }
+
+// Cut ends the connection as a lost network does: its socket closes
+// without an MQTT DISCONNECT (AWS reports CONNECTION_LOST, not
+// CLIENT_INITIATED_DISCONNECT), and it does not reconnect. Over WebSocket
+// it is Close.
+func (c *Conn) Cut() {
+	c.mu.Lock()
+	socket := c.socket
+	c.mu.Unlock()
+	if socket != nil {
+		socket.cut()
+	}
+	c.Close()
+}
 
 // Close disconnects and closes the events channel.
 func (c *Conn) Close() {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/iotwatch/iotwatch/pki"
 	"github.com/iotwatch/iotwatch/shadow"
@@ -28,6 +29,13 @@ func Diagnose(err error, o Options) string {
 		alert      tls.AlertError
 	)
 	switch {
+	case errors.Is(err, ErrHTTPS):
+		return fmt.Sprintf("port %d of %s answers HTTPS, not MQTT: use port 8883 (MQTT over TLS; AWS also serves it on 443 with ALPN), as [aws] port or --port", o.Port, o.Host)
+	case strings.Contains(err.Error(), "non-CONNACK first packet"):
+		return fmt.Sprintf("%s answered the MQTT CONNECT with something that is not MQTT: is port %d the HTTPS port (8443)? MQTT over TLS is on 8883 (AWS also serves it on 443 with ALPN)", addr, o.Port)
+	case strings.Contains(err.Error(), "no AWS credentials"):
+		_, what, _ := strings.Cut(err.Error(), "no AWS credentials")
+		return "no AWS credentials" + what // without paho's "network Error : AWS credentials: "
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("%s: the endpoint %q does not resolve: check [aws] endpoint (aws iot describe-endpoint --endpoint-type iot:Data-ATS; localhost for iotwatch serve)", err, o.Host)
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -45,9 +53,25 @@ func Diagnose(err error, o Options) string {
 	case strings.Contains(err.Error(), "websocket: bad handshake"):
 		return "the server refused the WebSocket upgrade signed with SigV4: the credentials' secret key, their region or this computer's clock is wrong ('iotwatch doctor' shows the server's answer)"
 	case errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "not Authorized") || strings.Contains(err.Error(), "bad user name or password"):
-		return fmt.Sprintf("the server closed the connection at MQTT CONNECT: its policy does not allow iot:Connect for client id %q with %s (AWS closes the connection when a policy denies it; see docs/policies/)", o.ClientID, certificateName(o))
+		// MQTT 3.1.1 gives no reason: AWS closes the connection without a
+		// CONNACK for both, so both are named.
+		return fmt.Sprintf("the server closed the connection at MQTT CONNECT without an answer, for one of two reasons: its policy does not allow iot:Connect for client id %q with %s (see docs/policies/), or another client connected with client id %q less than a second before (AWS allows 1 CONNECT per second per client id: is another program using it?)", o.ClientID, certificateName(o), o.ClientID)
 	}
 	return err.Error()
+}
+
+// retrying is a failure the connection retries by itself after wait.
+func retrying(failure string, wait time.Duration) string {
+	return failure + retryNote + wait.String()
+}
+
+const retryNote = "; trying again in "
+
+// Final is a Link error without retrying's note, for a one-shot command
+// that gives up at the first failure instead of waiting for the retry.
+func Final(linkErr string) string {
+	failure, _, _ := strings.Cut(linkErr, retryNote)
+	return failure
 }
 
 // certificateName names the client certificate and, for a device

@@ -38,7 +38,7 @@ func (c *Conn) filters() []string {
 func (c *Conn) onConnect() {
 	if err := c.subscribeAll(); err != nil {
 		c.emit(event.Link{At: c.o.Now(), State: event.LinkDown,
-			Err: fmt.Sprintf("%v; trying again in %s", err, c.o.SubscribeRetry)})
+			Err: retrying(err.Error(), c.o.SubscribeRetry)})
 		time.AfterFunc(c.o.SubscribeRetry, c.resubscribe)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,20 +12,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 
+	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/pki"
 	"github.com/iotwatch/iotwatch/provision"
 	"github.com/iotwatch/iotwatch/shadow"
 )
 
-const awsUsage = "Usage: iotwatch aws setup --thing NAME [--dir DIR] [--profile P] [--region R] [--endpoint-url URL --ca-bundle FILE] [--dry-run] [--force]\n       iotwatch aws teardown --dir DIR"
+const awsUsage = "Usage: %[1]s aws setup --thing NAME [--dir DIR] [--profile P] [--region R] [--endpoint-url URL --ca-bundle FILE] [--dry-run] [--force]\n       %[1]s aws teardown --dir DIR\n"
 
 func runAWS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, awsUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
-		}
-		return usageError{}
+		return subcommandUsage(args, fmt.Sprintf(awsUsage, progName()), stderr)
 	}
 	switch args[0] {
 	case "setup":
@@ -49,9 +47,16 @@ func addControlPlaneFlags(fs interface {
 	}
 }
 
+// local is true for a control plane that is not AWS's (iotwatch serve).
+func (cp controlPlane) local() bool {
+	u, err := url.Parse(*cp.endpointURL)
+	return *cp.endpointURL != "" && err == nil && !config.IsAWSEndpoint(u.Hostname())
+}
+
 // client is the iot control-plane client these flags describe.
 func (cp controlPlane) client(ctx context.Context) (*iot.Client, aws.Config, error) {
-	cfg, err := loadAWSConfig(ctx, *cp.profile, *cp.region, *cp.caBundle)
+	cfg, err := loadAWSConfig(ctx, awsSource{profile: *cp.profile, region: *cp.region, caBundle: *cp.caBundle,
+		local: cp.local(), labDir: labDirOf(*cp.caBundle)})
 	if err != nil {
 		return nil, cfg, err
 	}
@@ -107,10 +112,10 @@ func runAWSSetup(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "Thing %s is set up on %s with certificate %s and policy %s; files in %s.\n\nNext:\n"+
 		"  cp %s firmware/include/secrets.h   # then flash the board (firmware/README.md)\n"+
-		"  iotwatch sim -c %s        # or a simulated device\n"+
-		"  iotwatch watch -c %s      # watch it, signed in with your AWS credentials\n",
+		"  %s sim -c %s        # or a simulated device\n"+
+		"  %s watch -c %s      # watch it, signed in with your AWS credentials\n",
 		m.Thing, m.Endpoint, m.CertificateID, m.Policy, *dir,
-		filepath.Join(*dir, provision.SecretsFile), filepath.Join(*dir, "device.toml"), filepath.Join(*dir, "watch.toml"))
+		filepath.Join(*dir, provision.SecretsFile), progName(), filepath.Join(*dir, "device.toml"), progName(), filepath.Join(*dir, "watch.toml"))
 	return nil
 }
 
@@ -125,7 +130,7 @@ func runAWSTeardown(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	m, err := provision.ReadManifest(*dir)
 	if err != nil {
-		return fmt.Errorf("%v: teardown removes what 'iotwatch aws setup --dir %s' created, and finds no record of it", err, *dir)
+		return fmt.Errorf("%v: teardown removes what '%s aws setup --dir %s' created, and finds no record of it", err, progName(), *dir)
 	}
 	cp := controlPlane{profile: &m.Profile, region: &m.Region, endpointURL: &m.EndpointURL, caBundle: &m.CABundle}
 	client, _, err := cp.client(ctx)

@@ -183,3 +183,71 @@ func TestAWSSetupErrors(t *testing.T) {
 		t.Fatalf("no credentials: exit %d %s", code, stderr)
 	}
 }
+
+// TestNoCredentialsOffAWS: against the emulator with no AWS credentials
+// anywhere and no region, aws setup defaults the emulator's region, never
+// asks the EC2 instance metadata, lets the SDK write nothing on the
+// terminal, and prints the exports that work; get over SigV4 says the same.
+func TestNoCredentialsOffAWS(t *testing.T) {
+	lab, srv := awsLab(t)
+	for _, v := range []string{"AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_EC2_METADATA_DISABLED"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+	t.Setenv("HOME", t.TempDir())
+	terminal := captureStderr(t)
+	code, _, stderr := run(t, "aws", "setup", "--thing", "porch", "--dir", filepath.Join(t.TempDir(), "porch"),
+		"--endpoint-url", "https://"+srv.APIAddr(), "--ca-bundle", filepath.Join(lab, "ca.pem"))
+	want := "export AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(lab, pki.AWSCredentialsFile) + " AWS_PROFILE=iotwatch-local"
+	if code != 1 || !strings.Contains(stderr, want) || strings.Contains(stderr, "IMDS") || strings.Contains(stderr, "region") {
+		t.Errorf("aws setup: exit %d\n%s\nwant the exports %q, no IMDS, no region", code, stderr, want)
+	}
+	sig := filepath.Join(lab, "sig.toml")
+	os.WriteFile(sig, []byte("[aws]\nendpoint = \"127.0.0.1\"\nport = "+strings.Split(srv.APIAddr(), ":")[1]+"\nauth = \"sigv4\"\nca = \"ca.pem\"\n[thing]\nname = \"porch\"\n"), 0o644)
+	code, _, stderr = run(t, "get", "-c", sig)
+	if code != 1 || !strings.HasPrefix(stderr, "iotwatch get: no AWS credentials found: for iotwatch serve") || !strings.Contains(stderr, want) {
+		t.Errorf("get: exit %d\n%s", code, stderr)
+	}
+	if out := terminal(); out != "" {
+		t.Errorf("the SDK wrote on the terminal:\n%s", out)
+	}
+}
+
+// captureStderr sends the process's own stderr (where the AWS SDK's
+// default logger writes) to a pipe; the returned function restores it and
+// returns what was written.
+func captureStderr(t *testing.T) func() string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = w
+	got := make(chan string)
+	go func() {
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				got <- b.String()
+				return
+			}
+		}
+	}()
+	done := false
+	restore := func() string {
+		if done {
+			return ""
+		}
+		done = true
+		os.Stderr = saved
+		w.Close()
+		return <-got
+	}
+	t.Cleanup(func() { restore() })
+	return restore
+}

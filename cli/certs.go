@@ -15,11 +15,7 @@ import (
 
 func runCerts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "Usage: iotwatch certs init --dir DIR [--thing NAME] [--host NAME]... [--force]\n       iotwatch certs header --cert F --key F --ca F [-o FILE]")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
-		}
-		return usageError{}
+		return subcommandUsage(args, fmt.Sprintf("Usage: %[1]s certs init --dir DIR [--thing NAME] [--host NAME]... [--force]\n       %[1]s certs header --cert F --key F --ca F [-o FILE]\n", progName()), stderr)
 	}
 	switch args[0] {
 	case "init":
@@ -69,7 +65,7 @@ func runCertsInit(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "Wrote to %s: CA (ca.pem, ca.key), emulator (server.pem, server.key), device %q (device.pem, device.key), monitor (monitor.pem, monitor.key), watch.toml, device.toml, AWS CLI credentials (aws-credentials, aws-config; profile iotwatch-local).\n\nNext:\n  iotwatch serve --pki %[1]s --data %[1]s/data\n  iotwatch sim -c %[1]s/device.toml\n  iotwatch watch -c %[1]s/watch.toml\n", *dir, *thing)
+	fmt.Fprintf(stdout, "Wrote to %s: CA (ca.pem, ca.key), emulator (server.pem, server.key), device %q (device.pem, device.key), monitor (monitor.pem, monitor.key), watch.toml, device.toml, AWS CLI credentials (aws-credentials, aws-config; profile iotwatch-local).\n\nNext:\n  %[3]s serve --pki %[1]s --data %[1]s/data\n  %[3]s sim -c %[1]s/device.toml\n  %[3]s watch -c %[1]s/watch.toml\n", *dir, *thing, progName())
 	return nil
 }
 

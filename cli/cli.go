@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/x/term"
 )
@@ -63,7 +65,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands {
 		if c.name == name {
-			return exitCode(c.run(ctx, args, stdout, stderr), name, stderr)
+			err := c.run(ctx, args, stdout, stderr)
+			var help helpText
+			if errors.As(err, &help) { // asked for: stdout, to page or grep
+				fmt.Fprint(stdout, string(help))
+				return 0
+			}
+			return exitCode(err, name, stderr)
 		}
 	}
 	fmt.Fprintf(stderr, "iotwatch: unknown command %q\n\n", name)
@@ -96,7 +104,7 @@ func exitCode(err error, name string, stderr io.Writer) int {
 	case errors.As(err, &usage) && usage.msg == "":
 		return 2
 	case errors.As(err, &usage):
-		fmt.Fprintf(stderr, "iotwatch %s: %v\nRun 'iotwatch %s --help' for usage.\n", name, err, name)
+		fmt.Fprintf(stderr, "iotwatch %s: %v\nRun '%s %s --help' for usage.\n", name, err, progName(), name)
 		return 2
 	case errors.Is(err, errSilentFailure):
 		return 1
@@ -118,19 +126,51 @@ func printUsage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'iotwatch <command> --help' for a command's flags.")
+	fmt.Fprintf(w, "\nRun '%s <command> --help' for a command's flags.\n", progName())
 }
 
-// newFlagSet returns a flag set whose errors and help go to stderr and are
-// returned rather than exiting, with a usage line naming the command.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+// newFlagSet returns a flag set that prints nothing itself: parseFlags
+// returns --help's text (Run prints it on stdout) and a mistake as one line
+// with its fix (Run prints it on stderr with the way to --help). The
+// writer argument is no longer used; every command still passes stderr.
+func newFlagSet(name, synopsis string, _ io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: iotwatch %s\n\nFlags:\n", synopsis)
-		printFlags(fs, stderr)
+		fmt.Fprintf(fs.Output(), "Usage: %s %s\n\nFlags:\n", progName(), synopsis)
+		printFlags(fs, fs.Output())
 	}
 	return fs
+}
+
+// subcommandUsage answers a command with subcommands (certs, aws) given
+// none: its usage on stdout for --help, else on stderr with status 2.
+func subcommandUsage(args []string, usage string, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return helpText(usage)
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{}
+}
+
+// helpText is a command's --help, returned as an error so that Run prints
+// it on stdout and exits 0.
+type helpText string
+
+func (h helpText) Error() string { return string(h) }
+
+// progName is iotwatch as the user ran it, for the commands hints show:
+// ./iotwatch or bin/iotwatch as typed, "go run ." under go run, else
+// iotwatch (on PATH).
+func progName() string {
+	arg0 := os.Args[0]
+	switch {
+	case strings.Contains(arg0, "go-build") && !strings.HasSuffix(arg0, ".test"):
+		return "go run ."
+	case strings.Contains(arg0, "/") && !strings.HasSuffix(arg0, ".test"):
+		return arg0
+	}
+	return "iotwatch"
 }
 
 // flagArgs name what a flag takes, in place of its Go type.
@@ -156,26 +196,78 @@ func printFlags(fs *flag.FlagSet, w io.Writer) {
 		if arg != "" {
 			arg = " " + strings.ToUpper(arg)
 		}
-		if def := f.DefValue; def != "" && def != "0" && def != "false" && def != "[]" && !strings.Contains(def, "faults") {
+		if def := f.DefValue; def != "" && def != "0" && def != "0s" && def != "false" && def != "[]" && !strings.Contains(def, "faults") {
 			usage += fmt.Sprintf(" (default %s)", def)
 		}
 		fmt.Fprintf(w, "  %s%s%s\n      %s\n", dashes, f.Name, arg, strings.ReplaceAll(usage, "\n", "\n      "))
 	})
 }
 
-// parseFlags parses args (the flag package has already printed any mistake
-// with the usage) and refuses more than maxArgs positional arguments.
+// parseFlags parses args and refuses more than maxArgs positional
+// arguments; --help returns the usage as helpText.
 func parseFlags(fs *flag.FlagSet, args []string, maxArgs int) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			var b strings.Builder
+			fs.SetOutput(&b)
+			fs.Usage()
+			fs.SetOutput(io.Discard)
+			return helpText(b.String())
 		}
-		return usageError{}
+		return usageError{flagMistake(fs, err)}
 	}
 	if fs.NArg() > maxArgs {
 		return usagef("unexpected argument %q", fs.Arg(maxArgs))
 	}
 	return nil
+}
+
+// flagErrorRe matches the flag package's error for a value it cannot parse.
+var flagErrorRe = regexp.MustCompile(`(?s)^invalid (?:boolean )?value "(.*?)" for (?:flag )?-([^:]+): (.*)$`)
+
+// flagMistake rewrites the flag package's error in the words the usage
+// uses (--name), with the fix.
+func flagMistake(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return fmt.Sprintf("unknown flag %s", dashed(name))
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return fmt.Sprintf("%s needs a value", dashed(name))
+	}
+	m := flagErrorRe.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	value, name, why := m[1], m[2], m[3]
+	f := fs.Lookup(name)
+	if f == nil {
+		return msg
+	}
+	var value0 any
+	if getter, ok := f.Value.(flag.Getter); ok {
+		value0 = getter.Get()
+	}
+	switch value0.(type) {
+	case time.Duration:
+		if _, perr := time.ParseDuration(value); perr != nil && strings.Contains(perr.Error(), "missing unit") {
+			return fmt.Sprintf("%s %s: missing unit, e.g. %ss or %sh", dashed(name), value, value, value)
+		}
+		return fmt.Sprintf("%s %s: not a duration, e.g. 30s, 10m or 8h", dashed(name), value)
+	case int, int64, uint, uint64:
+		return fmt.Sprintf("%s %s: give a whole number", dashed(name), value)
+	case bool:
+		return fmt.Sprintf("%s=%s: give true or false (or just %s)", dashed(name), value, dashed(name))
+	}
+	return fmt.Sprintf("%s %s: %s", dashed(name), value, why)
+}
+
+// dashed is a flag as the usage writes it: -c, --name.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 // isTerminal asks the terminal driver, because a character device such as

@@ -51,6 +51,17 @@ func loadConn(explicit string, o config.Overrides) (*config.Config, awsconn.Opti
 // certificate, or SigV4 with AWS credentials (the CA alone verifies the
 // server then).
 func configConn(ctx context.Context, cfg *config.Config) (awsconn.Options, error) {
+	o, err := configTransport(ctx, cfg)
+	if err == nil && o.Thing != "" {
+		if client, _, err := fleetControlPlane(ctx, cfg, "", ""); err == nil {
+			o.Registry = typoCheck(client)
+		}
+	}
+	return o, err
+}
+
+// configTransport is the connection cfg describes without the registry.
+func configTransport(ctx context.Context, cfg *config.Config) (awsconn.Options, error) {
 	if cfg.AWS.Auth != config.AuthSigV4 {
 		conf, err := pki.LoadClientTLS(cfg.AWS.Cert, cfg.AWS.Key, cfg.AWS.CA, cfg.AWS.Endpoint)
 		return connOptions(cfg, conf), err
@@ -63,7 +74,8 @@ func configConn(ctx context.Context, cfg *config.Config) (awsconn.Options, error
 	if region == "" {
 		region = endpointRegion(cfg.AWS.Endpoint)
 	}
-	awsCfg, err := loadAWSConfig(ctx, cfg.AWS.Profile, region, "")
+	awsCfg, err := loadAWSConfig(ctx, awsSource{profile: cfg.AWS.Profile, region: region,
+		local: !config.IsAWSEndpoint(cfg.AWS.Endpoint), labDir: labDirOf(cfg.AWS.CA)})
 	if err != nil {
 		return awsconn.Options{}, err
 	}

@@ -42,6 +42,9 @@ var doctorSteps = []doctorStep{
 			return "", err
 		}
 		d.path = cfg.Path
+		if err := cfg.OneThing("doctor"); err != nil {
+			return "", err
+		}
 		if id := cfg.AWS.ClientID; (id == cfg.Thing.DeviceClientID || id == cfg.Thing.Name) && !d.force {
 			return "", fmt.Errorf("[aws] client_id %q is the device's own client id: connecting would disconnect the device (AWS keeps one connection per client id); leave client_id empty for iotwatch-<thing>-<random>, or pass --force", id)
 		}
@@ -75,9 +78,13 @@ var doctorSteps = []doctorStep{
 		}
 		state := conn.(*tls.Conn).ConnectionState()
 		conn.Close()
+		if !signsIn(d) && d.cfg.AWS.Port != 443 && awsconn.ProbeHTTPS(ctx, d.conn) {
+			return "", errors.New(awsconn.Diagnose(awsconn.ErrHTTPS, d.conn))
+		}
 		return fmt.Sprintf("%s, server certificate %q verified", tls.VersionName(state.Version), state.PeerCertificates[0].Subject.CommonName), nil
 	}, nil},
 	{"WebSocket upgrade signed with SigV4", checkUpgrade, signsIn},
+	{"thing in the registry", checkRegistry, nil},
 	{"MQTT connect, subscriptions and shadow get", checkMQTT, nil},
 }
 

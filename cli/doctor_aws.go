@@ -27,7 +27,7 @@ func checkCredentials(ctx context.Context, d *doctor) (string, error) {
 	if conn.SigV4 != nil {
 		creds, err := conn.SigV4.Credentials.Retrieve(ctx)
 		if err != nil {
-			return "", fmt.Errorf("no AWS credentials found (%v): run 'aws configure', set AWS_PROFILE or [aws] profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", err)
+			return "", err // loadAWSConfig's words: what to do
 		}
 		id := creds.AccessKeyID
 		if len(id) > 8 {

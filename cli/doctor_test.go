@@ -14,7 +14,7 @@ import (
 func TestDoctor(t *testing.T) {
 	dir := testkit.SoakLab(t, Run)
 	code, stdout, stderr := run(t, "doctor", "-c", filepath.Join(dir, "watch.toml"))
-	if code != 0 || strings.Count(stdout, " ok ") != 6 || !strings.Contains(stdout, "shadow does not exist yet") {
+	if code != 0 || strings.Count(stdout, " ok ") != 7 || !strings.Contains(stdout, "shadow does not exist yet") {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
 	// A key that does not match its certificate fails at step 2, with the fix.
@@ -46,7 +46,7 @@ func TestDoctorFromFlagsAndItsRefusals(t *testing.T) {
 	}
 	code, stdout, _ := run(t, flags("device", "other-thing")...)
 	for _, want := range []string{`device certificate of thing "esp32-soak", and [thing] name is "other-thing"`,
-		"6. MQTT connect, subscriptions and shadow get    FAIL", `not of [thing] name "other-thing"`} {
+		"7. MQTT connect, subscriptions and shadow get    FAIL", `not of [thing] name "other-thing"`} {
 		if code != 1 || !strings.Contains(stdout, want) {
 			t.Errorf("device certificate on another thing: exit %d, no %q in\n%s", code, want, stdout)
 		}
@@ -68,4 +68,24 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestHTTPSPort: --port of serve's HTTPS APIs (8443 by default) is named
+// by doctor's TLS step and by get's first failure, not after paho's 10 s
+// "non-CONNACK first packet received".
+func TestHTTPSPort(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "certs", "init", "--dir", dir, "--thing", "esp32-pico")
+	api := testkit.FreeAddr(t)
+	testkit.StartServe(t, Run, "--pki", dir, "--api-listen", api)
+	_, port, _ := strings.Cut(api, ":")
+	cfg := filepath.Join(dir, "watch.toml")
+	code, stdout, _ := run(t, "doctor", "-c", cfg, "--port", port)
+	if want := "port " + port + " of localhost answers HTTPS, not MQTT: use port 8883"; code != 1 || !strings.Contains(stdout, "5. TLS handshake") || !strings.Contains(stdout, want) {
+		t.Errorf("doctor: exit %d, want %q at step 5 in\n%s", code, want, stdout)
+	}
+	code, _, stderr := run(t, "get", "-c", cfg, "--port", port)
+	if want := "iotwatch get: port " + port + " of localhost answers HTTPS, not MQTT"; code != 1 || !strings.HasPrefix(stderr, want) {
+		t.Errorf("get: exit %d, stderr %q, want %q…", code, stderr, want)
+	}
 }

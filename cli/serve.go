@@ -104,7 +104,7 @@ func servePKI(pkiDir, dataDir string, stderr io.Writer) (string, error) {
 		return pkiDir, nil
 	}
 	if dataDir == "" {
-		return "", usagef("give --pki DIR (from 'iotwatch certs init --dir DIR'), or --data DIR to keep a PKI in DIR/pki")
+		return "", usagef("give --pki DIR (from '%s certs init --dir DIR'), or --data DIR to keep a PKI in DIR/pki", progName())
 	}
 	dir := filepath.Join(dataDir, "pki")
 	if _, err := os.Stat(filepath.Join(dir, pki.CACertFile)); err == nil {
@@ -113,6 +113,6 @@ func servePKI(pkiDir, dataDir string, stderr io.Writer) (string, error) {
 	if err := pki.Init(dir, pki.InitOptions{Thing: "esp32-sim"}); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(stderr, "iotwatch serve: created a PKI in %s (device certificate for thing esp32-sim; more with 'iotwatch certs init')\n", dir)
+	fmt.Fprintf(stderr, "iotwatch serve: created a PKI in %s (device certificate for thing esp32-sim; more with '%s certs init')\n", dir, progName())
 	return dir, nil
 }

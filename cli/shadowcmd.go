@@ -78,8 +78,11 @@ func (sc shadowCommand) run(ctx context.Context, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	_, opts, err := loadConn(*cfgPath, *over)
+	cfg, opts, err := loadConn(*cfgPath, *over)
 	if err != nil {
+		return err
+	}
+	if err := cfg.OneThing(sc.op); err != nil {
 		return err
 	}
 	opts.RequestTimeout = *timeout
@@ -124,8 +127,8 @@ func waitConnected(ctx context.Context, conn *awsconn.Conn) error {
 				switch l.State {
 				case event.LinkUp:
 					return nil
-				case event.LinkDown:
-					return errors.New(l.Err)
+				case event.LinkDown: // one-shot: no waiting for the retry the link would make
+					return errors.New(awsconn.Final(l.Err))
 				}
 			}
 		case <-ctx.Done():

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,5 +37,21 @@ func TestOneShotShadowCommands(t *testing.T) {
 		if code == 0 && !json.Valid([]byte(stdout)) {
 			t.Fatalf("%v: stdout is not JSON: %s", s.args[:2], stdout)
 		}
+	}
+}
+
+// TestOneShotSaysNoRetry: get exits at the first refusal, so it does not
+// say "trying again in 10s" (the link's note for watch and soak); and
+// [thing] match alone names no thing for it.
+func TestOneShotSaysNoRetry(t *testing.T) {
+	dir := testkit.SoakLab(t, Run)
+	code, _, stderr := run(t, "get", "-c", filepath.Join(dir, "device.toml"), "--thing", "neighbour")
+	if code != 1 || !strings.Contains(stderr, "subscription to $aws/things/neighbour/shadow/") || strings.Contains(stderr, "trying again") {
+		t.Errorf("exit %d, stderr %q: want the refusal without 'trying again'", code, stderr)
+	}
+	match := filepath.Join(dir, "match.toml")
+	os.WriteFile(match, []byte(strings.Replace(mustRead(t, filepath.Join(dir, "watch.toml")), `name = "esp32-soak"`, `match = "esp32-*"`, 1)), 0o644)
+	if code, _, stderr := run(t, "get", "-c", match); code != 1 || !strings.Contains(stderr, "[thing] name is empty: get works on one thing") {
+		t.Errorf("match alone: exit %d, stderr %q", code, stderr)
 	}
 }

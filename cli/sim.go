@@ -60,6 +60,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := cfg.OneThing("sim (and sim --fleet, whose devices are <name>-000 …)"); err != nil {
+		return err
+	}
 	pki.WarnKeyFile(stderr, cfg.AWS.Key)
 	if *fleet > 0 {
 		return runSimFleet(ctx, cfg, conn, devicesim.FleetOptions{Conn: conn, Size: *fleet, Interval: *interval,
@@ -92,6 +95,9 @@ func runSimFleet(ctx context.Context, cfg *config.Config, conn awsconn.Options, 
 // otherwise.
 func fleetControlPlane(ctx context.Context, cfg *config.Config, endpointURL, caBundle string) (*iot.Client, string, error) {
 	lab := !config.IsAWSEndpoint(cfg.AWS.Endpoint)
+	if endpointURL == "" {
+		endpointURL = cfg.AWS.ControlURL
+	}
 	if lab && endpointURL == "" {
 		endpointURL = "https://" + net.JoinHostPort(cfg.AWS.Endpoint, "8443")
 	}
@@ -109,7 +115,7 @@ func fleetControlPlane(ctx context.Context, cfg *config.Config, endpointURL, caB
 			region = c.Region
 		}
 	}
-	awsCfg, err := loadAWSConfig(ctx, cfg.AWS.Profile, region, caBundle)
+	awsCfg, err := loadAWSConfig(ctx, awsSource{profile: cfg.AWS.Profile, region: region, caBundle: caBundle, local: lab, labDir: labDirOf(caBundle)})
 	if err != nil {
 		return nil, "", err
 	}

@@ -26,7 +26,10 @@ func TestSimUsage(t *testing.T) {
 		{[]string{"sim", "--fleet", "10001"}, 2, "give 1 to 10000 devices"},
 	}
 	for _, c := range cases {
-		code, _, stderr := run(t, c.args...)
+		code, stdout, stderr := run(t, c.args...)
+		if c.code == 0 {
+			stderr = stdout // help goes to stdout
+		}
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d %q, want %d %q", c.args, code, stderr, c.code, c.want)
 		}

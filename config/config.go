@@ -49,6 +49,10 @@ type AWS struct {
 	Auth    string `toml:"auth"`
 	Profile string `toml:"profile"`
 	Region  string `toml:"region"`
+	// ControlURL is the AWS IoT control plane (ListThings for [thing]
+	// match, DescribeThing to say a thing is not registered); empty: AWS's
+	// in the region, or https://ENDPOINT:8443 for iotwatch serve.
+	ControlURL string `toml:"control_url"`
 }
 
 // Auth methods of [aws] auth.
@@ -197,8 +201,12 @@ func Default() *Config {
 // applyDefaults fills what depends on the file: ids, controls, paths.
 func (c *Config) applyDefaults() {
 	setDefault(&c.Thing.DeviceClientID, c.Thing.Name)
-	if c.AWS.ClientID == "" && c.Thing.Name != "" {
-		c.AWS.ClientID = "iotwatch-" + c.Thing.Name + "-" + randomHex(3)
+	if c.AWS.ClientID == "" {
+		owner := c.Thing.Name
+		if owner == "" {
+			owner = "fleet" // [thing] match alone
+		}
+		c.AWS.ClientID = "iotwatch-" + owner + "-" + randomHex(3)
 	}
 	if c.Control == nil {
 		c.Control = DefaultControls()

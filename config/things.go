@@ -30,10 +30,17 @@ func (t *Thing) defaultName() {
 }
 
 func thingNameError(t Thing) string {
-	if t.Name == "" && t.Match != "" {
-		return fmt.Sprintf("[thing] name is empty: with match = %q, name the thing single-thing commands use (and sim --fleet names <name>-000 …), e.g. name = \"esp32\"", t.Match)
-	}
 	return fmt.Sprintf("[thing] name %q: use 1–128 characters of a-zA-Z0-9:_-", t.Name)
+}
+
+// OneThing is nil when the configuration names the one thing that
+// single-thing commands (get, update, delete, doctor, sim) use; [thing]
+// match alone chooses a fleet for watch and soak but no such thing.
+func (c *Config) OneThing(command string) error {
+	if c.Thing.Name != "" {
+		return nil
+	}
+	return fmt.Errorf("%s: [thing] name is empty: %s works on one thing and match = %q names none; pass --thing NAME or set name = \"…\" in [thing]", c.Path, command, c.Thing.Match)
 }
 
 // validateFleet checks names and match.

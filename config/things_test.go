@@ -20,6 +20,7 @@ func TestFleetThings(t *testing.T) {
 		{"match", `name = "esp32"` + "\n" + `match = "esp32-*"`, "esp32", []string{"esp32-000", "esp32-x"}, []string{"esp32", "esp8266-1"}},
 		{"both", `names = ["lab"]` + "\n" + `match = "field-[0-9]?"`, "lab", []string{"lab", "field-12"}, []string{"field-x1", "field-1"}},
 		{"one thing", `name = "solo"`, "solo", []string{}, []string{"solo", "other"}},
+		{"match alone", `match = "esp32-*"`, "", []string{"esp32-000"}, []string{"esp32", "esp8266-1"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -47,13 +48,33 @@ func TestFleetThings(t *testing.T) {
 	}
 }
 
+// TestMatchAlone: [thing] match without name is a fleet for watch and soak
+// (its client id iotwatch-fleet-…), and single-thing commands say what
+// they need.
+func TestMatchAlone(t *testing.T) {
+	cfg, err := Parse("fleet.toml", []byte(fleetConfig(`match = "esp32-*"`, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(cfg.AWS.ClientID, "iotwatch-fleet-") {
+		t.Errorf("client id %q", cfg.AWS.ClientID)
+	}
+	err = cfg.OneThing("get")
+	if err == nil || !strings.Contains(err.Error(), `fleet.toml: [thing] name is empty: get works on one thing and match = "esp32-*" names none; pass --thing NAME`) {
+		t.Errorf("OneThing: %v", err)
+	}
+	named, _ := Parse("fleet.toml", []byte(fleetConfig(`name = "esp32"`+"\n"+`match = "esp32-*"`, "")))
+	if err := named.OneThing("get"); err != nil {
+		t.Errorf("OneThing with a name: %v", err)
+	}
+}
+
 func TestFleetErrors(t *testing.T) {
 	cases := []struct{ name, thing, want string }{
 		{"bad name in names", `names = ["ok", "not ok"]`, `[thing] names[1] "not ok": use 1–128 characters`},
 		{"duplicate", `names = ["a", "a"]`, `[thing] names[1] "a" is listed twice`},
 		{"bad glob", `name = "x"` + "\n" + `match = "esp32-[0-9"`, `[thing] match "esp32-[0-9" is not a glob`},
 		{"impossible glob", `name = "x"` + "\n" + `match = "esp32/*"`, `'/' can never be in a thing name`},
-		{"match without name", `match = "esp32-*"`, `[thing] name is empty: with match = "esp32-*", name the thing`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

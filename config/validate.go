@@ -9,23 +9,30 @@ import (
 
 // knownKeys lists every valid key, for "did you mean" suggestions.
 var knownKeys = []string{"aws.endpoint", "aws.port", "aws.client_id", "aws.cert", "aws.key", "aws.ca",
-	"aws.auth", "aws.profile", "aws.region",
+	"aws.auth", "aws.profile", "aws.region", "aws.control_url",
 	"thing.name", "thing.shadow", "thing.device_client_id", "thing.names", "thing.match", "plot.field", "plot.unit", "plot.window",
 	"soak.interval", "soak.dropout_after", "soak.max_dropouts", "soak.min_availability", "soak.max_gap", "soak.max_blind",
 	"control.key", "control.field", "control.action", "control.step", "control.values", "control.value", "control.label",
 	"alert.on", "alert.bell", "alert.notify", "alert.command", "alert.url", "alert.every"}
 
 func suggest(key string) string {
-	best, bestDist := "", 4
-	for _, k := range knownKeys {
-		if d := distance(key, k); d < bestDist {
-			best, bestDist = k, d
-		}
-	}
+	best := Nearest(key, knownKeys, 3)
 	if best == "" {
 		return ": remove it (config.example.toml lists every key)"
 	}
 	return fmt.Sprintf(": did you mean %s?", best)
+}
+
+// Nearest is the candidate closest to word by edit distance, if it is at
+// most maxDistance away (and not word itself); "" otherwise.
+func Nearest(word string, candidates []string, maxDistance int) string {
+	best, bestDist := "", maxDistance+1
+	for _, c := range candidates {
+		if d := distance(word, c); d > 0 && d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
 }
 
 // distance is the Levenshtein distance.
@@ -60,8 +67,9 @@ func (c *Config) validate() error {
 		{len(c.AWS.ClientID) > 128, "[aws] client_id is longer than AWS's 128 bytes"},
 		{c.AWS.Auth != AuthCertificate && c.AWS.Auth != AuthSigV4, fmt.Sprintf("[aws] auth %q: use \"certificate\" (mutual TLS) or \"sigv4\" (your AWS credentials)", c.AWS.Auth)},
 		{c.AWS.Auth == AuthCertificate && (c.AWS.Cert == "" || c.AWS.Key == ""), "[aws] cert and key are required: the certificate and its private key (or auth = \"sigv4\" to sign in with AWS credentials)"},
+		{c.AWS.ControlURL != "" && !strings.HasPrefix(c.AWS.ControlURL, "https://"), fmt.Sprintf("[aws] control_url %q: give the control plane's https:// URL, e.g. \"https://127.0.0.1:8443\" for iotwatch serve", c.AWS.ControlURL)},
 		{c.AWS.CA == "" && !IsAWSEndpoint(c.AWS.Endpoint), "[aws] ca is required for an endpoint that is not AWS's: the CA that signed the server's certificate (ca.pem for iotwatch serve)"},
-		{!shadow.ValidThingName(c.Thing.Name), thingNameError(c.Thing)},
+		{!(c.Thing.Name == "" && c.Thing.Match != "") && !shadow.ValidThingName(c.Thing.Name), thingNameError(c.Thing)},
 		{c.Thing.Shadow != "" && !shadow.ValidShadowName(c.Thing.Shadow), fmt.Sprintf("[thing] shadow %q: use 1–64 characters of a-zA-Z0-9:_- (empty for the classic shadow)", c.Thing.Shadow)},
 		{c.Plot.Field == "", "[plot] field is empty: name a numeric reported field such as temp"},
 		{c.Soak.DropoutAfter < 1, fmt.Sprintf("[soak] dropout_after %g must be at least 1 (× expected interval; 2.5 is usual)", c.Soak.DropoutAfter)},

@@ -33,7 +33,8 @@ type Fault struct {
 }
 
 // FaultHelp documents the SPEC grammar for --help.
-const FaultHelp = `fault to inject (repeatable): drop:30s (offline 30 s once), drop:10s/every:60s,
+const FaultHelp = `fault to inject (repeatable), from the first connect on: drop:30s (offline 30 s once, at once),
+drop:10s/every:60s (first 60 s after the first connect; a drop closes the socket without DISCONNECT: CONNECTION_LOST),
 reboot, lose:0.1 (lose 10% of reports), jitter:0.2 (±20% intervals), dup (take over the client id),
 malformed (publish a malformed update), job-fail, job-hang, reboot-during-update (the next job
 fails, hangs, or the device reboots halfway through its download)`
@@ -58,7 +59,7 @@ func ParseFault(spec string) (Fault, error) {
 		f.Fraction = v
 		return f, nil
 	}
-	return f, fmt.Errorf("unknown fault %q: %s", spec, FaultHelp)
+	return f, fmt.Errorf("unknown fault %q: %s", spec, strings.ReplaceAll(FaultHelp, "\n", " "))
 }
 
 func parseDrop(f Fault, arg string) (Fault, error) {

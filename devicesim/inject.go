@@ -85,7 +85,8 @@ func (s *Sim) drop(d time.Duration) {
 		return
 	}
 	s.logf("fault: the device goes offline for %s", d)
-	s.disconnect()
+	s.conn.Cut() // no DISCONNECT: a lost network, CONNECTION_LOST to AWS
+	s.conn, s.events, s.up = nil, nil, false
 	time.AfterFunc(d, func() {
 		s.do(func() {
 			s.logf("fault over: the device reconnects")
@@ -96,13 +97,16 @@ func (s *Sim) drop(d time.Duration) {
 	})
 }
 
-// inject starts a fault given on the command line.
+// inject starts a fault given on the command line, at the first connect:
+// a drop once at once, a drop/every at each period after it.
 func (s *Sim) inject(ctx context.Context, f Fault) {
 	switch f.Kind {
 	case FaultDrop:
-		s.drop(f.For)
 		if f.Every > 0 {
+			s.logf("fault: the device goes offline for %s every %s, first at %s", f.For, f.Every, time.Now().Add(f.Every).Format("15:04:05"))
 			go s.every(ctx, f.Every, func() { s.Drop(f.For) })
+		} else {
+			s.drop(f.For)
 		}
 	case FaultReboot:
 		go s.Reboot()

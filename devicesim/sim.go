@@ -36,6 +36,11 @@ type Sim struct {
 	jobsSubscribed bool
 	jobBusy        string
 	jobFault       FaultKind
+	// started: the faults run from the first connect on.
+	started bool
+	// failing is the link failure last logged and how often it came since.
+	failing string
+	repeats int
 }
 
 // New prepares a simulated device; Run runs it.
@@ -58,9 +63,6 @@ func (s *Sim) Run(ctx context.Context) error {
 		return err
 	}
 	defer func() { s.disconnect() }()
-	for _, f := range s.o.Faults {
-		s.inject(ctx, f)
-	}
 	timer := time.NewTimer(s.nextInterval())
 	defer timer.Stop()
 	for {
@@ -101,10 +103,12 @@ func (s *Sim) onEvent(ctx context.Context, ev event.Event) {
 	switch e := ev.(type) {
 	case event.Link:
 		s.up = e.State == event.LinkUp
-		if e.Err != "" {
-			s.logf("link %s: %s", e.State, e.Err)
-		} else {
-			s.logf("link %s", e.State)
+		s.logLink(e)
+		if s.up && !s.started {
+			s.started = true
+			for _, f := range s.o.Faults {
+				s.inject(ctx, f)
+			}
 		}
 		if s.up {
 			s.jobsOnConnect()
@@ -122,6 +126,27 @@ func (s *Sim) onEvent(ctx context.Context, ev event.Event) {
 		} else if e.Kind == event.DocGet {
 			s.report(ctx, nil)
 		}
+	}
+}
+
+// logLink logs the link's changes. A failure that repeats (paho retries
+// every second until the first connect) is logged once, then counted at
+// 2, 4, 8 … repeats, not printed at every attempt.
+func (s *Sim) logLink(e event.Link) {
+	switch {
+	case e.Err != "" && e.Err == s.failing:
+		s.repeats++
+		if n := s.repeats + 1; n&(n-1) == 0 {
+			s.logf("link %s again (%d times now), for the same reason", e.State, n)
+		}
+	case e.Err != "":
+		s.failing, s.repeats = e.Err, 0
+		s.logf("link %s: %s", e.State, e.Err)
+	case e.State == event.LinkConnecting && s.failing != "":
+		// an attempt after a failure: its outcome is what matters
+	default:
+		s.failing, s.repeats = "", 0
+		s.logf("link %s", e.State)
 	}
 }
 

@@ -55,6 +55,8 @@ type line struct {
 	Topic   string         `json:"topic,omitzero"`
 	Payload string         `json:"payload,omitzero"`
 	Count   int            `json:"count,omitzero"`
+
+	Suggestion string `json:"suggestion,omitzero"`
 }
 
 var docKinds = map[string]event.DocKind{"get": event.DocGet, "documents": event.DocCurrent, "accepted": event.DocAccepted, "delta": event.DocDelta}
@@ -93,6 +95,8 @@ func toLine(ev event.Event) line {
 		l.Type, l.Topic, l.Error, l.Payload = "malformed", e.Topic, e.Err, string(e.Payload)
 	case event.Overflow:
 		l.Type, l.Count = "overflow", e.Count
+	case event.Unregistered:
+		l.Type, l.Thing, l.Suggestion = "unregistered", e.Thing, e.Suggestion
 	}
 	return l
 }
@@ -153,6 +157,8 @@ func (l line) event() (event.Event, error) {
 		return m, nil
 	case "overflow":
 		return event.Overflow{At: at, Count: l.Count}, nil
+	case "unregistered":
+		return event.Unregistered{At: at, Thing: l.Thing, Suggestion: l.Suggestion}, nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", l.Type)
 }

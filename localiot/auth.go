@@ -9,6 +9,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/iotwatch/iotwatch/pki"
+	"github.com/iotwatch/iotwatch/shadow"
 )
 
 // authHook authorizes with the IoT policies of the client's certificate
@@ -44,6 +45,9 @@ func identityOf(cl *mqtt.Client) (identity, bool) {
 		return identity{}, false
 	}
 	thing, monitor := pki.Role(certs[0])
+	if !shadow.ValidThingName(thing) {
+		thing = "" // an API-made certificate's CN ("AWS IoT Certificate") names no thing
+	}
 	return identity{thing, monitor}, true
 }
 

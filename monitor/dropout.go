@@ -46,6 +46,7 @@ type soak struct {
 	first, last time.Time // first and latest event seen
 	dropouts    []Dropout // closed and open, in order
 	open        bool      // the last dropout is open
+	takenOver   bool      // another client took the device's client id and the device has not reported since
 	excluded    []span    // closed blind and unwatched spans, in order
 	blindSince  time.Time // start of the open blind span; zero while the link is up
 	upSince     time.Time // when the link last came up
@@ -113,6 +114,12 @@ func (m *Monitor) overdue(now time.Time) bool {
 }
 
 func (m *Monitor) openDropout(start time.Time, cause string, at time.Time) {
+	if m.s.takenOver {
+		// The kicked session's event arrives after its successor's connect
+		// and changes no state, so the silence or the successor's own
+		// disconnect opens the dropout: the takeover is its cause.
+		cause = "DUPLICATE_CLIENTID"
+	}
 	m.s.dropouts = append(m.s.dropouts, Dropout{Start: start, Cause: cause})
 	m.s.open = true
 	m.log(at, Bad, "dropout: device silent since %s (%s)", start.Format("15:04:05"), cause)
@@ -135,6 +142,7 @@ func (m *Monitor) noteReport(at time.Time) {
 		m.s.gaps.add(at.Sub(m.lastAt))
 	}
 	m.s.deviceLast = later(m.s.deviceLast, at)
+	m.s.takenOver = false
 }
 
 // noteShadowRead takes the device's last report time from a full document's

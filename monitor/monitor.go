@@ -50,17 +50,20 @@ type Monitor struct {
 	Counts    Counts
 	Pending   map[string]*Pending
 	RoundTrip []time.Duration // recent desired → reported round trips
-	failing   string          // why the link's last connection attempt failed, until it is up
-	noShadow  bool            // a get was answered 404 and no document came since
-	events    []Entry
-	logged    int // entries ever logged, kept or not
-	history   map[string]*history
-	lastAt    time.Time // last device report
-	gaps      []time.Duration
-	s         soak
-	rebase    bool            // the next document may start a new version baseline
-	huge      map[string]bool // fields that held a number beyond float64
-	docMeta   time.Time       // the newest reported metadata of the last full document
+	// Unregistered is event.Unregistered's text when the control plane said
+	// the thing is not in the registry; "" otherwise.
+	Unregistered string
+	failing      string // why the link's last connection attempt failed, until it is up
+	noShadow     bool   // a get was answered 404 and no document came since
+	events       []Entry
+	logged       int // entries ever logged, kept or not
+	history      map[string]*history
+	lastAt       time.Time // last device report
+	gaps         []time.Duration
+	s            soak
+	rebase       bool            // the next document may start a new version baseline
+	huge         map[string]bool // fields that held a number beyond float64
+	docMeta      time.Time       // the newest reported metadata of the last full document
 }
 
 // Counts are the running totals shown in the header.
@@ -163,6 +166,9 @@ func (m *Monitor) Apply(ev event.Event) {
 	case event.Overflow:
 		m.Counts.Dropped += e.Count
 		m.log(e.At, Bad, "%d events dropped: the local queue was full", e.Count)
+	case event.Unregistered:
+		m.Unregistered = e.Text()
+		m.log(e.At, Bad, "%s", e.Text())
 	}
 }
 
@@ -412,6 +418,7 @@ func (m *Monitor) applyPresence(p event.Presence) {
 	if p.DisconnectReason == "DUPLICATE_CLIENTID" {
 		// The kicked session's event is older than its successor's
 		// connect, but the cause must be shown all the same.
+		m.s.takenOver = true
 		m.log(p.At, Bad, "device %s disconnected: another client connected with the device's client id; two clients are kicking each other off (is a tool using the thing name as its client id?)", p.ClientID)
 	}
 	if late {

@@ -246,3 +246,25 @@ func TestNoShadowYetIsSaidOnce(t *testing.T) {
 		t.Fatalf("said %d times, want once before the shadow existed and once after it was deleted", n)
 	}
 }
+
+// TestTakeoverIsTheDropoutsCause: a client that takes the device's client
+// id kicks it (DUPLICATE_CLIENTID, arriving after the taker's connect, so
+// late) and then leaves cleanly; the dropout that follows is the
+// takeover's, not CLIENT_INITIATED_DISCONNECT, until the device reports.
+func TestTakeoverIsTheDropoutsCause(t *testing.T) {
+	m := New(testOptions)
+	m.Apply(report(t0, 1, map[string]any{"interval_s": 1.0}))
+	m.Apply(event.Presence{At: t0.Add(time.Second), EventType: "connected", ClientID: "d", VersionNumber: 2})
+	m.Apply(event.Presence{At: t0.Add(time.Second), EventType: "disconnected", ClientID: "d", VersionNumber: 1, DisconnectReason: "DUPLICATE_CLIENTID"})
+	m.Apply(event.Presence{At: t0.Add(4 * time.Second), EventType: "disconnected", ClientID: "d", VersionNumber: 2, DisconnectReason: "CLIENT_INITIATED_DISCONNECT"})
+	st := m.Snapshot(t0.Add(5 * time.Second))
+	if len(st.Dropouts) != 1 || st.Dropouts[0].Cause != "DUPLICATE_CLIENTID" {
+		t.Fatalf("dropouts %+v, want one caused by DUPLICATE_CLIENTID", st.Dropouts)
+	}
+	m.Apply(report(t0.Add(6*time.Second), 2, map[string]any{"interval_s": 1.0}))
+	m.Apply(event.Presence{At: t0.Add(8 * time.Second), EventType: "disconnected", ClientID: "d", VersionNumber: 3, DisconnectReason: "CONNECTION_LOST"})
+	st = m.Snapshot(t0.Add(9 * time.Second))
+	if len(st.Dropouts) != 2 || st.Dropouts[1].Cause != "CONNECTION_LOST" {
+		t.Fatalf("dropouts %+v, want the next one caused by CONNECTION_LOST", st.Dropouts)
+	}
+}

@@ -21,6 +21,7 @@ type Snapshot struct {
 	FieldAt                  map[string]time.Time
 	Link                     event.Link
 	Presence                 event.Presence
+	Unregistered             string // Monitor.Unregistered: the thing is not in the registry
 	Device                   DeviceState
 	LastReport               time.Time
 	Expected                 time.Duration
@@ -62,7 +63,7 @@ type Plot struct {
 // Snapshot copies the state at now, with the costly parts want asks for.
 func (m *Monitor) Snapshot(now time.Time, want ...Want) Snapshot {
 	s := Snapshot{At: now, Field: m.o.Field, Desired: m.Desired, Reported: m.Reported, Delta: m.Delta,
-		Version: m.Version, FieldAt: maps.Clone(m.FieldAt), Link: m.Link, Presence: m.Presence,
+		Version: m.Version, FieldAt: maps.Clone(m.FieldAt), Link: m.Link, Presence: m.Presence, Unregistered: m.Unregistered,
 		Device: m.Device(now), LastReport: m.lastAt, Expected: m.Expected(), Counts: m.Counts,
 		Pending: make(map[string]Pending, len(m.Pending)), PendingText: make(map[string]string, len(m.Pending)),
 		RoundTrips: len(m.RoundTrip), RoundTripP50: m.RoundTripPercentile(50),

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -137,8 +138,29 @@ func TestSetupRerunAndTeardown(t *testing.T) {
 	if got := e.registry(t); got != before {
 		t.Fatalf("after teardown %q, before %q", got, before)
 	}
-	if _, err := os.Stat(filepath.Join(dir, DeviceKeyFile)); !os.IsNotExist(err) {
-		t.Fatal("teardown left the dead key")
+	if entries, err := os.ReadDir(dir); !os.IsNotExist(err) {
+		t.Fatalf("teardown left %s with %v (%v): it removes every file setup wrote, then the empty directory", dir, entries, err)
+	}
+}
+
+// TestTeardownKeepsWhatWasChanged: a configuration edited since setup
+// wrote it stays (and is named), the dead credentials go all the same.
+func TestTeardownKeepsWhatWasChanged(t *testing.T) {
+	e := newEmulator(t)
+	dir := filepath.Join(t.TempDir(), "board-2")
+	if _, err := Setup(context.Background(), e.client(t, ""), e.options(t, dir)); err != nil {
+		t.Fatal(err)
+	}
+	watch := filepath.Join(dir, "watch.toml")
+	data, _ := os.ReadFile(watch)
+	os.WriteFile(watch, append(data, "# mine\n"...), 0o644)
+	var log []string
+	if err := Teardown(context.Background(), e.client(t, ""), dir, func(l string) { log = append(log, l) }); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "watch.toml" || !slices.Contains(log, "kept "+watch+": changed since setup wrote it") {
+		t.Fatalf("left %v, log %q: want watch.toml alone, named", entries, log)
 	}
 }
 

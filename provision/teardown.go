@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -88,10 +87,5 @@ func Teardown(ctx context.Context, c *iot.Client, dir string, log func(string)) 
 		}
 		log("done: " + s.call)
 	}
-	for _, name := range []string{DeviceKeyFile, DeviceCertFile, SecretsFile, ManifestFile} {
-		if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
-			return err
-		}
-	}
-	return nil
+	return removeFiles(dir, m, log)
 }
