@@ -91,11 +91,13 @@ func (s jobsSource) explain(op string, err error) error {
 		_, why, _ := strings.Cut(err.Error(), "no AWS credentials")
 		return errors.New("no AWS credentials" + why)
 	}
+	// the innermost cause ("connection refused", "certificate signed by
+	// unknown authority"): the SDK's chain around it fills lines
 	why := err.Error()
-	if _, after, found := strings.Cut(why, "request send failed, "); found {
-		why = after
+	if i := strings.LastIndex(why, ": "); i >= 0 {
+		why = why[i+2:]
 	}
-	return fmt.Errorf("%s did not answer iot:%s (%s): give the control plane's URL as [aws] control_url (iotwatch serve: its --api-listen address, https://127.0.0.1:8443 by default)", s.where, op, why)
+	return fmt.Errorf("%s did not answer (%s): set [aws] control_url to the control plane's URL (serve: https://ADDR of --api-listen)", s.where, why)
 }
 
 // noJobs is the jobs source when no control plane could be set up.

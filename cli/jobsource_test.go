@@ -112,7 +112,7 @@ func TestWatchJobsSayWhy(t *testing.T) {
 		want []string
 	}{
 		{"nothing listens at control_url", func(s string) string { return strings.Replace(s, api, closed, 1) }, nil,
-			[]string{"https://" + closed + " did not answer iot:ListJobExecutionsForThing (", "connection refused", "[aws] control_url"}},
+			[]string{"https://" + closed + " did not answer (connection refused): set [aws] control_url to the control plane's URL (serve: https://ADDR of --api-listen)"}},
 		{"no credentials", nil, map[string]string{"AWS_PROFILE": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
 			"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"), "AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none")},
 			[]string{"no AWS credentials found: for iotwatch serve, sign with the credentials 'certs init' wrote: export AWS_SHARED_CREDENTIALS_FILE="}},

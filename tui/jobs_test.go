@@ -13,6 +13,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
 )
 
 // fakeJobs is a JobsSource of fixed executions by thing, counting the
@@ -289,10 +290,10 @@ func TestJobCellText(t *testing.T) {
 		want  string
 	}{
 		{running, 16, "IN_PROGRESS 100%"},
-		{running, 10, "▶ 100%"},
+		{running, 9, "▶ 100%"},
 		{JobExecution{Status: "IN_PROGRESS"}, 16, "IN_PROGRESS"},
-		{JobExecution{Status: "IN_PROGRESS"}, 10, "IN_PROGRE…"},
-		{JobExecution{Status: "TIMED_OUT"}, 10, "TIMED_OUT"},
+		{JobExecution{Status: "IN_PROGRESS"}, 9, "IN_PROGR…"},
+		{JobExecution{Status: "TIMED_OUT"}, 9, "TIMED_OUT"},
 		{JobExecution{Status: "FAILED", Details: map[string]string{"progress": "20%"}}, 16, "FAILED"},
 	} {
 		if got := jobCellText(tc.e, tc.width); got != tc.want {
@@ -375,4 +376,73 @@ func TestFleetJobColumnAsksForVisibleRowsOnly(t *testing.T) {
 	if view := plain(m.View()); !strings.Contains(view, "jobs: no AWS credentials found: run 'aws configure'") || !strings.Contains(view, "FAILED") {
 		t.Fatalf("a failure: said in the header, what was known kept:\n%s", view)
 	}
+}
+
+// TestJobsGoldenViews pins the jobs pane and the fleet's job column at
+// 80×24 and 160×50 (go test ./tui -update rewrites
+// testdata/TestJobsGoldenViews/*; look at each before committing).
+func TestJobsGoldenViews(t *testing.T) {
+	failing := newFakeJobs()
+	failing.err = errors.New("https://127.0.0.1:8443 did not answer (connection refused): set [aws] control_url to the control plane's URL (serve: https://ADDR of --api-listen)")
+	for _, screen := range []struct {
+		name  string
+		build func(size tea.WindowSizeMsg) string
+	}{
+		{"pane", func(size tea.WindowSizeMsg) string {
+			src := newFakeJobs()
+			rollout(src, "esp32-pico")
+			return run(press(update(update(jobsModel(src), size), demoReports(20)), "J")).View()
+		}},
+		{"pane-unanswered", func(size tea.WindowSizeMsg) string {
+			return run(press(update(update(jobsModel(failing), size), demoReports(20)), "J")).View()
+		}},
+		{"help", func(size tea.WindowSizeMsg) string {
+			m, _ := press(update(update(jobsModel(newFakeJobs()), size), demoReports(20)), "J", "?")
+			return m.View()
+		}},
+		{"fleet", func(size tea.WindowSizeMsg) string { return fleetWithJobs(size, rolloutOfFleet()) }},
+		{"fleet-unanswered", func(size tea.WindowSizeMsg) string { return fleetWithJobs(size, failing) }},
+	} {
+		for _, size := range []tea.WindowSizeMsg{{Width: 80, Height: 24}, {Width: 160, Height: 50}} {
+			t.Run(fmt.Sprintf("%s/%dx%d", screen.name, size.Width, size.Height), func(t *testing.T) {
+				golden.RequireEqual(t, []byte(screen.build(size)))
+			})
+		}
+	}
+}
+
+// rolloutOfFleet is a rollout to fleetEvents' things: done, failed, on
+// its way, waiting, and things it did not target.
+func rolloutOfFleet() *fakeJobs {
+	src := newFakeJobs()
+	queued := fleetNow.Add(-time.Minute)
+	for i, st := range []string{"SUCCEEDED", "SUCCEEDED", "FAILED", "IN_PROGRESS", "IN_PROGRESS", "QUEUED", "TIMED_OUT", "SUCCEEDED", "REJECTED"} {
+		e := JobExecution{JobID: "ota-2", Status: st, QueuedAt: queued}
+		if st == "IN_PROGRESS" {
+			e.Details = map[string]string{"step": "download", "progress": fmt.Sprintf("%d%%", 40+30*(i-3))}
+		}
+		src.add(fmt.Sprintf("esp32-%03d", i), JobExecution{JobID: "ota-1", Status: "SUCCEEDED", QueuedAt: queued.Add(-time.Hour)})
+		src.add(fmt.Sprintf("esp32-%03d", i), e)
+	}
+	return src
+}
+
+// fleetWithJobs is fleetEvents' fleet with src's job column answered.
+func fleetWithJobs(size tea.WindowSizeMsg, src *fakeJobs) string {
+	m := fleetFeed(fleetUpdate(newFleetModel(newFakeFleet(), fleetThings()...), size), fleetEvents())
+	m.o.Single.Jobs = src // after the feed, whose tick's questions fleetUpdate drops
+	m.jobs = newFleetJobs(src)
+	for range 3 { // fleetJobsInFlight at a time
+		if cmd := m.pollJobs(); cmd != nil {
+			msg := cmd()
+			if batch, ok := msg.(tea.BatchMsg); ok {
+				for _, c := range batch {
+					m = fleetUpdate(m, c())
+				}
+				continue
+			}
+			m = fleetUpdate(m, msg)
+		}
+	}
+	return fleetUpdate(m, fleetTickMsg{m.tag}).View()
 }
