@@ -96,7 +96,7 @@ func (f *fleetJobs) got(msg fleetJobMsg, now time.Time) {
 // terminal has no room (the sparkline then gives way to sparkMinNarrow).
 const (
 	jobColumnWide   = 1 + 16 // "IN_PROGRESS 100%"
-	jobColumnNarrow = 1 + 9 // SUCCEEDED, TIMED_OUT, ▶ 100%
+	jobColumnNarrow = 1 + 9  // SUCCEEDED, TIMED_OUT, ▶ 100%
 	sparkMinNarrow  = 8
 )
 
