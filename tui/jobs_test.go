@@ -319,24 +319,10 @@ func TestFleetJobColumnAsksForVisibleRowsOnly(t *testing.T) {
 		Now: func() time.Time { return now }, Memory: func() uint64 { return 8 << 20 }, Jobs: src}})
 	m = fleetUpdate(m, tea.WindowSizeMsg{Width: 80, Height: 24})
 	visible := m.list
-	answer := func() int { // runs one poll's questions; how many there were
-		asked := 0
-		cmd := m.pollJobs()
-		if cmd == nil {
-			return 0
-		}
-		msgs := []tea.Msg{cmd()}
-		if batch, ok := msgs[0].(tea.BatchMsg); ok {
-			msgs = nil
-			for _, c := range batch {
-				msgs = append(msgs, c())
-			}
-		}
-		for _, msg := range msgs {
-			asked++
-			m = fleetUpdate(m, msg)
-		}
-		return asked
+	answer := func() int {
+		var n int
+		m, n = answerPoll(m)
+		return n
 	}
 	total := 0
 	for range 5 {
@@ -433,16 +419,27 @@ func fleetWithJobs(size tea.WindowSizeMsg, src *fakeJobs) string {
 	m.o.Single.Jobs = src // after the feed, whose tick's questions fleetUpdate drops
 	m.jobs = newFleetJobs(src)
 	for range 3 { // fleetJobsInFlight at a time
-		if cmd := m.pollJobs(); cmd != nil {
-			msg := cmd()
-			if batch, ok := msg.(tea.BatchMsg); ok {
-				for _, c := range batch {
-					m = fleetUpdate(m, c())
-				}
-				continue
-			}
-			m = fleetUpdate(m, msg)
-		}
+		m, _ = answerPoll(m)
 	}
 	return fleetUpdate(m, fleetTickMsg{m.tag}).View()
+}
+
+// answerPoll runs one poll's questions and gives the screen their answers;
+// n is how many there were.
+func answerPoll(m FleetModel) (_ FleetModel, n int) {
+	cmd := m.pollJobs()
+	if cmd == nil {
+		return m, 0
+	}
+	msgs := []tea.Msg{cmd()}
+	if batch, ok := msgs[0].(tea.BatchMsg); ok {
+		msgs = nil
+		for _, c := range batch {
+			msgs = append(msgs, c())
+		}
+	}
+	for _, msg := range msgs {
+		m = fleetUpdate(m, msg)
+	}
+	return m, len(msgs)
 }
