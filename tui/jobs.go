@@ -284,7 +284,7 @@ func (j *JobsModel) table(width int, now time.Time) []string {
 	id = min(id, 28)
 	fixed := id + 1 + jobStatusWidth + 3*(1+jobAgeWidth) + 2
 	detail := max(10, width-fixed)
-	lines := []string{s.Muted.Render(fmt.Sprintf("%d executions, newest first, as of %s ago", len(j.execs), shortAge(now.Sub(j.at)))),
+	lines := []string{s.Muted.Render(fmt.Sprintf("%s, newest first, as of %s ago", plural(len(j.execs), "execution"), shortAge(now.Sub(j.at)))),
 		s.Label.Render(pad("job", id) + " " + pad("status", jobStatusWidth) + " " + fmt.Sprintf("%*s %*s %*s", jobAgeWidth, "queued", jobAgeWidth, "updated", jobAgeWidth, "timeout") + "  details")}
 	for _, e := range j.execs {
 		details := "–" // not described: a summary has none
@@ -334,4 +334,12 @@ func (m Model) toggleJobs() (Model, tea.Cmd) {
 	var cmd tea.Cmd
 	m.jobs, cmd = m.jobs.Open(m.tag)
 	return m, cmd
+}
+
+// plural is n and noun, with an s unless n is one.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -177,7 +177,7 @@ func TestJobsPaneDropsAnEarlierOpeningsAnswer(t *testing.T) {
 		t.Fatalf("the earlier opening's answer was shown:\n%s", m.View())
 	}
 	m = update(m, second())
-	if !strings.Contains(plain(m.View()), "1 executions") {
+	if !strings.Contains(plain(m.View()), "1 execution,") {
 		t.Fatalf("the answer of this opening:\n%s", m.View())
 	}
 }
