@@ -85,13 +85,13 @@ func NewFleet(o FleetOptions) FleetModel {
 	f.Prompt = "/"
 	m := FleetModel{o: o, things: map[string]*monitor.Monitor{}, marked: map[string]bool{}, keys: DefaultFleetKeyMap(o.Single.Controls),
 		help: help.New(), styles: DefaultStyles(), filter: f, width: 80, height: 24, now: o.Single.Now()}
-	m.jobs = newFleetJobs(o.Single.Jobs)
 	for _, t := range o.Things {
 		m.thing(t)
 	}
 	if len(o.Single.Warnings) > 0 {
 		m.status = "warning: " + strings.Join(o.Single.Warnings, "; ")
 	}
+	m.jobs = newFleetJobs(o.Single.Jobs)
 	m.render()
 	return m
 }
