@@ -73,20 +73,21 @@ func askLatestJob(src JobsSource, thing string) tea.Cmd {
 		ctx, cancel := context.WithTimeout(context.Background(), jobsTimeout)
 		defer cancel()
 		execs, err := fetchExecutions(ctx, src, thing, 1, func(e JobExecution) bool { return e.Status == "IN_PROGRESS" })
-		if err != nil || len(execs) == 0 {
+		if len(execs) == 0 {
 			return fleetJobMsg{thing: thing, none: err == nil, err: err}
 		}
-		return fleetJobMsg{thing: thing, exec: execs[0]}
+		return fleetJobMsg{thing: thing, exec: execs[0], err: err} // its status, with or without its progress
 	}
 }
 
-// got keeps an answer; a failure keeps the last execution known.
+// got keeps an answer; a failure without a list keeps the last execution
+// known.
 func (f *fleetJobs) got(msg fleetJobMsg, now time.Time) {
 	delete(f.asking, msg.thing)
 	l := f.latest[msg.thing]
 	l.at, l.err = now, msg.err != nil
 	f.err = msg.err
-	if msg.err == nil {
+	if msg.err == nil || msg.exec.Status != "" {
 		l.exec, l.none = msg.exec, msg.none
 	}
 	f.latest[msg.thing] = l

@@ -61,24 +61,30 @@ func newestFirst(execs []JobExecution) {
 
 // fetchExecutions lists thing's executions, newest first, and describes
 // the newest `describe` of them; want, when given, says which of those
-// are worth the call.
+// are worth the call. An execution that cannot be described (deleted
+// since the list, a policy without DescribeJobExecution) keeps its
+// summary, and the first such failure comes with the list.
 func fetchExecutions(ctx context.Context, src JobsSource, thing string, describe int, want func(JobExecution) bool) ([]JobExecution, error) {
 	execs, err := src.Executions(ctx, thing)
 	if err != nil {
 		return nil, err
 	}
 	newestFirst(execs)
+	var failed error
 	for i := range execs[:min(describe, len(execs))] {
 		if want != nil && !want(execs[i]) {
 			continue
 		}
 		d, err := src.Describe(ctx, thing, execs[i].JobID)
 		if err != nil {
-			return nil, err
+			if failed == nil {
+				failed = err
+			}
+			continue
 		}
 		execs[i] = d
 	}
-	return execs, nil
+	return execs, failed
 }
 
 // detailsText is statusDetails as k=v pairs: a failure's reason first, then
@@ -210,7 +216,7 @@ func (j JobsModel) Update(msg tea.Msg, tag int, open bool, now time.Time) (JobsM
 			return j, nil
 		}
 		j.asking, j.asked, j.err = false, true, msg.err
-		if msg.err == nil {
+		if msg.execs != nil { // a list, even with a failure beside it
 			j.execs, j.at = msg.execs, now
 		}
 		if !open || j.ticking {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ type fakeJobs struct {
 	execs     map[string][]JobExecution // summaries as listed
 	described map[string]JobExecution   // by thing/jobID
 	err       error
+	gone      string // a job Describe no longer finds
 	lists     map[string]int
 	describes int
 }
@@ -59,6 +61,9 @@ func (f *fakeJobs) Describe(_ context.Context, thing, jobID string) (JobExecutio
 	f.describes++
 	if f.err != nil {
 		return JobExecution{}, f.err
+	}
+	if jobID == f.gone {
+		return JobExecution{}, errors.New("refused iot:DescribeJobExecution: ResourceNotFoundException: no execution " + jobID)
 	}
 	return f.described[thing+"/"+jobID], nil
 }
@@ -206,6 +211,15 @@ func TestJobsPaneSaysWhy(t *testing.T) {
 	view = plain(m.View())
 	if !strings.Contains(view, "jobs: https://127.0.0.1:8443 did not answer") || !strings.Contains(view, "ota-20261125-0955") {
 		t.Fatalf("the failure over the list had:\n%s", view)
+	}
+	src.mu.Lock()
+	src.err, src.gone = nil, "ota-20261125-0955"
+	src.mu.Unlock()
+	m = run(press(m, "r"))
+	view = plain(m.View())
+	if !strings.Contains(view, "ResourceNotFoundException: no execution") || !matches(`ota-20261125-0955 IN_PROGRESS .* –\s+–\n`, view) ||
+		!strings.Contains(view, "reason=image sha256") {
+		t.Fatalf("an execution not described keeps its summary, the others their details:\n%s", view)
 	}
 	none := run(press(jobsModel(nil), "J"))
 	if !strings.Contains(plain(none.View()), "no AWS IoT control plane") {
@@ -443,3 +457,5 @@ func answerPoll(m FleetModel) (_ FleetModel, n int) {
 	}
 	return m, len(msgs)
 }
+
+func matches(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
