@@ -41,6 +41,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	single := tui.Options{Endpoint: fmt.Sprintf("%s:%d", cfg.AWS.Endpoint, cfg.AWS.Port), Thing: cfg.Thing.Name, Unit: cfg.Plot.Unit,
 		Window: cfg.Plot.Window.Duration, Controls: cfg.Control, Monitor: monitorOptions(cfg), Warnings: warnings}
+	single.Jobs = watchJobs(ctx, cfg) // the jobs pane (J) and the fleet's job column
 	if len(cfg.Alert) > 0 {
 		alerts, stop := startWatchAlerts(cfg)
 		defer stop()

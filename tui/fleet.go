@@ -60,6 +60,7 @@ type FleetModel struct {
 	touched       bool // events arrived since the last frame
 	status        string
 	rows          []fleetRow // the last frame's, in order
+	jobs          fleetJobs  // the job column (fleetjobs.go)
 	view          string
 }
 
@@ -90,6 +91,7 @@ func NewFleet(o FleetOptions) FleetModel {
 	if len(o.Single.Warnings) > 0 {
 		m.status = "warning: " + strings.Join(o.Single.Warnings, "; ")
 	}
+	m.jobs = newFleetJobs(o.Single.Jobs)
 	m.render()
 	return m
 }
@@ -172,7 +174,7 @@ func (m FleetModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.tickAll()
 		m.dirty = m.dirty || m.touched
 		m.touched = false
-		cmd = fleetTick(m.tag)
+		cmd = tea.Batch(fleetTick(m.tag), m.pollJobs())
 	case desiredResultMsg:
 		if m.opened(msg.thing) {
 			cmd = m.toFocus(msg)
@@ -188,6 +190,9 @@ func (m FleetModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			m.status = "get " + msg.thing + ": " + msg.err.Error()
 		}
+	case fleetJobMsg:
+		m.jobs.got(msg, m.o.Single.Now())
+		m.dirty = true
 	case tickMsg:
 		if m.focus == nil || !m.focus.ticks(msg) {
 			return m, nil // the loop of a screen closed since

@@ -144,7 +144,11 @@ func (m *FleetModel) fleetHeader(list int) string {
 	for i, p := range line2 {
 		line2[i] = m.styles.Muted.Render(p)
 	}
-	return flowWith(parts, m.width, " · ") + "\n" + flowWith(line2, m.width, " · ")
+	header := flowWith(parts, m.width, " · ") + "\n" + flowWith(line2, m.width, " · ")
+	if note := m.jobs.headerNote(m.styles, m.width); note != "" {
+		header += "\n" + note
+	}
+	return header
 }
 
 // sparkSpan is the time the sparklines show: the window, or while the
@@ -189,9 +193,10 @@ func (m *FleetModel) fleetFooter() string {
 	return strings.Join(nonEmpty(status, help), "\n") // no status: its row is the list's
 }
 
-// fleetColumns are the widths of the name and the sparkline; the other
-// columns are fixed.
-type fleetColumns struct{ name, spark int }
+// fleetColumns are the widths of the name, the sparkline and the job
+// column with its separator (0: no control plane to ask); the other columns
+// are fixed.
+type fleetColumns struct{ name, spark, job int }
 
 const (
 	fixedColumns = 2 + 1 + 7 + 1 + 6 + 1 + 7 + 1 + 1 + 4 + 1 + 6 + 1 + 4 + 1 + 4 + 1 + 4 // mark, state, age, value, counts and gaps
@@ -208,13 +213,34 @@ func (m *FleetModel) columns() fleetColumns {
 	for _, r := range m.rows {
 		name = max(name, ansi.StringWidth(r.name))
 	}
-	name = max(nameMin, min(name, 32, m.width-fixedColumns-sparkMin))
-	return fleetColumns{name: name, spark: min(sparkMax, max(sparkMin, m.width-fixedColumns-name))}
+	job, sparkLeast := m.jobColumn()
+	name = max(nameMin, min(name, 32, m.width-fixedColumns-sparkLeast-job))
+	return fleetColumns{name: name, spark: min(sparkMax, max(sparkLeast, m.width-fixedColumns-name-job)), job: job}
+}
+
+// jobColumn is the job column's width with its separator and the
+// sparkline's least width beside it: whole when the width has room, else
+// narrow beside a narrower sparkline.
+func (m *FleetModel) jobColumn() (job, sparkLeast int) {
+	switch {
+	case m.jobs.source == nil:
+		return 0, sparkMin
+	case m.width-fixedColumns-nameMin-sparkMin >= jobColumnWide:
+		return jobColumnWide, sparkMin
+	}
+	return jobColumnNarrow, sparkMinNarrow
 }
 
 func (c fleetColumns) title() string {
 	return "  " + pad("thing", c.name) + " " + pad("state", 7) + " " + fmt.Sprintf("%6s", "last") + " " + fmt.Sprintf("%7s", "value") + " " +
-		pad("", c.spark) + " " + fmt.Sprintf("%4s %6s %4s %4s %4s", "drop", "avail", "boot", "lost", "pend")
+		pad("", c.spark) + " " + fmt.Sprintf("%4s %6s %4s %4s %4s", "drop", "avail", "boot", "lost", "pend") + c.jobTitle()
+}
+
+func (c fleetColumns) jobTitle() string {
+	if c.job == 0 {
+		return ""
+	}
+	return " " + pad("job", c.job-1)
 }
 
 func (m *FleetModel) rowLine(c fleetColumns, r fleetRow, selected bool) string {
@@ -241,6 +267,9 @@ func (m *FleetModel) rowLine(c fleetColumns, r fleetRow, selected bool) string {
 	line := mark + pad(truncateLeft(r.name, c.name), c.name) + " " + state + " " + fmt.Sprintf("%6s", age) + " " + fmt.Sprintf("%7s", truncate(r.value, 7)) + " " +
 		pad(sparkline(m.things[r.name].Series(m.field(), m.sparkSpan(), c.spark, m.now)), c.spark) + " " +
 		drops + fmt.Sprintf(" %6s %4d %4d %4d", avail, r.reboots, r.lost, r.pending)
+	if c.job > 0 {
+		line += " " + m.jobs.cell(m.styles, r.name, c.job-1)
+	}
 	if selected {
 		return m.styles.Label.Render(line)
 	}

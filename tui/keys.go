@@ -41,6 +41,7 @@ type KeyMap struct {
 	SharedKeys
 	Close, Window, Pause, Clear, Edit, ClearDesired, Soak, Export key.Binding
 	Focus, Plot, Document, Topics                                 key.Binding
+	Jobs                                                          JobsKeyMap  // J opens the jobs pane; the rest act in it
 	TopicFilter, TopicDrop                                        key.Binding // in the raw-topics pane only
 	LogOlder, LogNewer, LogFollow                                 key.Binding
 	Demo                                                          []key.Binding // demo fault keys, when given
@@ -60,6 +61,7 @@ func DefaultKeyMap(controls []config.Control, demo []DemoKey) KeyMap {
 		Plot:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "plot/unplot row (3 max)")),
 		Document:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "shadow document")),
 		Topics:       key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "raw topics")),
+		Jobs:         DefaultJobsKeyMap(),
 		TopicFilter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "(in t) add a filter")),
 		TopicDrop:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "(in t) drop the last")),
 		Soak:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "soak statistics")),
@@ -77,7 +79,7 @@ func DefaultKeyMap(controls []config.Control, demo []DemoKey) KeyMap {
 // global is every binding of the UI's own, in the order help lists them.
 func (k KeyMap) global() []key.Binding {
 	return []key.Binding{k.Get, k.Edit, k.ClearDesired, k.Window, k.Pause, k.Clear, k.Soak, k.Export,
-		k.Focus, k.Up, k.Down, k.Plot, k.Document, k.Topics, k.LogOlder, k.LogNewer, k.LogFollow, k.Help, k.Close, k.Quit}
+		k.Focus, k.Up, k.Down, k.Plot, k.Document, k.Topics, k.Jobs.Toggle, k.LogOlder, k.LogNewer, k.LogFollow, k.Help, k.Close, k.Quit}
 }
 
 // CheckControls refuses a [[control]] bound to one of the UI's own keys (the
@@ -128,5 +130,5 @@ func (k KeyMap) ShortHelp() []key.Binding {
 
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{k.Controls, {k.Get, k.Edit, k.ClearDesired}, {k.Window, k.Pause, k.Clear, k.Export},
-		{k.Focus, k.Up, k.Down, k.Plot}, {k.Document, k.Topics, k.TopicFilter, k.TopicDrop, k.Soak}, {k.LogOlder, k.LogNewer, k.LogFollow}, k.Demo, {k.Help, k.Close, k.Quit}}
+		{k.Focus, k.Up, k.Down, k.Plot}, {k.Document, k.Topics, k.TopicFilter, k.TopicDrop, k.Jobs.Toggle, k.Jobs.Refresh, k.Soak}, {k.LogOlder, k.LogNewer, k.LogFollow}, k.Demo, {k.Help, k.Close, k.Quit}}
 }

@@ -273,7 +273,7 @@ func TestHelpAndReadmeListEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []help.KeyMap{DefaultKeyMap(nil, nil), DefaultFleetKeyMap(nil)} {
+	for _, k := range []help.KeyMap{DefaultKeyMap(nil, nil), DefaultFleetKeyMap(nil), DefaultJobsKeyMap()} {
 		var inHelp []key.Binding
 		for _, group := range k.FullHelp() {
 			inHelp = append(inHelp, group...)

@@ -54,6 +54,9 @@ type Options struct {
 	// Observe is called after events are applied and after each tick
 	// (alerts); nil: nothing.
 	Observe func(thing string, m *monitor.Monitor, now time.Time)
+	// Jobs is AWS IoT's control plane for the jobs pane (J) and the
+	// fleet's job column; nil: neither.
+	Jobs JobsSource
 }
 
 // windows are the plot window presets of keys 1–6.
@@ -76,6 +79,7 @@ type Model struct {
 	docs          docHistory    // the shadow's versions, for the document pane
 	docScroll     int           // first line of the document shown
 	topics        topics        // the raw-topics pane
+	jobs          JobsModel     // the jobs pane (J)
 	width, height int
 	window        time.Duration
 	paused        bool
@@ -117,6 +121,7 @@ func New(o Options) Model {
 		styles: DefaultStyles(), editor: ed, window: o.Window, width: 80, height: 24, now: o.Now()}
 	m.plotted = []string{m.mon.Field()}
 	m.topics = newTopics()
+	m.jobs = NewJobsModel(o.Jobs, o.Thing, m.styles)
 	m.keys.setLinkUp(false)
 	for _, w := range o.Warnings {
 		m.mon.Warn(m.now, w)
@@ -167,7 +172,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.help.Width = msg.Width
 	case tea.KeyMsg:
-		dataChanged = m.pane == paneEditor || m.pane == paneTopics // typed text and the pane's cursor are not in shown()
+		dataChanged = m.pane == paneEditor || m.pane == paneTopics || m.pane == paneJobs // typed text and the pane's cursor are not in shown()
 		m, cmd = m.handleKey(msg)
 	case eventsMsg:
 		m.handleEvents(msg)
@@ -203,6 +208,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		dataChanged = true
 	case gotShadowMsg:
 		m.gotShadow(msg.err)
+		dataChanged = true
+	case jobsMsg, jobsTickMsg:
+		m.jobs, cmd = m.jobs.Update(msg, m.tag, m.pane == paneJobs, m.o.Now())
 		dataChanged = true
 	}
 	if dataChanged || m.shown() != before {
@@ -328,6 +336,10 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		if next, cmd, done := m.handleTopicsKey(msg); done {
 			return next, cmd
 		}
+	case m.pane == paneJobs && m.jobs.Handles(msg):
+		var cmd tea.Cmd
+		m.jobs, cmd = m.jobs.Update(msg, m.tag, true, m.now)
+		return m, cmd
 	}
 	m.status = ""
 	switch {
@@ -350,6 +362,8 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		m.toggle(paneSoak)
 	case key.Matches(msg, m.keys.Document):
 		m.toggle(paneDoc)
+	case key.Matches(msg, m.keys.Jobs.Toggle):
+		return m.toggleJobs()
 	case key.Matches(msg, m.keys.Topics):
 		if m.pane == paneTopics {
 			m.pane = paneLog
@@ -460,6 +474,7 @@ const (
 	paneSoak
 	paneDoc
 	paneTopics
+	paneJobs
 )
 
 // gotShadow logs the outcome of a get the user asked for.

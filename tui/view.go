@@ -65,6 +65,8 @@ func (m *Model) body(rest int) string {
 		return m.documentPane(rest)
 	case paneTopics:
 		return m.topicsPane(rest)
+	case paneJobs:
+		return m.jobs.View(m.width, rest, m.now)
 	}
 	wide := m.width >= wideFrom
 	m.cursor = max(0, min(m.cursor, len(m.tableKeys())-1))
