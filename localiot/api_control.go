@@ -2,6 +2,7 @@ package localiot
 
 import (
 	"net"
+	"regexp"
 	"strconv"
 	"time"
 )
@@ -37,12 +38,46 @@ func (a *api) createThing(c *call) (any, error) {
 	if err := c.decode(&in); err != nil {
 		return nil, err
 	}
+	if err := checkAttributes(in.AttributePayload.Attributes, in.ThingTypeName != ""); err != nil {
+		return nil, err
+	}
 	t, err := a.srv.registry.CreateThing(CreateThingInput{Name: c.label("thingName"), TypeName: in.ThingTypeName,
 		Attributes: in.AttributePayload.Attributes})
 	if err != nil {
 		return nil, err
 	}
 	return map[string]string{"thingName": t.Name, "thingArn": a.srv.registry.arn("thing", t.Name), "thingId": t.ID}, nil
+}
+
+// AWS's limits on thing attributes (botocore's model, AWS IoT's quotas):
+// three without a thing type, fifty with one; names of 1–128 and values of
+// up to 800 characters of a-zA-Z0-9_.,@/:#-.
+const (
+	maxAttributes      = 3
+	maxTypedAttributes = 50
+	maxAttrName        = 128
+	maxAttrValue       = 800
+)
+
+var attrRE = regexp.MustCompile(`^[a-zA-Z0-9_.,@/:#-]*$`)
+
+func checkAttributes(attrs map[string]string, typed bool) error {
+	max := maxAttributes
+	if typed {
+		max = maxTypedAttributes
+	}
+	if len(attrs) > max {
+		return invalid("%d attributes: a thing without a thing type has at most %d (%d with one)", len(attrs), maxAttributes, maxTypedAttributes)
+	}
+	for k, v := range attrs {
+		switch {
+		case k == "" || len(k) > maxAttrName || !attrRE.MatchString(k):
+			return invalid("attribute name %q: use 1–%d characters of a-zA-Z0-9_.,@/:#-", k, maxAttrName)
+		case len(v) > maxAttrValue || !attrRE.MatchString(v):
+			return invalid("attribute %s: the value %q must be up to %d characters of a-zA-Z0-9_.,@/:#-", k, v, maxAttrValue)
+		}
+	}
+	return nil
 }
 
 type thingOut struct {
