@@ -32,7 +32,7 @@ var guide = map[string]string{
 	"retainedWill": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect",
 		"Resource":"` + arn + `client/uniqueMqttClientId",
 		"Condition":{"ForAllValues:StringEquals":{"iot:ConnectAttributes":["LastWill"]}}}]}`,
-	"notAction":   `{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iot:Publish","Resource":"*"}}`,
+	"notAction": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iot:Publish","Resource":"*"}}`,
 	// From AWS's docs (basic-policy-variables.md) and IAM's condition
 	// operators, as users paste them.
 	"sourceIp": `{"Version":"2012-10-17","Statement":[
