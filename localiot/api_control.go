@@ -3,6 +3,7 @@ package localiot
 import (
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -191,6 +192,58 @@ func (a *api) getPolicy(c *call) (any, error) {
 
 func (a *api) deletePolicy(c *call) (any, error) {
 	return nil, a.srv.registry.DeletePolicy(c.label("policyName"))
+}
+
+func (a *api) createPolicyVersion(c *call) (any, error) {
+	var in struct {
+		PolicyDocument string `json:"policyDocument"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	p, v, err := a.srv.registry.CreatePolicyVersion(c.label("policyName"), in.PolicyDocument, boolQuery(c, "setAsDefault"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"policyArn": a.srv.registry.arn("policy", p.Name), "policyDocument": v.Document,
+		"policyVersionId": v.ID, "isDefaultVersion": p.Version == v.ID}, nil
+}
+
+func (a *api) listPolicyVersions(c *call) (any, error) {
+	p, vs, err := a.srv.registry.PolicyVersions(c.label("policyName"))
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, v := range vs {
+		out = append(out, map[string]any{"versionId": v.ID, "isDefaultVersion": v.ID == p.Version, "createDate": epoch(v.Created)})
+	}
+	return map[string]any{"policyVersions": out}, nil
+}
+
+func (a *api) getPolicyVersion(c *call) (any, error) {
+	p, vs, err := a.srv.registry.PolicyVersions(c.label("policyName"))
+	if err != nil {
+		return nil, err
+	}
+	id := c.label("policyVersionId")
+	i := slices.IndexFunc(vs, func(v PolicyVersion) bool { return v.ID == id })
+	if i < 0 {
+		return nil, notFound("Policy version %s of %s not found", id, p.Name)
+	}
+	v := vs[i]
+	return map[string]any{"policyArn": a.srv.registry.arn("policy", p.Name), "policyName": p.Name,
+		"policyDocument": v.Document, "policyVersionId": v.ID, "isDefaultVersion": v.ID == p.Version,
+		"creationDate": epoch(v.Created), "lastModifiedDate": epoch(v.Created),
+		"generationId": strconv.FormatInt(v.Created.UnixNano(), 10)}, nil
+}
+
+func (a *api) deletePolicyVersion(c *call) (any, error) {
+	return nil, a.srv.registry.DeletePolicyVersion(c.label("policyName"), c.label("policyVersionId"))
+}
+
+func (a *api) setDefaultPolicyVersion(c *call) (any, error) {
+	return nil, a.srv.registry.SetDefaultPolicyVersion(c.label("policyName"), c.label("policyVersionId"))
 }
 
 // target reads the {"target": arn} body of AttachPolicy and DetachPolicy.

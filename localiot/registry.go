@@ -78,10 +78,13 @@ type Certificate struct {
 // Policy is an IoT policy; only its default version is kept.
 type Policy struct {
 	Name     string    `json:"name"`
-	Document string    `json:"document"`
-	Version  string    `json:"version"`
+	Document string    `json:"document"` // the default version's
+	Version  string    `json:"version"`  // the default version's id
 	Created  time.Time `json:"created"`
 	Modified time.Time `json:"modified"`
+	// Versions holds every version, the default included
+	// (registry_policies.go); a policy stored before versions has none.
+	Versions []PolicyVersion `json:"versions,omitempty"`
 	parsed   *policy.Document
 }
 
