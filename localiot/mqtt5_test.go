@@ -67,15 +67,8 @@ func TestAbandonedSessionsExpire(t *testing.T) {
 	if err := pki.Init(l.dir, pki.InitOptions{Thing: thing}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Listen: "127.0.0.1:0", PKIDir: l.dir, Log: l.log, SessionExpiry: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	l.srv = srv
-	t.Cleanup(func() { srv.Close() })
+	l.start(t, "127.0.0.1:0", "", func(o *Options) { o.SessionExpiry = 2 * time.Second })
+	srv := l.srv
 
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
