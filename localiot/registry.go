@@ -75,7 +75,8 @@ type Certificate struct {
 	Policies  []string  `json:"policies"` // attached policy names, sorted
 }
 
-// Policy is an IoT policy; only its default version is kept.
+// Policy is an IoT policy: the default version, which is in effect, and
+// every version (AWS keeps up to five).
 type Policy struct {
 	Name     string    `json:"name"`
 	Document string    `json:"document"` // the default version's
