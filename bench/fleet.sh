@@ -12,7 +12,7 @@
 #     RSS after 24 h of accelerated 1 Hz history for 1,000 things
 #     (BenchmarkFleetRSS24h, target <= 300 MB).
 # N=2000 STEADY=30s for a quick run; INGEST=0 skips part 2, SCREEN=0 part 3;
-# SCREEN_ONLY=1 runs part 3 alone.
+# SCREEN_ONLY=1 runs part 3 alone; SERVE_GOGC=50 runs serve with that GOGC.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 screen() {
@@ -26,6 +26,7 @@ need=$((N + 512))
 if [ "$(ulimit -n)" -lt "$need" ]; then
   ulimit -n "$need" 2>/dev/null || { echo "fleet.sh: ulimit -n is $(ulimit -n), $need needed for N=$N (raise it or lower N)" >&2; exit 1; }
 fi
+PATH=$PATH:/usr/sbin # Debian's mosquitto, for users whose PATH lacks sbin
 command -v mosquitto >/dev/null || { echo "fleet.sh: mosquitto not found: apt install mosquitto" >&2; exit 1; }
 work=$(mktemp -d)
 pids=()
@@ -37,7 +38,7 @@ freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0))
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "fleet.sh: nothing on port $1" >&2; exit 1; }
 
 port=$(freeport)
-"$work/iotwatch" serve --pki "$work/lab" --listen "127.0.0.1:$port" --api-listen "" >"$work/serve.log" 2>&1 &
+env ${SERVE_GOGC:+GOGC=$SERVE_GOGC} "$work/iotwatch" serve --pki "$work/lab" --listen "127.0.0.1:$port" --api-listen "" >"$work/serve.log" 2>&1 &
 pids+=($!); serve=$!
 wait_port "$port"
 echo "serve: $N things every $INTERVAL, steady $STEADY"

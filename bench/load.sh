@@ -14,7 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${N:-1000}
 duration=${DURATION:-60s}
-load=(-n "$n" -duration "$duration" -rate "${RATE:-1}" -pad "${PAD:-0}")
+# -shared: every device presents the lab's monitor certificate, as serve
+# accepts only the certificates in its registry (its own per-device
+# certificates would fail the handshake).
+load=(-n "$n" -duration "$duration" -rate "${RATE:-1}" -pad "${PAD:-0}" -shared)
 scripts/ensure-debs.sh mosquitto
 tmp=$(mktemp -d)
 trap 'kill -KILL $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT # KILL reaches the stopped reader

@@ -9,11 +9,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/iotwatch/iotwatch/localiot"
 	"github.com/iotwatch/iotwatch/pki"
 )
+
+const serveGCPercent = 25
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "serve [--listen 127.0.0.1:8883] [--api-listen ADDR] [--iam-policy FILE] [--data DIR] [--pki DIR]", stderr)
@@ -34,6 +37,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	pki.WarnKeyFile(stderr, filepath.Join(dir, pki.ServerKeyFile))
+	// A broker's heap is mostly per-connection state that lives long and
+	// per-message garbage that does not: collecting at 25 % growth rather
+	// than Go's 100 % took serve from 224 to 157 MB at 2,000 connections
+	// (mosquitto: 57 MB) for about 15 % more CPU (docs/scale.md). GOGC in
+	// the environment still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
 	opts := localiot.Options{Listen: *listen, PKIDir: dir, DataDir: *data, Log: stderr, JobMinute: *jobMinute}
 	if err := serveAWSOptions(fs, &opts, *apiListen, *iamPolicy); err != nil {
 		return err

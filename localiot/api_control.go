@@ -2,6 +2,8 @@ package localiot
 
 import (
 	"net"
+	"regexp"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -37,12 +39,46 @@ func (a *api) createThing(c *call) (any, error) {
 	if err := c.decode(&in); err != nil {
 		return nil, err
 	}
+	if err := checkAttributes(in.AttributePayload.Attributes, in.ThingTypeName != ""); err != nil {
+		return nil, err
+	}
 	t, err := a.srv.registry.CreateThing(CreateThingInput{Name: c.label("thingName"), TypeName: in.ThingTypeName,
 		Attributes: in.AttributePayload.Attributes})
 	if err != nil {
 		return nil, err
 	}
 	return map[string]string{"thingName": t.Name, "thingArn": a.srv.registry.arn("thing", t.Name), "thingId": t.ID}, nil
+}
+
+// AWS's limits on thing attributes (botocore's model, AWS IoT's quotas):
+// three without a thing type, fifty with one; names of 1–128 and values of
+// up to 800 characters of a-zA-Z0-9_.,@/:#-.
+const (
+	maxAttributes      = 3
+	maxTypedAttributes = 50
+	maxAttrName        = 128
+	maxAttrValue       = 800
+)
+
+var attrRE = regexp.MustCompile(`^[a-zA-Z0-9_.,@/:#-]*$`)
+
+func checkAttributes(attrs map[string]string, typed bool) error {
+	max := maxAttributes
+	if typed {
+		max = maxTypedAttributes
+	}
+	if len(attrs) > max {
+		return invalid("%d attributes: a thing without a thing type has at most %d (%d with one)", len(attrs), maxAttributes, maxTypedAttributes)
+	}
+	for k, v := range attrs {
+		switch {
+		case k == "" || len(k) > maxAttrName || !attrRE.MatchString(k):
+			return invalid("attribute name %q: use 1–%d characters of a-zA-Z0-9_.,@/:#-", k, maxAttrName)
+		case len(v) > maxAttrValue || !attrRE.MatchString(v):
+			return invalid("attribute %s: the value %q must be up to %d characters of a-zA-Z0-9_.,@/:#-", k, v, maxAttrValue)
+		}
+	}
+	return nil
 }
 
 type thingOut struct {
@@ -156,6 +192,58 @@ func (a *api) getPolicy(c *call) (any, error) {
 
 func (a *api) deletePolicy(c *call) (any, error) {
 	return nil, a.srv.registry.DeletePolicy(c.label("policyName"))
+}
+
+func (a *api) createPolicyVersion(c *call) (any, error) {
+	var in struct {
+		PolicyDocument string `json:"policyDocument"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	p, v, err := a.srv.registry.CreatePolicyVersion(c.label("policyName"), in.PolicyDocument, boolQuery(c, "setAsDefault"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"policyArn": a.srv.registry.arn("policy", p.Name), "policyDocument": v.Document,
+		"policyVersionId": v.ID, "isDefaultVersion": p.Version == v.ID}, nil
+}
+
+func (a *api) listPolicyVersions(c *call) (any, error) {
+	p, vs, err := a.srv.registry.PolicyVersions(c.label("policyName"))
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, v := range vs {
+		out = append(out, map[string]any{"versionId": v.ID, "isDefaultVersion": v.ID == p.Version, "createDate": epoch(v.Created)})
+	}
+	return map[string]any{"policyVersions": out}, nil
+}
+
+func (a *api) getPolicyVersion(c *call) (any, error) {
+	p, vs, err := a.srv.registry.PolicyVersions(c.label("policyName"))
+	if err != nil {
+		return nil, err
+	}
+	id := c.label("policyVersionId")
+	i := slices.IndexFunc(vs, func(v PolicyVersion) bool { return v.ID == id })
+	if i < 0 {
+		return nil, notFound("Policy version %s of %s not found", id, p.Name)
+	}
+	v := vs[i]
+	return map[string]any{"policyArn": a.srv.registry.arn("policy", p.Name), "policyName": p.Name,
+		"policyDocument": v.Document, "policyVersionId": v.ID, "isDefaultVersion": v.ID == p.Version,
+		"creationDate": epoch(v.Created), "lastModifiedDate": epoch(v.Created),
+		"generationId": strconv.FormatInt(v.Created.UnixNano(), 10)}, nil
+}
+
+func (a *api) deletePolicyVersion(c *call) (any, error) {
+	return nil, a.srv.registry.DeletePolicyVersion(c.label("policyName"), c.label("policyVersionId"))
+}
+
+func (a *api) setDefaultPolicyVersion(c *call) (any, error) {
+	return nil, a.srv.registry.SetDefaultPolicyVersion(c.label("policyName"), c.label("policyVersionId"))
 }
 
 // target reads the {"target": arn} body of AttachPolicy and DetachPolicy.

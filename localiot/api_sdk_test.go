@@ -73,6 +73,7 @@ func controlFlow(t *testing.T, l *lab) {
 	if err != nil || *gp.DefaultVersionId != "1" || gp.CreationDate == nil || *gp.PolicyDocument != doc {
 		t.Fatalf("GetPolicy: %+v %v", gp, err)
 	}
+	policyVersions(t, c, "PubSubToAnyTopic", doc)
 	if _, err := c.AttachPolicy(ctx, &iot.AttachPolicyInput{PolicyName: aws.String("PubSubToAnyTopic"), Target: keys.CertificateArn}); err != nil {
 		t.Fatal(err)
 	}
@@ -204,4 +205,54 @@ func dataFlow(t *testing.T, l *lab) {
 	mon.inbox.waitFor(t, p+"/update/accepted", token("via-publish"))
 	_, err = d.Publish(ctx, &iotdataplane.PublishInput{Topic: aws.String(p + "/update"), Retain: true})
 	wantAPIError(t, "retained publish to $aws", err, "InvalidRequestException")
+}
+
+// policyVersions: CreatePolicyVersion (up to AWS's five), ListPolicyVersions,
+// GetPolicyVersion, SetDefaultPolicyVersion and DeletePolicyVersion on a
+// policy whose version 1 is doc; it leaves version 1 alone and default.
+func policyVersions(t *testing.T, c *iot.Client, name, doc string) {
+	ctx := context.Background()
+	doc2 := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`
+	cv, err := c.CreatePolicyVersion(ctx, &iot.CreatePolicyVersionInput{PolicyName: aws.String(name), PolicyDocument: aws.String(doc2), SetAsDefault: true})
+	if err != nil || *cv.PolicyVersionId != "2" || !cv.IsDefaultVersion || *cv.PolicyDocument != doc2 || cv.PolicyArn == nil {
+		t.Fatalf("CreatePolicyVersion: %+v %v", cv, err)
+	}
+	_, err = c.CreatePolicyVersion(ctx, &iot.CreatePolicyVersionInput{PolicyName: aws.String(name), PolicyDocument: aws.String(doc2 + " x")})
+	wantAPIError(t, "CreatePolicyVersion, trailing garbage", err, "MalformedPolicyException")
+	lv, err := c.ListPolicyVersions(ctx, &iot.ListPolicyVersionsInput{PolicyName: aws.String(name)})
+	if err != nil || len(lv.PolicyVersions) != 2 || *lv.PolicyVersions[0].VersionId != "2" || !lv.PolicyVersions[0].IsDefaultVersion ||
+		lv.PolicyVersions[1].IsDefaultVersion || lv.PolicyVersions[1].CreateDate == nil {
+		t.Fatalf("ListPolicyVersions: %+v %v", lv, err)
+	}
+	gv, err := c.GetPolicyVersion(ctx, &iot.GetPolicyVersionInput{PolicyName: aws.String(name), PolicyVersionId: aws.String("1")})
+	if err != nil || *gv.PolicyDocument != doc || gv.IsDefaultVersion || *gv.PolicyName != name || gv.CreationDate == nil {
+		t.Fatalf("GetPolicyVersion: %+v %v", gv, err)
+	}
+	if gp, err := c.GetPolicy(ctx, &iot.GetPolicyInput{PolicyName: aws.String(name)}); err != nil || *gp.DefaultVersionId != "2" || *gp.PolicyDocument != doc2 {
+		t.Fatalf("GetPolicy after the new default: %+v %v", gp, err)
+	}
+	_, err = c.DeletePolicyVersion(ctx, &iot.DeletePolicyVersionInput{PolicyName: aws.String(name), PolicyVersionId: aws.String("2")})
+	wantAPIError(t, "DeletePolicyVersion of the default", err, "DeleteConflictException")
+	_, err = c.DeletePolicy(ctx, &iot.DeletePolicyInput{PolicyName: aws.String(name)})
+	wantAPIError(t, "DeletePolicy with versions", err, "DeleteConflictException")
+	for i := 3; i <= 5; i++ {
+		if _, err := c.CreatePolicyVersion(ctx, &iot.CreatePolicyVersionInput{PolicyName: aws.String(name), PolicyDocument: aws.String(doc2)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = c.CreatePolicyVersion(ctx, &iot.CreatePolicyVersionInput{PolicyName: aws.String(name), PolicyDocument: aws.String(doc2)})
+	wantAPIError(t, "a sixth version", err, "VersionsLimitExceededException")
+	if _, err := c.SetDefaultPolicyVersion(ctx, &iot.SetDefaultPolicyVersionInput{PolicyName: aws.String(name), PolicyVersionId: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.SetDefaultPolicyVersion(ctx, &iot.SetDefaultPolicyVersionInput{PolicyName: aws.String(name), PolicyVersionId: aws.String("9")})
+	wantAPIError(t, "SetDefaultPolicyVersion of a missing version", err, "ResourceNotFoundException")
+	for _, id := range []string{"2", "3", "4", "5"} {
+		if _, err := c.DeletePolicyVersion(ctx, &iot.DeletePolicyVersionInput{PolicyName: aws.String(name), PolicyVersionId: aws.String(id)}); err != nil {
+			t.Fatalf("DeletePolicyVersion %s: %v", id, err)
+		}
+	}
+	if gp, err := c.GetPolicy(ctx, &iot.GetPolicyInput{PolicyName: aws.String(name)}); err != nil || *gp.DefaultVersionId != "1" || *gp.PolicyDocument != doc {
+		t.Fatalf("GetPolicy back on version 1: %+v %v", gp, err)
+	}
 }

@@ -3,6 +3,8 @@ package localiot
 import (
 	"bytes"
 	"crypto/tls"
+	"fmt"
+	"strings"
 	"sync/atomic"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -57,6 +59,12 @@ func identityOf(cl *mqtt.Client) (identity, bool) {
 // closed without a CONNACK. (mochi's own refusal in OnConnectAuthenticate
 // would answer "bad user name or password".)
 func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
+	if w := &cl.Properties.Will; atomic.LoadUint32(&w.Flag) == 1 && strings.ContainsAny(w.TopicName, "+#") {
+		// A malformed CONNECT rather than a forbidden one: MQTT 5 gets
+		// 0x90 (topic name invalid), MQTT 3.1.1 is closed.
+		h.events.note("refused", cl.ID, fmt.Sprintf("will topic %q holds a wildcard (MQTT-4.7.0-1)", w.TopicName))
+		return refuseConnect(h.broker, cl, packets.ErrTopicNameInvalid)
+	}
 	if h.policy.connect(cl) && willWithinLimits(&cl.Properties.Will) {
 		return nil
 	}

@@ -31,16 +31,25 @@ func TestSlowReaderDisconnected(t *testing.T) {
 		}
 	}
 	sub.Process.Signal(syscall.SIGSTOP)
+	l.floodUntilThrottled(t, mon, "iotwatch-frozen", 64<<10)
+}
+
+// floodUntilThrottled publishes payloads of size bytes on plain/flood
+// until the subscriber frozen, which reads nothing, is disconnected, then
+// checks it was for its write budget (THROTTLED, a log line) and that the
+// publisher was left alone. mon watches frozen's disconnected event.
+func (l *lab) floodUntilThrottled(t *testing.T, mon *client, frozen string, size int) {
+	t.Helper()
 	pub := l.mustConnect(t, "monitor", "iotwatch-flooder")
-	payload := strings.Repeat("x", 64<<10)
-	for start := time.Now(); !strings.Contains(l.log.String(), "disconnected client=iotwatch-frozen"); time.Sleep(time.Second / publishesPerSecond) {
+	payload := strings.Repeat("x", size)
+	for start := time.Now(); !strings.Contains(l.log.String(), "disconnected client="+frozen); time.Sleep(time.Second / publishesPerSecond) {
 		if time.Since(start) > 60*time.Second {
 			t.Fatalf("the frozen subscriber was never disconnected:\n%s", l.log.String())
 		}
 		pub.Publish("plain/flood", 0, false, payload)
 	}
-	ev := mon.inbox.waitFor(t, "$aws/events/presence/disconnected/iotwatch-frozen", nil)
-	if ev["disconnectReason"] != "THROTTLED" || !strings.Contains(l.log.String(), "disconnecting client=iotwatch-frozen: not reading: 1024 KiB") {
+	ev := mon.inbox.waitFor(t, "$aws/events/presence/disconnected/"+frozen, nil)
+	if ev["disconnectReason"] != "THROTTLED" || !strings.Contains(l.log.String(), "disconnecting client="+frozen+": not reading: 1024 KiB") {
 		t.Fatalf("event %v, log:\n%s", ev, l.log.String())
 	}
 	if !pub.IsConnectionOpen() {
@@ -78,20 +87,5 @@ func TestSlowWebSocketReaderDisconnected(t *testing.T) {
 			t.Fatal("the WebSocket client never subscribed")
 		}
 	}
-	// From here on the client reads nothing.
-	pub := l.mustConnect(t, "monitor", "iotwatch-flooder")
-	payload := strings.Repeat("x", 120<<10)
-	for start := time.Now(); !strings.Contains(l.log.String(), "disconnected client=ws-frozen"); time.Sleep(time.Second / publishesPerSecond) {
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("the frozen WebSocket subscriber was never disconnected:\n%s", l.log.String())
-		}
-		pub.Publish("plain/flood", 0, false, payload)
-	}
-	ev := mon.inbox.waitFor(t, "$aws/events/presence/disconnected/ws-frozen", nil)
-	if ev["disconnectReason"] != "THROTTLED" || !strings.Contains(l.log.String(), "disconnecting client=ws-frozen: not reading: 1024 KiB") {
-		t.Fatalf("event %v, log:\n%s", ev, l.log.String())
-	}
-	if !pub.IsConnectionOpen() {
-		t.Fatal("the publisher was disconnected too")
-	}
+	l.floodUntilThrottled(t, mon, "ws-frozen", 120<<10) // from here on the client reads nothing
 }

@@ -37,10 +37,14 @@ func newLab(t testing.TB, dataDir string) *lab {
 	return l
 }
 
-func (l *lab) start(t testing.TB, addr, dataDir string) {
+func (l *lab) start(t testing.TB, addr, dataDir string, tune ...func(*Options)) {
 	t.Helper()
 	_, bench := t.(*testing.B) // benchmarks measure the broker, past AWS's rate limits
-	srv, err := New(Options{Listen: addr, PKIDir: l.dir, DataDir: dataDir, Log: l.log, Unthrottled: bench})
+	o := Options{Listen: addr, PKIDir: l.dir, DataDir: dataDir, Log: l.log, Unthrottled: bench}
+	for _, f := range tune {
+		f(&o)
+	}
+	srv, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

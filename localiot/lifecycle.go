@@ -30,7 +30,8 @@ type presence struct {
 	ClientInitiatedDisconnect *bool  `json:"clientInitiatedDisconnect,omitempty"`
 	DisconnectReason          string `json:"disconnectReason,omitempty"`
 	ConnectFailureReason      string `json:"connectFailureReason,omitempty"`
-	ThingName                 string `json:"thingName,omitempty"`
+	// ThingName is for the log line only: AWS's events carry no thingName.
+	ThingName string `json:"-"`
 }
 
 // lifecycle publishes presence events and writes one log line per event.
@@ -171,7 +172,17 @@ type lifecycleHook struct {
 func (h *lifecycleHook) ID() string { return "iotwatch-lifecycle" }
 
 func (h *lifecycleHook) Provides(b byte) bool {
-	return b == mqtt.OnSessionEstablished || b == mqtt.OnDisconnect
+	return b == mqtt.OnSessionEstablished || b == mqtt.OnDisconnect || b == mqtt.OnSubscribed
+}
+
+// OnSubscribed logs each filter the policy refused, as other refusals are
+// (filters past AWS's limits reach here emptied: limitsHook logs those).
+func (h *lifecycleHook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, codes []byte) {
+	for i, code := range codes {
+		if i < len(pk.Filters) && code >= packets.ErrUnspecifiedError.Code && mqtt.IsValidFilter(pk.Filters[i].Filter, false) {
+			h.events.note("refused", cl.ID, fmt.Sprintf("SUBSCRIBE to %s: its policies do not allow iot:Subscribe on it (SUBACK 0x%02x)", pk.Filters[i].Filter, code))
+		}
+	}
 }
 
 func (h *lifecycleHook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {

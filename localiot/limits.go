@@ -157,8 +157,12 @@ func refuseConnect(b *mqtt.Server, cl *mqtt.Client, code packets.Code) error {
 }
 
 // OnPacketRead closes the connection on a QoS 2 SUBSCRIBE: AWS sends no
-// SUBACK for it, as for a QoS 2 PUBLISH.
+// SUBACK for it, as for a QoS 2 PUBLISH. It also refuses the MQTT 3.1.1
+// CONNECTs mochi answers with MQTT 5 codes (connectRefusal).
 func (h *limitsHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if pk.FixedHeader.Type == packets.Connect {
+		return pk, h.refuseMalformedConnect(cl, pk)
+	}
 	if pk.FixedHeader.Type != packets.Subscribe {
 		return pk, nil
 	}
@@ -172,6 +176,39 @@ func (h *limitsHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.P
 	return pk, nil
 }
 
+// connectRefusal names what is wrong with a CONNECT that is not MQTT 5
+// and the 3.1.1 answer: a protocol name or level other than MQTT 4 (or 5)
+// gets CONNACK 0x01, unacceptable protocol version (MQTT-3.1.2-2; mochi
+// would send its MQTT 5 code 0x82 or 0x81, meaningless to a 3.1.1 client);
+// a password without a user name is a protocol violation (MQTT-3.1.2-22),
+// closed without CONNACK. MQTT 5 allows the latter; mochi answers the
+// former itself.
+func connectRefusal(pk packets.Packet) (why string, connack bool) {
+	mqttName := string(pk.Connect.ProtocolName) == "MQTT"
+	switch {
+	case mqttName && pk.ProtocolVersion == 5:
+		return "", false
+	case !mqttName && string(pk.Connect.ProtocolName) != "MQIsdp", mqttName && pk.ProtocolVersion != 4:
+		return fmt.Sprintf("protocol %q level %d; AWS speaks MQTT 3.1.1 (MQTT 4) and 5", pk.Connect.ProtocolName, pk.ProtocolVersion), true
+	case pk.Connect.PasswordFlag && !pk.Connect.UsernameFlag:
+		return "a password without a user name (MQTT-3.1.2-22)", false
+	}
+	return "", false // MQIsdp (3.1): mochi answers 0x01 itself
+}
+
+func (h *limitsHook) refuseMalformedConnect(cl *mqtt.Client, pk packets.Packet) error {
+	why, connack := connectRefusal(pk)
+	if why == "" {
+		return nil
+	}
+	h.events.note("refused", pk.Connect.ClientIdentifier, why)
+	if connack {
+		cl.Properties.ProtocolVersion = 4
+		h.broker.SendConnack(cl, packets.ErrUnsupportedProtocolVersion, false, nil) // 0x01 in MQTT 3.1.1
+	}
+	return packets.ErrRejectPacket
+}
+
 // OnSubscribe fails the filters AWS refuses: all of a SUBSCRIBE with more
 // than 8, those over the topic limits, those past 50 subscriptions on the
 // connection, and Basic Ingest topics. An emptied filter is invalid, so mochi answers it with a
@@ -181,12 +218,22 @@ func (h *limitsHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Pac
 	for i := range pk.Filters {
 		f := &pk.Filters[i]
 		_, renewed := cl.State.Subscriptions.Get(f.Filter)
+		why := ""
 		switch {
-		case len(pk.Filters) > maxFiltersPerSub || !withinTopicLimits(f.Filter) || !renewed && held >= maxSubscriptions,
-			strings.HasPrefix(f.Filter, basicIngestPrefix): // AWS: no one subscribes to Basic Ingest
-			f.Filter = ""
+		case len(pk.Filters) > maxFiltersPerSub:
+			why = fmt.Sprintf("%d filters in one SUBSCRIBE; AWS allows %d", len(pk.Filters), maxFiltersPerSub)
+		case !withinTopicLimits(f.Filter):
+			why = fmt.Sprintf("over AWS's %d bytes or %d slashes", maxTopicBytes, maxTopicSlashes)
+		case !renewed && held >= maxSubscriptions:
+			why = fmt.Sprintf("past AWS's %d subscriptions a connection", maxSubscriptions)
+		case strings.HasPrefix(f.Filter, basicIngestPrefix):
+			why = "Basic Ingest topics take no subscriptions"
 		case !renewed:
 			held++ // counted even if authorization refuses it next
+		}
+		if why != "" {
+			h.events.note("refused", cl.ID, fmt.Sprintf("SUBSCRIBE to %s: %s", f.Filter, why))
+			f.Filter = ""
 		}
 	}
 	return pk

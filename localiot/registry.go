@@ -75,13 +75,17 @@ type Certificate struct {
 	Policies  []string  `json:"policies"` // attached policy names, sorted
 }
 
-// Policy is an IoT policy; only its default version is kept.
+// Policy is an IoT policy: the default version, which is in effect, and
+// every version (AWS keeps up to five).
 type Policy struct {
 	Name     string    `json:"name"`
-	Document string    `json:"document"`
-	Version  string    `json:"version"`
+	Document string    `json:"document"` // the default version's
+	Version  string    `json:"version"`  // the default version's id
 	Created  time.Time `json:"created"`
 	Modified time.Time `json:"modified"`
+	// Versions holds every version, the default included
+	// (registry_policies.go); a policy stored before versions has none.
+	Versions []PolicyVersion `json:"versions,omitempty"`
 	parsed   *policy.Document
 }
 

@@ -147,7 +147,8 @@ func (r *registry) CreatePolicy(name, document string) (Policy, error) {
 		return Policy{}, alreadyExists(p.Name, r.arn("policy", name), "Policy cannot be created - name already exists (name=%s)", name)
 	}
 	now := r.now().UTC()
-	p := &Policy{Name: name, Document: document, Version: "1", Created: now, Modified: now, parsed: parsed}
+	p := &Policy{Name: name, Document: document, Version: "1", Created: now, Modified: now, parsed: parsed,
+		Versions: []PolicyVersion{{ID: "1", Document: document, Created: now}}}
 	if err := r.save(put(policiesBucket, name, p)); err != nil {
 		return Policy{}, err
 	}
@@ -168,8 +169,12 @@ func (r *registry) GetPolicy(name string) (Policy, error) {
 func (r *registry) DeletePolicy(name string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.policies[name]; !ok {
+	p, ok := r.policies[name]
+	if !ok {
 		return notFound("Policy not found (name=%s)", name)
+	}
+	if len(p.Versions) > 1 {
+		return errorf(http.StatusConflict, "DeleteConflictException", "Cannot delete the policy because it has non-default versions; delete them first (name=%s)", name)
 	}
 	for _, c := range r.certs {
 		if slices.Contains(c.Policies, name) {

@@ -24,7 +24,17 @@ type shadowHook struct {
 
 func (h *shadowHook) ID() string { return "iotwatch-shadow" }
 
-func (h *shadowHook) Provides(b byte) bool { return b == mqtt.OnPublish }
+func (h *shadowHook) Provides(b byte) bool { return b == mqtt.OnPublish || b == mqtt.OnWillSent }
+
+// OnWillSent hands the service a will published on a shadow request topic
+// (a device's "reported: offline"), as AWS does: mochi publishes wills
+// past the publish hooks. OnConnect has checked it as the client's own
+// publish.
+func (h *shadowHook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
+	if thing, name, op, rest, ok := shadow.ParseTopic(pk.TopicName); ok && rest == "" {
+		h.handle(thing, name, op, pk.Payload)
+	}
+}
 
 func (h *shadowHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	// Our own answers come back through OnPublish too: never handle them.

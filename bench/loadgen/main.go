@@ -49,6 +49,7 @@ type load struct {
 	devices, rate, pad      int
 	duration                time.Duration
 	shadowMode              bool
+	shared                  bool // every device presents the monitor certificate
 	pid                     int
 }
 
@@ -61,6 +62,7 @@ func main() {
 	flag.IntVar(&l.pad, "pad", 0, "bytes of padding in each report (at most 7000: shadow state stays under 8 KB)")
 	flag.DurationVar(&l.duration, "duration", 60*time.Second, "how long each device reports (at most 10m)")
 	flag.BoolVar(&l.shadowMode, "shadow", true, "report as shadow updates (iotwatch serve); false: publish and receive back (a plain broker)")
+	flag.BoolVar(&l.shared, "shared", false, "every device presents the lab's monitor certificate (serve accepts only the certificates in its registry); default: one issued per device")
 	flag.IntVar(&l.pid, "pid", 0, "the broker's process id, for RSS and CPU")
 	flag.StringVar(&l.name, "name", "broker", "the broker's name in the result")
 	flag.StringVar(&l.out, "out", "", "write the result here (JSON)")
@@ -94,7 +96,21 @@ func (l load) run() error {
 	if err != nil {
 		return err
 	}
-	devices, err := connectAll(l.addr, ca, roots, l.devices, l.shadowMode)
+	certFor := func(name string) (tls.Certificate, error) {
+		leaf, err := ca.Issue(pki.Spec{CommonName: name})
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		return tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
+	}
+	if l.shared {
+		pair, err := tls.LoadX509KeyPair(filepath.Join(l.pkiDir, pki.MonitorCertFile), filepath.Join(l.pkiDir, pki.MonitorKeyFile))
+		if err != nil {
+			return err
+		}
+		certFor = func(string) (tls.Certificate, error) { return pair, nil }
+	}
+	devices, err := connectAll(l.addr, certFor, roots, l.devices, l.shadowMode)
 	if err != nil {
 		return err
 	}
@@ -155,7 +171,7 @@ func newDevice(i int, shadowMode bool) *device {
 	return d
 }
 
-func connectAll(addr string, ca *pki.CA, roots *x509.CertPool, n int, shadowMode bool) ([]*device, error) {
+func connectAll(addr string, certFor func(string) (tls.Certificate, error), roots *x509.CertPool, n int, shadowMode bool) ([]*device, error) {
 	devices := make([]*device, n)
 	errs := make([]error, n)
 	sem := make(chan struct{}, 16) // TLS handshakes at once
@@ -167,19 +183,15 @@ func connectAll(addr string, ca *pki.CA, roots *x509.CertPool, n int, shadowMode
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			errs[i] = devices[i].connect(addr, ca, roots)
+			errs[i] = devices[i].connect(addr, certFor, roots)
 		}()
 	}
 	wg.Wait()
 	return devices, errors.Join(errs...)
 }
 
-func (d *device) connect(addr string, ca *pki.CA, roots *x509.CertPool) error {
-	leaf, err := ca.Issue(pki.Spec{CommonName: d.name})
-	if err != nil {
-		return err
-	}
-	pair, err := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
+func (d *device) connect(addr string, certFor func(string) (tls.Certificate, error), roots *x509.CertPool) error {
+	pair, err := certFor(d.name)
 	if err != nil {
 		return err
 	}

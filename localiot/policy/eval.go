@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Request is one authorization question.
 type Request struct {
@@ -13,6 +16,15 @@ type Request struct {
 	// Context holds condition keys (case-insensitive) with their values,
 	// e.g. "iot:ConnectAttributes": ["LastWill"].
 	Context map[string][]string
+	// Now is aws:CurrentTime and aws:EpochTime; zero is the clock's time.
+	Now time.Time
+}
+
+func (r Request) now() time.Time {
+	if r.Now.IsZero() {
+		return time.Now()
+	}
+	return r.Now
 }
 
 // Decision is the outcome of Evaluate.

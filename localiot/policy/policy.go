@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"sort"
 	"strings"
 	"unicode"
 )
@@ -45,12 +47,12 @@ func malformed(format string, a ...any) error {
 
 // rawStatement keeps the JSON shapes IAM allows: a string or a list.
 type rawStatement struct {
-	Effect      string                             `json:"Effect"`
-	Action      stringOrList                       `json:"Action"`
-	NotAction   stringOrList                       `json:"NotAction"`
-	Resource    stringOrList                       `json:"Resource"`
-	NotResource stringOrList                       `json:"NotResource"`
-	Condition   map[string]map[string]stringOrList `json:"Condition"`
+	Effect      string                          `json:"Effect"`
+	Action      stringOrList                    `json:"Action"`
+	NotAction   stringOrList                    `json:"NotAction"`
+	Resource    stringOrList                    `json:"Resource"`
+	NotResource stringOrList                    `json:"NotResource"`
+	Condition   map[string]map[string]valueList `json:"Condition"`
 }
 
 type stringOrList []string
@@ -69,6 +71,111 @@ func (s *stringOrList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// valueList is a condition's values: strings, or booleans and numbers
+// written unquoted ({"Bool": {"aws:SecureTransport": true}}), one or a list.
+type valueList []string
+
+func (s *valueList) UnmarshalJSON(b []byte) error {
+	var many []json.RawMessage
+	if err := json.Unmarshal(b, &many); err != nil {
+		many = []json.RawMessage{b}
+	}
+	*s = make([]string, len(many))
+	for i, raw := range many {
+		var one any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&one); err != nil {
+			return err
+		}
+		switch v := one.(type) {
+		case string:
+			(*s)[i] = v
+		case bool, json.Number:
+			(*s)[i] = fmt.Sprint(v)
+		default:
+			return fmt.Errorf("condition values must be strings, booleans or numbers, got %s", b)
+		}
+	}
+	return nil
+}
+
+// Keys are case-sensitive, as AWS's: "effect" or "VERSION" is not a key
+// it knows (encoding/json would take them for Effect and Version).
+var (
+	documentKeys  = map[string]bool{"Version": true, "Id": true, "Statement": true}
+	statementKeys = map[string]bool{"Sid": true, "Effect": true, "Action": true, "NotAction": true,
+		"Resource": true, "NotResource": true, "Condition": true}
+)
+
+// checkJSON reads doc token by token: exactly one JSON value, no object
+// holding a key twice (encoding/json would let the last one win, so
+// "Effect":"Deny","Effect":"Allow" would allow), and only the keys AWS
+// knows, spelled as AWS spells them, in the document and its statements.
+func checkJSON(doc string) error {
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.UseNumber()
+	if err := walk(dec, "policy document", documentKeys); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return malformed("policy document: data after its JSON object; give one object")
+	}
+	return nil
+}
+
+// walk reads one value; keys, when not nil, are the keys it may have.
+func walk(dec *json.Decoder, path string, keys map[string]bool) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return malformed("policy document is not valid JSON: %v", err)
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return malformed("policy document is not valid JSON: %v", err)
+			}
+			k := kt.(string)
+			if seen[k] {
+				return malformed("%s: the key %q appears twice", path, k)
+			}
+			seen[k] = true
+			if keys != nil && !keys[k] {
+				return malformed("%s: unknown key %q (keys are case-sensitive: %s)", path, k, strings.Join(sortedKeys(keys), ", "))
+			}
+			var inner map[string]bool
+			if keys != nil && k == "Statement" {
+				inner = statementKeys
+			}
+			if err := walk(dec, path+"."+k, inner); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			if err := walk(dec, fmt.Sprintf("%s[%d]", path, i), keys); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Size counts a document's characters without whitespace, as AWS's limit does.
 func Size(doc string) int {
 	n := 0
@@ -85,12 +192,14 @@ func Parse(doc string) (*Document, error) {
 	if n := Size(doc); n > MaxSize {
 		return nil, malformed("policy document is %d characters long without whitespace; the limit is %d", n, MaxSize)
 	}
+	if err := checkJSON(doc); err != nil {
+		return nil, err
+	}
 	var top struct {
 		Version   string          `json:"Version"`
 		Statement json.RawMessage `json:"Statement"`
 	}
-	dec := json.NewDecoder(strings.NewReader(doc))
-	if err := dec.Decode(&top); err != nil {
+	if err := json.Unmarshal([]byte(doc), &top); err != nil {
 		return nil, malformed("policy document is not valid JSON: %v", err)
 	}
 	if top.Version != "2012-10-17" && top.Version != "2008-10-17" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 const arn = "arn:aws:iot:us-east-1:123456789012:"
@@ -31,8 +32,45 @@ var guide = map[string]string{
 	"retainedWill": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect",
 		"Resource":"` + arn + `client/uniqueMqttClientId",
 		"Condition":{"ForAllValues:StringEquals":{"iot:ConnectAttributes":["LastWill"]}}}]}`,
-	"notAction":   `{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iot:Publish","Resource":"*"}}`,
+	"notAction": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iot:Publish","Resource":"*"}}`,
+	// From AWS's docs (basic-policy-variables.md) and IAM's condition
+	// operators, as users paste them.
+	"sourceIp": `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["iot:Connect"],"Resource":["` + arn + `client/clientid1"]},
+		{"Effect":"Allow","Action":["iot:Publish"],"Resource":["` + arn + `topic/my/topic/${iot:ClientId}"],
+		 "Condition":{"IpAddress":{"aws:SourceIp":"123.45.167.89"}}}]}`,
+	"labNet": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*",
+		"Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","192.168.1.0/24"]},"NotIpAddress":{"aws:SourceIp":"10.9.9.9"}}}]}`,
+	"ifExists": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*",
+		"Condition":{"StringEqualsIfExists":{"iot:Connection.Thing.ThingTypeName":"sensor"}}}]}`,
+	"null": `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iot:Connect","Resource":"*",
+		"Condition":{"Null":{"iot:Connection.Thing.ThingName":true}}},
+		{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`,
+	"until2030": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*",
+		"Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"},"DateGreaterThanEquals":{"aws:EpochTime":1767225600}}}]}`,
+	"arnLike": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*",
+		"Condition":{"ArnLike":{"iot:Arn":"arn:aws:iot:*:*:thing/lab-*"}}}]}`,
+	"boolBare": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*",
+		"Condition":{"Bool":{"iot:Connection.Thing.IsAttached":true},"NumericLessThan":{"iot:Level":10}}}]}`,
 	"literalStar": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"` + arn + `topic/a/${*}"}]}`,
+}
+
+// now is the requests' aws:CurrentTime.
+var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// TestDateConditions: DateLessThan on aws:CurrentTime, DateGreaterThanEquals
+// on aws:EpochTime (given unquoted), against the request's time.
+func TestDateConditions(t *testing.T) {
+	d, err := Parse(guide["until2030"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for at, want := range map[time.Time]Decision{now: Allowed, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC): ImplicitDeny,
+		time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC): ImplicitDeny} {
+		if got := Evaluate([]*Document{d}, Request{Action: "iot:Connect", Resource: arn + "client/x", Now: at}); got != want {
+			t.Errorf("at %v: %v, want %v", at, got, want)
+		}
+	}
 }
 
 func TestEvaluate(t *testing.T) {
@@ -83,6 +121,22 @@ func TestEvaluate(t *testing.T) {
 		{"no policy denies", nil, "iot:Connect", "client/x", nil, nil, ImplicitDeny},
 		{"${*} is a literal star", []string{"literalStar"}, "iot:Publish", "topic/a/*", nil, nil, Allowed},
 		{"${*} is no wildcard", []string{"literalStar"}, "iot:Publish", "topic/a/b", nil, nil, ImplicitDeny},
+		{"IpAddress: that address", []string{"sourceIp"}, "iot:Publish", "topic/my/topic/c1",
+			map[string]string{"iot:ClientId": "c1", "aws:SourceIp": "123.45.167.89"}, nil, Allowed},
+		{"IpAddress: another address", []string{"sourceIp"}, "iot:Publish", "topic/my/topic/c1",
+			map[string]string{"iot:ClientId": "c1", "aws:SourceIp": "123.45.167.90"}, nil, ImplicitDeny},
+		{"IpAddress: in a CIDR block", []string{"labNet"}, "iot:Connect", "client/x", map[string]string{"aws:SourceIp": "192.168.1.77"}, nil, Allowed},
+		{"IpAddress: outside every block", []string{"labNet"}, "iot:Connect", "client/x", map[string]string{"aws:SourceIp": "192.168.2.1"}, nil, ImplicitDeny},
+		{"NotIpAddress: the excluded address", []string{"labNet"}, "iot:Connect", "client/x", map[string]string{"aws:SourceIp": "10.9.9.9"}, nil, ImplicitDeny},
+		{"IfExists: key absent", []string{"ifExists"}, "iot:Connect", "client/x", nil, nil, Allowed},
+		{"IfExists: key present, equal", []string{"ifExists"}, "iot:Connect", "client/x", map[string]string{"iot:Connection.Thing.ThingTypeName": "sensor"}, nil, Allowed},
+		{"IfExists: key present, other", []string{"ifExists"}, "iot:Connect", "client/x", map[string]string{"iot:Connection.Thing.ThingTypeName": "lamp"}, nil, ImplicitDeny},
+		{"Null true: no thing, denied", []string{"null"}, "iot:Connect", "client/x", noThing, nil, ExplicitDeny},
+		{"Null true: a thing, allowed", []string{"null"}, "iot:Connect", "client/x", thing, nil, Allowed},
+		{"ArnLike matches", []string{"arnLike"}, "iot:Connect", "client/x", map[string]string{"iot:Arn": "arn:aws:iot:eu-west-1:1:thing/lab-7"}, nil, Allowed},
+		{"ArnLike does not", []string{"arnLike"}, "iot:Connect", "client/x", map[string]string{"iot:Arn": "arn:aws:iot:eu-west-1:1:thing/prod-7"}, nil, ImplicitDeny},
+		{"unquoted Bool and number", []string{"boolBare"}, "iot:Connect", "client/x", map[string]string{"iot:Connection.Thing.IsAttached": "true", "iot:Level": "9"}, nil, Allowed},
+		{"unquoted number, over", []string{"boolBare"}, "iot:Connect", "client/x", map[string]string{"iot:Connection.Thing.IsAttached": "true", "iot:Level": "10"}, nil, ImplicitDeny},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -98,7 +152,7 @@ func TestEvaluate(t *testing.T) {
 			if res != "*" {
 				res = arn + res
 			}
-			got := Evaluate(docs, Request{Action: c.action, Resource: res, Vars: c.vars, Context: c.ctx})
+			got := Evaluate(docs, Request{Action: c.action, Resource: res, Vars: c.vars, Context: c.ctx, Now: now})
 			if got != c.want {
 				t.Errorf("got %v, want %v", got, c.want)
 			}
@@ -143,6 +197,14 @@ func TestParseRefusesMalformed(t *testing.T) {
 		{"unknown operator", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*","Condition":{"Regex":{"a":"b"}}}]}`, "Regex"},
 		{"resource not an ARN", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"topic/a"}]}`, "write an ARN"},
 		{"too large", big, "limit is 2048"},
+		{"trailing garbage", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]} x`, "data after"},
+		{"two objects", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}{"Version":"2012-10-17"}`, "data after"},
+		{"lower-case effect key", `{"Version":"2012-10-17","Statement":[{"effect":"Allow","Action":"iot:*","Resource":"*"}]}`, `unknown key "effect"`},
+		{"upper-case version key", `{"VERSION":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}`, `unknown key "VERSION"`},
+		{"duplicate effect", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Effect":"Allow","Action":"iot:*","Resource":"*"}]}`, `"Effect" appears twice`},
+		{"duplicate, case apart", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","effect":"Allow","Action":"iot:*","Resource":"*"}]}`, `unknown key "effect"`},
+		{"duplicate condition key", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*","Condition":{"Bool":{"a":"true","a":"false"}}}]}`, `"a" appears twice`},
+		{"Null…IfExists", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*","Condition":{"NullIfExists":{"a":"true"}}}]}`, "NullIfExists"},
 	}
 	for _, c := range cases {
 		_, err := Parse(c.doc)
