@@ -81,6 +81,7 @@ type soak struct {
 	blindSince  time.Time   // start of the open blind span; zero while the link is up
 	blindCause  blindCause
 	watchSince  time.Time // when the current unbroken watch began (link up, or the end of a stall)
+	linkUpAt    time.Time // when the link last came up (presence heard before may be stale)
 	lastHeard   time.Time // the last update iotwatch heard (accepted, documents, delta)
 	deaf        bool      // blind since lastHeard: the shadow moved on unheard
 	begin       time.Time // the run's start when the monitor was made after it (a thing found late)
@@ -97,8 +98,6 @@ type soak struct {
 	gaps        gapSample // report gaps outside blind time
 	reconnects  int       // device connected events after the first
 	connects    int
-	stalls      int
-	deafSpells  int
 }
 
 // gapSample keeps the longest report gap and a uniform sample of all of
@@ -228,6 +227,11 @@ func (m *Monitor) withdraw(from time.Time) {
 		m.s.open = false
 	}
 	m.s.dropouts, m.s.seen = m.s.dropouts[:n], m.s.seen[:n]
+	// A disconnect heard meanwhile still counts: its dropout was folded
+	// into the withdrawn one.
+	if p := m.Presence; p.EventType == "disconnected" && p.At.After(from) && !m.s.open && !m.s.deviceLast.IsZero() {
+		m.openDropout(m.s.deviceLast, p.DisconnectReason, p.At)
+	}
 }
 
 func (m *Monitor) openDropout(start time.Time, cause string, at time.Time) {
@@ -394,7 +398,7 @@ func (m *Monitor) noteLink(l event.Link) {
 		m.endBlind(l.At)
 	}
 	if up {
-		m.s.watchSince, m.s.everUp, m.s.fresh = l.At, true, false
+		m.s.watchSince, m.s.linkUpAt, m.s.everUp, m.s.fresh = l.At, l.At, true, false
 	}
 	m.rebase = true // documents of a new connection may come before it is up
 }

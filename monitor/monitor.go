@@ -174,8 +174,8 @@ func (m *Monitor) Apply(ev event.Event) {
 		m.blindAfter(m.s.last, e.At, dropped)
 	case event.Stall:
 		m.log(e.At, Warn, "iotwatch stood still for %s (its clock jumped): blind meanwhile", e.At.Sub(e.Since).Round(time.Millisecond))
+		m.Tick(e.Since) // the last instant watched
 		m.blindAfter(e.Since, e.At, stalled)
-		m.s.stalls++
 	}
 }
 
@@ -185,7 +185,6 @@ func (m *Monitor) applyDoc(d event.ShadowDoc) {
 	if d.Kind != event.DocGet {
 		m.heard(d.At)
 	} else if m.unheard(d) {
-		m.s.deafSpells++
 		m.log(d.At, Bad, "iotwatch is deaf: the shadow is at version %d (it heard %d) with reports it never received; blind since the last update it heard, %s", d.Version, m.Version, m.s.lastHeard.Format("15:04:05"))
 		m.blindAfter(m.s.lastHeard, time.Time{}, deaf)
 		m.s.deaf = true
@@ -344,11 +343,11 @@ func (m *Monitor) earliest(d event.ShadowDoc) time.Time {
 // disconnectedBefore says whether a report made no earlier than made came
 // after the device's client id was known to be disconnected (its lifecycle
 // event, by the event's own time when it has one, heard in the current
-// watch: one heard before blind time may have been followed by a connect
-// iotwatch missed): another client wrote it.
+// connection: one heard before a link cut may have been followed by a
+// connect iotwatch missed): another client wrote it.
 func (m *Monitor) disconnectedBefore(made time.Time) bool {
 	p := m.Presence
-	if p.EventType != "disconnected" || m.s.watchSince.IsZero() || p.At.Before(m.s.watchSince) {
+	if p.EventType != "disconnected" || m.s.linkUpAt.IsZero() || p.At.Before(m.s.linkUpAt) {
 		return false
 	}
 	at := p.At
