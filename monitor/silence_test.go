@@ -262,3 +262,25 @@ func TestBeginMakesTheTimeBeforeTheThingWasFoundUnwatched(t *testing.T) {
 		t.Fatalf("span %s unwatched %s observed %s", st.Span, st.Unwatched, st.Observed)
 	}
 }
+
+// A device that died while iotwatch stood still: the reports that queued
+// are placed where the device made them, so a read after the stall shows
+// the silence from the last of them, not from their late delivery.
+func TestReportsQueuedByAStallArePlaced(t *testing.T) {
+	m := up(o30)
+	m.Apply(event.ShadowDoc{At: sec(0.2), Kind: event.DocGet, Version: 0})
+	for i := 1; i <= 10; i++ {
+		m.Apply(withMeta(sec(float64(i)), sec(float64(i)), int64(i), map[string]any{"seq": float64(i), "interval_s": 1.0}))
+	}
+	m.Apply(event.Stall{Since: sec(10.25), At: sec(50)})
+	for i := 11; i <= 15; i++ { // made before the device died at 15.5 s
+		m.Apply(withMeta(sec(50), sec(float64(i)+0.5), int64(i), map[string]any{"seq": float64(i), "interval_s": 1.0}))
+	}
+	m.Apply(event.ShadowDoc{At: sec(50.5), Kind: event.DocGet, Version: 15, Reported: map[string]any{"seq": 15.0, "interval_s": 1.0},
+		ReportedMetadata: withMeta(t0, sec(15.5), 0, map[string]any{"seq": 1.0}).ReportedMetadata})
+	m.Tick(sec(51))
+	st := m.Stats(sec(51))
+	if len(st.Dropouts) != 1 || !st.Dropouts[0].Start.Equal(sec(15.5)) || !m.LastReport().Equal(sec(15.5)) {
+		t.Fatalf("dropouts %+v last report %s", st.Dropouts, m.LastReport())
+	}
+}

@@ -24,6 +24,7 @@ package report
 //     the run, the clocks differ by more than 5 s, or the run ended early
 //     (a signal before its duration, a log without its closing line).
 //   - Else FAIL iff no report counted, else PASS.
+//   - A dropout opens iff such a silence or disconnect was seen.
 //   - Reports written while the device's disconnect was heard on the current
 //     connection are another client's; any other write counts as the
 //     device's (iotwatch cannot tell them apart).
@@ -574,6 +575,10 @@ func checkV(seed uint64, fig *vfigures) error {
 	switch {
 	case !outcomeOK:
 		return fmt.Errorf("verdict %s (%s), truth %s (silence %v, heard disconnect %v)", v.Outcome, v.Rule, tr.outcome, tr.silenceFail, tr.heardDisconnect)
+	case !tr.ambiguous && (len(st.Dropouts) > 0) != (tr.silenceFail || tr.heardDisconnect):
+		// The threshold is max_gap here: a dropout opens iff a silence
+		// passed it or the device's disconnect was heard.
+		return fmt.Errorf("dropouts %+v, truth: silence past max_gap %v, heard disconnect %v", st.Dropouts, tr.silenceFail, tr.heardDisconnect)
 	case st.Reports != tr.reports || st.Foreign != tr.foreign:
 		return fmt.Errorf("reports/another client's %d/%d, truth %d/%d", st.Reports, st.Foreign, tr.reports, tr.foreign)
 	case st.Blind+st.Unwatched != tr.unseen:
