@@ -126,7 +126,7 @@ func generateV(seed uint64) *vtimeline {
 		tl.mode, until = "dies", tBase.Add(between(r, total/4, total))
 	case f < 13:
 		tl.mode, until = "killed", tBase.Add(between(r, total/4, total))
-		tl.disc = until.Add(between(r, 100*time.Millisecond, time.Second))
+		tl.disc = until.Add(between(r, 100*time.Millisecond, pick(r, time.Second, 3*M))) // at once, or after a keep-alive
 	case f < 15:
 		tl.mode, from, until = "one report", tBase.Add(between(r, time.Second, 5*time.Second)), tBase.Add(5*time.Second)
 	case f < 18:
