@@ -70,6 +70,11 @@ type RunInfo struct {
 // was killed or could not write, and the time after Last is unknown.
 func (r RunInfo) Ended() bool { return r.End != nil }
 
+// Cut says whether the run's log was cut short: written by a version that
+// closes its runs (its lines carry a run id) and without its closing line.
+// A run from before closing lines is not cut, only old.
+func (r RunInfo) Cut() bool { return r.ID != "" && r.End == nil }
+
 // runs groups a log's lines into runs as they are read.
 type runs struct {
 	list     []RunInfo
