@@ -305,7 +305,7 @@ func (m *Monitor) countReport(d event.ShadowDoc) {
 			m.notePlottable(d.At, k, n)
 		}
 	}
-	m.checkSeq(d, d.At)
+	m.checkSeq(d, made)
 	m.settlePending(d)
 }
 
