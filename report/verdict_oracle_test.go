@@ -296,7 +296,7 @@ func withTime(ev event.Event, t time.Time) event.Event {
 // vtruth is what the rules say of the record.
 type vtruth struct {
 	outcome            Outcome
-	ambiguous          bool // a silence within the skew's uncertainty of max_gap: FAIL or not may go either way
+	ambiguous          bool // a silence from a time read in skewed metadata within the skew's uncertainty of max_gap: FAIL or not may go either way
 	reports, foreign   int
 	unseen, longestGap time.Duration
 	silenceFail        bool
@@ -397,10 +397,6 @@ func (tl *vtimeline) truth() vtruth {
 	// Silences: in each piece, from the last report iotwatch could know of
 	// (read from the shadow when the piece began with a read) to the next
 	// one it heard, or to the piece's end.
-	margin := time.Duration(0)
-	if tl.skew != 0 {
-		margin = 1200 * time.Millisecond
-	}
 	// A read of the shadow tells when the device last reported: a piece
 	// that did not begin with one counts from its start until its first.
 	revealed := func(t time.Time) time.Time {
@@ -410,6 +406,10 @@ func (tl *vtimeline) truth() vtruth {
 		}
 		return tl.writes[i].made
 	}
+	margin := time.Duration(0)
+	if tl.skew != 0 {
+		margin = 600 * time.Millisecond
+	}
 	// A report delivered after a stall counts from when it was made, but
 	// from its arrival when made within a second of the stall's end (the
 	// skew's measure is no finer): the device is never taken for silent
@@ -417,6 +417,9 @@ func (tl *vtimeline) truth() vtruth {
 	credited := false
 	for i, q := range queued {
 		credited = credited || q && tl.writes[i].made.After(tl.b1.Add(-time.Second))
+		// With a skew, which side of that second a report falls is as
+		// exact as the skew's correction.
+		tr.ambiguous = tr.ambiguous || q && tl.skew != 0 && tl.writes[i].made.Sub(tl.b1.Add(-time.Second)).Abs() < margin
 	}
 	var reads []time.Time
 	for _, ev := range tl.events {
@@ -426,13 +429,14 @@ func (tl *vtimeline) truth() vtruth {
 	}
 	for _, p := range pieces {
 		ref, gapRef, known := p.from, p.from, p.known || (credited && p.from.Equal(tl.b1))
+		read := false // ref was read from the shadow's metadata: as exact as the skew's correction
 		if w := revealed(p.from); p.known && !w.IsZero() {
-			ref = w
+			ref, read = w, true
 		}
 		check := func(t time.Time) {
 			sil := t.Sub(ref)
 			tr.silenceFail = tr.silenceFail || sil > tl.M
-			tr.ambiguous = tr.ambiguous || (sil-tl.M).Abs() < margin
+			tr.ambiguous = tr.ambiguous || read && (sil-tl.M).Abs() < margin
 			tr.longestGap = max(tr.longestGap, t.Sub(gapRef))
 		}
 		r := sort.Search(len(reads), func(i int) bool { return reads[i].After(p.from) })
@@ -444,18 +448,18 @@ func (tl *vtimeline) truth() vtruth {
 				if !known {
 					check(reads[r])
 					if w := revealed(reads[r]); !w.IsZero() && w.Before(ref) {
-						ref = w
+						ref, read = w, true
 					}
 					known = true
 				}
 			}
 			check(t)
-			ref, gapRef = t, t
+			ref, gapRef, read = t, t, false
 		}
 		for ; !known && r < len(reads) && !reads[r].After(p.to); r++ {
 			check(reads[r])
 			if w := revealed(reads[r]); !w.IsZero() && w.Before(ref) {
-				ref = w
+				ref, read = w, true
 			}
 			known = true
 		}
