@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
-	"github.com/iotwatch/iotwatch/event"
-	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/pipeline"
 	"github.com/iotwatch/iotwatch/tui"
 )
 
@@ -53,27 +52,40 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return watchFleet(ctx, cfg, opts, single, *logPath, *noColor, stderr)
 	}
 	session := sessionOf(cfg) // before Dial: the log's run starts before its first event
+	log, err := openLog(*logPath, stderr)
+	if err != nil {
+		return err
+	}
 	conn, err := awsconn.Dial(opts)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	var source tui.Conn = conn
-	if *logPath != "" {
-		log, err := eventlog.Create(*logPath, session)
-		if err != nil {
-			return err
-		}
-		defer log.Close()
-		source = logged(conn, log)
-	}
+	teeLog, closeLog := watchLog(log)
+	defer closeLog()
+	p := pipeline.New(pipeline.Options{Monitor: single.Monitor, Log: teeLog, LogFailed: log.failed})
+	p.Open(session)
 	started := time.Now()
-	single.Conn = source
+	single.Conn, single.Pipeline = conn, p
 	final, err := runTUI(ctx, single, *noColor)
 	if err != nil || *csvPath == "" || final.Monitor() == nil {
 		return err
 	}
 	return writeCSV(*csvPath, final.Monitor(), started, time.Now())
+}
+
+// watchLog is a watch's log, written off the UI's goroutine (nil without
+// a file), and what closes it: the lines still queued are written first.
+func watchLog(log *soakLog) (pipeline.Log, func()) {
+	if log.log() == nil {
+		return nil, func() {}
+	}
+	a := pipeline.NewAsync(log)
+	return a, func() {
+		if err := a.Close(); err != nil {
+			log.failed(err)
+		}
+	}
 }
 
 // writeCSV writes the plotted field from start to end as 1 s means (at most a day).
@@ -90,32 +102,3 @@ func writeCSV(path string, mon *monitor.Monitor, start, end time.Time) error {
 	}
 	return f.Close()
 }
-
-// loggedConn passes a connection's events on after appending each to the
-// event log, so the UI never does that IO itself.
-type loggedConn struct {
-	*awsconn.Conn
-	events <-chan event.Event
-}
-
-func logged(conn *awsconn.Conn, log *eventlog.Writer) *loggedConn {
-	return &loggedConn{Conn: conn, events: teeLog(conn.Events(), log)}
-}
-
-// teeLog passes events on after appending each to log, off the UI
-// goroutine; the raw-topics view's traffic is not the thing's history.
-func teeLog(in <-chan event.Event, log *eventlog.Writer) <-chan event.Event {
-	out := make(chan event.Event, 1024)
-	go func() {
-		defer close(out)
-		for ev := range in {
-			if _, raw := ev.(event.Raw); !raw {
-				log.Write(ev)
-			}
-			out <- ev
-		}
-	}()
-	return out
-}
-
-func (l *loggedConn) Events() <-chan event.Event { return l.events }
