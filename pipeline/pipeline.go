@@ -98,9 +98,11 @@ func (p *Pipeline) Add(thing string) *monitor.Monitor {
 // line a thing seen for the first time in this run needs (its session, and
 // a link up when ev came over a connection already up), and tees each line
 // into the log. It returns the things ev went to. Raw messages (the raw
-// topics view's) are neither logged nor applied.
+// topics view's) are neither logged nor applied: they only tick the
+// monitors at their time, as the clock would.
 func (p *Pipeline) Apply(ev event.Event) []string {
 	if _, raw := ev.(event.Raw); raw {
+		p.Tick(ev.Time())
 		return nil
 	}
 	if s, ok := ev.(event.Session); ok {
@@ -186,13 +188,12 @@ func (p *Pipeline) join(thing string, at time.Time, viaUpLink bool) {
 	}
 	p.inRun[thing] = true
 	mon := p.monitor(thing)
-	if p.run.At.IsZero() {
-		return // a screen without a log: no session to open
+	if !p.run.At.IsZero() { // a screen without a log has no session to open
+		s := p.run
+		s.Thing = thing
+		p.write(s)
+		mon.Apply(s)
 	}
-	s := p.run
-	s.Thing = thing
-	p.write(s)
-	mon.Apply(s)
 	if viaUpLink {
 		up := event.Link{At: at, State: event.LinkUp, Things: []string{thing}}
 		p.write(up)
