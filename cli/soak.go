@@ -27,6 +27,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	duration := fs.Duration("duration", 0, "how long to watch, e.g. 8h (SIGINT, SIGTERM or SIGHUP end it early: INCONCLUSIVE unless it already FAILed)")
 	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
 	reportPath := fs.String("report", "", "write the Markdown report here, with .svg and .json beside it")
+	endpointURL := endpointURLFlag(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var events <-chan event.Event
 	var read func()
 	if fleet {
-		fo := fleetOptions(ctx, cfg, opts, stderr)
+		fo := fleetOptions(ctx, cfg, opts, *endpointURL, stderr)
 		fo.Conn.Log = stderr
 		session.Thing = "" // the fleet's run; each thing gets its own session line
 		p.Open(session, fo.Things...)

@@ -21,6 +21,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	noColor := fs.Bool("no-color", false, "no colours (also NO_COLOR)")
 	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
 	csvPath := fs.String("csv", "", "on exit, write the plotted field (1 s means) to this CSV file")
+	endpointURL := endpointURLFlag(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -49,7 +50,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *csvPath != "" {
 			return usagef("--csv is for one thing: open the thing from the fleet screen and export its plot with x")
 		}
-		return watchFleet(ctx, cfg, opts, single, *logPath, *noColor, stderr)
+		return watchFleet(ctx, cfg, opts, single, *logPath, *endpointURL, *noColor, stderr)
 	}
 	session := sessionOf(cfg) // before Dial: the log's run starts before its first event
 	log, err := openLog(*logPath, stderr)

@@ -33,6 +33,12 @@ func (t *thingFlags) Set(name string) error {
 	return nil
 }
 
+// endpointURLFlag is --endpoint-url of watch and soak: the control plane
+// that lists the things a fleet's match accepts.
+func endpointURLFlag(fs *flag.FlagSet) *string {
+	return fs.String("endpoint-url", "", "with [thing] match: the control plane listing the things at start (default: AWS's, or https://ENDPOINT:8443 for iotwatch serve)")
+}
+
 // repeatThing makes addConnFlags' --thing repeatable.
 func repeatThing(fs *flag.FlagSet, over *config.Overrides) *thingFlags {
 	t := &thingFlags{over: over}
@@ -60,13 +66,13 @@ func (t *thingFlags) apply(cfg *config.Config) error {
 // listed before the run starts so that each is watched from its first
 // second; a matching thing that reports later (the update/accepted
 // wildcard) joins then.
-func fleetOptions(ctx context.Context, cfg *config.Config, opts awsconn.Options, stderr io.Writer) awsconn.FleetOptions {
+func fleetOptions(ctx context.Context, cfg *config.Config, opts awsconn.Options, endpointURL string, stderr io.Writer) awsconn.FleetOptions {
 	fo := awsconn.FleetOptions{Conn: opts, Things: slices.Clone(cfg.Thing.Names)}
 	if cfg.Thing.Match == "" {
 		return fo
 	}
 	fo.Match, fo.Discover = cfg.Thing.Matches, true
-	client, _, err := fleetControlPlane(ctx, cfg, "", "")
+	client, _, err := fleetControlPlane(ctx, cfg, endpointURL, "")
 	if err == nil {
 		listCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
@@ -85,8 +91,8 @@ func fleetOptions(ctx context.Context, cfg *config.Config, opts awsconn.Options,
 }
 
 // watchFleet runs the fleet screen over the configured things.
-func watchFleet(ctx context.Context, cfg *config.Config, opts awsconn.Options, single tui.Options, logPath string, noColor bool, stderr io.Writer) error {
-	fo := fleetOptions(ctx, cfg, opts, stderr)
+func watchFleet(ctx context.Context, cfg *config.Config, opts awsconn.Options, single tui.Options, logPath, endpointURL string, noColor bool, stderr io.Writer) error {
+	fo := fleetOptions(ctx, cfg, opts, endpointURL, stderr)
 	session := sessionOf(cfg) // before Dial: the log's run starts before its first event
 	session.Thing = ""        // the fleet's run; each thing gets its own session line
 	log, err := openLog(logPath, stderr)

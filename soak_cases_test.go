@@ -1,0 +1,484 @@
+package main
+
+// The 16 cases of issue 19 (the soak verdict, round 2), each with the real
+// binary, the real emulator (one serve shared by the cases, each case its
+// own things) and devices made of mosquitto_pub -l whose reports are
+// written at exact times. Durations and thresholds are scaled down (a
+// soak of seconds, max_gap of seconds) so the file runs in about a minute.
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/iotwatch/iotwatch/internal/testkit"
+	"github.com/iotwatch/iotwatch/report"
+)
+
+// caseLab is the shared lab: the built binary, certificates, one serve
+// (MQTT and the control plane).
+type caseLab struct {
+	dir, bin, addr, api, port string
+	out                       *lockedBuffer
+	serve                     *exec.Cmd
+	err                       error
+}
+
+var (
+	sharedLab  caseLab
+	sharedOnce sync.Once
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedLab.serve != nil {
+		sharedLab.serve.Process.Kill()
+		sharedLab.serve.Wait()
+	}
+	if sharedLab.dir != "" {
+		os.RemoveAll(sharedLab.dir)
+	}
+	os.Exit(code)
+}
+
+// lab starts the shared lab once; each case runs in parallel on its own
+// things.
+func lab(t *testing.T) *caseLab {
+	t.Helper()
+	t.Parallel()
+	sharedOnce.Do(func() { sharedLab.err = sharedLab.start() })
+	if sharedLab.err != nil {
+		t.Fatalf("lab: %v\n%s", sharedLab.err, sharedLab.out)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serve's output:\n%s", sharedLab.out)
+		}
+	})
+	return &sharedLab
+}
+
+func (l *caseLab) start() error {
+	var err error
+	if l.dir, err = os.MkdirTemp("", "iotwatch-cases-"); err != nil {
+		return err
+	}
+	l.out = &lockedBuffer{}
+	l.bin = filepath.Join(l.dir, "iotwatch")
+	if b, err := exec.Command("go", "build", "-o", l.bin, ".").CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v %s", err, b)
+	}
+	if b, err := exec.Command(l.bin, "certs", "init", "--dir", l.dir, "--thing", "c0").CombinedOutput(); err != nil {
+		return fmt.Errorf("certs: %v %s", err, b)
+	}
+	l.addr, l.api = testkit.FreeAddr(&testing.T{}), testkit.FreeAddr(&testing.T{})
+	_, l.port, _ = strings.Cut(l.addr, ":")
+	l.serve = exec.Command(l.bin, "serve", "--listen", l.addr, "--api-listen", l.api, "--pki", l.dir, "--data", filepath.Join(l.dir, "data"))
+	l.serve.Stdout, l.serve.Stderr = l.out, l.out
+	if err := l.serve.Start(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(l.out.String(), "emulator on") {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("serve never listened")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+// config writes a watch configuration for [thing] (a line such as
+// `name = "c1"` or `match = "c5-*"`) with a [soak] table, in dir.
+func (l *caseLab) config(t *testing.T, dir, thing, soak string) string {
+	t.Helper()
+	text := fmt.Sprintf("[aws]\nendpoint = \"127.0.0.1\"\nport = %s\ncert = %q\nkey = %q\nca = %q\n\n[thing]\n%s\n\n[soak]\n%s\n",
+		l.port, filepath.Join(l.dir, "monitor.pem"), filepath.Join(l.dir, "monitor.key"), filepath.Join(l.dir, "ca.pem"), thing, soak)
+	path := filepath.Join(dir, "watch.toml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// device is a client of mosquitto_pub -l: each line written is one publish
+// to the thing's shadow update topic, at once. Its client id is the thing's
+// name (so its lifecycle events are the thing's) unless another is given.
+type device struct {
+	t   *testing.T
+	cmd *exec.Cmd
+	in  io.WriteCloser
+}
+
+func (l *caseLab) device(t *testing.T, thing, clientID string) *device {
+	t.Helper()
+	if clientID == "" {
+		clientID = thing
+	}
+	host, port, _ := strings.Cut(l.addr, ":")
+	cmd := exec.Command("mosquitto_pub", "-h", host, "-p", port, "--cafile", filepath.Join(l.dir, "ca.pem"),
+		"--cert", filepath.Join(l.dir, "monitor.pem"), "--key", filepath.Join(l.dir, "monitor.key"), "-i", clientID,
+		"-q", "1", "-t", "$aws/things/"+thing+"/shadow/update", "-l")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = l.out, l.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return &device{t: t, cmd: cmd, in: in}
+}
+
+// report publishes a report of the reported fields (JSON object members).
+func (d *device) report(fields string) {
+	fmt.Fprintf(d.in, "{\"state\":{\"reported\":{%s}}}\n", fields)
+}
+
+// kill ends the device's connection without a DISCONNECT (CONNECTION_LOST).
+func (d *device) kill() { d.cmd.Process.Kill(); d.cmd.Wait() }
+
+// every calls fn(i) at start + i × step for i in [from, to), in its own
+// goroutine; the returned channel closes after the last.
+func every(start time.Time, step time.Duration, from, to int, fn func(i int)) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := from; i < to; i++ {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * step)))
+			fn(i)
+		}
+	}()
+	return done
+}
+
+// soak is a run of the binary's soak in dir: its exit status, output and
+// JSON summary (a fleet's is read with fleetSummary).
+type soakRun struct {
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	dir  string
+	name string
+}
+
+func (l *caseLab) soak(t *testing.T, dir, name string, args ...string) *soakRun {
+	t.Helper()
+	r := &soakRun{out: &lockedBuffer{}, dir: dir, name: name}
+	r.cmd = exec.Command(l.bin, append([]string{"soak", "--report", filepath.Join(dir, name+".md")}, args...)...)
+	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.cmd.Process.Kill() })
+	return r
+}
+
+// wait waits for the soak and returns its exit status.
+func (r *soakRun) wait() int {
+	r.cmd.Wait()
+	return r.cmd.ProcessState.ExitCode()
+}
+
+func summaryOf(t *testing.T, path string) report.Summary {
+	t.Helper()
+	var s report.Summary
+	data, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(data, &s) != nil {
+		t.Fatalf("summary %s: %v %s", path, err, data)
+	}
+	return s
+}
+
+func fleetSummaryOf(t *testing.T, path string) (report.FleetSummary, map[string]report.Summary) {
+	t.Helper()
+	var s report.FleetSummary
+	data, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(data, &s) != nil {
+		t.Fatalf("fleet summary %s: %v %s", path, err, data)
+	}
+	by := map[string]report.Summary{}
+	for _, th := range s.Things {
+		by[th.Thing] = th
+	}
+	return s, by
+}
+
+// runBin runs the binary to its end: exit status and combined output.
+func (l *caseLab) runBin(args ...string) (int, string) {
+	cmd := exec.Command(l.bin, args...)
+	out, _ := cmd.CombinedOutput()
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// waitLine waits until the file holds a line containing s.
+func waitLine(t *testing.T, path, s string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if f, err := os.Open(path); err == nil {
+			sc := bufio.NewScanner(f)
+			for sc.Scan() {
+				if strings.Contains(sc.Text(), s) {
+					f.Close()
+					return
+				}
+			}
+			f.Close()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never held %q", path, s)
+}
+
+// linkUp waits until a soak's log says its link is up: the timeline of the
+// case starts there.
+func linkUp(t *testing.T, log string) time.Time {
+	t.Helper()
+	waitLine(t, log, `"state":"up"`)
+	return time.Now()
+}
+
+// reporting starts a device reporting seq every step from the returned
+// start, until stop is closed.
+func reporting(d *device, step time.Duration, extra string, stop <-chan struct{}) {
+	go func() {
+		for seq := 1; ; seq++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(step):
+			}
+			d.report(fmt.Sprintf(`"seq":%d,"temp":%d%s`, seq, 20+seq%5, extra))
+		}
+	}()
+}
+
+// Case 7: a soak stopped before --duration by SIGTERM, SIGINT or SIGHUP
+// is INCONCLUSIVE (exit 3) and says when and by which signal.
+func TestCase07StoppedEarly(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	cfg := l.config(t, dir, `name = "c7"`, "")
+	stop := make(chan struct{})
+	defer close(stop)
+	reporting(l.device(t, "c7", ""), 300*time.Millisecond, "", stop)
+	var wg sync.WaitGroup
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := sig.String()[:4]
+			log := filepath.Join(dir, name+".jsonl")
+			r := l.soak(t, dir, name, "-c", cfg, "--duration", "8h", "--log", log)
+			linkUp(t, log)
+			time.Sleep(2 * time.Second)
+			r.cmd.Process.Signal(sig)
+			code := r.wait()
+			sum := summaryOf(t, filepath.Join(dir, name+".json"))
+			want := map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGHUP: "SIGHUP"}[sig]
+			md, _ := os.ReadFile(filepath.Join(dir, name+".md"))
+			if code != 3 || sum.Verdict != "INCONCLUSIVE" || sum.Pass || !strings.Contains(sum.Rule, "stopped by "+want) ||
+				!strings.Contains(string(md), "stopped by "+want) || !strings.Contains(r.out.String(), "soak INCONCLUSIVE") {
+				t.Errorf("%s: exit %d, %s: %s\n%s", want, code, sum.Verdict, sum.Rule, r.out)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Case 9: two things' runs appended to one log are reported as a fleet,
+// each with its own lines: t1 never reported (FAIL), t2 did (PASS).
+func TestCase09TwoThingsInOneLog(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	log := filepath.Join(dir, "both.jsonl")
+	first := l.soak(t, dir, "c9a", "-c", l.config(t, dir, `name = "c9a"`, "max_blind = 60"), "--duration", "3s", "--log", log)
+	if code := first.wait(); code != 1 {
+		t.Fatalf("c9a never reports: exit %d, want FAIL\n%s", code, first.out)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	reporting(l.device(t, "c9b", ""), 300*time.Millisecond, "", stop)
+	second := l.soak(t, dir, "c9b", "-c", l.config(t, dir, `name = "c9b"`, "max_blind = 60"), "--duration", "4s", "--log", log)
+	if code := second.wait(); code != 0 {
+		t.Fatalf("c9b reports: exit %d, want PASS\n%s", code, second.out)
+	}
+	code, out := l.runBin("report", "--report", filepath.Join(dir, "both.md"), log)
+	fleet, by := fleetSummaryOf(t, filepath.Join(dir, "both.json"))
+	if code != 1 || fleet.Verdict != "FAIL" || len(by) != 2 || by["c9a"].Verdict != "FAIL" || by["c9a"].Reports != 0 ||
+		by["c9b"].Verdict != "PASS" || by["c9b"].Reports == 0 {
+		t.Fatalf("report: exit %d, fleet %s, things %+v\n%s", code, fleet.Verdict, by, out)
+	}
+	// -c for a thing the log does not hold: an error, and nothing written.
+	code, out = l.runBin("report", "-c", l.config(t, t.TempDir(), `name = "c9z"`, ""), "--report", filepath.Join(dir, "z.md"), log)
+	if _, err := os.Stat(filepath.Join(dir, "z.md")); code != 4 || err == nil || !strings.Contains(out, `holds no line of thing "c9z"`) {
+		t.Fatalf("report -c of another thing: exit %d (report written: %v)\n%s", code, err == nil, out)
+	}
+	// -c for one of its things: that thing's report alone.
+	code, out = l.runBin("report", "-c", l.config(t, t.TempDir(), `name = "c9b"`, "max_blind = 60"), log)
+	if code != 0 || !strings.Contains(out, "# Soak report: c9b") {
+		t.Fatalf("report -c of c9b: exit %d\n%s", code, out)
+	}
+}
+
+// Case 11: iotwatch itself stopped (SIGSTOP) while the device reports every
+// 300 ms: blind time, not a dropout. [soak] interval is stated: the
+// reports queued during the stall arrive at once, and placing them by their
+// metadata time (so the median gap is not taken from the burst) is the
+// monitor's.
+func TestCase11IotwatchFrozen(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	stop := make(chan struct{})
+	defer close(stop)
+	reporting(l.device(t, "c11", ""), 300*time.Millisecond, "", stop)
+	log := filepath.Join(dir, "c11.jsonl")
+	r := l.soak(t, dir, "c11", "-c", l.config(t, dir, `name = "c11"`, "max_blind = 70\ninterval = \"1s\""), "--duration", "14s", "--log", log)
+	linkUp(t, log)
+	time.Sleep(3 * time.Second)
+	r.cmd.Process.Signal(syscall.SIGSTOP)
+	time.Sleep(6 * time.Second)
+	r.cmd.Process.Signal(syscall.SIGCONT)
+	code := r.wait()
+	sum := summaryOf(t, filepath.Join(dir, "c11.json"))
+	if code != 0 || sum.Dropouts != 0 || sum.BlindS < 5.5 {
+		t.Fatalf("exit %d, %s (%s), %d dropouts, blind %.1f s; want PASS with the 6 s stall blind\n%s", code, sum.Verdict, sum.Rule, sum.Dropouts, sum.BlindS, r.out)
+	}
+	if code, again := l.runBin("report", "-c", filepath.Join(dir, "watch.toml"), log); code != 0 {
+		t.Fatalf("report of the log: exit %d\n%s", code, again)
+	}
+}
+
+// Case 13: errors are exit 4, never 1 (FAIL); an unwritable --report is
+// found before the run.
+func TestCase13ErrorsAreNotFail(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	cfg := l.config(t, dir, `name = "c13"`, "")
+	empty := filepath.Join(dir, "empty.jsonl")
+	os.WriteFile(empty, nil, 0o644)
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[soak]\nmax_gap = 5\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"soak", "-c", cfg, "--duration", "1h", "--report", "/nonexistent/dir/r.md"}, "--report /nonexistent/dir/r.md"},
+		{[]string{"soak", "-c", cfg, "--duration", "1h", "--log", "/nonexistent/dir/r.jsonl"}, "--log"},
+		{[]string{"soak", "-c", bad, "--duration", "1h"}, "bad.toml"},
+		{[]string{"report", filepath.Join(dir, "missing.jsonl")}, "no such file"},
+		{[]string{"report", empty}, "holds no events"},
+		{[]string{"report", "-c", bad, empty}, "bad.toml"},
+	} {
+		start := time.Now()
+		code, out := l.runBin(c.args...)
+		if code != 4 || !strings.Contains(out, c.want) || time.Since(start) > 10*time.Second {
+			t.Errorf("%v: exit %d after %s, want 4 naming %q\n%s", c.args, code, time.Since(start).Round(time.Millisecond), c.want, out)
+		}
+	}
+	if _, out := l.runBin("soak", "--help"); !strings.Contains(out, "0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 usage error") {
+		t.Errorf("soak --help does not list the exit statuses:\n%s", out)
+	}
+}
+
+// Case 14: a second soak on a log another is writing is refused at start;
+// a log two runs of one thing wrote at once is refused by report.
+func TestCase14TwoSoaksOfOneThingOnOneLog(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	cfg := l.config(t, dir, `name = "c14"`, "")
+	stop := make(chan struct{})
+	defer close(stop)
+	reporting(l.device(t, "c14", ""), 300*time.Millisecond, "", stop)
+	log := filepath.Join(dir, "one.jsonl")
+	a := l.soak(t, dir, "a", "-c", cfg, "--duration", "4s", "--log", log)
+	linkUp(t, log)
+	if code, out := l.runBin("soak", "-c", cfg, "--duration", "4s", "--log", log); code != 4 || !strings.Contains(out, "another iotwatch is writing this log") {
+		t.Fatalf("a second soak on the same log: exit %d\n%s", code, out)
+	}
+	a.wait()
+	// Two runs at once on logs of their own, their lines then put in one
+	// file in time order, as two writers appending to it would.
+	b1 := l.soak(t, dir, "b1", "-c", cfg, "--duration", "4s", "--log", filepath.Join(dir, "b1.jsonl"))
+	b2 := l.soak(t, dir, "b2", "-c", cfg, "--duration", "4s", "--log", filepath.Join(dir, "b2.jsonl"))
+	b1.wait()
+	b2.wait()
+	merged := mergeLogs(t, filepath.Join(dir, "b1.jsonl"), filepath.Join(dir, "b2.jsonl"))
+	path := filepath.Join(dir, "merged.jsonl")
+	os.WriteFile(path, []byte(merged), 0o644)
+	code, out := l.runBin("report", "--report", filepath.Join(dir, "m.md"), path)
+	if _, err := os.Stat(filepath.Join(dir, "m.md")); code != 4 || err == nil || !strings.Contains(out, "is logged twice") {
+		t.Fatalf("report of two runs at once: exit %d (report written: %v)\n%s", code, err == nil, out)
+	}
+}
+
+// mergeLogs interleaves the lines of logs by their time.
+func mergeLogs(t *testing.T, paths ...string) string {
+	t.Helper()
+	type line struct {
+		at   string
+		text string
+	}
+	var all []line
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, text := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var l struct {
+				Time string `json:"time"`
+			}
+			json.Unmarshal([]byte(text), &l)
+			all = append(all, line{l.Time, text})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b line) int { return strings.Compare(a.at, b.at) })
+	var b strings.Builder
+	for _, l := range all {
+		b.WriteString(l.text + "\n")
+	}
+	return b.String()
+}
+
+// Case 15: a fleet logged by watch --log (the real TUI in tmux) is
+// reported as a fleet, each thing with its own reports.
+func TestCase15FleetLoggedByWatch(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	cfg := l.config(t, dir, `name = "c15a"`, "max_blind = 60")
+	stop := make(chan struct{})
+	defer close(stop)
+	reporting(l.device(t, "c15a", ""), 300*time.Millisecond, "", stop)
+	reporting(l.device(t, "c15b", ""), 300*time.Millisecond, "", stop)
+	log := filepath.Join(dir, "watch.jsonl")
+	sock := fmt.Sprintf("iotwatch-case15-%d", os.Getpid())
+	tmux := func(args ...string) error { return exec.Command("tmux", append([]string{"-L", sock}, args...)...).Run() }
+	if err := tmux("new-session", "-d", "-x", "120", "-y", "40", l.bin+" watch -c "+cfg+" --thing c15a --thing c15b --log "+log); err != nil {
+		t.Fatalf("tmux: %v", err)
+	}
+	t.Cleanup(func() { tmux("kill-server") })
+	waitLine(t, log, `"thing":"c15b","kind":"documents"`)
+	time.Sleep(3 * time.Second)
+	tmux("send-keys", "q")
+	deadline := time.Now().Add(10 * time.Second)
+	for tmux("has-session") == nil && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, out := l.runBin("report", "--report", filepath.Join(dir, "w.md"), log)
+	fleet, by := fleetSummaryOf(t, filepath.Join(dir, "w.json"))
+	if len(by) != 2 || by["c15a"].Reports < 3 || by["c15b"].Reports < 3 || strings.Contains(out, "never reported") {
+		t.Fatalf("report of a fleet's watch log: exit %d, fleet %s, things %+v\n%s", code, fleet.Verdict, by, out)
+	}
+}
