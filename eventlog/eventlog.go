@@ -32,6 +32,19 @@ type Writer struct {
 	stop  chan struct{}
 	done  chan struct{}
 	last  time.Time // when the last line was written
+	hdr   Header
+	// What could not be written: the first failure and the events lost
+	// (those buffered when a flush failed, and every one after).
+	failedAt time.Time
+	buffered int
+	lost     int
+}
+
+// Failure says what the log could not hold.
+type Failure struct {
+	At   time.Time // the first failed write
+	Err  error
+	Lost int // events not in the log
 }
 
 // aliveEvery is how long the log goes without a line before the writer adds
@@ -40,14 +53,26 @@ type Writer struct {
 // is measured from there.
 var aliveEvery = 5 * time.Second
 
-// Create opens path for appending (creating it), writes the run's session
-// line and starts the sync ticker.
+// Create is CreateRun without a planned duration or settings (a run of
+// watch).
 func Create(path string, session event.Session) (*Writer, error) {
+	return CreateRun(path, session, Header{})
+}
+
+// CreateRun opens path for appending (creating it), writes the run's
+// session line with h and starts the sync ticker. Every line the writer
+// writes carries the run's id; every session line (a fleet's things' too)
+// its planned duration and settings. End the run by writing its
+// event.End (the closing line), then Close.
+func CreateRun(path string, session event.Session, h Header) (*Writer, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
-	w := &Writer{f: f, buf: bufio.NewWriterSize(f, 64*1024), stop: make(chan struct{}), done: make(chan struct{})}
+	if h.ID == "" {
+		h.ID = newID()
+	}
+	w := &Writer{f: f, buf: bufio.NewWriterSize(f, 64*1024), stop: make(chan struct{}), done: make(chan struct{}), hdr: h}
 	if torn, err := endsTorn(path); err == nil && torn {
 		// A run killed mid-line left half a line: end it, so that this
 		// run's session line is not glued to it and lost.
@@ -99,16 +124,35 @@ func (w *Writer) syncEverySecond() {
 	}
 }
 
+// ID is the run's id, on every line the writer writes.
+func (w *Writer) ID() string { return w.hdr.ID }
+
 // Write appends one event; events that matter are made durable at once.
+// After a failure every write fails with the first error (say it once) and
+// the event counts in Failure's Lost.
 func (w *Writer) Write(ev event.Event) error {
-	line, err := Encode(ev)
+	l := toLine(ev)
+	l.Run = w.hdr.ID
+	if l.Type == "session" {
+		l.PlannedS, l.Settings = w.hdr.Planned.Seconds(), w.hdr.Settings
+	}
+	line, err := json.Marshal(l)
 	if err != nil {
 		return err
 	}
+	line = append(line, '\n')
 	w.mu.Lock()
 	if w.err == nil {
 		_, w.err = w.buf.Write(line)
 		w.dirty, w.last = true, time.Now()
+		w.buffered++
+		if w.err != nil {
+			w.fail()
+			w.lost += w.buffered
+			w.buffered = 0
+		}
+	} else {
+		w.lost++
 	}
 	err = w.err
 	w.mu.Unlock()
@@ -118,9 +162,26 @@ func (w *Writer) Write(ev event.Event) error {
 	return err
 }
 
+// fail notes the first failure; the caller holds mu.
+func (w *Writer) fail() {
+	if w.failedAt.IsZero() {
+		w.failedAt = time.Now()
+	}
+}
+
+// Failure is what the log could not hold, nil while every write succeeded.
+func (w *Writer) Failure() *Failure {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		return nil
+	}
+	return &Failure{At: w.failedAt, Err: w.err, Lost: w.lost}
+}
+
 func urgent(ev event.Event) bool {
 	switch ev.(type) {
-	case event.Session, event.Presence, event.Link, event.Rejected:
+	case event.Session, event.Presence, event.Link, event.Rejected, event.Stall, event.End:
 		return true
 	}
 	return false
@@ -136,7 +197,12 @@ func (w *Writer) Sync() error {
 	if w.err = w.buf.Flush(); w.err == nil {
 		w.err = w.f.Sync()
 	}
-	w.dirty = false
+	if w.err != nil {
+		// What the buffer held may not be in the file: count it lost.
+		w.fail()
+		w.lost += w.buffered
+	}
+	w.dirty, w.buffered = false, 0
 	return w.err
 }
 

@@ -34,12 +34,17 @@ func sample() []event.Event {
 		event.ShadowDoc{At: t0.Add(6 * time.Second), Kind: event.DocGet, Version: 4, Reported: map[string]any{"big": json.Number("1e400"), "t": 1.0},
 			ReportedMetadata: map[string]any{"big": map[string]any{"timestamp": 1764064806.0}}},
 		event.Link{At: t0.Add(7 * time.Second), State: event.LinkConnecting, Attempt: 2, Err: "EOF"},
+		event.Stall{At: t0.Add(50 * time.Second), Since: t0.Add(8 * time.Second)},
+		event.End{At: t0.Add(60 * time.Second), Reason: event.EndSignal, Signal: "SIGTERM"},
 	}
 }
 
+var header = Header{ID: "r1", Planned: time.Hour, Settings: &Settings{Interval: Seconds(5 * time.Second), DropoutAfter: 2.5,
+	MinAvailability: 99.9, MaxGap: Seconds(10 * time.Second), MaxBlind: 5}}
+
 func TestRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "soak.jsonl")
-	w, err := Create(path, session)
+	w, err := CreateRun(path, session, header)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,16 +65,22 @@ func TestRoundTrip(t *testing.T) {
 	}
 	data, _ := os.ReadFile(path)
 	lines := strings.Split(string(data), "\n")
-	want := []string{`{"schema":1,"time":"2026-11-25T10:00:00Z","type":"session","program":"iotwatch test","thing":"esp32","config_digest":"ab12"}`,
-		`{"time":"2026-11-25T10:00:00Z","type":"link","state":"up"}`,
-		`{"time":"2026-11-25T10:00:01Z","type":"shadow","kind":"accepted","version":3,"shadow_time":"2025-11-25T10:00:00Z","client_token":"t","reported":{"fw":"1.0","led":true,"seq":4,"temp":21.5}}`}
+	want := []string{`{"schema":1,"time":"2026-11-25T10:00:00Z","type":"session","run":"r1","program":"iotwatch test","thing":"esp32","config_digest":"ab12","planned_s":3600,"settings":{"interval_s":5,"dropout_after":2.5,"max_dropouts":0,"min_availability":99.9,"max_gap_s":10,"max_blind":5}}`,
+		`{"time":"2026-11-25T10:00:00Z","type":"link","run":"r1","state":"up"}`,
+		`{"time":"2026-11-25T10:00:01Z","type":"shadow","run":"r1","kind":"accepted","version":3,"shadow_time":"2025-11-25T10:00:00Z","client_token":"t","reported":{"fw":"1.0","led":true,"seq":4,"temp":21.5}}`}
 	for i, w := range want {
 		if lines[i] != w {
 			t.Errorf("line %d:\n got %s\nwant %s", i+1, lines[i], w)
 		}
 	}
-	if !strings.Contains(string(data), `"reported":{"big":1e400,"t":1}`) || !strings.Contains(string(data), `"state":"connecting","attempt":2,"error":"EOF"`) {
+	if !strings.Contains(string(data), `"reported":{"big":1e400,"t":1}`) || !strings.Contains(string(data), `"state":"connecting","attempt":2,"error":"EOF"`) ||
+		!strings.Contains(string(data), `{"time":"2026-11-25T10:00:50Z","type":"stall","run":"r1","since":"2026-11-25T10:00:08Z"}`) ||
+		!strings.Contains(string(data), `{"time":"2026-11-25T10:01:00Z","type":"end","run":"r1","reason":"signal","signal":"SIGTERM"}`) {
 		t.Fatalf("format:\n%s", data)
+	}
+	if len(log.Runs) != 1 || !reflect.DeepEqual(log.Runs[0].Header, header) || !log.Runs[0].Ended() || log.Runs[0].End.Signal != "SIGTERM" ||
+		!log.Runs[0].Last.Equal(t0.Add(time.Minute)) || log.Fleet() || !log.Holds("esp32") {
+		t.Fatalf("runs %+v", log.Runs)
 	}
 }
 
@@ -194,7 +205,7 @@ func TestDocumentedExamplesRead(t *testing.T) {
 			continue
 		}
 		n++
-		if _, err := decodeLine([]byte(line)); err != nil {
+		if _, _, err := decodeLine([]byte(line)); err != nil {
 			t.Errorf("%s: %v", line, err)
 		}
 	}
@@ -250,7 +261,7 @@ func TestFleetLinesCarryTheirThing(t *testing.T) {
 		event.DesiredSent{At: t0, Thing: "esp32-001", ClientToken: "d", Patch: map[string]any{"led": true}},
 	}
 	path := filepath.Join(t.TempDir(), "fleet.jsonl")
-	w, err := Create(path, events[0].(event.Session))
+	w, err := CreateRun(path, events[0].(event.Session), Header{ID: "f1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +282,7 @@ func TestFleetLinesCarryTheirThing(t *testing.T) {
 	}
 	data, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if want := `{"time":"2026-11-25T10:00:00Z","type":"link","state":"up","things":["esp32-000","esp32-001"]}`; lines[1] != want {
+	if want := `{"time":"2026-11-25T10:00:00Z","type":"link","run":"f1","state":"up","things":["esp32-000","esp32-001"]}`; lines[1] != want {
 		t.Errorf("link line:\n got %s\nwant %s", lines[1], want)
 	}
 	for i, l := range lines[2:] {

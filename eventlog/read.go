@@ -18,6 +18,14 @@ type Log struct {
 	Torn bool
 	// Problems names corrupt lines elsewhere, which are skipped too.
 	Problems []string
+	// Runs are the runs of iotwatch that wrote the log, in the order their
+	// session lines come (none in a log from before sessions).
+	Runs []RunInfo
+	// Overlaps names runs that wrote to the log at the same time (two
+	// soaks of one log): their lines are interleaved, so their figures
+	// cannot be told apart. A report refuses the log or is INCONCLUSIVE.
+	Overlaps []string
+	things   map[string]bool
 }
 
 // Read loads every event of a log file.
@@ -43,15 +51,19 @@ func Scan(path string, fn func(event.Event)) (*Log, error) {
 
 // ScanReader is Scan on a log already open; name names it in problems.
 func ScanReader(r io.Reader, name string, fn func(event.Event)) (*Log, error) {
-	log := &Log{}
+	log := &Log{things: map[string]bool{}}
+	runs := newRuns()
+	defer func() { log.Runs, log.Overlaps = runs.list, runs.overlaps }()
 	rd := bufio.NewReaderSize(r, 64*1024)
 	for n := 1; ; n++ {
 		line, err := rd.ReadBytes('\n')
 		if len(line) > 0 {
 			complete := bytes.HasSuffix(line, []byte{'\n'})
-			ev, derr := decodeLine(line)
+			ev, l, derr := decodeLine(line)
 			switch {
 			case derr == nil:
+				runs.add(n, l, ev)
+				log.noteThings(l)
 				fn(ev)
 			case !complete:
 				log.Torn = true
@@ -68,20 +80,32 @@ func ScanReader(r io.Reader, name string, fn func(event.Event)) (*Log, error) {
 	}
 }
 
+// noteThings keeps the things a line names.
+func (log *Log) noteThings(l line) {
+	if l.Thing != "" {
+		log.things[l.Thing] = true
+	}
+	for _, t := range l.Things {
+		log.things[t] = true
+	}
+}
+
 // decodeLine reads a line of schema 1, or of the format before it (the
 // event nested under "event" with Go's field names).
-func decodeLine(data []byte) (event.Event, error) {
+func decodeLine(data []byte) (event.Event, line, error) {
 	var l struct {
 		line
 		Event json.RawMessage `json:"event"`
 	}
 	if err := event.DecodeJSON(data, &l); err != nil {
-		return nil, err
+		return nil, line{}, err
 	}
 	if l.Event != nil {
-		return decodeLegacy(l.Type, l.Event)
+		ev, err := decodeLegacy(l.Type, l.Event)
+		return ev, line{}, err
 	}
-	return l.line.event()
+	ev, err := l.line.event()
+	return ev, l.line, err
 }
 
 // decodeLegacy reads an event of a log written before schema 1.

@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/iotwatch/iotwatch/event"
@@ -18,10 +19,19 @@ type line struct {
 	Schema int    `json:"schema,omitzero"`
 	Time   string `json:"time"`
 	Type   string `json:"type"`
+	// Run is the id of the run that wrote the line (its session's id):
+	// runs appending to one log at once are told apart by it.
+	Run string `json:"run,omitzero"`
 
-	Program      string `json:"program,omitzero"`
-	Thing        string `json:"thing,omitzero"`
-	ConfigDigest string `json:"config_digest,omitzero"`
+	Program      string    `json:"program,omitzero"`
+	Thing        string    `json:"thing,omitzero"`
+	ConfigDigest string    `json:"config_digest,omitzero"`
+	PlannedS     float64   `json:"planned_s,omitzero"`
+	Settings     *Settings `json:"settings,omitzero"`
+
+	Reason string `json:"reason,omitzero"`
+	Signal string `json:"signal,omitzero"`
+	Since  string `json:"since,omitzero"`
 
 	Kind             string         `json:"kind,omitzero"`
 	Version          int64          `json:"version,omitzero"`
@@ -93,6 +103,10 @@ func toLine(ev event.Event) line {
 		l.Type, l.Topic, l.Error, l.Payload = "malformed", e.Topic, e.Err, string(e.Payload)
 	case event.Overflow:
 		l.Type, l.Count = "overflow", e.Count
+	case event.Stall:
+		l.Type, l.Since = "stall", stamp(e.Since)
+	case event.End:
+		l.Type, l.Reason, l.Signal, l.Error = "end", e.Reason, e.Signal, e.Error
 	}
 	return l
 }
@@ -153,6 +167,17 @@ func (l line) event() (event.Event, error) {
 		return m, nil
 	case "overflow":
 		return event.Overflow{At: at, Count: l.Count}, nil
+	case "stall":
+		since, err := parseTime("since", l.Since)
+		if err != nil {
+			return nil, err
+		}
+		return event.Stall{At: at, Since: since}, nil
+	case "end":
+		if !slices.Contains([]string{event.EndCompleted, event.EndSignal, event.EndError}, l.Reason) {
+			return nil, fmt.Errorf("end reason %q is not one of completed, signal, error", l.Reason)
+		}
+		return event.End{At: at, Reason: l.Reason, Signal: l.Signal, Error: l.Error}, nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", l.Type)
 }

@@ -93,6 +93,7 @@ func TestDisconnectOpensAtOnce(t *testing.T) {
 		t.Fatalf("dropouts %+v", st.Dropouts)
 	}
 	sc.advance(10 * time.Second)
+	sc.m.Apply(event.Presence{At: sc.now, EventType: "connected", VersionNumber: 2})
 	sc.report()
 	if st := sc.m.Stats(sc.now); len(st.Dropouts) != 1 || st.Dropouts[0].End != sc.now {
 		t.Fatalf("not closed by the report: %+v", st.Dropouts)

@@ -330,7 +330,7 @@ func TestLongestGapAfterTheSampleIsFull(t *testing.T) {
 func TestWholeSecondMetadataSecondReportInTheSameSecond(t *testing.T) {
 	m := New(Options{Field: "temp", Interval: time.Second, DropoutAfter: 2.5})
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	m.Apply(event.Link{At: t0, State: event.LinkUp})
+	m.Apply(event.Link{At: at(7000), State: event.LinkUp})
 	for i, ms := range []int{7050, 8050, 9050, 10050} {
 		m.Apply(report(at(ms), int64(i+1), map[string]any{"seq": float64(i + 2)}))
 	}

@@ -28,6 +28,9 @@ type Options struct {
 	// MaxGapSamples bounds the report gaps kept for the soak statistics'
 	// percentiles (the first ones), default 200,000 (1.6 MB).
 	MaxGapSamples int
+	// MaxGap is [soak] max_gap: the silence threshold never exceeds it, and
+	// it is the threshold when no interval is expected (see Threshold).
+	MaxGap time.Duration
 	// ReportsInDocuments: the connection follows update/documents and not
 	// update/accepted (a fleet's: six filters a thing fit AWS's 50 a
 	// connection), so a document whose reported section or its metadata
@@ -66,6 +69,9 @@ type Monitor struct {
 // Counts are the running totals shown in the header.
 type Counts struct {
 	Reports, Malformed, Dropped, Rejections, LostReports, Reboots int
+	// Foreign are reports accepted while the device's client id was
+	// disconnected: another client wrote them, not counted as the device's.
+	Foreign int
 }
 
 // Pending is a desired value sent and not yet reported by the device.
@@ -124,10 +130,14 @@ func (m *Monitor) Field() string { return m.o.Field }
 // so dropouts do not depend on how often Tick runs.
 func (m *Monitor) Apply(ev event.Event) {
 	at := ev.Time()
-	if _, ok := ev.(event.Session); !ok {
-		// A session's gap was unwatched: no tick across it, and the
-		// session measures the gap from the previous run's last event.
+	switch ev.(type) {
+	case event.Session, event.Stall, event.Overflow:
+		// Time iotwatch did not watch ends here: no tick across it (a
+		// session measures its gap from the previous run's last event).
+	default:
 		m.Tick(at)
+	}
+	if _, ok := ev.(event.Session); !ok {
 		defer m.noteTime(at)
 	}
 	switch e := ev.(type) {
@@ -160,12 +170,25 @@ func (m *Monitor) Apply(ev event.Event) {
 		m.log(e.At, Bad, "malformed message on %s: %s", e.Topic, e.Err)
 	case event.Overflow:
 		m.Counts.Dropped += e.Count
-		m.log(e.At, Bad, "%d events dropped: the local queue was full", e.Count)
+		m.log(e.At, Bad, "%d events dropped: the local queue was full; blind since the last event received", e.Count)
+		m.blindAfter(m.s.last, e.At, dropped)
+	case event.Stall:
+		m.log(e.At, Warn, "iotwatch stood still for %s (its clock jumped): blind meanwhile", e.At.Sub(e.Since).Round(time.Millisecond))
+		m.Tick(e.Since) // the last instant watched
+		m.blindAfter(e.Since, e.At, stalled)
 	}
 }
 
 func (m *Monitor) applyDoc(d event.ShadowDoc) {
 	m.noShadow = false
+	m.noteSkew(d)
+	if d.Kind != event.DocGet {
+		m.heard(d.At)
+	} else if m.unheard(d) {
+		m.log(d.At, Bad, "iotwatch is deaf: the shadow is at version %d (it heard %d) with reports it never received; blind since the last update it heard, %s", d.Version, m.Version, m.s.lastHeard.Format("15:04:05"))
+		m.blindAfter(m.s.lastHeard, time.Time{}, deaf)
+		m.s.deaf = true
+	}
 	if d.Version < m.Version {
 		switch {
 		case d.Kind == event.DocGet || m.rebase:
@@ -258,15 +281,21 @@ func deltaOf(desired, reported map[string]any) map[string]any {
 // countReport counts one device report: dropouts, gaps, history, seq,
 // pending values.
 func (m *Monitor) countReport(d event.ShadowDoc) {
+	if m.disconnectedBefore(m.earliest(d)) {
+		m.Counts.Foreign++
+		m.log(d.At, Warn, "a report was written while the device's client id %s was disconnected: another client's, not counted as the device's", m.Presence.ClientID)
+		return
+	}
+	made := m.madeAt(d)
 	m.Counts.Reports++
-	m.noteReport(d.At)
-	if !m.lastAt.IsZero() {
-		m.gaps = append(m.gaps, d.At.Sub(m.lastAt))
+	m.noteReport(made)
+	if !m.lastAt.IsZero() && made.After(m.lastAt) {
+		m.gaps = append(m.gaps, made.Sub(m.lastAt))
 		if len(m.gaps) > 64 {
 			m.gaps = m.gaps[1:]
 		}
 	}
-	m.lastAt = d.At
+	m.lastAt = later(m.lastAt, made)
 	for k, v := range d.Reported {
 		m.FieldAt[k] = d.At
 		switch n := v.(type) {
@@ -278,6 +307,106 @@ func (m *Monitor) countReport(d event.ShadowDoc) {
 	}
 	m.checkSeq(d, d.At)
 	m.settlePending(d)
+}
+
+// madeAt is when the device made a report: when it arrived, unless its
+// metadata say it was made before the current watch began (it queued while
+// iotwatch stood still or was deaf, and is placed where it belongs). Whole
+// seconds are taken at their end, so a report is never placed earlier than
+// it can have been.
+func (m *Monitor) madeAt(d event.ShadowDoc) time.Time {
+	if m.s.watchSince.IsZero() {
+		return d.At
+	}
+	meta := m.metaTime(d.ReportedMetadata)
+	if meta.IsZero() {
+		return d.At
+	}
+	if meta.Nanosecond() == 0 {
+		meta = meta.Add(time.Second)
+	}
+	if meta.Before(m.s.watchSince) && d.At.After(m.s.watchSince) {
+		return meta
+	}
+	return d.At
+}
+
+// earliest is the earliest a report can have been made: the start of its
+// metadata's second, else when it arrived.
+func (m *Monitor) earliest(d event.ShadowDoc) time.Time {
+	if meta := m.metaTime(d.ReportedMetadata); !meta.IsZero() {
+		return meta
+	}
+	return d.At
+}
+
+// disconnectedBefore says whether a report made no earlier than made came
+// after the device's client id was known to be disconnected (its lifecycle
+// event, by the event's own time when it has one, heard in the current
+// connection: one heard before a link cut may have been followed by a
+// connect iotwatch missed): another client wrote it.
+func (m *Monitor) disconnectedBefore(made time.Time) bool {
+	p := m.Presence
+	if p.EventType != "disconnected" || m.s.linkUpAt.IsZero() || p.At.Before(m.s.linkUpAt) {
+		return false
+	}
+	at := p.At
+	if !p.Timestamp.IsZero() {
+		at = p.Timestamp.Add(m.skewCorrection())
+	}
+	return made.After(at)
+}
+
+// heard notes an update iotwatch received: a deaf spell ends.
+func (m *Monitor) heard(at time.Time) {
+	m.s.lastHeard = later(m.s.lastHeard, at)
+	if m.s.deaf {
+		m.endBlind(at)
+		m.s.watchSince, m.s.fresh = at, false
+		m.log(at, Good, "iotwatch hears the shadow's updates again")
+	}
+}
+
+// deafSlack is how much newer than the last update heard a read's reported
+// metadata must be to show updates went unheard: whole-second stamps and
+// answers that cross on different topics are not deafness.
+const deafSlack = 2 * time.Second
+
+// unheard says whether a read, while iotwatch's link is up and after it
+// read the shadow once, shows a newer version with reports newer than any
+// update it heard: the shadow moved on without iotwatch hearing it.
+func (m *Monitor) unheard(d event.ShadowDoc) bool {
+	if !m.s.blindSince.IsZero() || !m.s.fresh || d.Version <= m.Version || m.rebase {
+		return false
+	}
+	ref := later(m.s.lastHeard, m.s.watchSince)
+	return m.metaTime(d.ReportedMetadata).After(ref.Add(deafSlack))
+}
+
+// noteSkew measures the clocks' skew from a document's timestamp.
+func (m *Monitor) noteSkew(d event.ShadowDoc) {
+	if d.Timestamp == 0 {
+		return
+	}
+	sample := d.At.Sub(time.Unix(d.Timestamp, 0))
+	if m.s.skewN == 0 || sample < m.s.skewMin {
+		m.s.skewMin = sample
+	}
+	m.s.skewN++
+}
+
+// Skew is the clocks' skew measured so far.
+func (m *Monitor) Skew() Skew {
+	return Skew{Known: m.s.skewN > 0, Offset: m.s.skewMin, Documents: m.s.skewN}
+}
+
+// skewCorrection turns the service's times into iotwatch's: the skew in
+// whole seconds, none within a second (the measure's own precision).
+func (m *Monitor) skewCorrection() time.Duration {
+	if m.s.skewN == 0 || m.s.skewMin.Abs() < time.Second {
+		return 0
+	}
+	return m.s.skewMin.Round(time.Second)
 }
 
 // notePlottable logs, once per field, a number beyond float64.

@@ -24,13 +24,16 @@ type Snapshot struct {
 	Device                   DeviceState
 	LastReport               time.Time
 	Expected                 time.Duration
+	Threshold                time.Duration // the silence after which a dropout opens
+	AnnouncedInterval        time.Duration // the device's interval_s when longer than max_gap (ignored), else 0
+	Skew                     Skew
 	Counts                   Counts
 	Pending                  map[string]Pending
 	PendingText              map[string]string // why a pending value waits or was settled; "" while in flight
 	RoundTrips               int               // round trips measured so far
 	RoundTripP50             time.Duration
 	Dropouts                 []Dropout // computed once; the last may be open
-	Availability             float64
+	Availability             float64   // NaN: unknown (nothing observed, or no report yet): show "–"
 	Observed, Blind          time.Duration
 	Events                   []Entry // the event log, oldest first
 	EventsLogged             int     // see Monitor.EventsLogged
@@ -63,7 +66,8 @@ type Plot struct {
 func (m *Monitor) Snapshot(now time.Time, want ...Want) Snapshot {
 	s := Snapshot{At: now, Field: m.o.Field, Desired: m.Desired, Reported: m.Reported, Delta: m.Delta,
 		Version: m.Version, FieldAt: maps.Clone(m.FieldAt), Link: m.Link, Presence: m.Presence,
-		Device: m.Device(now), LastReport: m.lastAt, Expected: m.Expected(), Counts: m.Counts,
+		Device: m.Device(now), LastReport: m.lastAt, Expected: m.Expected(), Threshold: m.Threshold(),
+		AnnouncedInterval: m.AnnouncedInterval(), Skew: m.Skew(), Counts: m.Counts,
 		Pending: make(map[string]Pending, len(m.Pending)), PendingText: make(map[string]string, len(m.Pending)),
 		RoundTrips: len(m.RoundTrip), RoundTripP50: m.RoundTripPercentile(50),
 		Dropouts: slices.Clone(m.s.dropouts), Events: slices.Clone(m.events), EventsLogged: m.logged}

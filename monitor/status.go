@@ -57,7 +57,7 @@ func (m *Monitor) Device(now time.Time) DeviceState {
 	switch {
 	case age <= expected*3/2:
 		return DeviceOnline
-	case float64(age) <= m.o.DropoutAfter*float64(expected):
+	case age <= m.Threshold():
 		return DeviceLate
 	}
 	return DeviceOffline

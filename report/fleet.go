@@ -103,16 +103,14 @@ func FleetMarkdown(start, end time.Time, th Thresholds, from string, things []Th
 	b.WriteString("| thing | verdict | reports | dropouts | availability | longest gap | reboots | lost reports |\n|---|---|---|---|---|---|---|---|\n")
 	for _, t := range things {
 		st := t.Stats
-		avail := "–"
-		if st.Observed > 0 {
-			avail = fmt.Sprintf("%.3f %%", st.Availability)
-		}
+		avail := availText(st)
 		fmt.Fprintf(&b, "| [%s](#%s) | %s | %d | %d | %s | %s | %d | %d |\n", t.Run.Thing, anchor(t.Run.Thing), t.Verdict.Outcome,
 			st.Reports, len(st.Dropouts), avail, orDash(st.LongestGap), st.Reboots, st.LostReports)
 	}
 	for _, t := range things {
 		fmt.Fprintf(&b, "\n## %s\n\n%s → %s\n\n**%s**: %s.\n\n", t.Run.Thing, t.Run.Start.UTC().Format(time.RFC3339),
 			t.Run.End.UTC().Format(time.RFC3339), t.Verdict.Outcome, t.Verdict.Rule)
+		writeNotes(&b, t.Run, t.Stats)
 		writeFigures(&b, t.Run, t.Stats, t.SVGName, "###")
 	}
 	writeRules(&b)

@@ -107,6 +107,7 @@ func generate(seed uint64) *timeline {
 		tl.o.Interval = I
 	}
 	tl.th = Thresholds{MaxDropouts: r.IntN(3), MinAvailability: pick(r, 0, 90, 99.9), MaxGap: pick(r, 0, 3*tl.theta), MaxBlind: pick(r, 5.0, 20, 50)}
+	tl.o.MaxGap = tl.th.MaxGap
 	theta := tl.theta
 
 	// Runs of iotwatch: kill -9 and a restart appending to the same log.
@@ -438,8 +439,6 @@ func (tl *timeline) truth(late time.Duration) truth {
 		learn, confirmed time.Time // first learnt; last shown by a read
 	}
 	var ks []known
-	var lastLive time.Time
-	liveWatch := -1
 	for _, evs := range tl.runs {
 		for _, ev := range evs {
 			d, ok := ev.(event.ShadowDoc)
@@ -449,12 +448,6 @@ func (tl *timeline) truth(late time.Duration) truth {
 			switch d.Kind {
 			case event.DocAccepted:
 				tr.reports++
-				if w := watchOf(d.At); w == liveWatch && !lastLive.IsZero() {
-					tr.longestGap = max(tr.longestGap, d.At.Sub(lastLive))
-				} else {
-					liveWatch = w
-				}
-				lastLive = d.At
 				ks = append(ks, known{tl.byTime[d.At.UnixMicro()], d.At, d.At})
 			case event.DocGet:
 				// A re-get proves nothing reached the shadow since its
@@ -478,6 +471,35 @@ func (tl *timeline) truth(late time.Duration) truth {
 			tr.reboots++
 		case watchOf(a.confirmed) >= 0 && watchOf(a.confirmed) == watchOf(b.learn):
 			tr.lost += int(b.sr.seq - a.sr.seq - 1)
+		}
+	}
+
+	// The longest gap: the longest stretch of watched time without a report
+	// (every silence counts: before the first report and open at the end).
+	for _, w := range tl.watched {
+		prev := w.from
+		for _, sr := range tl.reached {
+			if sr.at.After(w.from) && !sr.at.After(w.to) {
+				tr.longestGap = max(tr.longestGap, sr.at.Sub(prev))
+				prev = sr.at
+			}
+		}
+		tr.longestGap = max(tr.longestGap, w.to.Sub(prev))
+	}
+
+	// A device that never reported: one dropout from where iotwatch first
+	// watched it silent longer than the threshold it had (max_gap, or 60 s,
+	// without an interval known).
+	if len(tl.reached) == 0 {
+		th := tl.theta
+		if tl.o.Interval == 0 {
+			th = cmpOr(tl.th.MaxGap, monitor.NoIntervalThreshold)
+		}
+		for _, w := range tl.watched {
+			if w.to.Sub(w.from) > th {
+				tr.starts = append(tr.starts, w.from)
+				break
+			}
 		}
 	}
 
@@ -532,7 +554,7 @@ func (tl *timeline) truth(late time.Duration) truth {
 		}
 	}
 	tr.availability = math.NaN()
-	if tr.observed > 0 {
+	if tr.observed > 0 && tr.reports > 0 {
 		tr.availability = 100 * (1 - float64(down)/float64(tr.observed))
 	}
 
@@ -553,6 +575,13 @@ func (tl *timeline) truth(late time.Duration) truth {
 		tr.outcome = Pass
 	}
 	return tr
+}
+
+func cmpOr(a, b time.Duration) time.Duration {
+	if a != 0 {
+		return a
+	}
+	return b
 }
 
 func overlap(a, b, c, d time.Time) time.Duration {

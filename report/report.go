@@ -7,9 +7,11 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
+	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/monitor"
 )
 
@@ -47,23 +49,72 @@ type Verdict struct {
 // prints them.
 var Rules = []string{
 	"INCONCLUSIVE if iotwatch never connected: the device was not watched at all.",
-	"FAIL if, in the time iotwatch watched, the device broke a threshold: more dropouts than max_dropouts, availability under min_availability, or a gap longer than max_gap. A dropout counts even when it began while iotwatch was blind (the shadow says when the device last reported); only its blind part is left out of availability.",
-	"INCONCLUSIVE if iotwatch was blind (its own link down) or not running (between runs appended to one log) for more than max_blind percent of the run: a dropout could have gone unseen.",
+	"FAIL if, in the time iotwatch watched, the device broke a threshold: more dropouts than max_dropouts, availability under min_availability, or a gap longer than max_gap. Every silence counts: the one before the first report and the one still open at the end too. A dropout opens when a silence passes the threshold (dropout_after × the expected interval, never more than max_gap; max_gap, else 60 s, when no interval is known) or at the device's lifecycle \"disconnected\". A dropout counts even when it began while iotwatch was blind (the shadow says when the device last reported); only its blind part is left out of availability. Reports written while the device's client id was disconnected are another client's and count for nothing.",
+	"INCONCLUSIVE if iotwatch was blind (its own link down, itself stood still, deaf to the shadow's updates, or dropping events) or not running (between runs appended to one log) for more than max_blind percent of the run: a dropout could have gone unseen.",
+	"INCONCLUSIVE if iotwatch's clock and the service's differ by more than 5 s: the shadow's times cannot be placed on iotwatch's well enough.",
+	"INCONCLUSIVE if the run ended before its planned duration (stopped by a signal, ended by an error, or its log ends without the run's closing line): the time after is unknown.",
 	"FAIL if the device never reported while iotwatch was connected.",
 	"PASS otherwise.",
 }
 
-// Evaluate closes the run at its end (a silence still due opens its
-// dropout), computes the statistics and judges them: the one path of both
-// soak and report.
-func Evaluate(m *monitor.Monitor, end time.Time, th Thresholds) (monitor.Stats, Verdict) {
-	m.Tick(end)
-	st := m.Stats(end)
-	return st, Judge(st, th)
+// MaxSkew is the largest difference between iotwatch's clock and the
+// service's a verdict accepts.
+const MaxSkew = 5 * time.Second
+
+// Ending says how a run ended.
+type Ending struct {
+	Reason  string        // event.EndCompleted, EndSignal or EndError; "" when unknown (see Cut)
+	Signal  string        // SIGTERM, SIGINT, SIGHUP when stopped by a signal
+	Error   string        // what ended it, for EndError
+	At      time.Time     // when it ended (for Cut: the log's last line)
+	Planned time.Duration // the run's --duration; 0: until stopped
+	Cut     bool          // the log ends without the run's closing line (killed, disk full)
 }
 
-// Judge checks statistics against thresholds.
-func Judge(st monitor.Stats, th Thresholds) Verdict {
+// Early says whether the run ended before its planned duration, and how.
+func (e Ending) Early(start time.Time) (string, bool) {
+	switch {
+	case e.Cut:
+		return fmt.Sprintf("the log ends at %s without the run's closing line (iotwatch was killed or could not write): what came after is unknown", stampOf(e.At)), true
+	case e.Reason == event.EndError:
+		return fmt.Sprintf("the run ended at %s by an error: %s", stampOf(e.At), e.Error), true
+	case e.Reason == event.EndSignal && e.Planned > 0 && e.At.Sub(start) < e.Planned:
+		return fmt.Sprintf("the run was stopped by %s at %s, %s into its planned %s", e.Signal, stampOf(e.At), dur(e.At.Sub(start)), e.Planned), true
+	}
+	return "", false
+}
+
+func stampOf(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// LogFailure says the event log could not be written: the verdict is from
+// the monitor's memory, the log holds less.
+type LogFailure struct {
+	At   time.Time // the first failed write
+	Err  string
+	Lost int // events not logged
+}
+
+// Evaluate closes the run at its end (a silence still due opens its
+// dropout), computes the statistics and judges them by the thresholds.
+func Evaluate(m *monitor.Monitor, end time.Time, th Thresholds) (monitor.Stats, Verdict) {
+	return EvaluateRun(m, Run{End: end, Thresholds: th})
+}
+
+// EvaluateRun is Evaluate with everything the run says (its thresholds,
+// how it ended): the one path of both soak and report.
+func EvaluateRun(m *monitor.Monitor, run Run) (monitor.Stats, Verdict) {
+	m.Tick(run.End)
+	st := m.Stats(run.End)
+	return st, JudgeRun(st, run)
+}
+
+// Judge checks statistics against thresholds, for a run that completed.
+func Judge(st monitor.Stats, th Thresholds) Verdict { return JudgeRun(st, Run{Thresholds: th}) }
+
+// JudgeRun checks statistics against the run's thresholds and ending, by
+// Rules.
+func JudgeRun(st monitor.Stats, run Run) Verdict {
+	th := run.Thresholds
 	if !st.EverConnected {
 		return verdict(Inconclusive, "iotwatch never connected to its endpoint, so the device was not watched at all", nil)
 	}
@@ -83,6 +134,13 @@ func Judge(st monitor.Stats, th Thresholds) Verdict {
 	if unseen := UnseenPercent(st); unseen > th.MaxBlind {
 		return verdict(Inconclusive, fmt.Sprintf("iotwatch could not see the device for %.1f%% of the run (blind %s, not running %s), more than max_blind %g%%: a dropout could have gone unseen",
 			unseen, dur(st.Blind), dur(st.Unwatched), th.MaxBlind), nil)
+	}
+	if st.Skew.Known && st.Skew.Offset.Abs() > MaxSkew {
+		return verdict(Inconclusive, fmt.Sprintf("iotwatch's clock is %s the service's, more than %s: the shadow's times cannot be placed on iotwatch's clock well enough to judge",
+			skewText(st.Skew), MaxSkew), nil)
+	}
+	if why, early := run.Ending.Early(run.Start); early {
+		return verdict(Inconclusive, why+"; no threshold was broken until then", nil)
 	}
 	if st.Reports == 0 {
 		return verdict(Fail, "the device never reported while iotwatch was connected", []string{"the device never reported"})
@@ -112,6 +170,27 @@ type Run struct {
 	Thresholds Thresholds
 	// ThresholdsFrom says where they come from, e.g. "[soak] of watch.toml".
 	ThresholdsFrom string
+	Ending         Ending
+	LogFailure     *LogFailure // nil: the log was written (or there was none)
+	// Notes are lines the report prints under the thresholds (e.g. which
+	// thresholds differ from the ones the run had: DiffThresholds).
+	Notes []string
+}
+
+// DiffThresholds names each threshold of used that differs from the
+// run's own, e.g. "max_gap 30s (the run had 10s)".
+func DiffThresholds(used, run Thresholds) []string {
+	var out []string
+	add := func(name string, a, b any) {
+		if a != b {
+			out = append(out, fmt.Sprintf("%s %v (the run had %v)", name, a, b))
+		}
+	}
+	add("max_dropouts", used.MaxDropouts, run.MaxDropouts)
+	add("min_availability", used.MinAvailability, run.MinAvailability)
+	add("max_gap", used.MaxGap, run.MaxGap)
+	add("max_blind", used.MaxBlind, run.MaxBlind)
+	return out
 }
 
 // Summary is the JSON summary; field names are stable for scripts. A
@@ -144,6 +223,37 @@ type Summary struct {
 	RoundTripP95Ms   *float64  `json:"round_trip_p95_ms"`
 	Malformed        int       `json:"malformed"`
 	NotPlottable     []string  `json:"not_plottable"`
+	// Added by issue 19 (all present, null when unknown).
+	ForeignReports     int          `json:"foreign_reports"`
+	DroppedEvents      int          `json:"dropped_events"`
+	Rejections         int          `json:"rejections"`
+	StalledS           float64      `json:"stalled_s"`
+	Stalls             int          `json:"stalls"`
+	DeafS              float64      `json:"deaf_s"`
+	DeafSpells         int          `json:"deaf_spells"`
+	DroppedBlindS      float64      `json:"dropped_blind_s"`
+	SkewS              *float64     `json:"skew_s"` // iotwatch's clock minus the service's
+	ThresholdS         float64      `json:"threshold_s"`
+	AnnouncedIntervalS *float64     `json:"announced_interval_s"` // interval_s longer than max_gap, else null
+	Ended              EndedJSON    `json:"ended"`
+	LogFailure         *FailureJSON `json:"log_failure"`
+}
+
+// EndedJSON is how the run ended, for scripts.
+type EndedJSON struct {
+	Reason   string    `json:"reason"` // completed, signal, error, cut (the log ends without its closing line)
+	Signal   string    `json:"signal,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	At       time.Time `json:"at"`
+	PlannedS float64   `json:"planned_s"`
+	Early    bool      `json:"early"`
+}
+
+// FailureJSON is a LogFailure, for scripts.
+type FailureJSON struct {
+	At    time.Time `json:"at"`
+	Error string    `json:"error"`
+	Lost  int       `json:"lost_events"`
 }
 
 // JSON renders the summary.
@@ -159,11 +269,25 @@ func summaryOf(run Run, st monitor.Stats, v Verdict) Summary {
 		LostReports: st.LostReports, DeviceReconnects: st.DeviceReconnects, ObservedS: st.Observed.Seconds(),
 		BlindS: st.Blind.Seconds(), UnwatchedS: st.Unwatched.Seconds(), UnwatchedGaps: st.UnwatchedGaps, Runs: st.Runs,
 		Malformed: st.Malformed, NotPlottable: st.NotPlottable}
-	if st.Observed > 0 {
+	if known(st) {
 		s.AvailabilityPct = &st.Availability
 	}
 	if len(st.Dropouts) > 0 {
 		s.MTBFS = ptr(st.MTBF.Seconds())
+	}
+	s.ForeignReports, s.DroppedEvents, s.Rejections = st.Foreign, st.Dropped, st.Rejections
+	u := st.Unheard
+	s.StalledS, s.Stalls, s.DeafS, s.DeafSpells, s.DroppedBlindS = u.Stalled.Seconds(), u.Stalls, u.Deaf.Seconds(), u.DeafSpells, u.Dropped.Seconds()
+	if st.Skew.Known {
+		s.SkewS = ptr(st.Skew.Offset.Seconds())
+	}
+	s.ThresholdS = st.Threshold.Seconds()
+	if st.AnnouncedInterval > 0 {
+		s.AnnouncedIntervalS = ptr(st.AnnouncedInterval.Seconds())
+	}
+	s.Ended = endedOf(run)
+	if f := run.LogFailure; f != nil {
+		s.LogFailure = &FailureJSON{At: f.At.UTC(), Error: f.Err, Lost: f.Lost}
 	}
 	if st.RoundTrips > 0 {
 		s.RoundTripP50Ms, s.RoundTripP95Ms = ptr(ms(st.RoundTripP50)), ptr(ms(st.RoundTripP95))
@@ -175,6 +299,33 @@ func summaryOf(run Run, st monitor.Stats, v Verdict) Summary {
 		s.NotPlottable = []string{}
 	}
 	return s
+}
+
+func endedOf(run Run) EndedJSON {
+	e := run.Ending
+	_, early := e.Early(run.Start)
+	out := EndedJSON{Reason: e.Reason, Signal: e.Signal, Error: e.Error, At: e.At.UTC(), PlannedS: e.Planned.Seconds(), Early: early}
+	switch {
+	case e.Cut:
+		out.Reason = "cut"
+	case e.Reason == "":
+		out.Reason = event.EndCompleted
+	}
+	if e.At.IsZero() {
+		out.At = run.End.UTC()
+	}
+	return out
+}
+
+// known says whether the availability is a figure: something was observed
+// and the device reported (else it is unknown: "–", null).
+func known(st monitor.Stats) bool { return st.Observed > 0 && !math.IsNaN(st.Availability) }
+
+func skewText(sk monitor.Skew) string {
+	if sk.Offset < 0 {
+		return dur(-sk.Offset) + " behind"
+	}
+	return dur(sk.Offset) + " ahead of"
 }
 
 func marshal(v any) []byte {
@@ -194,9 +345,35 @@ func Markdown(run Run, st monitor.Stats, v Verdict, svgName string) []byte {
 	th := run.Thresholds
 	fmt.Fprintf(&b, "Thresholds (%s): max_dropouts %d, min_availability %g %%, max_gap %s, max_blind %g %%.\n\n",
 		run.ThresholdsFrom, th.MaxDropouts, th.MinAvailability, th.MaxGap, th.MaxBlind)
+	writeNotes(&b, run, st)
 	writeFigures(&b, run, st, svgName, "##")
 	writeRules(&b)
 	return []byte(b.String())
+}
+
+// writeNotes writes what the reader must know before the figures: how the
+// run ended, a log that could not be written, an announced interval the
+// threshold ignores, and the caller's notes.
+func writeNotes(b *strings.Builder, run Run, st monitor.Stats) {
+	var notes []string
+	if why, early := run.Ending.Early(run.Start); early {
+		notes = append(notes, "Ended early: "+why+".")
+	} else if run.Ending.Reason == event.EndSignal {
+		notes = append(notes, fmt.Sprintf("Stopped by %s at %s.", run.Ending.Signal, stampOf(run.Ending.At)))
+	}
+	if f := run.LogFailure; f != nil {
+		notes = append(notes, fmt.Sprintf("The event log could not be written from %s (%s): %d events are missing from it; this verdict is from iotwatch's memory, a report of the log will differ.", stampOf(f.At), f.Err, f.Lost))
+	}
+	if st.AnnouncedInterval > 0 {
+		notes = append(notes, fmt.Sprintf("The device announced interval_s %s, longer than max_gap %s: the silence threshold stays %s.", st.AnnouncedInterval, run.Thresholds.MaxGap, st.Threshold))
+	}
+	notes = append(notes, run.Notes...)
+	for _, n := range notes {
+		fmt.Fprintf(b, "- %s\n", n)
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n")
+	}
 }
 
 // writeFigures writes the chart's link, the statistics and the dropouts
@@ -205,10 +382,7 @@ func writeFigures(b *strings.Builder, run Run, st monitor.Stats, svgName, h stri
 	if svgName != "" {
 		fmt.Fprintf(b, "![%s over time](%s)\n\n", run.Field, svgName)
 	}
-	avail, mtbf, rt := "–", "–", "–"
-	if st.Observed > 0 {
-		avail = fmt.Sprintf("%.3f %%", st.Availability)
-	}
+	avail, mtbf, rt := availText(st), "–", "–"
 	if len(st.Dropouts) > 0 {
 		mtbf = dur(st.MTBF)
 	}
@@ -225,10 +399,17 @@ func writeFigures(b *strings.Builder, run Run, st monitor.Stats, svgName, h stri
 		{"gap p50 / p95 / p99", gaps},
 		{"reboots", fmt.Sprint(st.Reboots)}, {"lost reports", fmt.Sprint(st.LostReports)},
 		{"device reconnects", fmt.Sprint(st.DeviceReconnects)}, {"watched", dur(st.Observed)},
-		{"blind time (iotwatch's link down)", dur(st.Blind)},
+		{"silence threshold", dur(st.Threshold)},
+		{"blind time (iotwatch could not see)", dur(st.Blind)},
+		{"… of it iotwatch stood still", fmt.Sprintf("%s in %d stall(s)", dur(st.Unheard.Stalled), st.Unheard.Stalls)},
+		{"… of it deaf (link up, updates not heard)", fmt.Sprintf("%s in %d spell(s)", dur(st.Unheard.Deaf), st.Unheard.DeafSpells)},
+		{"… of it dropping events (queue full)", fmt.Sprintf("%s, %d events dropped", dur(st.Unheard.Dropped), st.Dropped)},
 		{"unwatched time (iotwatch not running)", unwatched(st)},
+		{"reports written by another client (device disconnected)", fmt.Sprint(st.Foreign)},
+		{"clock skew (iotwatch − service)", skewCell(st.Skew)},
 		{"desired round trip p50 / p95", rt},
 		{"malformed messages", fmt.Sprint(st.Malformed)},
+		{"rejections", fmt.Sprint(st.Rejections)},
 	}
 	if len(st.NotPlottable) > 0 {
 		rows = append(rows, [2]string{"not plottable (beyond a 64-bit float)", strings.Join(st.NotPlottable, ", ")})
@@ -251,6 +432,20 @@ func writeRules(b *strings.Builder) {
 	for i, r := range Rules {
 		fmt.Fprintf(b, "%d. %s\n", i+1, r)
 	}
+}
+
+func availText(st monitor.Stats) string {
+	if !known(st) {
+		return "–"
+	}
+	return fmt.Sprintf("%.3f %%", st.Availability)
+}
+
+func skewCell(sk monitor.Skew) string {
+	if !sk.Known {
+		return "– (no document with a timestamp)"
+	}
+	return fmt.Sprintf("%s (from %d documents, to within a second)", sk.Offset.Round(time.Millisecond), sk.Documents)
 }
 
 func unwatched(st monitor.Stats) string {
