@@ -14,6 +14,7 @@ import (
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/event"
+	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/pipeline"
 	"github.com/iotwatch/iotwatch/pki"
 	"github.com/iotwatch/iotwatch/report"
@@ -47,7 +48,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fleet := cfg.Thing.Fleet() && (over.Thing == "" || len(things.names) > 1)
 	session := sessionOf(cfg)
-	log, err := openLog(*logPath, stderr)
+	log, err := openLog(*logPath, eventlog.Header{Planned: *duration, Settings: settingsOf(cfg)}, stderr)
 	if err != nil {
 		return err
 	}
@@ -76,8 +77,10 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		events, read = conn.Events(), func() { go getShadow(conn.Get) }
 	}
 	end := soakUntil(ctx, cfg, p, events, read, session.At.Add(*duration), log, stderr)
-	return finish(p, cfg, report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: session.At, End: end.At},
-		outcome{end: end, deadline: session.At.Add(*duration), log: log}, *reportPath, stdout)
+	run := report.Run{Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: session.At, End: end.At,
+		Thresholds: thresholds(cfg), ThresholdsFrom: thresholdsFrom(cfg), LogFailure: log.failure(),
+		Ending: report.Ending{Reason: end.Reason, Signal: end.Signal, Error: end.Error, At: end.At, Planned: *duration}}
+	return finish(p, p.Things(), fleet, run, nil, *reportPath, stdout)
 }
 
 // readEach asks for every thing's shadow of a fleet, each on its own
@@ -100,7 +103,7 @@ func getShadow(get func(context.Context) error) {
 // terminal and the shadow read at least every max_gap/2 (deaf: a version
 // moving without iotwatch hearing the updates).
 func soakUntil(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, events <-chan event.Event, read func(), deadline time.Time,
-	log *soakLog, stderr io.Writer) pipeline.End {
+	log *soakLog, stderr io.Writer) event.End {
 	alerts, stopAlerts := startAlerts(cfg, stderr)
 	defer stopAlerts()
 	progress := progressOut(stderr)
@@ -136,7 +139,7 @@ func readEvery(cfg *config.Config) time.Duration {
 // fleet's totals.
 func progressLine(p *pipeline.Pipeline, now time.Time) string {
 	things := p.Things()
-	if !p.Fleet() && len(things) == 1 {
+	if len(things) == 1 {
 		m := p.Monitor(things[0])
 		return fmt.Sprintf("reports %d  dropouts %d  availability %s  link %s", m.Counts.Reports, m.DropoutCount(), percent(m.Availability(now)), m.Link.State)
 	}

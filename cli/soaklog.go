@@ -11,6 +11,7 @@ import (
 	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/pipeline"
+	"github.com/iotwatch/iotwatch/report"
 )
 
 // soakLog is a run's --log: opened (and locked, so that a second iotwatch
@@ -19,16 +20,19 @@ import (
 // write said at once on stderr; the run goes on from memory.
 type soakLog struct {
 	path   string
+	header eventlog.Header // the run's planned duration and settings (a soak's)
 	lock   *os.File
 	w      *eventlog.Writer
+	closed bool
 	stderr io.Writer
 	err    error
-	at     time.Time // the time of the first line lost
+	at     time.Time // when the first write failed
 }
 
-// openLog checks and locks path ("" is no log: every method does nothing).
-func openLog(path string, stderr io.Writer) (*soakLog, error) {
-	l := &soakLog{path: path, stderr: stderr}
+// openLog checks and locks path ("" is no log: every method does nothing);
+// h goes on the run's session lines.
+func openLog(path string, h eventlog.Header, stderr io.Writer) (*soakLog, error) {
+	l := &soakLog{path: path, header: h, stderr: stderr}
 	if path == "" {
 		return l, nil
 	}
@@ -64,7 +68,7 @@ func (l *soakLog) Write(ev event.Event) error {
 	if !ok {
 		return fmt.Errorf("event log %s: a run starts with its session line", l.path)
 	}
-	w, err := eventlog.Create(l.path, s)
+	w, err := eventlog.CreateRun(l.path, s, l.header)
 	if err != nil {
 		return err
 	}
@@ -78,7 +82,7 @@ func (l *soakLog) failed(err error) {
 		return // said already
 	}
 	l.err, l.at = err, time.Now()
-	fmt.Fprintf(l.stderr, "\niotwatch: the event log %s stopped taking lines at %s: %v; the log is incomplete from here, the verdict comes from memory\n",
+	fmt.Fprintf(l.stderr, "\niotwatch: the event log %s failed at %s: %v; the log is incomplete from here, the verdict comes from memory\n",
 		l.path, l.at.UTC().Format(time.RFC3339), err)
 }
 
@@ -99,7 +103,8 @@ func (l *soakLog) Close() error {
 
 // close closes the writer and the lock; a failure not said before is said now.
 func (l *soakLog) close() {
-	if l.w != nil {
+	if l.w != nil && !l.closed {
+		l.closed = true
 		if err := l.w.Close(); err != nil {
 			l.failed(err)
 		}
@@ -108,14 +113,19 @@ func (l *soakLog) close() {
 		l.lock.Close()
 		l.lock = nil
 	}
-	l.w = nil
 }
 
-// note is the report's line about a log that failed, "" when none did.
-func (l *soakLog) note() string {
-	if l == nil || l.err == nil {
-		return ""
+// failure is the report's account of a log that failed, nil when none did
+// (or without a log).
+func (l *soakLog) failure() *report.LogFailure {
+	if l.err == nil {
+		return nil
 	}
-	return fmt.Sprintf("The event log %s stopped taking lines at %s (%v): it is incomplete from there, and a report rebuilt from it is not this one. This verdict comes from iotwatch's memory of the whole run.",
-		l.path, l.at.UTC().Format(time.RFC3339), l.err)
+	f := &report.LogFailure{At: l.at, Err: l.err.Error()}
+	if l.w != nil {
+		if wf := l.w.Failure(); wf != nil {
+			f.At, f.Lost = wf.At, wf.Lost
+		}
+	}
+	return f
 }

@@ -5,8 +5,6 @@ package cli
 // or a fleet) with the verdict's exit status.
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pipeline"
 	"github.com/iotwatch/iotwatch/report"
@@ -24,7 +23,8 @@ import (
 // monitorOptions and thresholds are the one place a configuration becomes
 // the monitor's options and the verdict's thresholds.
 func monitorOptions(cfg *config.Config) monitor.Options {
-	return monitor.Options{Field: cfg.Plot.Field, Interval: cfg.Soak.Interval.Duration, DropoutAfter: cfg.Soak.DropoutAfter}
+	return monitor.Options{Field: cfg.Plot.Field, Interval: cfg.Soak.Interval.Duration, DropoutAfter: cfg.Soak.DropoutAfter,
+		MaxGap: cfg.Soak.MaxGap.Duration}
 }
 
 // thresholdsFrom says where the thresholds come from, for the report.
@@ -41,6 +41,21 @@ func thresholdsFrom(cfg *config.Config) string {
 func thresholds(cfg *config.Config) report.Thresholds {
 	return report.Thresholds{MaxDropouts: cfg.Soak.MaxDropouts, MinAvailability: cfg.Soak.MinAvailability,
 		MaxGap: cfg.Soak.MaxGap.Duration, MaxBlind: cfg.Soak.MaxBlind}
+}
+
+// settingsOf are the [soak] settings a run records on its session lines.
+func settingsOf(cfg *config.Config) *eventlog.Settings {
+	s := cfg.Soak
+	return &eventlog.Settings{Interval: eventlog.Seconds(s.Interval.Duration), DropoutAfter: s.DropoutAfter, MaxDropouts: s.MaxDropouts,
+		MinAvailability: s.MinAvailability, MaxGap: eventlog.Seconds(s.MaxGap.Duration), MaxBlind: s.MaxBlind}
+}
+
+// withSettings is cfg with a run's recorded [soak] settings.
+func withSettings(cfg *config.Config, s *eventlog.Settings) *config.Config {
+	c := *cfg
+	c.Soak.Interval.Duration, c.Soak.DropoutAfter, c.Soak.MaxDropouts = time.Duration(s.Interval), s.DropoutAfter, s.MaxDropouts
+	c.Soak.MinAvailability, c.Soak.MaxGap.Duration, c.Soak.MaxBlind = s.MinAvailability, time.Duration(s.MaxGap), s.MaxBlind
+	return &c
 }
 
 // errFail and errInconclusive end soak and report with the verdict's exit
@@ -86,55 +101,12 @@ func checkWritable(name string) error {
 	return os.Remove(f.Name())
 }
 
-// outcome is what a run's statistics do not hold: how it ended (a live
-// run; a replay knows only its log) and whether its log failed.
-type outcome struct {
-	end      pipeline.End
-	deadline time.Time
-	log      *soakLog
-}
-
-// judge is the verdict given how the run ended: one stopped before its
-// deadline saw only part of what it was to watch, so it is INCONCLUSIVE
-// unless it already FAILed.
-func (o outcome) judge(v report.Verdict, start time.Time) report.Verdict {
-	if !o.end.Early || v.Outcome == report.Fail {
-		return v
-	}
-	rule := o.stopped(start) + ": the rest of the run was not watched"
-	if v.Outcome == report.Inconclusive {
-		rule += "; and " + v.Rule
-	}
-	return report.Verdict{Outcome: report.Inconclusive, Rule: rule}
-}
-
-func (o outcome) stopped(start time.Time) string {
-	return fmt.Sprintf("the run was stopped by %s at %s, %s into its %s (--duration)", o.end.Why, o.end.At.UTC().Format(time.RFC3339),
-		o.end.At.Sub(start).Round(time.Second), o.deadline.Sub(start).Round(time.Second))
-}
-
-// notes are what the report says about the run itself.
-func (o outcome) notes(start time.Time) []string {
-	var out []string
-	if o.end.Early {
-		out = append(out, "The "+o.stopped(start)[4:]+".")
-	}
-	if n := o.log.note(); n != "" {
-		out = append(out, n)
-	}
-	return out
-}
-
-// finish evaluates the pipeline's things at run.End (a fleet's, or the one
-// thing's) and prints or writes the report; its error carries the
-// verdict's exit status.
-func finish(p *pipeline.Pipeline, cfg *config.Config, run report.Run, o outcome, path string, stdout io.Writer) error {
-	return finishThings(p, p.Things(), p.Fleet(), cfg, run, o, path, stdout)
-}
-
-// finishThings reports things of p: as a fleet, or the one thing.
-func finishThings(p *pipeline.Pipeline, things []string, fleet bool, cfg *config.Config, run report.Run, o outcome, path string, stdout io.Writer) error {
-	run.Thresholds, run.ThresholdsFrom = thresholds(cfg), thresholdsFrom(cfg)
+// finish evaluates things of p at run.End (with how the run ended and
+// what its log could not hold) and prints or writes the report, as a fleet
+// or the one thing; its error carries the verdict's exit status. runOf
+// gives a thing's own run (its start, ending, thresholds) where a log's
+// runs differ; nil: run for all.
+func finish(p *pipeline.Pipeline, things []string, fleet bool, run report.Run, runOf func(thing string, r report.Run) report.Run, path string, stdout io.Writer) error {
 	var parts []report.Thing
 	for _, t := range things {
 		r := run
@@ -142,34 +114,36 @@ func finishThings(p *pipeline.Pipeline, things []string, fleet bool, cfg *config
 		if s := p.Start(t); !s.IsZero() && fleet {
 			r.Start = s
 		}
-		st, v := report.Evaluate(p.Monitor(t), run.End, run.Thresholds)
-		parts = append(parts, report.Thing{Run: r, Stats: st, Verdict: o.judge(v, run.Start)})
+		if runOf != nil {
+			r = runOf(t, r)
+		}
+		st, v := report.EvaluateRun(p.Monitor(t), r)
+		parts = append(parts, report.Thing{Run: r, Stats: st, Verdict: v})
 	}
-	notes := o.notes(run.Start)
 	if !fleet {
-		return writeReport(parts[0], p.Monitor(things[0]), notes, path, stdout)
+		return writeReport(parts[0], p.Monitor(things[0]), path, stdout)
 	}
 	report.WorstFirst(parts)
-	return writeFleetReport(p, parts, run, notes, path, stdout)
+	return writeFleetReport(p, parts, run, path, stdout)
 }
 
 // writeReport prints or writes one thing's report.
-func writeReport(t report.Thing, mon *monitor.Monitor, notes []string, path string, stdout io.Writer) error {
+func writeReport(t report.Thing, mon *monitor.Monitor, path string, stdout io.Writer) error {
 	svgName := ""
 	files := map[string][]byte{}
 	if path != "" {
 		base := strings.TrimSuffix(path, ".md")
 		svgName = base + ".svg"
 		files[svgName] = report.SVG(t.Run, chart(mon, t.Run), t.Stats.Dropouts)
-		files[base+".json"] = withJSONNotes(report.JSON(t.Run, t.Stats, t.Verdict), notes)
+		files[base+".json"] = report.JSON(t.Run, t.Stats, t.Verdict)
 	}
-	md := withNotes(report.Markdown(t.Run, t.Stats, t.Verdict, baseName(svgName)), notes)
+	md := report.Markdown(t.Run, t.Stats, t.Verdict, baseName(svgName))
 	return emit(md, files, path, t.Verdict, stdout)
 }
 
 // writeFleetReport prints or writes a fleet's report, with one chart per
 // thing (<report>-<thing>.svg) linked from its section.
-func writeFleetReport(p *pipeline.Pipeline, things []report.Thing, run report.Run, notes []string, path string, stdout io.Writer) error {
+func writeFleetReport(p *pipeline.Pipeline, things []report.Thing, run report.Run, path string, stdout io.Writer) error {
 	v := report.FleetVerdict(things)
 	files := map[string][]byte{}
 	if path != "" {
@@ -179,9 +153,9 @@ func writeFleetReport(p *pipeline.Pipeline, things []report.Thing, run report.Ru
 			files[name] = report.SVG(t.Run, chart(p.Monitor(t.Run.Thing), t.Run), t.Stats.Dropouts)
 			things[i].SVGName = baseName(name)
 		}
-		files[base+".json"] = withJSONNotes(report.FleetJSON(run.Start, run.End, things, v), notes)
+		files[base+".json"] = report.FleetJSON(run.Start, run.End, things, v)
 	}
-	md := withNotes(report.FleetMarkdown(run.Start, run.End, run.Thresholds, run.ThresholdsFrom, things, v), notes)
+	md := report.FleetMarkdown(run.Start, run.End, run.Thresholds, run.ThresholdsFrom, things, v)
 	return emit(md, files, path, v, stdout)
 }
 
@@ -205,41 +179,6 @@ func emit(md []byte, files map[string][]byte, path string, v report.Verdict, std
 	}
 	fmt.Fprintf(stdout, "report written to %s\n", path)
 	return verdictExit(v, stdout)
-}
-
-// rulesHeading starts the report's last section; notes go before it.
-const rulesHeading = "\n## How the verdict is decided"
-
-// withNotes puts what iotwatch says about its own run in the Markdown,
-// before the rules.
-func withNotes(md []byte, notes []string) []byte {
-	if len(notes) == 0 {
-		return md
-	}
-	var b bytes.Buffer
-	b.WriteString("\n## About this run\n\n")
-	for _, n := range notes {
-		fmt.Fprintf(&b, "- %s\n", n)
-	}
-	i := bytes.Index(md, []byte(rulesHeading))
-	if i < 0 {
-		return append(md, b.Bytes()...)
-	}
-	return append(append(append([]byte{}, md[:i]...), b.Bytes()...), md[i:]...)
-}
-
-// withJSONNotes adds "notes" to a summary object.
-func withJSONNotes(summary []byte, notes []string) []byte {
-	if len(notes) == 0 {
-		return summary
-	}
-	body := bytes.TrimRight(summary, "\n")
-	if !bytes.HasSuffix(body, []byte("}")) {
-		return summary
-	}
-	list, _ := json.MarshalIndent(notes, "  ", "  ")
-	body = bytes.TrimRight(body[:len(body)-1], "\n ")
-	return append(append(body, []byte(",\n  \"notes\": ")...), append(list, []byte("\n}\n")...)...)
 }
 
 // verdictExit prints the verdict's line; its error carries the exit status.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/iotwatch/iotwatch/awsconn"
+	"github.com/iotwatch/iotwatch/event"
+	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pipeline"
 	"github.com/iotwatch/iotwatch/tui"
@@ -53,7 +55,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return watchFleet(ctx, cfg, opts, single, *logPath, *endpointURL, *noColor, stderr)
 	}
 	session := sessionOf(cfg) // before Dial: the log's run starts before its first event
-	log, err := openLog(*logPath, stderr)
+	log, err := openLog(*logPath, eventlog.Header{}, stderr)
 	if err != nil {
 		return err
 	}
@@ -69,10 +71,26 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	started := time.Now()
 	single.Conn, single.Pipeline = conn, p
 	final, err := runTUI(ctx, single, *noColor)
+	p.Apply(closing(ctx, err)) // the UI is done with the pipeline
 	if err != nil || *csvPath == "" || final.Monitor() == nil {
 		return err
 	}
 	return writeCSV(*csvPath, final.Monitor(), started, time.Now())
+}
+
+// closing is the closing line of a watch: quit by the user, stopped by a
+// signal, or ended by the UI's error.
+func closing(ctx context.Context, err error) event.End {
+	now := time.Now()
+	switch {
+	case err != nil:
+		return event.End{At: now, Reason: event.EndError, Error: err.Error()}
+	case ctx.Err() != nil:
+		if name, ok := pipeline.Signal(ctx); ok {
+			return event.End{At: now, Reason: event.EndSignal, Signal: name}
+		}
+	}
+	return event.End{At: now, Reason: event.EndCompleted}
 }
 
 // watchLog is a watch's log, written off the UI's goroutine (nil without

@@ -12,6 +12,7 @@ import (
 	"github.com/iotwatch/iotwatch/alert"
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/config"
+	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
 	"github.com/iotwatch/iotwatch/pipeline"
 	"github.com/iotwatch/iotwatch/tui"
@@ -95,7 +96,7 @@ func watchFleet(ctx context.Context, cfg *config.Config, opts awsconn.Options, s
 	fo := fleetOptions(ctx, cfg, opts, endpointURL, stderr)
 	session := sessionOf(cfg) // before Dial: the log's run starts before its first event
 	session.Thing = ""        // the fleet's run; each thing gets its own session line
-	log, err := openLog(logPath, stderr)
+	log, err := openLog(logPath, eventlog.Header{}, stderr)
 	if err != nil {
 		return err
 	}
@@ -109,6 +110,7 @@ func watchFleet(ctx context.Context, cfg *config.Config, opts awsconn.Options, s
 	p := pipeline.New(pipeline.Options{Monitor: tui.FleetMonitorOptions(single.Monitor), Fleet: true, Log: teeLog, LogFailed: log.failed})
 	p.Open(session, fo.Things...)
 	_, err = runProgram(ctx, tui.NewFleet(tui.FleetOptions{Conn: fleet, Things: fo.Things, Single: single, Pipeline: p}), noColor)
+	p.Apply(closing(ctx, err)) // the UI is done with the pipeline
 	return err
 }
 

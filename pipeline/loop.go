@@ -20,8 +20,9 @@ type Loop struct {
 	// Every is the tick (default 250 ms).
 	Every time.Duration
 	// StallAfter: a wake of the loop this long after the one before is
-	// iotwatch's own stall (SIGSTOP, a frozen VM, swapping): the time
-	// between is blind, never the device's silence (default 2 s).
+	// iotwatch's own stall (SIGSTOP, a frozen VM, swapping): an
+	// event.Stall makes the time between blind, never the device's
+	// silence (default 2 s).
 	StallAfter time.Duration
 	// Read asks for every thing's shadow, without blocking (its answers
 	// come as events): every ReadEvery, and at once after a stall, so
@@ -38,18 +39,10 @@ type Loop struct {
 	Now func() time.Time
 }
 
-// End is how a run ended.
-type End struct {
-	At time.Time
-	// Early is set when the run stopped before its deadline; Why says
-	// by what ("SIGTERM", "the event stream closed").
-	Early bool
-	Why   string
-}
-
-// Run runs the loop and returns how the run ended. The run's last line (an
-// alive line at its end) is logged and synced.
-func (p *Pipeline) Run(ctx context.Context, l Loop) End {
+// Run runs the loop and returns how the run ended: completed at its
+// deadline, stopped by a signal, or ended by an error (the event stream
+// closed). That closing line is the run's last in the log, synced.
+func (p *Pipeline) Run(ctx context.Context, l Loop) event.End {
 	if l.Every == 0 {
 		l.Every = 250 * time.Millisecond
 	}
@@ -69,16 +62,16 @@ func (p *Pipeline) Run(ctx context.Context, l Loop) End {
 		defer t.Stop()
 		reads = t.C
 	}
-	end := End{}
+	end := event.End{}
 	lastWake, lastPrint := l.Now(), time.Time{}
 	for end.At.IsZero() {
 		var ev event.Event
 		closed := false
 		select {
 		case <-ctx.Done():
-			end = End{At: l.Now(), Early: true, Why: Stopper(ctx)}
+			end = stopped(ctx, l.Now())
 		case <-timer.C:
-			end = End{At: l.Now()}
+			end = event.End{At: l.Now(), Reason: event.EndCompleted}
 		case <-reads:
 			l.Read()
 		case e, ok := <-l.Events:
@@ -87,7 +80,7 @@ func (p *Pipeline) Run(ctx context.Context, l Loop) End {
 		}
 		now := l.Now()
 		if now.Sub(lastWake) > l.StallAfter {
-			p.stalled(lastWake, now)
+			p.Apply(event.Stall{At: now, Since: lastWake}) // before what queued up meanwhile
 			if l.Read != nil {
 				l.Read()
 			}
@@ -95,7 +88,7 @@ func (p *Pipeline) Run(ctx context.Context, l Loop) End {
 		lastWake = now
 		switch {
 		case closed:
-			end = End{At: now, Early: true, Why: "the event stream closed"}
+			end = event.End{At: now, Reason: event.EndError, Error: "the connection's event stream closed"}
 		case ev != nil:
 			p.Apply(ev)
 			continue
@@ -111,32 +104,11 @@ func (p *Pipeline) Run(ctx context.Context, l Loop) End {
 			l.Progress(now)
 		}
 	}
-	p.Apply(event.Alive{At: end.At}) // the run's last line is its end
+	p.Apply(end)
 	if l.Sync != nil {
 		l.Sync()
 	}
 	return end
-}
-
-// stalled records a stall of iotwatch itself from since to now as blind
-// time for every thing of the run: a link down at since, up at now, with
-// the reason, so that a replay of the log finds the same blind time.
-func (p *Pipeline) stalled(since, now time.Time) {
-	why := fmt.Sprintf("iotwatch itself stalled for %s (its clock jumped between two ticks): blind, not the device's silence", now.Sub(since).Round(100*time.Millisecond))
-	var up []string // a link that was down stays down: it says so itself
-	for _, t := range p.runThings() {
-		if p.mons[t].Link.State == event.LinkUp {
-			up = append(up, t)
-		}
-	}
-	if len(up) == 0 {
-		return
-	}
-	if p.run.Thing != "" {
-		up = nil // a single run's link lines name no things
-	}
-	p.Apply(event.Link{At: since, State: event.LinkDown, Err: why, Things: up})
-	p.Apply(event.Link{At: now, State: event.LinkUp, Things: up})
 }
 
 // stopSignals are the signals that stop a run early, by how
@@ -147,14 +119,21 @@ var stopSignals = map[string]string{
 	fmt.Sprintf("%v signal received", syscall.SIGHUP):  "SIGHUP",
 }
 
-// Stopper names what ended ctx: the signal, else its error.
-func Stopper(ctx context.Context) string {
+// stopped is the closing line of a run whose ctx ended: by a signal, or
+// else by an error.
+func stopped(ctx context.Context, at time.Time) event.End {
+	if name, ok := Signal(ctx); ok {
+		return event.End{At: at, Reason: event.EndSignal, Signal: name}
+	}
+	return event.End{At: at, Reason: event.EndError, Error: context.Cause(ctx).Error()}
+}
+
+// Signal names the signal that ended ctx (signal.NotifyContext's), if one did.
+func Signal(ctx context.Context) (string, bool) {
 	cause := context.Cause(ctx)
 	if cause == nil {
-		return "cancelled"
+		return "", false
 	}
-	if name, ok := stopSignals[cause.Error()]; ok {
-		return name
-	}
-	return cause.Error()
+	name, ok := stopSignals[cause.Error()]
+	return name, ok
 }

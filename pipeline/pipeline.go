@@ -255,9 +255,3 @@ func (p *Pipeline) Monitor(thing string) *monitor.Monitor { return p.mons[thing]
 
 // Start is when thing's first run began (zero when unknown).
 func (p *Pipeline) Start(thing string) time.Time { return p.start[thing] }
-
-// Fleet says whether the pipeline holds a fleet: more than one thing, or a
-// fleet run.
-func (p *Pipeline) Fleet() bool {
-	return len(p.mons) > 1 || (p.running && p.run.Thing == "" && (p.o.Fleet || !p.run.At.IsZero()))
-}
