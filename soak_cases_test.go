@@ -462,7 +462,9 @@ func TestCase15FleetLoggedByWatch(t *testing.T) {
 	reporting(l.device(t, "c15b", ""), 300*time.Millisecond, "", stop)
 	log := filepath.Join(dir, "watch.jsonl")
 	sock := fmt.Sprintf("iotwatch-case15-%d", os.Getpid())
-	tmux := func(args ...string) error { return exec.Command("tmux", append([]string{"-L", sock}, args...)...).Run() }
+	tmux := func(args ...string) error {
+		return exec.Command("tmux", append([]string{"-L", sock}, args...)...).Run()
+	}
 	if err := tmux("new-session", "-d", "-x", "120", "-y", "40", l.bin+" watch -c "+cfg+" --thing c15a --thing c15b --log "+log); err != nil {
 		t.Fatalf("tmux: %v", err)
 	}
