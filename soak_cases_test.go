@@ -482,3 +482,257 @@ func TestCase15FleetLoggedByWatch(t *testing.T) {
 		t.Fatalf("report of a fleet's watch log: exit %d, fleet %s, things %+v\n%s", code, fleet.Verdict, by, out)
 	}
 }
+
+// line publishes a whole update document as it is.
+func (d *device) line(doc string) { fmt.Fprintln(d.in, doc) }
+
+// Case 1: one report, then a silence past max_gap with the connection open:
+// FAIL, never PASS.
+func TestCase01OneReportThenSilence(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	d := l.device(t, "c1", "")
+	log := filepath.Join(dir, "c1.jsonl")
+	r := l.soak(t, dir, "c1", "-c", l.config(t, dir, `name = "c1"`, "max_gap = \"3s\"\nmax_blind = 60"), "--duration", "9s", "--log", log)
+	linkUp(t, log)
+	time.Sleep(time.Second)
+	d.report(`"seq":1,"temp":20`)
+	code := r.wait()
+	sum := summaryOf(t, filepath.Join(dir, "c1.json"))
+	if code != 1 || sum.Verdict != "FAIL" || sum.Reports != 1 {
+		t.Fatalf("one report, then silent for 7 s: exit %d, %s (%s), %d reports\n%s", code, sum.Verdict, sum.Rule, sum.Reports, r.out)
+	}
+}
+
+// Case 2: two devices with one timeline (interval_s 60, max_gap 3 s): the
+// one silent to the end FAILs as the one that reported once more does.
+func TestCase02SilenceOpenAtTheEnd(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	a, b := l.device(t, "c2a", ""), l.device(t, "c2b", "")
+	log := filepath.Join(dir, "c2.jsonl")
+	r := l.soak(t, dir, "c2", "-c", l.config(t, dir, "name = \"c2a\"\nnames = [\"c2a\", \"c2b\"]", "max_gap = \"3s\"\nmax_blind = 60"), "--duration", "10s", "--log", log)
+	start := linkUp(t, log)
+	<-every(start, time.Second, 1, 4, func(i int) {
+		a.report(fmt.Sprintf(`"seq":%d,"interval_s":60`, i))
+		b.report(fmt.Sprintf(`"seq":%d,"interval_s":60`, i))
+	})
+	time.Sleep(time.Until(start.Add(8500 * time.Millisecond)))
+	b.report(`"seq":4,"interval_s":60`)
+	code := r.wait()
+	_, by := fleetSummaryOf(t, filepath.Join(dir, "c2.json"))
+	if code != 1 || by["c2a"].Verdict != "FAIL" || by["c2b"].Verdict != "FAIL" {
+		t.Fatalf("exit %d; c2a (silent to the end) %s: %s; c2b %s: %s\n%s", code, by["c2a"].Verdict, by["c2a"].Rule, by["c2b"].Verdict, by["c2b"].Rule, r.out)
+	}
+}
+
+// Case 3: a device that announces interval_s 3600 and dies: its silence is
+// judged by max_gap, and the soak says the interval is longer than it.
+func TestCase03AnnouncedIntervalThenDead(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	d := l.device(t, "c3", "")
+	log := filepath.Join(dir, "c3.jsonl")
+	r := l.soak(t, dir, "c3", "-c", l.config(t, dir, `name = "c3"`, "max_gap = \"3s\"\nmax_blind = 60"), "--duration", "10s", "--log", log)
+	start := linkUp(t, log)
+	<-every(start, time.Second, 1, 4, func(i int) { d.report(fmt.Sprintf(`"seq":%d,"interval_s":3600`, i)) })
+	code := r.wait()
+	sum := summaryOf(t, filepath.Join(dir, "c3.json"))
+	if code != 1 || sum.Verdict != "FAIL" || sum.AnnouncedIntervalS == nil || !strings.Contains(r.out.String(), "interval_s 1h0m0s") {
+		t.Fatalf("dead for 6 s after announcing 1 h: exit %d, %s (%s), announced %v\n%s", code, sum.Verdict, sum.Rule, sum.AnnouncedIntervalS, r.out)
+	}
+}
+
+// Case 4: the device is killed; a backend client writes to its shadow every
+// second: those reports are not the device's.
+func TestCase04OtherClientsReports(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	d := l.device(t, "c4", "")
+	log := filepath.Join(dir, "c4.jsonl")
+	r := l.soak(t, dir, "c4", "-c", l.config(t, dir, `name = "c4"`, "max_dropouts = 1\nmin_availability = 95\nmax_blind = 60"), "--duration", "12s", "--log", log)
+	start := linkUp(t, log)
+	<-every(start, time.Second, 1, 3, func(i int) { d.report(fmt.Sprintf(`"seq":%d,"temp":20`, i)) })
+	d.kill()
+	backend := l.device(t, "c4", "c4-backend")
+	<-every(time.Now(), time.Second, 1, 9, func(i int) { backend.report(fmt.Sprintf(`"temp":%d`, 20+i)) })
+	code := r.wait()
+	sum := summaryOf(t, filepath.Join(dir, "c4.json"))
+	if code != 1 || sum.Verdict != "FAIL" || sum.ForeignReports < 5 {
+		t.Fatalf("device dead after 3 s, a backend writing: exit %d, %s (%s), %d foreign reports\n%s", code, sum.Verdict, sum.Rule, sum.ForeignReports, r.out)
+	}
+}
+
+// Case 5: a fleet soaked by match lists the registry's things at start: a
+// thing silent for its first seconds is watched from the first second.
+func TestCase05MatchListsThingsAtStart(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	// Enrol c5-000 and c5-001 in the registry (sim --fleet does, through
+	// the control plane), then let mosquitto_pub play them.
+	dev := filepath.Join(dir, "device.toml")
+	os.WriteFile(dev, []byte(fmt.Sprintf("[aws]\nendpoint = \"127.0.0.1\"\nport = %s\ncert = %q\nkey = %q\nca = %q\n\n[thing]\nname = \"c5\"\n",
+		l.port, filepath.Join(l.dir, "device.pem"), filepath.Join(l.dir, "device.key"), filepath.Join(l.dir, "ca.pem"))), 0o644)
+	sim := exec.Command(l.bin, "sim", "-c", dev, "--fleet", "2", "--interval", "1s", "--endpoint-url", "https://"+l.api, "--ca-bundle", filepath.Join(l.dir, "ca.pem"))
+	sim.Stdout, sim.Stderr = l.out, l.out
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(l.out.String(), "connected client=c5-001 ") || !strings.Contains(l.out.String(), "connected client=c5-000 ") {
+		if time.Now().After(deadline) {
+			t.Fatal("sim --fleet never connected c5-000 and c5-001")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sim.Process.Kill()
+	sim.Wait()
+	late, prompt := l.device(t, "c5-000", ""), l.device(t, "c5-001", "")
+	stop := make(chan struct{})
+	defer close(stop)
+	reporting(prompt, time.Second, "", stop)
+	log := filepath.Join(dir, "c5.jsonl")
+	r := l.soak(t, dir, "c5", "-c", l.config(t, dir, "name = \"c5\"\nmatch = \"c5-*\"", "max_gap = \"3s\"\nmax_blind = 60"), "--duration", "12s", "--log", log,
+		"--endpoint-url", "https://"+l.api)
+	waitLine(t, log, `"type":"link"`)
+	start := time.Now()
+	<-every(start, time.Second, 6, 12, func(i int) { late.report(fmt.Sprintf(`"seq":%d`, 100+i)) })
+	code := r.wait()
+	fleet, by := fleetSummaryOf(t, filepath.Join(dir, "c5.json"))
+	if c := by["c5-000"]; code != 1 || c.Verdict != "FAIL" || !c.Start.Equal(fleet.Start) {
+		t.Fatalf("c5-000 silent for 6 s, then reporting: exit %d, %s (%s), its run from %s (the fleet's from %s)\n%s", code, c.Verdict, c.Rule, c.Start, fleet.Start, r.out)
+	}
+	if c := by["c5-001"]; c.Verdict != "PASS" {
+		t.Fatalf("c5-001 reported throughout: %s (%s)", c.Verdict, c.Rule)
+	}
+}
+
+// Case 6: a log whose iotwatch times are 30 s behind the service's: the
+// skew is measured and the report is INCONCLUSIVE, saying why.
+func TestCase06ClockSkew(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	stop := make(chan struct{})
+	defer close(stop)
+	reporting(l.device(t, "c6", ""), time.Second, "", stop)
+	log := filepath.Join(dir, "c6.jsonl")
+	cfg := l.config(t, dir, `name = "c6"`, "max_blind = 60")
+	if code := l.soak(t, dir, "c6", "-c", cfg, "--duration", "6s", "--log", log).wait(); code != 0 {
+		t.Fatalf("the soak itself: exit %d", code)
+	}
+	data, _ := os.ReadFile(log)
+	var shifted strings.Builder
+	for _, text := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var line map[string]any
+		if err := json.Unmarshal([]byte(text), &line); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"time", "since"} { // iotwatch's clock; shadow_time and metadata are the service's
+			if v, ok := line[k].(string); ok {
+				at, _ := time.Parse(time.RFC3339Nano, v)
+				line[k] = at.Add(-30 * time.Second).Format(time.RFC3339Nano)
+			}
+		}
+		b, _ := json.Marshal(line)
+		shifted.Write(append(b, '\n'))
+	}
+	slow := filepath.Join(dir, "slow.jsonl")
+	os.WriteFile(slow, []byte(shifted.String()), 0o644)
+	code, out := l.runBin("report", "--report", filepath.Join(dir, "slow.md"), slow)
+	sum := summaryOf(t, filepath.Join(dir, "slow.json"))
+	if code != 3 || sum.SkewS == nil || *sum.SkewS > -25 || !strings.Contains(sum.Rule, "clock") {
+		t.Fatalf("iotwatch 30 s slow: exit %d, %s (%s), skew %v\n%s", code, sum.Verdict, sum.Rule, sum.SkewS, out)
+	}
+}
+
+// Case 8: the log on a full disk (a 24 KiB tmpfs, or /dev/full when no
+// tmpfs can be mounted): said at once, the verdict from memory (the device
+// died: FAIL), and the cut log's report is not a PASS.
+func TestCase08FullDisk(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full")
+	os.Mkdir(full, 0o755)
+	log := filepath.Join(full, "c8.jsonl")
+	if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", full).Run(); err != nil {
+		log = "/dev/full"
+	} else {
+		t.Cleanup(func() { exec.Command("umount", full).Run() })
+	}
+	d := l.device(t, "c8", "")
+	pad := strings.Repeat("x", 600)
+	r := l.soak(t, dir, "c8", "-c", l.config(t, dir, `name = "c8"`, "max_blind = 60"), "--duration", "9s", "--log", log)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(l.out.String(), "connected client=iotwatch-c8-") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	<-every(time.Now(), 100*time.Millisecond, 1, 30, func(i int) { d.report(fmt.Sprintf(`"seq":%d,"pad":%q`, i, pad)) })
+	d.kill()
+	code := r.wait()
+	sum := summaryOf(t, filepath.Join(dir, "c8.json"))
+	if code != 1 || sum.Verdict != "FAIL" || sum.LogFailure == nil || !strings.Contains(r.out.String(), "the event log "+log+" failed at") {
+		t.Fatalf("log on a full disk, device dead: exit %d, %s (%s), log failure %+v\n%s", code, sum.Verdict, sum.Rule, sum.LogFailure, r.out)
+	}
+	if log == "/dev/full" {
+		return // nothing to read back
+	}
+	kept := filepath.Join(dir, "kept.jsonl")
+	data, _ := os.ReadFile(log)
+	os.WriteFile(kept, data, 0o644)
+	code, out := l.runBin("report", "--report", filepath.Join(dir, "kept.md"), kept)
+	if again := summaryOf(t, filepath.Join(dir, "kept.json")); code == 0 || again.Verdict == "PASS" {
+		t.Fatalf("report of the cut log: exit %d, %s (%s)\n%s", code, again.Verdict, again.Rule, out)
+	}
+}
+
+// Case 10: report without -c judges by the thresholds the run recorded;
+// with -c it says which differ.
+func TestCase10ReportUsesTheRunsThresholds(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	d := l.device(t, "c10", "")
+	log := filepath.Join(dir, "c10.jsonl")
+	r := l.soak(t, dir, "c10", "-c", l.config(t, dir, `name = "c10"`, "max_gap = \"3s\"\nmax_blind = 60"), "--duration", "11s", "--log", log)
+	start := linkUp(t, log)
+	// interval_s 10: the defaults' threshold is 25 s; a gap of 5 s breaks max_gap 3 s alone.
+	<-every(start, time.Second, 1, 4, func(i int) { d.report(fmt.Sprintf(`"seq":%d,"interval_s":10`, i)) })
+	<-every(start, time.Second, 8, 11, func(i int) { d.report(fmt.Sprintf(`"seq":%d,"interval_s":10`, i)) })
+	if code := r.wait(); code != 1 {
+		t.Fatalf("the soak: exit %d, want FAIL\n%s", code, r.out)
+	}
+	if code, out := l.runBin("report", log); code != 1 || !strings.Contains(out, "max_gap 3s") {
+		t.Fatalf("report without -c: exit %d\n%s", code, out)
+	}
+	defaults := l.config(t, t.TempDir(), `name = "c10"`, "")
+	text, _ := os.ReadFile(defaults)
+	os.WriteFile(defaults, []byte(strings.Replace(string(text), "[soak]", "", 1)), 0o644)
+	if code, out := l.runBin("report", "-c", defaults, log); code != 0 || !strings.Contains(out, "max_gap 30s (the run had 3s)") {
+		t.Fatalf("report -c with the defaults: exit %d\n%s", code, out)
+	}
+}
+
+// Case 16: rejections and locally dropped events are in the Markdown and
+// the JSON.
+func TestCase16RejectionsInTheReport(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	d := l.device(t, "c16", "")
+	log := filepath.Join(dir, "c16.jsonl")
+	r := l.soak(t, dir, "c16", "-c", l.config(t, dir, `name = "c16"`, "max_blind = 60"), "--duration", "5s", "--log", log)
+	start := linkUp(t, log)
+	<-every(start, 500*time.Millisecond, 1, 8, func(i int) {
+		d.report(fmt.Sprintf(`"seq":%d`, i))
+		if i == 4 {
+			d.line(`{"state":{"reported":1}}`)
+		}
+	})
+	r.wait()
+	md, _ := os.ReadFile(filepath.Join(dir, "c16.md"))
+	raw, _ := os.ReadFile(filepath.Join(dir, "c16.json"))
+	sum := summaryOf(t, filepath.Join(dir, "c16.json"))
+	if sum.Rejections != 1 || !strings.Contains(string(md), "| rejections | 1 |") || !strings.Contains(string(md), "events dropped") ||
+		!strings.Contains(string(raw), `"dropped_events": 0`) {
+		t.Fatalf("rejections %d\n%s\n%s", sum.Rejections, md, raw)
+	}
+}

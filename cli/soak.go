@@ -107,10 +107,16 @@ func soakUntil(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, ev
 	alerts, stopAlerts := startAlerts(cfg, stderr)
 	defer stopAlerts()
 	progress := progressOut(stderr)
+	announced := map[string]bool{}
 	l := pipeline.Loop{Events: events, Deadline: deadline, Read: read, ReadEvery: readEvery(cfg), Sync: log.sync,
 		Observe: func(now time.Time) {
 			for _, t := range p.Things() {
-				alerts.Observe(t, p.Monitor(t), now)
+				m := p.Monitor(t)
+				alerts.Observe(t, m, now)
+				if a := m.AnnouncedInterval(); a > 0 && !announced[t] {
+					announced[t] = true
+					fmt.Fprintf(stderr, "\nwarning: %s announces interval_s %s, longer than max_gap %s: its silences are judged by max_gap\n", t, a, cfg.Soak.MaxGap)
+				}
 			}
 		}}
 	if progress != nil {
