@@ -736,3 +736,54 @@ func TestCase16RejectionsInTheReport(t *testing.T) {
 		t.Fatalf("rejections %d\n%s\n%s", sum.Rejections, md, raw)
 	}
 }
+
+// Case 12: iotwatch deaf: its certificate's policy denies iot:Receive on
+// update/accepted and update/documents (subscriptions succeed); the device
+// reports every second. The periodic get sees the version move: blind
+// (deaf), never the device's dropout.
+func TestCase12IotwatchDeaf(t *testing.T) {
+	l := lab(t)
+	dir := t.TempDir()
+	aws := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", "https://" + l.api, "--ca-bundle", filepath.Join(l.dir, "ca.pem"),
+			"--profile", "iotwatch-local", "--output", "json", "iot"}, args...)...)
+		cmd.Env = append(os.Environ(), "AWS_CONFIG_FILE="+filepath.Join(l.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(l.dir, "aws-credentials"))
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("aws iot %v: %v %s", args, err, out)
+		}
+		return out
+	}
+	var cert struct {
+		CertificateArn string `json:"certificateArn"`
+		CertificatePem string `json:"certificatePem"`
+		KeyPair        struct {
+			PrivateKey string `json:"PrivateKey"`
+		} `json:"keyPair"`
+	}
+	if err := json.Unmarshal(aws("create-keys-and-certificate", "--set-as-active"), &cert); err != nil {
+		t.Fatal(err)
+	}
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iot:Connect","iot:Publish","iot:Subscribe","iot:Receive"],"Resource":"*"},` +
+		`{"Effect":"Deny","Action":"iot:Receive","Resource":["arn:aws:iot:*:*:topic/$aws/things/c12/shadow/update/accepted","arn:aws:iot:*:*:topic/$aws/things/c12/shadow/update/documents"]}]}`
+	aws("create-policy", "--policy-name", "c12-deaf", "--policy-document", policy)
+	aws("attach-policy", "--policy-name", "c12-deaf", "--target", cert.CertificateArn)
+	os.WriteFile(filepath.Join(dir, "deaf.pem"), []byte(cert.CertificatePem), 0o644)
+	os.WriteFile(filepath.Join(dir, "deaf.key"), []byte(cert.KeyPair.PrivateKey), 0o600)
+	cfg := l.config(t, dir, `name = "c12"`, "max_gap = \"4s\"\nmax_blind = 50")
+	text, _ := os.ReadFile(cfg)
+	text = []byte(strings.NewReplacer(filepath.Join(l.dir, "monitor.pem"), filepath.Join(dir, "deaf.pem"), filepath.Join(l.dir, "monitor.key"), filepath.Join(dir, "deaf.key")).Replace(string(text)))
+	os.WriteFile(cfg, text, 0o644)
+
+	stop := make(chan struct{})
+	defer close(stop)
+	reporting(l.device(t, "c12", ""), time.Second, "", stop)
+	log := filepath.Join(dir, "c12.jsonl")
+	r := l.soak(t, dir, "c12", "-c", cfg, "--duration", "12s", "--log", log)
+	code := r.wait()
+	sum := summaryOf(t, filepath.Join(dir, "c12.json"))
+	if code != 3 || sum.Verdict != "INCONCLUSIVE" || sum.Dropouts != 0 || sum.DeafS < 8 {
+		t.Fatalf("deaf iotwatch, device reporting: exit %d, %s (%s), %d dropouts, deaf %.1f s\n%s", code, sum.Verdict, sum.Rule, sum.Dropouts, sum.DeafS, r.out)
+	}
+}
