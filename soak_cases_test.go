@@ -184,6 +184,14 @@ func (l *caseLab) soak(t *testing.T, dir, name string, args ...string) *soakRun 
 	return r
 }
 
+// startSoak writes a case's configuration ([thing] line, [soak] text) in
+// dir and starts its soak for duration, logging to dir/name.jsonl.
+func (l *caseLab) startSoak(t *testing.T, dir, name, thing, soak, duration string, args ...string) (*soakRun, string) {
+	t.Helper()
+	log := filepath.Join(dir, name+".jsonl")
+	return l.soak(t, dir, name, append([]string{"-c", l.config(t, dir, thing, soak), "--duration", duration, "--log", log}, args...)...), log
+}
+
 // wait waits for the soak and returns its exit status.
 func (r *soakRun) wait() int {
 	r.cmd.Wait()
@@ -341,8 +349,7 @@ func TestCase11IotwatchFrozen(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	reporting(l.device(t, "c11", ""), time.Second, "", stop)
-	log := filepath.Join(dir, "c11.jsonl")
-	r := l.soak(t, dir, "c11", "-c", l.config(t, dir, `name = "c11"`, "max_blind = 70"), "--duration", "14s", "--log", log)
+	r, log := l.startSoak(t, dir, "c11", `name = "c11"`, "max_blind = 70", "14s")
 	linkUp(t, log)
 	time.Sleep(3 * time.Second)
 	r.cmd.Process.Signal(syscall.SIGSTOP)
@@ -492,8 +499,7 @@ func TestCase01OneReportThenSilence(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
 	d := l.device(t, "c1", "")
-	log := filepath.Join(dir, "c1.jsonl")
-	r := l.soak(t, dir, "c1", "-c", l.config(t, dir, `name = "c1"`, "max_gap = \"3s\"\nmax_blind = 60"), "--duration", "9s", "--log", log)
+	r, log := l.startSoak(t, dir, "c1", `name = "c1"`, "max_gap = \"3s\"\nmax_blind = 60", "9s")
 	linkUp(t, log)
 	time.Sleep(time.Second)
 	d.report(`"seq":1,"temp":20`)
@@ -510,8 +516,7 @@ func TestCase02SilenceOpenAtTheEnd(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
 	a, b := l.device(t, "c2a", ""), l.device(t, "c2b", "")
-	log := filepath.Join(dir, "c2.jsonl")
-	r := l.soak(t, dir, "c2", "-c", l.config(t, dir, "name = \"c2a\"\nnames = [\"c2a\", \"c2b\"]", "max_gap = \"3s\"\nmax_blind = 60"), "--duration", "10s", "--log", log)
+	r, log := l.startSoak(t, dir, "c2", "name = \"c2a\"\nnames = [\"c2a\", \"c2b\"]", "max_gap = \"3s\"\nmax_blind = 60", "10s")
 	start := linkUp(t, log)
 	<-every(start, time.Second, 1, 4, func(i int) {
 		a.report(fmt.Sprintf(`"seq":%d,"interval_s":60`, i))
@@ -532,8 +537,7 @@ func TestCase03AnnouncedIntervalThenDead(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
 	d := l.device(t, "c3", "")
-	log := filepath.Join(dir, "c3.jsonl")
-	r := l.soak(t, dir, "c3", "-c", l.config(t, dir, `name = "c3"`, "max_gap = \"3s\"\nmax_blind = 60"), "--duration", "10s", "--log", log)
+	r, log := l.startSoak(t, dir, "c3", `name = "c3"`, "max_gap = \"3s\"\nmax_blind = 60", "10s")
 	start := linkUp(t, log)
 	<-every(start, time.Second, 1, 4, func(i int) { d.report(fmt.Sprintf(`"seq":%d,"interval_s":3600`, i)) })
 	code := r.wait()
@@ -549,8 +553,7 @@ func TestCase04OtherClientsReports(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
 	d := l.device(t, "c4", "")
-	log := filepath.Join(dir, "c4.jsonl")
-	r := l.soak(t, dir, "c4", "-c", l.config(t, dir, `name = "c4"`, "max_dropouts = 1\nmin_availability = 95\nmax_blind = 60"), "--duration", "12s", "--log", log)
+	r, log := l.startSoak(t, dir, "c4", `name = "c4"`, "max_dropouts = 1\nmin_availability = 95\nmax_blind = 60", "12s")
 	start := linkUp(t, log)
 	<-every(start, time.Second, 1, 3, func(i int) { d.report(fmt.Sprintf(`"seq":%d,"temp":20`, i)) })
 	d.kill()
@@ -591,8 +594,7 @@ func TestCase05MatchListsThingsAtStart(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	reporting(prompt, time.Second, "", stop)
-	log := filepath.Join(dir, "c5.jsonl")
-	r := l.soak(t, dir, "c5", "-c", l.config(t, dir, "name = \"c5\"\nmatch = \"c5-*\"", "max_gap = \"3s\"\nmax_blind = 60"), "--duration", "12s", "--log", log,
+	r, log := l.startSoak(t, dir, "c5", "name = \"c5\"\nmatch = \"c5-*\"", "max_gap = \"3s\"\nmax_blind = 60", "12s",
 		"--endpoint-url", "https://"+l.api)
 	waitLine(t, log, `"type":"link"`)
 	start := time.Now()
@@ -692,8 +694,7 @@ func TestCase10ReportUsesTheRunsThresholds(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
 	d := l.device(t, "c10", "")
-	log := filepath.Join(dir, "c10.jsonl")
-	r := l.soak(t, dir, "c10", "-c", l.config(t, dir, `name = "c10"`, "max_gap = \"3s\"\nmax_blind = 60"), "--duration", "11s", "--log", log)
+	r, log := l.startSoak(t, dir, "c10", `name = "c10"`, "max_gap = \"3s\"\nmax_blind = 60", "11s")
 	start := linkUp(t, log)
 	// interval_s 10: the defaults' threshold is 25 s; a gap of 5 s breaks max_gap 3 s alone.
 	<-every(start, time.Second, 1, 4, func(i int) { d.report(fmt.Sprintf(`"seq":%d,"interval_s":10`, i)) })
@@ -718,8 +719,7 @@ func TestCase16RejectionsInTheReport(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
 	d := l.device(t, "c16", "")
-	log := filepath.Join(dir, "c16.jsonl")
-	r := l.soak(t, dir, "c16", "-c", l.config(t, dir, `name = "c16"`, "max_blind = 60"), "--duration", "5s", "--log", log)
+	r, log := l.startSoak(t, dir, "c16", `name = "c16"`, "max_blind = 60", "5s")
 	start := linkUp(t, log)
 	<-every(start, 500*time.Millisecond, 1, 8, func(i int) {
 		d.report(fmt.Sprintf(`"seq":%d`, i))

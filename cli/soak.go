@@ -80,7 +80,11 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	run := report.Run{Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: session.At, End: end.At,
 		Thresholds: thresholds(cfg), ThresholdsFrom: thresholdsFrom(cfg), LogFailure: log.failure(),
 		Ending: report.Ending{Reason: end.Reason, Signal: end.Signal, Error: end.Error, At: end.At, Planned: *duration}}
-	return finish(p, p.Things(), fleet, run, nil, *reportPath, stdout)
+	reported := []string{session.Thing}
+	if fleet {
+		reported = p.Things()
+	}
+	return finish(p, reported, fleet, run, nil, *reportPath, stdout)
 }
 
 // readEach asks for every thing's shadow of a fleet, each on its own

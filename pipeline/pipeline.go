@@ -127,10 +127,15 @@ func (p *Pipeline) Apply(ev event.Event) []string {
 // targets are the things ev is about: the one it names; for a link, those
 // it names or else the run's; for an event about a thing that names none,
 // the single run's thing; for the rest (alive, overflow, a malformed
-// message of no thing's topic), every thing of the run.
+// message of no thing's topic), every thing of the run. A single run's
+// malformed message is its thing's (its connection follows that thing's
+// topics alone), whatever a log from before session lines was named.
 func (p *Pipeline) targets(ev event.Event) []string {
 	if l, ok := ev.(event.Link); ok && l.Things != nil {
 		return l.Things
+	}
+	if _, bad := ev.(event.Malformed); bad && p.run.Thing != "" {
+		return []string{p.run.Thing}
 	}
 	if t := event.ThingOf(ev); t != "" {
 		return []string{t}
