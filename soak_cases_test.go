@@ -257,9 +257,10 @@ func linkUp(t *testing.T, log string) time.Time {
 	return time.Now()
 }
 
-// reporting starts a device reporting seq every step from the returned
-// start, until stop is closed.
-func reporting(d *device, step time.Duration, extra string, stop <-chan struct{}) {
+// reporting has a device report seq and temp every step until the test ends.
+func reporting(t *testing.T, d *device, step time.Duration) {
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
 	go func() {
 		for seq := 1; ; seq++ {
 			select {
@@ -267,7 +268,7 @@ func reporting(d *device, step time.Duration, extra string, stop <-chan struct{}
 				return
 			case <-time.After(step):
 			}
-			d.report(fmt.Sprintf(`"seq":%d,"temp":%d%s`, seq, 20+seq%5, extra))
+			d.report(fmt.Sprintf(`"seq":%d,"temp":%d`, seq, 20+seq%5))
 		}
 	}()
 }
@@ -278,9 +279,7 @@ func TestCase07StoppedEarly(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
 	cfg := l.config(t, dir, `name = "c7"`, "")
-	stop := make(chan struct{})
-	defer close(stop)
-	reporting(l.device(t, "c7", ""), 300*time.Millisecond, "", stop)
+	reporting(t, l.device(t, "c7", ""), 300*time.Millisecond)
 	var wg sync.WaitGroup
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
 		wg.Add(1)
@@ -315,9 +314,7 @@ func TestCase09TwoThingsInOneLog(t *testing.T) {
 	if code := first.wait(); code != 1 {
 		t.Fatalf("c9a never reports: exit %d, want FAIL\n%s", code, first.out)
 	}
-	stop := make(chan struct{})
-	defer close(stop)
-	reporting(l.device(t, "c9b", ""), 300*time.Millisecond, "", stop)
+	reporting(t, l.device(t, "c9b", ""), 300*time.Millisecond)
 	second := l.soak(t, dir, "c9b", "-c", l.config(t, dir, `name = "c9b"`, "max_blind = 60"), "--duration", "4s", "--log", log)
 	if code := second.wait(); code != 0 {
 		t.Fatalf("c9b reports: exit %d, want PASS\n%s", code, second.out)
@@ -346,9 +343,7 @@ func TestCase09TwoThingsInOneLog(t *testing.T) {
 func TestCase11IotwatchFrozen(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
-	stop := make(chan struct{})
-	defer close(stop)
-	reporting(l.device(t, "c11", ""), time.Second, "", stop)
+	reporting(t, l.device(t, "c11", ""), time.Second)
 	r, log := l.startSoak(t, dir, "c11", `name = "c11"`, "max_blind = 70", "14s")
 	linkUp(t, log)
 	time.Sleep(3 * time.Second)
@@ -403,9 +398,7 @@ func TestCase14TwoSoaksOfOneThingOnOneLog(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
 	cfg := l.config(t, dir, `name = "c14"`, "")
-	stop := make(chan struct{})
-	defer close(stop)
-	reporting(l.device(t, "c14", ""), 300*time.Millisecond, "", stop)
+	reporting(t, l.device(t, "c14", ""), 300*time.Millisecond)
 	log := filepath.Join(dir, "one.jsonl")
 	a := l.soak(t, dir, "a", "-c", cfg, "--duration", "4s", "--log", log)
 	linkUp(t, log)
@@ -463,10 +456,8 @@ func TestCase15FleetLoggedByWatch(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
 	cfg := l.config(t, dir, `name = "c15a"`, "max_blind = 60")
-	stop := make(chan struct{})
-	defer close(stop)
-	reporting(l.device(t, "c15a", ""), 300*time.Millisecond, "", stop)
-	reporting(l.device(t, "c15b", ""), 300*time.Millisecond, "", stop)
+	reporting(t, l.device(t, "c15a", ""), 300*time.Millisecond)
+	reporting(t, l.device(t, "c15b", ""), 300*time.Millisecond)
 	log := filepath.Join(dir, "watch.jsonl")
 	sock := fmt.Sprintf("iotwatch-case15-%d", os.Getpid())
 	tmux := func(args ...string) error {
@@ -591,9 +582,7 @@ func TestCase05MatchListsThingsAtStart(t *testing.T) {
 	sim.Process.Kill()
 	sim.Wait()
 	late, prompt := l.device(t, "c5-000", ""), l.device(t, "c5-001", "")
-	stop := make(chan struct{})
-	defer close(stop)
-	reporting(prompt, time.Second, "", stop)
+	reporting(t, prompt, time.Second)
 	r, log := l.startSoak(t, dir, "c5", "name = \"c5\"\nmatch = \"c5-*\"", "max_gap = \"3s\"\nmax_blind = 60", "12s",
 		"--endpoint-url", "https://"+l.api)
 	waitLine(t, log, `"type":"link"`)
@@ -614,9 +603,7 @@ func TestCase05MatchListsThingsAtStart(t *testing.T) {
 func TestCase06ClockSkew(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
-	stop := make(chan struct{})
-	defer close(stop)
-	reporting(l.device(t, "c6", ""), time.Second, "", stop)
+	reporting(t, l.device(t, "c6", ""), time.Second)
 	log := filepath.Join(dir, "c6.jsonl")
 	cfg := l.config(t, dir, `name = "c6"`, "max_blind = 60")
 	if code := l.soak(t, dir, "c6", "-c", cfg, "--duration", "6s", "--log", log).wait(); code != 0 {
@@ -776,9 +763,7 @@ func TestCase12IotwatchDeaf(t *testing.T) {
 	text = []byte(strings.NewReplacer(filepath.Join(l.dir, "monitor.pem"), filepath.Join(dir, "deaf.pem"), filepath.Join(l.dir, "monitor.key"), filepath.Join(dir, "deaf.key")).Replace(string(text)))
 	os.WriteFile(cfg, text, 0o644)
 
-	stop := make(chan struct{})
-	defer close(stop)
-	reporting(l.device(t, "c12", ""), time.Second, "", stop)
+	reporting(t, l.device(t, "c12", ""), time.Second)
 	log := filepath.Join(dir, "c12.jsonl")
 	r := l.soak(t, dir, "c12", "-c", cfg, "--duration", "12s", "--log", log)
 	code := r.wait()
