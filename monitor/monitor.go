@@ -312,8 +312,9 @@ func (m *Monitor) countReport(d event.ShadowDoc) {
 // madeAt is when the device made a report: when it arrived, unless its
 // metadata say it was made before the current watch began (it queued while
 // iotwatch stood still or was deaf, and is placed where it belongs). Whole
-// seconds are taken at their end, so a report is never placed earlier than
-// it can have been.
+// seconds are taken at their end, and a report within a second of the
+// watch's start (the skew's measure is no finer) counts at its arrival, so
+// a report is never placed earlier than it can have been.
 func (m *Monitor) madeAt(d event.ShadowDoc) time.Time {
 	if m.s.watchSince.IsZero() {
 		return d.At
@@ -325,7 +326,7 @@ func (m *Monitor) madeAt(d event.ShadowDoc) time.Time {
 	if meta.Nanosecond() == 0 {
 		meta = meta.Add(time.Second)
 	}
-	if meta.Before(m.s.watchSince) && d.At.After(m.s.watchSince) {
+	if meta.Add(time.Second).Before(m.s.watchSince) && !d.At.Before(m.s.watchSince) {
 		return meta
 	}
 	return d.At

@@ -262,3 +262,55 @@ func TestBeginMakesTheTimeBeforeTheThingWasFoundUnwatched(t *testing.T) {
 		t.Fatalf("span %s unwatched %s observed %s", st.Span, st.Unwatched, st.Observed)
 	}
 }
+
+// A device that died while iotwatch stood still: the reports that queued
+// are placed where the device made them, so a read after the stall shows
+// the silence from the last of them, not from their late delivery.
+func TestReportsQueuedByAStallArePlaced(t *testing.T) {
+	m := up(o30)
+	m.Apply(event.ShadowDoc{At: sec(0.2), Kind: event.DocGet, Version: 0})
+	for i := 1; i <= 10; i++ {
+		m.Apply(withMeta(sec(float64(i)), sec(float64(i)), int64(i), map[string]any{"seq": float64(i), "interval_s": 1.0}))
+	}
+	m.Apply(event.Stall{Since: sec(10.25), At: sec(50)})
+	for i := 11; i <= 15; i++ { // made before the device died at 15.5 s
+		m.Apply(withMeta(sec(50), sec(float64(i)+0.5), int64(i), map[string]any{"seq": float64(i), "interval_s": 1.0}))
+	}
+	m.Apply(event.ShadowDoc{At: sec(50.5), Kind: event.DocGet, Version: 15, Reported: map[string]any{"seq": 15.0, "interval_s": 1.0},
+		ReportedMetadata: withMeta(t0, sec(15.5), 0, map[string]any{"seq": 1.0}).ReportedMetadata})
+	m.Tick(sec(51))
+	st := m.Stats(sec(51))
+	if len(st.Dropouts) != 1 || !st.Dropouts[0].Start.Equal(sec(15.5)) || !m.LastReport().Equal(sec(15.5)) {
+		t.Fatalf("dropouts %+v last report %s", st.Dropouts, m.LastReport())
+	}
+}
+
+// A silence that passed the threshold before iotwatch stood still counts,
+// even when no tick came between (a replay of the log).
+func TestSilenceBeforeAStallCounts(t *testing.T) {
+	m := up(Options{Field: "temp", DropoutAfter: 2.5, Interval: time.Second, MaxGap: 30 * time.Second})
+	m.Apply(report(sec(1), 1, map[string]any{"seq": 1.0}))
+	m.Apply(event.Stall{Since: sec(12), At: sec(40)})
+	if st := m.Stats(sec(40)); len(st.Dropouts) != 1 || !st.Dropouts[0].Start.Equal(sec(1)) {
+		t.Fatalf("dropouts %+v", st.Dropouts)
+	}
+}
+
+// A disconnect heard while iotwatch was deaf (presence still arrives) keeps
+// its dropout when the silence dropout open then is withdrawn.
+func TestDisconnectHeardWhileDeafStillCounts(t *testing.T) {
+	m := up(o30)
+	m.Apply(event.ShadowDoc{At: sec(0.2), Kind: event.DocGet, Version: 0})
+	m.Apply(withMeta(sec(1), sec(1), 1, map[string]any{"seq": 1.0, "interval_s": 1.0}))
+	m.Tick(sec(5)) // deaf since 1 s: the device seems silent
+	if m.DropoutCount() != 1 {
+		t.Fatal("no silence dropout")
+	}
+	m.Apply(event.Presence{At: sec(8), ClientID: "t1", EventType: "disconnected", VersionNumber: 2, DisconnectReason: "CONNECTION_LOST"})
+	m.Apply(event.ShadowDoc{At: sec(15), Kind: event.DocGet, Version: 7, Reported: map[string]any{"seq": 7.0},
+		ReportedMetadata: withMeta(t0, sec(7), 0, map[string]any{"seq": 1.0}).ReportedMetadata})
+	st := m.Stats(sec(15))
+	if len(st.Dropouts) != 1 || st.Dropouts[0].Cause != "CONNECTION_LOST" || st.Unheard.DeafSpells != 1 {
+		t.Fatalf("dropouts %+v deaf %+v", st.Dropouts, st.Unheard)
+	}
+}
