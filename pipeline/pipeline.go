@@ -224,11 +224,13 @@ func (p *Pipeline) monitor(thing string) *monitor.Monitor {
 	return m
 }
 
+// write tees ev into the log. After a failure every line is still offered
+// (the log counts those it lost); LogFailed hears of the first failure only.
 func (p *Pipeline) write(ev event.Event) {
-	if p.o.Log == nil || p.logErr != nil {
+	if p.o.Log == nil {
 		return
 	}
-	if err := p.o.Log.Write(ev); err != nil {
+	if err := p.o.Log.Write(ev); err != nil && p.logErr == nil {
 		p.logErr, p.logAt = err, ev.Time()
 		if p.o.LogFailed != nil {
 			p.o.LogFailed(err)
