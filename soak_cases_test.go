@@ -451,33 +451,55 @@ func mergeLogs(t *testing.T, paths ...string) string {
 }
 
 // Case 15: a fleet logged by watch --log (the real TUI in tmux) is
-// reported as a fleet, each thing with its own reports.
+// reported as a fleet, each thing with its own reports; one thing's watch
+// log is that thing's report. Both logs end with the run's closing line.
 func TestCase15FleetLoggedByWatch(t *testing.T) {
 	l := lab(t)
 	dir := t.TempDir()
 	cfg := l.config(t, dir, `name = "c15a"`, "max_blind = 60")
 	reporting(t, l.device(t, "c15a", ""), 300*time.Millisecond)
 	reporting(t, l.device(t, "c15b", ""), 300*time.Millisecond)
-	log := filepath.Join(dir, "watch.jsonl")
-	sock := fmt.Sprintf("iotwatch-case15-%d", os.Getpid())
+	fleetLog, singleLog := filepath.Join(dir, "fleet.jsonl"), filepath.Join(dir, "single.jsonl")
+	for _, w := range []struct{ log, args, wait string }{
+		{fleetLog, "--thing c15a --thing c15b", `"thing":"c15b","kind":"documents"`},
+		{singleLog, "", `"thing":"c15a","kind":"documents"`},
+	} {
+		l.watch(t, cfg+" "+w.args+" --log "+w.log, func() { waitLine(t, w.log, w.wait); time.Sleep(2 * time.Second) })
+	}
+	code, out := l.runBin("report", "--report", filepath.Join(dir, "w.md"), fleetLog)
+	fleet, by := fleetSummaryOf(t, filepath.Join(dir, "w.json"))
+	if len(by) != 2 || by["c15a"].Reports < 3 || by["c15b"].Reports < 3 || strings.Contains(out, "never reported") {
+		t.Fatalf("report of a fleet's watch log: exit %d, fleet %s, things %+v\n%s", code, fleet.Verdict, by, out)
+	}
+	code, out = l.runBin("report", "--report", filepath.Join(dir, "s.md"), singleLog)
+	if sum := summaryOf(t, filepath.Join(dir, "s.json")); sum.Thing != "c15a" || sum.Reports < 3 {
+		t.Fatalf("report of one thing's watch log: exit %d, %+v\n%s", code, sum, out)
+	}
+	for _, log := range []string{fleetLog, singleLog} {
+		data, _ := os.ReadFile(log)
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if last := lines[len(lines)-1]; !strings.Contains(last, `"type":"end"`) || !strings.Contains(last, `"reason":"completed"`) {
+			t.Errorf("%s ends with %s, not the run's closing line", log, last)
+		}
+	}
+}
+
+// watch runs the binary's watch with args in a tmux of its own while
+// during runs, then quits it with q and waits for it to end.
+func (l *caseLab) watch(t *testing.T, args string, during func()) {
+	sock := fmt.Sprintf("iotwatch-case-%d-%d", os.Getpid(), time.Now().UnixNano())
 	tmux := func(args ...string) error {
 		return exec.Command("tmux", append([]string{"-L", sock}, args...)...).Run()
 	}
-	if err := tmux("new-session", "-d", "-x", "120", "-y", "40", l.bin+" watch -c "+cfg+" --thing c15a --thing c15b --log "+log); err != nil {
+	if err := tmux("new-session", "-d", "-x", "120", "-y", "40", l.bin+" watch -c "+args); err != nil {
 		t.Fatalf("tmux: %v", err)
 	}
 	t.Cleanup(func() { tmux("kill-server") })
-	waitLine(t, log, `"thing":"c15b","kind":"documents"`)
-	time.Sleep(3 * time.Second)
+	during()
 	tmux("send-keys", "q")
 	deadline := time.Now().Add(10 * time.Second)
 	for tmux("has-session") == nil && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-	}
-	code, out := l.runBin("report", "--report", filepath.Join(dir, "w.md"), log)
-	fleet, by := fleetSummaryOf(t, filepath.Join(dir, "w.json"))
-	if len(by) != 2 || by["c15a"].Reports < 3 || by["c15b"].Reports < 3 || strings.Contains(out, "never reported") {
-		t.Fatalf("report of a fleet's watch log: exit %d, fleet %s, things %+v\n%s", code, fleet.Verdict, by, out)
 	}
 }
 
