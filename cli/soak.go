@@ -60,20 +60,20 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fo := fleetOptions(ctx, cfg, opts, *endpointURL, stderr)
 		fo.Conn.Log = stderr
 		session.Thing = "" // the fleet's run; each thing gets its own session line
-		p.Open(session, fo.Things...)
 		conn, err := awsconn.DialFleet(fo)
 		if err != nil {
 			return err
 		}
 		defer conn.Close()
+		p.Open(session, fo.Things...) // after Dial: a run in the log is one that ran (its events wait)
 		events, read = conn.Events(), func() { readEach(conn) }
 	} else {
-		p.Open(session)
 		conn, err := awsconn.Dial(opts)
 		if err != nil {
 			return err
 		}
 		defer conn.Close()
+		p.Open(session)
 		events, read = conn.Events(), func() { go getShadow(conn.Get) }
 	}
 	end := soakUntil(ctx, cfg, p, events, read, session.At.Add(*duration), log, stderr)
