@@ -535,7 +535,8 @@ func (m *Monitor) Availability(now time.Time) (percent float64, observed, blind 
 			end = now
 		}
 		if end.After(start) {
-			down += end.Sub(start) - m.excludedBetween(start, end)
+			// A clock stepped back can make spans overlap: never less than none.
+			down += max(0, end.Sub(start)-m.excludedBetween(start, end))
 		}
 	}
 	// Only a log whose clock stepped back can make down exceed observed.

@@ -40,7 +40,7 @@ func decodeStream(data []byte) stream {
 		}
 		at = at.Add(step)
 		var ev event.Event
-		switch op % 12 {
+		switch op % 14 {
 		case 0, 1, 2:
 			ev = report(at, int64(arg%8), map[string]any{"seq": float64(arg % 16), "uptime_s": float64(arg % 32), "interval_s": 1.0})
 		case 3:
@@ -64,6 +64,10 @@ func decodeStream(data []byte) stream {
 		case 11:
 			s.ticks[len(s.events)] = append(s.ticks[len(s.events)], at)
 			continue
+		case 12:
+			ev = event.Stall{At: at, Since: at.Add(-step)}
+		case 13:
+			ev = event.Overflow{At: at, Count: int(arg%4) + 1}
 		}
 		s.events = append(s.events, ev)
 	}
@@ -87,7 +91,7 @@ func (s stream) run(live bool) (*Monitor, Stats) {
 }
 
 // FuzzEventStreams checks what must hold for any stream: no panic,
-// availability within 0–100 (NaN only with nothing observed), blind and
+// availability within 0–100 (NaN only with nothing observed or no report), blind and
 // unwatched time within the run, a dropout for every silence between two
 // reports longer than the threshold, and live ticks changing nothing.
 func FuzzEventStreams(f *testing.F) {
@@ -99,7 +103,7 @@ func FuzzEventStreams(f *testing.F) {
 		s := decodeStream(data)
 		m, st := s.run(false)
 		_, live := s.run(true)
-		if math.IsNaN(st.Availability) != (st.Observed <= 0) || st.Availability < 0 || st.Availability > 100 {
+		if math.IsNaN(st.Availability) != (st.Observed <= 0 || st.Reports == 0) || st.Availability < 0 || st.Availability > 100 {
 			t.Fatalf("availability %v with %s observed", st.Availability, st.Observed)
 		}
 		if st.Blind < 0 || st.Unwatched < 0 || st.Observed < 0 || !s.stepsBack && st.Blind+st.Unwatched+st.Observed != st.Span {
@@ -115,13 +119,18 @@ func FuzzEventStreams(f *testing.F) {
 		// Two reports one after the other, the link up, further apart
 		// than the threshold: the dropout between them is there (when the
 		// clock only went forward).
-		up := false
+		up, disconnected := false, false
 		for i, ev := range s.events {
 			switch e := ev.(type) {
 			case event.Link:
 				up = e.State == event.LinkUp
 			case event.Session:
 				up = false // a new run connects anew
+			case event.Presence:
+				disconnected = e.EventType == "disconnected" // reports may be another client's
+			}
+			if disconnected {
+				continue
 			}
 			a, ok := ev.(event.ShadowDoc)
 			if !ok || a.Kind != event.DocAccepted || i+1 == len(s.events) || !up || s.stepsBack {
