@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/iotwatch/iotwatch/config"
-	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/pipeline"
 	"github.com/iotwatch/iotwatch/report"
@@ -37,23 +36,21 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		cfg = loaded
 	}
-	// The settings the run recorded: a first reading finds them, so that
-	// the monitors replay with the run's own interval and thresholds.
-	first, err := eventlog.Scan(path, func(event.Event) {})
-	if err != nil {
-		return err
-	}
-	recorded := first.LastRun().Header.Settings
-	judged := cfg
-	if *cfgPath == "" && recorded != nil {
-		judged = withSettings(cfg, recorded)
-	}
 	// A log from before session lines names no thing: -c's, else the file's name.
 	fallback := cfg.Thing.Name
 	if fallback == "" {
 		fallback = filepath.Base(path)
 	}
-	r, err := pipeline.Replay(path, pipeline.Options{Monitor: monitorOptions(judged), Thing: fallback})
+	// The monitors replay with the interval and thresholds the run
+	// recorded, unless -c gives others.
+	var recorded *eventlog.Settings
+	judged := cfg
+	r, err := pipeline.Replay(path, func(runs *eventlog.Log) pipeline.Options {
+		if recorded = runs.LastRun().Header.Settings; *cfgPath == "" && recorded != nil {
+			judged = withSettings(cfg, recorded)
+		}
+		return pipeline.Options{Monitor: monitorOptions(judged), Thing: fallback}
+	})
 	if err != nil {
 		return err
 	}

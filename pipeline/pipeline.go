@@ -59,6 +59,9 @@ type Pipeline struct {
 	running bool                 // a run is open (a session line was seen, or the defaults opened one)
 	logErr  error
 	logAt   time.Time
+	// docThings read their reports from update/documents in every run
+	// (a replayed log's things that a fleet's run watched too).
+	docThings map[string]bool
 }
 
 // New makes a pipeline with no run open yet.
@@ -119,9 +122,20 @@ func (p *Pipeline) Apply(ev event.Event) []string {
 	}
 	p.write(ev)
 	for _, t := range things {
-		p.mons[t].Apply(ev)
+		if !p.twice(t, ev) {
+			p.mons[t].Apply(ev)
+		}
 	}
 	return things
+}
+
+// twice says whether ev would count a report twice: a single run's
+// update/accepted report to a monitor that reads reports from
+// update/documents (a thing a fleet's run of the same log watched too),
+// where the run's documents line that follows carries the same report.
+func (p *Pipeline) twice(thing string, ev event.Event) bool {
+	d, ok := ev.(event.ShadowDoc)
+	return ok && d.Kind == event.DocAccepted && d.Reported != nil && p.run.Thing != "" && p.docThings[thing]
 }
 
 // targets are the things ev is about: the one it names; for a link, those
@@ -212,7 +226,7 @@ func (p *Pipeline) monitor(thing string) *monitor.Monitor {
 	m := p.mons[thing]
 	if m == nil {
 		o := p.o.Monitor
-		if p.run.Thing == "" && (p.o.Fleet || !p.run.At.IsZero()) {
+		if p.run.Thing == "" && (p.o.Fleet || !p.run.At.IsZero()) || p.docThings[thing] {
 			o.ReportsInDocuments = true
 		}
 		m = monitor.New(o)

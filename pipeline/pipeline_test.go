@@ -114,7 +114,7 @@ func TestLiveAndReplayAgree(t *testing.T) {
 			t.Run(c.name+"/"+how, func(t *testing.T) {
 				path := filepath.Join(t.TempDir(), "run.jsonl")
 				p := live(t, path, how, c.fleet, c.things, c.events)
-				r, err := Replay(path, Options{Monitor: opts, Thing: "from-the-file-name"})
+				r, err := Replay(path, func(*eventlog.Log) Options { return Options{Monitor: opts, Thing: "from-the-file-name"} })
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -223,7 +223,7 @@ func TestMixedLogs(t *testing.T) {
 		w2.Write(doc(31+float64(i), "", i)) // a log from before single runs named their thing
 	}
 	w2.Close()
-	r, err := Replay(path, Options{Monitor: opts})
+	r, err := Replay(path, func(*eventlog.Log) Options { return Options{Monitor: opts} })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,12 +18,20 @@ type Replayed struct {
 	Lines       int
 }
 
-// Replay reads a log through a pipeline of o (o.Log is ignored: nothing is
-// written), as the live run applied it.
-func Replay(path string, o Options) (*Replayed, error) {
+// Replay reads a log through a pipeline as the live runs applied it. A
+// first reading finds the log's runs, from which configure makes the
+// options (the thresholds a run recorded; o.Log is ignored: nothing is
+// written); the second replays every line.
+func Replay(path string, configure func(runs *eventlog.Log) Options) (*Replayed, error) {
+	runs, err := eventlog.Scan(path, func(event.Event) {})
+	if err != nil {
+		return nil, err
+	}
+	o := configure(runs)
 	o.Log = nil
 	r := &Replayed{Pipeline: New(o)}
-	log, err := eventlog.Scan(path, func(ev event.Event) {
+	r.docThings = fleetThings(runs)
+	r.Log, err = eventlog.Scan(path, func(ev event.Event) {
 		if r.First.IsZero() {
 			r.First = ev.Time()
 		}
@@ -33,6 +41,19 @@ func Replay(path string, o Options) (*Replayed, error) {
 		r.Lines++
 		r.Apply(ev)
 	})
-	r.Log = log
 	return r, err
+}
+
+// fleetThings are the things a fleet's run of the log watched: their
+// monitors read reports from update/documents in every run of theirs.
+func fleetThings(log *eventlog.Log) map[string]bool {
+	out := map[string]bool{}
+	for _, run := range log.Runs {
+		if run.Fleet {
+			for _, t := range run.Things {
+				out[t] = true
+			}
+		}
+	}
+	return out
 }
