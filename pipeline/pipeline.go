@@ -57,8 +57,7 @@ type Pipeline struct {
 	run     event.Session        // the current run's session; Thing "" for a fleet run
 	inRun   map[string]bool      // things of the current run
 	running bool                 // a run is open (a session line was seen, or the defaults opened one)
-	logErr  error
-	logAt   time.Time
+	logErr  error                // the first failed write; LogFailed heard of it
 	// docThings read their reports from update/documents in every run
 	// (a replayed log's things that a fleet's run watched too).
 	docThings map[string]bool
@@ -245,16 +244,12 @@ func (p *Pipeline) write(ev event.Event) {
 		return
 	}
 	if err := p.o.Log.Write(ev); err != nil && p.logErr == nil {
-		p.logErr, p.logAt = err, ev.Time()
+		p.logErr = err
 		if p.o.LogFailed != nil {
 			p.o.LogFailed(err)
 		}
 	}
 }
-
-// LogError is the first log write that failed and the time of the line it
-// lost (from there on the log is incomplete); nil when every write worked.
-func (p *Pipeline) LogError() (error, time.Time) { return p.logErr, p.logAt }
 
 // Tick runs every monitor's dropout detector at now; true when a dropout
 // opened.
