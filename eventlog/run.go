@@ -70,6 +70,11 @@ type RunInfo struct {
 // was killed or could not write, and the time after Last is unknown.
 func (r RunInfo) Ended() bool { return r.End != nil }
 
+// Cut says whether the run's log was cut short: written by a version that
+// closes its runs (its lines carry a run id) and without its closing line.
+// A run from before closing lines is not cut, only old.
+func (r RunInfo) Cut() bool { return r.ID != "" && r.End == nil }
+
 // runs groups a log's lines into runs as they are read.
 type runs struct {
 	list     []RunInfo
@@ -88,7 +93,9 @@ func (r *runs) add(n int, l line, ev event.Event) {
 		return // a log from before sessions
 	}
 	run := &r.list[i]
-	run.Last = later(run.Last, ev.Time())
+	if t := ev.Time(); t.After(run.Last) {
+		run.Last = t
+	}
 	switch e := ev.(type) {
 	case event.Session:
 		if e.Thing != "" && !slices.Contains(run.Things, e.Thing) {
@@ -146,13 +153,6 @@ func (r *runs) overlap(n, a, b int) {
 	ra, rb := r.list[a], r.list[b]
 	r.overlaps = append(r.overlaps, fmt.Sprintf("runs %s (from %s, line %d) and %s (from %s, line %d) wrote to the log at the same time (first seen at line %d): their lines are interleaved",
 		ra.ID, stamp(ra.Start), ra.Line, rb.ID, stamp(rb.Start), rb.Line, n))
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // Things lists every thing the log's lines name (session lines and the

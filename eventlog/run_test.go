@@ -70,7 +70,7 @@ func TestRunsOneAfterTheOther(t *testing.T) {
 	if err != nil || len(log.Overlaps) > 0 || len(log.Runs) != 2 {
 		t.Fatalf("%v %+v", err, log)
 	}
-	if r := log.Runs[0]; r.Ended() || !r.Last.Equal(t0.Add(5*time.Second)) || r.Header.Planned != time.Minute {
+	if r := log.Runs[0]; r.Ended() || !r.Cut() || !r.Last.Equal(t0.Add(5*time.Second)) || r.Header.Planned != time.Minute {
 		t.Fatalf("killed run %+v", r)
 	}
 	if r := log.LastRun(); !r.Ended() || r.End.Reason != event.EndCompleted {
@@ -125,7 +125,7 @@ func TestLogsWithoutRunIDs(t *testing.T) {
 {"time":"2026-11-25T10:01:01Z","type":"alive"}
 `
 	log, err = ScanReader(strings.NewReader(lines), "old.jsonl", func(event.Event) {})
-	if err != nil || len(log.Runs) != 2 || log.Runs[0].Ended() || !log.Runs[0].Last.Equal(t0.Add(time.Second)) || len(log.Overlaps) > 0 {
+	if err != nil || len(log.Runs) != 2 || log.Runs[0].Ended() || log.Runs[1].Cut() || !log.Runs[0].Last.Equal(t0.Add(time.Second)) || len(log.Overlaps) > 0 {
 		t.Fatalf("%v %+v", err, log)
 	}
 }

@@ -84,7 +84,6 @@ type soak struct {
 	linkUpAt    time.Time // when the link last came up (presence heard before may be stale)
 	lastHeard   time.Time // the last update iotwatch heard (accepted, documents, delta)
 	deaf        bool      // blind since lastHeard: the shadow moved on unheard
-	begin       time.Time // the run's start when the monitor was made after it (a thing found late)
 	skewMin     time.Duration
 	skewN       int       // documents with a timestamp measured
 	everUp      bool      // the link was up at least once
@@ -185,9 +184,7 @@ func (m *Monitor) AnnouncedInterval() time.Duration {
 // (the stretches iotwatch watched without a report, reports between two of
 // them included).
 func (m *Monitor) closeSilence(at time.Time) {
-	if ref := later(m.lastAt, m.s.watchSince); m.s.blindSince.IsZero() && !m.s.watchSince.IsZero() && at.After(ref) {
-		m.s.gaps.longest = max(m.s.gaps.longest, at.Sub(ref))
-	}
+	m.s.gaps.longest = max(m.s.gaps.longest, m.openSilence(at))
 }
 
 // openSilence is the watched silence still open at now.

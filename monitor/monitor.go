@@ -305,7 +305,7 @@ func (m *Monitor) countReport(d event.ShadowDoc) {
 			m.notePlottable(d.At, k, n)
 		}
 	}
-	m.checkSeq(d, d.At)
+	m.checkSeq(d, made)
 	m.settlePending(d)
 }
 
@@ -348,8 +348,8 @@ func (m *Monitor) earliest(d event.ShadowDoc) time.Time {
 // connect iotwatch missed): another client wrote it.
 func (m *Monitor) disconnectedBefore(made time.Time) bool {
 	p := m.Presence
-	if p.EventType != "disconnected" || m.s.linkUpAt.IsZero() || p.At.Before(m.s.linkUpAt) {
-		return false
+	if p.EventType != "disconnected" || p.DisconnectReason == "DUPLICATE_CLIENTID" || m.s.linkUpAt.IsZero() || p.At.Before(m.s.linkUpAt) {
+		return false // connected, kicked by another session of the same client id, or not known now
 	}
 	at := p.At
 	if !p.Timestamp.IsZero() {

@@ -133,6 +133,14 @@ func TestReportsWhileDisconnectedAreAnotherClients(t *testing.T) {
 	if c := m.Counts; c.Reports != 2 || c.Foreign != 0 {
 		t.Fatalf("crossed answer: %+v", c)
 	}
+	// Kicked by a second session of its client id: the client id is
+	// connected, its reports are the device's.
+	m = up(o30)
+	m.Apply(event.Presence{At: sec(2), ClientID: "t1", EventType: "disconnected", VersionNumber: 1, DisconnectReason: "DUPLICATE_CLIENTID"})
+	m.Apply(withMeta(sec(3), sec(3), 1, map[string]any{"temp": 20.0}))
+	if c := m.Counts; c.Reports != 1 || c.Foreign != 0 {
+		t.Fatalf("duplicate client id: %+v", c)
+	}
 }
 
 // Case 11: iotwatch stood still while the device reported every second.

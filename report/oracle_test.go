@@ -766,14 +766,26 @@ func check(seed uint64, fig *oracleFigures) error {
 }
 
 func TestOracle(t *testing.T) {
+	var fig oracleFigures
+	base := runTimelines(t, "Oracle", func(seed uint64) error { return check(seed, &fig) })
+	if base != 0 {
+		t.Logf("oracle: %d timelines (seeds %d…), %d with soak restarts, %d with AWS's whole-second metadata, %d through the JSON Lines log; %d dropouts seen, %d hidden wholly in blind time (%d of them in runs judged PASS); verdicts PASS %d FAIL %d INCONCLUSIVE %d",
+			fig.timelines.Load(), base, fig.restarted.Load(), fig.whole.Load(), fig.throughLog.Load(), fig.dropouts.Load(), fig.hidden.Load(), fig.passHidden.Load(),
+			fig.verdicts[Pass].Load(), fig.verdicts[Fail].Load(), fig.verdicts[Inconclusive].Load())
+	}
+}
+
+// runTimelines checks -timelines random seeds (or -seed alone) on every
+// core, failing t with the first ten that differ from the truth, each with
+// the command that replays it; it returns the first seed (0 with -seed).
+func runTimelines(t *testing.T, name string, check func(seed uint64) error) uint64 {
 	if *oracleSeed != 0 {
-		if err := check(*oracleSeed, &oracleFigures{}); err != nil {
+		if err := check(*oracleSeed); err != nil {
 			t.Fatalf("seed %d: %v", *oracleSeed, err)
 		}
-		return
+		return 0
 	}
 	base := rand.Uint64() &^ 7 // a new sample of timelines every run
-	var fig oracleFigures
 	var mu sync.Mutex
 	var failures []string
 	var next atomic.Int64
@@ -788,18 +800,15 @@ func TestOracle(t *testing.T) {
 					return
 				}
 				seed := base + uint64(i)
-				if err := check(seed, &fig); err != nil {
+				if err := check(seed); err != nil {
 					mu.Lock()
-					failures = append(failures, fmt.Sprintf("seed %d: %v\n  replay: go test ./report -run Oracle -seed %d -v", seed, err, seed))
+					failures = append(failures, fmt.Sprintf("seed %d: %v\n  replay: go test ./report -run '^Test%s$' -seed %d -v", seed, err, name, seed))
 					mu.Unlock()
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	t.Logf("oracle: %d timelines (seeds %d…), %d with soak restarts, %d with AWS's whole-second metadata, %d through the JSON Lines log; %d dropouts seen, %d hidden wholly in blind time (%d of them in runs judged PASS); verdicts PASS %d FAIL %d INCONCLUSIVE %d",
-		fig.timelines.Load(), base, fig.restarted.Load(), fig.whole.Load(), fig.throughLog.Load(), fig.dropouts.Load(), fig.hidden.Load(), fig.passHidden.Load(),
-		fig.verdicts[Pass].Load(), fig.verdicts[Fail].Load(), fig.verdicts[Inconclusive].Load())
 	sort.Strings(failures)
 	for i, f := range failures {
 		if i == 10 {
@@ -811,4 +820,5 @@ func TestOracle(t *testing.T) {
 	if len(failures) > 0 {
 		t.Errorf("%d of %d timelines differ from the truth", len(failures), *oracleTimelines)
 	}
+	return base
 }

@@ -37,7 +37,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -626,37 +625,11 @@ func checkV(seed uint64, fig *vfigures) error {
 }
 
 func TestVerdictOracle(t *testing.T) {
-	if *oracleSeed != 0 {
-		if err := checkV(*oracleSeed, &vfigures{}); err != nil {
-			t.Fatalf("seed %d: %v", *oracleSeed, err)
-		}
+	var fig vfigures
+	base := runTimelines(t, "VerdictOracle", func(seed uint64) error { return checkV(seed, &fig) })
+	if base == 0 {
 		return
 	}
-	base := rand.Uint64() &^ 7
-	var fig vfigures
-	var mu sync.Mutex
-	var failures []string
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(*oracleTimelines) {
-					return
-				}
-				seed := base + uint64(i)
-				if err := checkV(seed, &fig); err != nil {
-					mu.Lock()
-					failures = append(failures, fmt.Sprintf("seed %d: %v\n  replay: go test ./report -run VerdictOracle -seed %d -v", seed, err, seed))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
 	var modes []string
 	fig.modes.Range(func(k, v any) bool {
 		modes = append(modes, fmt.Sprintf("%s %d", k, v.(*atomic.Int64).Load()))
@@ -667,15 +640,4 @@ func TestVerdictOracle(t *testing.T) {
 		fig.timelines.Load(), base, fig.live.Load(), fig.viaLog.Load(), modes, fig.stalls.Load(), fig.overflows.Load(), fig.deaf.Load(), fig.deafFound.Load(), fig.late.Load(),
 		fig.skewed.Load(), fig.cut.Load(), fig.signals.Load(), fig.foreign.Load(), fig.announced.Load(), fig.ambiguous.Load(), fig.untold.Load(),
 		fig.verdicts[Pass].Load(), fig.verdicts[Fail].Load(), fig.verdicts[Inconclusive].Load())
-	sort.Strings(failures)
-	for i, f := range failures {
-		if i == 10 {
-			t.Errorf("… and %d more", len(failures)-10)
-			break
-		}
-		t.Error(f)
-	}
-	if len(failures) > 0 {
-		t.Errorf("%d of %d timelines differ from the truth", len(failures), *oracleTimelines)
-	}
 }
