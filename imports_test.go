@@ -29,10 +29,11 @@ var allowedImports = map[string]struct {
 	"awsconn":          {false, []string{"event", "shadow", "pki"}},
 	"devicesim":        {false, []string{"awsconn", "event", "shadow", "provision"}},
 	"alert":            {false, []string{"config", "monitor"}},
+	"pipeline":         {false, []string{"event", "monitor", "eventlog"}},
 	"bench/fleetload":  {false, []string{"pki"}},
 	"localiot":         {false, []string{"shadow", "jobs", "pki", "localiot/"}},
 	"provision":        {false, []string{"pki", "config"}},
-	"tui":              {false, []string{"config", "event", "monitor", "shadow"}},
+	"tui":              {false, []string{"config", "event", "monitor", "pipeline", "shadow"}},
 	"cli":              {false, []string{"*"}},
 	"":                 {false, []string{"cli"}}, // main
 	"internal/testkit": {false, nil},

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -349,38 +348,16 @@ func (sh *shard) onConnect(c *Conn) {
 	wg.Wait()
 }
 
-// route names the thing of a message; false drops it: an update/accepted
-// comes only from the discovery wildcard, for discovery alone.
+// route names the thing of a message (event.TopicThing); false drops it:
+// an update/accepted comes only from the discovery wildcard, for discovery
+// alone.
 func (sh *shard) route(topic string) (thing string, keep bool) {
-	if rest, ok := strings.CutPrefix(topic, "$aws/events/presence/"); ok {
-		_, client, _ := strings.Cut(rest, "/")
-		return client, true // a fleet's device uses its thing name as client id
-	}
 	thing, _, op, rest, ok := shadow.ParseTopic(topic)
 	if ok && op == "update" && rest == "accepted" {
 		sh.fleet.discovered(thing)
 		return "", false
 	}
-	return thing, true
-}
-
-// withThing sets the thing of an event that names one.
-func withThing(ev event.Event, thing string) event.Event {
-	switch e := ev.(type) {
-	case event.ShadowDoc:
-		e.Thing = thing
-		return e
-	case event.Rejected:
-		e.Thing = thing
-		return e
-	case event.Deleted:
-		e.Thing = thing
-		return e
-	case event.Presence:
-		e.Thing = thing
-		return e
-	}
-	return ev
+	return event.TopicThing(topic), true
 }
 
 // RegistryThings lists every thing of the registry with the control

@@ -43,7 +43,7 @@ func (c *Conn) handle(topic string, payload []byte) {
 		c.emit(event.Malformed{At: at, Topic: topic, Err: err.Error(), Payload: truncate(payload)})
 		return
 	}
-	ev = withThing(ev, thing)
+	ev = event.WithThing(ev, thing)
 	if token != "" {
 		c.answer(token, ev, payload)
 	}

@@ -25,6 +25,27 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
+// verdictCommands exit 4 on an error, so that a script never takes an
+// error for their FAIL.
+var verdictCommands = map[string]bool{"soak": true, "report": true}
+
+// Exit statuses: 0 done (PASS), 1 failed (FAIL), 2 usage, 3 INCONCLUSIVE,
+// 4 an error of a command with a verdict (unreadable log or configuration,
+// unwritable report, no connection).
+const (
+	exitOK = iota
+	exitFail
+	exitUsage
+	exitInconclusive
+	exitError
+)
+
+// exitStatuses is what --help and the README say of them.
+const exitStatuses = `Exit status of soak and report: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 usage error,
+4 any other error (a log or configuration that cannot be read, a report path that
+cannot be written, which is checked before the run starts). Other commands: 0 done,
+1 failed, 2 usage error.`
+
 var commands = []command{
 	{"watch", "terminal UI on the configured thing (the default command)", runWatch},
 	{"demo", "emulator + simulated device + terminal UI, zero setup", runDemo},
@@ -49,7 +70,7 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 // Run runs the command line args (without the program name) and returns the
-// exit status: 0 done, 1 failed, 2 usage error.
+// exit status (exitStatuses).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	name := "watch"
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
@@ -76,7 +97,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "iotwatch: unknown command %q\n\n", name)
 	printUsage(stderr)
-	return 2
+	return exitUsage
 }
 
 // wantsVersion is true for "iotwatch version" and for --version given to
@@ -100,20 +121,22 @@ func exitCode(err error, name string, stderr io.Writer) int {
 	var usage usageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
+		return exitOK
 	case errors.As(err, &usage) && usage.msg == "":
-		return 2
+		return exitUsage
 	case errors.As(err, &usage):
 		fmt.Fprintf(stderr, "iotwatch %s: %v\nRun '%s %s --help' for usage.\n", name, err, progName(), name)
-		return 2
-	case errors.Is(err, errSilentFailure):
-		return 1
+		return exitUsage
+	case errors.Is(err, errSilentFailure), errors.Is(err, errFail):
+		return exitFail
 	case errors.Is(err, errInconclusive):
-		return 3
-	default:
-		fmt.Fprintf(stderr, "iotwatch %s: %v\n", name, err)
-		return 1
+		return exitInconclusive
 	}
+	fmt.Fprintf(stderr, "iotwatch %s: %v\n", name, err)
+	if verdictCommands[name] {
+		return exitError
+	}
+	return exitFail
 }
 
 // errSilentFailure ends a command with status 1 when it already explained why.
@@ -127,6 +150,7 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> --help' for a command's flags.\n", progName())
+	fmt.Fprintln(w, "\n"+exitStatuses)
 }
 
 // newFlagSet returns a flag set that prints nothing itself: parseFlags
@@ -139,6 +163,9 @@ func newFlagSet(name, synopsis string, _ io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s %s\n\nFlags:\n", progName(), synopsis)
 		printFlags(fs, fs.Output())
+		if verdictCommands[name] {
+			fmt.Fprintln(fs.Output(), "\n"+exitStatuses)
+		}
 	}
 	return fs
 }

@@ -34,6 +34,12 @@ func TestDispatch(t *testing.T) {
 		{[]string{"soak", "--help"}, 0, "--endpoint HOST\n"},
 		{[]string{"soak", "-c", "x.toml", "--version"}, 0, "iotwatch "},
 		{[]string{"version"}, 0, "iotwatch "},
+		{[]string{"--help"}, 0, "0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 usage error,\n4 any other error"},
+		{[]string{"report", "--help"}, 0, "0 PASS, 1 FAIL, 3 INCONCLUSIVE"},
+		// An error of a command with a verdict is 4, never its FAIL; of any other, 1.
+		{[]string{"soak", "-c", "/nonexistent.toml", "--duration", "1s"}, 4, "/nonexistent.toml"},
+		{[]string{"report", "-c", "/nonexistent.toml", "x.jsonl"}, 4, "/nonexistent.toml"},
+		{[]string{"get", "-c", "/nonexistent.toml"}, 1, "/nonexistent.toml"},
 	}
 	for _, c := range cases {
 		code, stdout, stderr := run(t, c.args...)

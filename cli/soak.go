@@ -11,12 +11,11 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/iotwatch/iotwatch/alert"
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/eventlog"
-	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/pipeline"
 	"github.com/iotwatch/iotwatch/pki"
 	"github.com/iotwatch/iotwatch/report"
 )
@@ -26,14 +25,18 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfgPath := fs.String("c", "", "configuration ([soak] holds the thresholds; [thing] names or match soak a fleet, unless --thing names one)")
 	over := addConnFlags(fs)
 	things := repeatThing(fs, over)
-	duration := fs.Duration("duration", 0, "how long to watch, e.g. 8h (Ctrl+C ends early and still reports)")
+	duration := fs.Duration("duration", 0, "how long to watch, e.g. 8h (SIGINT, SIGTERM or SIGHUP end it early: INCONCLUSIVE unless it already FAILed)")
 	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
 	reportPath := fs.String("report", "", "write the Markdown report here, with .svg and .json beside it")
+	endpointURL := endpointURLFlag(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if *duration <= 0 {
 		return usagef("--duration is required, e.g. --duration 8h")
+	}
+	if err := checkReportPath(*reportPath); err != nil {
+		return err
 	}
 	cfg, opts, err := loadConn(*cfgPath, *over)
 	if err != nil {
@@ -43,27 +46,123 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := things.apply(cfg); err != nil {
 		return err
 	}
-	if cfg.Thing.Fleet() && (over.Thing == "" || len(things.names) > 1) {
-		return soakFleet(ctx, cfg, opts, fleetRun{duration: *duration, log: *logPath, report: *reportPath}, stdout, stderr)
-	}
-	mon := monitor.New(monitorOptions(cfg))
+	fleet := cfg.Thing.Fleet() && (over.Thing == "" || len(things.names) > 1)
 	session := sessionOf(cfg)
-	mon.Apply(session)
-	var log *eventlog.Writer
-	if *logPath != "" {
-		if log, err = eventlog.Create(*logPath, session); err != nil {
-			return err
-		}
-		defer log.Close()
-	}
-	conn, err := awsconn.Dial(opts)
+	log, err := openLog(*logPath, eventlog.Header{Planned: *duration, Settings: settingsOf(cfg)}, stderr)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	end := soakUntil(ctx, cfg, conn.Events(), &oneThing{mon: mon, log: log}, session.At.Add(*duration), stderr,
-		func(alerts *alert.Alerter, now time.Time) { alerts.Observe(cfg.Thing.Name, mon, now) })
-	return finishReport(report.Run{Thing: cfg.Thing.Name, Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: session.At, End: end}, mon, cfg, *reportPath, stdout)
+	defer log.close()
+	p := pipeline.New(pipeline.Options{Monitor: monitorOptions(cfg), Log: log.log(), LogFailed: log.failed})
+	var events <-chan event.Event
+	var read func()
+	if fleet {
+		fo := fleetOptions(ctx, cfg, opts, *endpointURL, stderr)
+		fo.Conn.Log = stderr
+		session.Thing = "" // the fleet's run; each thing gets its own session line
+		conn, err := awsconn.DialFleet(fo)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		p.Open(session, fo.Things...) // after Dial: a run in the log is one that ran (its events wait)
+		events, read = conn.Events(), func() { readEach(conn) }
+	} else {
+		conn, err := awsconn.Dial(opts)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		p.Open(session)
+		events, read = conn.Events(), func() { go getShadow(conn.Get) }
+	}
+	end := soakUntil(ctx, cfg, p, events, read, session.At.Add(*duration), log, stderr)
+	run := report.Run{Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: session.At, End: end.At,
+		Thresholds: thresholds(cfg), ThresholdsFrom: thresholdsFrom(cfg), LogFailure: log.failure(),
+		Ending: report.Ending{Reason: end.Reason, Signal: end.Signal, Error: end.Error, At: end.At, Planned: *duration}}
+	reported := []string{session.Thing}
+	if fleet {
+		reported = p.Things()
+	}
+	return finish(p, reported, fleet, run, nil, *reportPath, stdout)
+}
+
+// readEach asks for every thing's shadow of a fleet, each on its own
+// goroutine: the loop never waits for an answer.
+func readEach(f *awsconn.Fleet) {
+	for _, t := range f.Things() {
+		go getShadow(func(ctx context.Context) error { return f.Get(ctx, t) })
+	}
+}
+
+// getShadow is one shadow read whose answer arrives as an event.
+func getShadow(get func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	get(ctx) // a failed read is a link problem, which the link events say
+}
+
+// soakUntil runs the pipeline until the deadline or a signal, with the
+// configuration's alerts observed after each tick, the progress line on a
+// terminal and the shadow read at least every max_gap/2 (deaf: a version
+// moving without iotwatch hearing the updates).
+func soakUntil(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, events <-chan event.Event, read func(), deadline time.Time,
+	log *soakLog, stderr io.Writer) event.End {
+	alerts, stopAlerts := startAlerts(cfg, stderr)
+	defer stopAlerts()
+	progress := progressOut(stderr)
+	announced := map[string]bool{}
+	l := pipeline.Loop{Events: events, Deadline: deadline, Read: read, ReadEvery: readEvery(cfg), Sync: log.sync,
+		Observe: func(now time.Time) {
+			for _, t := range p.Things() {
+				m := p.Monitor(t)
+				alerts.Observe(t, m, now)
+				if a := m.AnnouncedInterval(); a > 0 && !announced[t] {
+					announced[t] = true
+					fmt.Fprintf(stderr, "\nwarning: %s announces interval_s %s, longer than max_gap %s: its silences are judged by max_gap\n", t, a, cfg.Soak.MaxGap)
+				}
+			}
+		}}
+	if progress != nil {
+		l.Progress = func(now time.Time) {
+			fmt.Fprintf(progress, "\r%s left  %s   ", time.Until(deadline).Round(time.Second), progressLine(p, now))
+		}
+	}
+	end := p.Run(ctx, l)
+	if progress != nil {
+		fmt.Fprintln(progress) // the report's lines start below the progress line
+	}
+	return end
+}
+
+// readEvery is how often a soak reads the shadow: half of max_gap, so that
+// a deaf link is found before a gap could pass the threshold unseen (15 s
+// without a max_gap).
+func readEvery(cfg *config.Config) time.Duration {
+	if g := cfg.Soak.MaxGap.Duration; g > 0 {
+		return max(g/2, 500*time.Millisecond)
+	}
+	return 15 * time.Second
+}
+
+// progressLine is the terminal's progress line: one thing's figures, or the
+// fleet's totals.
+func progressLine(p *pipeline.Pipeline, now time.Time) string {
+	things := p.Things()
+	if len(things) == 1 {
+		m := p.Monitor(things[0])
+		return fmt.Sprintf("reports %d  dropouts %d  availability %s  link %s", m.Counts.Reports, m.DropoutCount(), percent(m.Availability(now)), m.Link.State)
+	}
+	reports, dropouts, silent := 0, 0, 0
+	for _, t := range things {
+		m := p.Monitor(t)
+		reports += m.Counts.Reports
+		dropouts += m.DropoutCount()
+		if m.Counts.Reports == 0 {
+			silent++
+		}
+	}
+	return fmt.Sprintf("things %d  reports %d  dropouts %d  never reported %d", len(things), reports, dropouts, silent)
 }
 
 // sessionOf is the line that opens a run in the log.
@@ -89,98 +188,6 @@ func programVersion() string {
 		}
 	}
 	return v
-}
-
-// record applies an event of the soak's own to the monitor and the log.
-func record(mon *monitor.Monitor, log *eventlog.Writer, ev event.Event) {
-	mon.Apply(ev)
-	if log != nil {
-		log.Write(ev)
-	}
-}
-
-// soakSink is what a soak feeds: one thing's monitor, or a fleet's.
-// soakUntil watches events into sink until the deadline or ctx ends, with
-// alerts observed at each tick and the progress line on a terminal, and
-// ends the run with an alive line, synced; it returns the run's end.
-func soakUntil(ctx context.Context, cfg *config.Config, events <-chan event.Event, sink soakSink, deadline time.Time,
-	stderr io.Writer, observe func(*alert.Alerter, time.Time)) time.Time {
-	alerts, stopAlerts := startAlerts(cfg, stderr)
-	defer stopAlerts()
-	progress := progressOut(stderr)
-	watchSoak(ctx, events, sink, deadline, progress, func(now time.Time) { observe(alerts, now) })
-	if progress != nil {
-		fmt.Fprintln(progress) // the report's lines start below the progress line
-	}
-	end := event.Alive{At: time.Now()}
-	sink.record(end) // the run's last line is its end
-	sink.sync()
-	return end.At
-}
-
-type soakSink interface {
-	record(ev event.Event)
-	// tick runs the dropout detector; true when a dropout opened.
-	tick(now time.Time) bool
-	progress(now time.Time) string
-	sync()
-}
-
-// oneThing is the single configured thing's monitor and the log.
-type oneThing struct {
-	mon *monitor.Monitor
-	log *eventlog.Writer
-}
-
-func (o *oneThing) record(ev event.Event) { record(o.mon, o.log, ev) }
-
-func (o *oneThing) tick(now time.Time) bool {
-	before := o.mon.DropoutCount()
-	o.mon.Tick(now)
-	return o.mon.DropoutCount() != before
-}
-
-func (o *oneThing) progress(now time.Time) string {
-	return fmt.Sprintf("reports %d  dropouts %d  availability %s  link %s", o.mon.Counts.Reports, o.mon.DropoutCount(), percent(o.mon.Availability(now)), o.mon.Link.State)
-}
-
-func (o *oneThing) sync() {
-	if o.log != nil {
-		o.log.Sync()
-	}
-}
-
-// watchSoak feeds events to the sink until the deadline or ctx ends,
-// ticking the dropout detector, observing for alerts and printing progress.
-func watchSoak(ctx context.Context, events <-chan event.Event, sink soakSink, deadline time.Time, progress io.Writer, observe func(time.Time)) {
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	lastPrint := time.Time{}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-			return
-		case ev, ok := <-events:
-			if !ok {
-				return
-			}
-			sink.record(ev)
-		case now := <-tick.C:
-			opened := sink.tick(now)
-			observe(now)
-			if opened {
-				sink.sync() // a dropout is never left in a buffer
-			}
-			if progress != nil && now.Sub(lastPrint) >= time.Second {
-				lastPrint = now
-				fmt.Fprintf(progress, "\r%s left  %s   ", time.Until(deadline).Round(time.Second), sink.progress(now))
-			}
-		}
-	}
 }
 
 // progressOut is stderr when it is a terminal, else nil (no progress line).

@@ -68,7 +68,7 @@ func TestSoakUsage(t *testing.T) {
 	}{
 		{[]string{"soak"}, 2, "--duration is required"},
 		{[]string{"report"}, 2, "give the event log"},
-		{[]string{"report", "/nonexistent.jsonl"}, 1, "no such file"},
+		{[]string{"report", "/nonexistent.jsonl"}, 4, "no such file"},
 	}
 	for _, c := range cases {
 		code, _, stderr := run(t, c.args...)

@@ -11,6 +11,7 @@ import (
 	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/pipeline"
 	"github.com/iotwatch/iotwatch/tui"
 )
 
@@ -22,6 +23,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	noColor := fs.Bool("no-color", false, "no colours (also NO_COLOR)")
 	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
 	csvPath := fs.String("csv", "", "on exit, write the plotted field (1 s means) to this CSV file")
+	endpointURL := endpointURLFlag(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -51,30 +53,59 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *csvPath != "" {
 			return usagef("--csv is for one thing: open the thing from the fleet screen and export its plot with x")
 		}
-		return watchFleet(ctx, cfg, opts, single, *logPath, *noColor, stderr)
+		return watchFleet(ctx, cfg, opts, single, *logPath, *endpointURL, *noColor, stderr)
 	}
 	session := sessionOf(cfg) // before Dial: the log's run starts before its first event
+	log, err := openLog(*logPath, eventlog.Header{}, stderr)
+	if err != nil {
+		return err
+	}
 	conn, err := awsconn.Dial(opts)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	var source tui.Conn = conn
-	if *logPath != "" {
-		log, err := eventlog.Create(*logPath, session)
-		if err != nil {
-			return err
-		}
-		defer log.Close()
-		source = logged(conn, log)
-	}
+	teeLog, closeLog := watchLog(log)
+	defer closeLog()
+	p := pipeline.New(pipeline.Options{Monitor: single.Monitor, Log: teeLog, LogFailed: log.failed})
+	p.Open(session)
 	started := time.Now()
-	single.Conn = source
+	single.Conn, single.Pipeline = conn, p
 	final, err := runTUI(ctx, single, *noColor)
+	p.Apply(closing(ctx, err)) // the UI is done with the pipeline
 	if err != nil || *csvPath == "" || final.Monitor() == nil {
 		return err
 	}
 	return writeCSV(*csvPath, final.Monitor(), started, time.Now())
+}
+
+// closing is the closing line of a watch: quit by the user, stopped by a
+// signal, or ended by the UI's error.
+func closing(ctx context.Context, err error) event.End {
+	now := time.Now()
+	switch {
+	case err != nil:
+		return event.End{At: now, Reason: event.EndError, Error: err.Error()}
+	case ctx.Err() != nil:
+		if name, ok := pipeline.Signal(ctx); ok {
+			return event.End{At: now, Reason: event.EndSignal, Signal: name}
+		}
+	}
+	return event.End{At: now, Reason: event.EndCompleted}
+}
+
+// watchLog is a watch's log, written off the UI's goroutine (nil without
+// a file), and what closes it: the lines still queued are written first.
+func watchLog(log *soakLog) (pipeline.Log, func()) {
+	if log.log() == nil {
+		return nil, func() {}
+	}
+	a := pipeline.NewAsync(log)
+	return a, func() {
+		if err := a.Close(); err != nil {
+			log.failed(err)
+		}
+	}
 }
 
 // writeCSV writes the plotted field from start to end as 1 s means (at most a day).
@@ -91,32 +122,3 @@ func writeCSV(path string, mon *monitor.Monitor, start, end time.Time) error {
 	}
 	return f.Close()
 }
-
-// loggedConn passes a connection's events on after appending each to the
-// event log, so the UI never does that IO itself.
-type loggedConn struct {
-	*awsconn.Conn
-	events <-chan event.Event
-}
-
-func logged(conn *awsconn.Conn, log *eventlog.Writer) *loggedConn {
-	return &loggedConn{Conn: conn, events: teeLog(conn.Events(), log)}
-}
-
-// teeLog passes events on after appending each to log, off the UI
-// goroutine; the raw-topics view's traffic is not the thing's history.
-func teeLog(in <-chan event.Event, log *eventlog.Writer) <-chan event.Event {
-	out := make(chan event.Event, 1024)
-	go func() {
-		defer close(out)
-		for ev := range in {
-			if _, raw := ev.(event.Raw); !raw {
-				log.Write(ev)
-			}
-			out <- ev
-		}
-	}()
-	return out
-}
-
-func (l *loggedConn) Events() <-chan event.Event { return l.events }

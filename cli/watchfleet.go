@@ -12,9 +12,9 @@ import (
 	"github.com/iotwatch/iotwatch/alert"
 	"github.com/iotwatch/iotwatch/awsconn"
 	"github.com/iotwatch/iotwatch/config"
-	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/eventlog"
 	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/pipeline"
 	"github.com/iotwatch/iotwatch/tui"
 )
 
@@ -32,6 +32,12 @@ func (t *thingFlags) Set(name string) error {
 	t.names = append(t.names, name)
 	t.over.Thing = t.names[0]
 	return nil
+}
+
+// endpointURLFlag is --endpoint-url of watch and soak: the control plane
+// that lists the things a fleet's match accepts.
+func endpointURLFlag(fs *flag.FlagSet) *string {
+	return fs.String("endpoint-url", "", "with [thing] match: the control plane listing the things at start (default: AWS's, or https://ENDPOINT:8443 for iotwatch serve)")
 }
 
 // repeatThing makes addConnFlags' --thing repeatable.
@@ -56,58 +62,57 @@ func (t *thingFlags) apply(cfg *config.Config) error {
 	return nil
 }
 
-// fleetOptions are the fleet's things: names from the start, and the things
-// match accepts from the registry (ListThings, when the control plane is
-// reachable) and from the update/accepted wildcard as they report.
-func fleetOptions(ctx context.Context, cfg *config.Config, opts awsconn.Options, stderr io.Writer) awsconn.FleetOptions {
-	fo := awsconn.FleetOptions{Conn: opts, Things: cfg.Thing.Names}
-	if cfg.Thing.Match != "" {
-		fo.Match, fo.Discover = cfg.Thing.Matches, true
-		if client, _, err := fleetControlPlane(ctx, cfg, "", ""); err == nil {
-			fo.List = awsconn.RegistryThings(client)
-		} else {
-			fmt.Fprintf(stderr, "warning: no control plane to list things (%v): matching things appear as they report\n", err)
+// fleetOptions are the fleet's things: names, and with match the things it
+// accepts of the registry (ListThings, when the control plane answers),
+// listed before the run starts so that each is watched from its first
+// second; a matching thing that reports later (the update/accepted
+// wildcard) joins then.
+func fleetOptions(ctx context.Context, cfg *config.Config, opts awsconn.Options, endpointURL string, stderr io.Writer) awsconn.FleetOptions {
+	fo := awsconn.FleetOptions{Conn: opts, Things: slices.Clone(cfg.Thing.Names)}
+	if cfg.Thing.Match == "" {
+		return fo
+	}
+	fo.Match, fo.Discover = cfg.Thing.Matches, true
+	client, _, err := fleetControlPlane(ctx, cfg, endpointURL, "")
+	if err == nil {
+		listCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		var names []string
+		if names, err = awsconn.RegistryThings(client)(listCtx); err == nil {
+			for _, n := range names {
+				if cfg.Thing.Matches(n) && !slices.Contains(fo.Things, n) {
+					fo.Things = append(fo.Things, n)
+				}
+			}
+			return fo
 		}
 	}
+	fmt.Fprintf(stderr, "warning: no control plane to list things (%v): matching things are watched from when they first report\n", err)
 	return fo
 }
 
-// watchFleet runs the fleet screen over the configured things: names from
-// the start, the things match accepts from the registry (ListThings) and
-// from the update/accepted wildcard as they report.
-func watchFleet(ctx context.Context, cfg *config.Config, opts awsconn.Options, single tui.Options, logPath string, noColor bool, stderr io.Writer) error {
-	fo := fleetOptions(ctx, cfg, opts, stderr)
+// watchFleet runs the fleet screen over the configured things.
+func watchFleet(ctx context.Context, cfg *config.Config, opts awsconn.Options, single tui.Options, logPath, endpointURL string, noColor bool, stderr io.Writer) error {
+	fo := fleetOptions(ctx, cfg, opts, endpointURL, stderr)
 	session := sessionOf(cfg) // before Dial: the log's run starts before its first event
+	session.Thing = ""        // the fleet's run; each thing gets its own session line
+	log, err := openLog(logPath, eventlog.Header{}, stderr)
+	if err != nil {
+		return err
+	}
 	fleet, err := awsconn.DialFleet(fo)
 	if err != nil {
 		return err
 	}
 	defer fleet.Close()
-	var source tui.FleetConn = fleet
-	if logPath != "" {
-		log, err := eventlog.Create(logPath, session)
-		if err != nil {
-			return err
-		}
-		defer log.Close()
-		source = loggedFleet(fleet, log)
-	}
-	_, err = runProgram(ctx, tui.NewFleet(tui.FleetOptions{Conn: source, Things: cfg.Thing.Names, Single: single}), noColor)
+	teeLog, closeLog := watchLog(log)
+	defer closeLog()
+	p := pipeline.New(pipeline.Options{Monitor: tui.FleetMonitorOptions(single.Monitor), Fleet: true, Log: teeLog, LogFailed: log.failed})
+	p.Open(session, fo.Things...)
+	_, err = runProgram(ctx, tui.NewFleet(tui.FleetOptions{Conn: fleet, Things: fo.Things, Single: single, Pipeline: p}), noColor)
+	p.Apply(closing(ctx, err)) // the UI is done with the pipeline
 	return err
 }
-
-// fleetLog passes a fleet's events on after appending each to the event
-// log (every line names its thing), off the UI goroutine.
-type fleetLog struct {
-	*awsconn.Fleet
-	events <-chan event.Event
-}
-
-func loggedFleet(f *awsconn.Fleet, log *eventlog.Writer) *fleetLog {
-	return &fleetLog{Fleet: f, events: teeLog(f.Events(), log)}
-}
-
-func (l *fleetLog) Events() <-chan event.Event { return l.events }
 
 // watchAlerts is [[alert]] in watch. The UI observes each thing's monitor
 // after its events and ticks on its own goroutine; the alerts found go to

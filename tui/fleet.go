@@ -14,6 +14,7 @@ import (
 
 	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/pipeline"
 )
 
 // FleetConn is what the fleet screen needs of a fleet's connections
@@ -32,6 +33,9 @@ type FleetOptions struct {
 	// are set per thing); its Monitor options, with only the plotted
 	// field's history at coarse resolution, are every thing's.
 	Single Options
+	// Pipeline routes the events to each thing's monitor and the event log
+	// (watch --log); nil: a fleet pipeline of its own without a log.
+	Pipeline *pipeline.Pipeline
 }
 
 // FleetModel is the fleet screen: one row per thing.
@@ -85,8 +89,11 @@ func NewFleet(o FleetOptions) FleetModel {
 	f.Prompt = "/"
 	m := FleetModel{o: o, things: map[string]*monitor.Monitor{}, marked: map[string]bool{}, keys: DefaultFleetKeyMap(o.Single.Controls),
 		help: help.New(), styles: DefaultStyles(), filter: f, width: 80, height: 24, now: o.Single.Now()}
+	if m.o.Pipeline == nil {
+		m.o.Pipeline = pipeline.New(pipeline.Options{Monitor: FleetMonitorOptions(o.Single.Monitor), Fleet: true})
+	}
 	for _, t := range o.Things {
-		m.thing(t)
+		m.things[t] = m.o.Pipeline.Add(t)
 	}
 	if len(o.Single.Warnings) > 0 {
 		m.status = "warning: " + strings.Join(o.Single.Warnings, "; ")
@@ -101,36 +108,16 @@ func NewFleet(o FleetOptions) FleetModel {
 // would be 700 KB a thing.
 const fleetGapSamples = 4096
 
-// thing is thing's monitor, made on first sight: the plotted field's
-// history alone, coarse, and few gaps, so that a thousand fit.
-func (m *FleetModel) thing(name string) *monitor.Monitor {
-	mon := m.things[name]
-	if mon == nil {
-		o := m.o.Single.Monitor
-		field := o.Field
-		if field == "" {
-			field = "temp"
-		}
-		o.Fields, o.Coarse, o.MaxGapSamples = []string{field}, true, fleetGapSamples
-		o.ReportsInDocuments = true // a fleet's connection follows update/documents only
-		mon = monitor.New(o)
-		m.things[name] = mon
+// FleetMonitorOptions are a fleet thing's monitor options from the
+// single-thing screen's: the plotted field's history alone, coarse, and
+// few gaps, so that a thousand fit.
+func FleetMonitorOptions(o monitor.Options) monitor.Options {
+	field := o.Field
+	if field == "" {
+		field = "temp"
 	}
-	return mon
-}
-
-// arrived is the monitor of thing an event is about. A thing first seen
-// by a message (found by match, added to a connection already up) has had
-// no link event: the message says its connection is up.
-func (m *FleetModel) arrived(thing string, ev event.Event) *monitor.Monitor {
-	if _, known := m.things[thing]; known {
-		return m.things[thing]
-	}
-	mon := m.thing(thing)
-	if _, link := ev.(event.Link); !link {
-		mon.Apply(event.Link{At: ev.Time(), State: event.LinkUp, Things: []string{thing}})
-	}
-	return mon
+	o.Fields, o.Coarse, o.MaxGapSamples = []string{field}, true, fleetGapSamples
+	return o
 }
 
 // Monitor is thing's monitor (nil when unknown), for tests and the exit summary.
@@ -222,17 +209,22 @@ func (m *FleetModel) toFocus(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// route applies each event to its thing's monitor; the open screen's thing
-// gets its events through that screen.
+// route applies each event through the pipeline to its things' monitors;
+// the open screen's thing also gets its events through that screen.
 func (m *FleetModel) route(events eventsMsg) tea.Cmd {
 	var mine eventsMsg
+	var touched []string
 	for _, ev := range events {
-		for _, t := range thingsOf(ev) {
+		for _, t := range m.o.Pipeline.Apply(ev) {
+			if m.things[t] == nil {
+				m.things[t] = m.o.Pipeline.Monitor(t)
+			}
+			if !slices.Contains(touched, t) {
+				touched = append(touched, t)
+			}
 			if m.focus != nil && t == m.focus.o.Thing {
 				mine = append(mine, ev)
-				continue
 			}
-			m.arrived(t, ev).Apply(ev)
 		}
 		switch e := ev.(type) { // about no one thing: the status line says so
 		case event.Overflow:
@@ -244,7 +236,7 @@ func (m *FleetModel) route(events eventsMsg) tea.Cmd {
 	now := m.o.Single.Now()
 	m.now = now
 	if m.o.Single.Observe != nil {
-		for _, t := range touched(events) {
+		for _, t := range touched {
 			m.o.Single.Observe(t, m.things[t], now)
 		}
 	}
@@ -253,46 +245,6 @@ func (m *FleetModel) route(events eventsMsg) tea.Cmd {
 		return m.toFocus(mine)
 	}
 	return nil
-}
-
-// thingsOf names the things an event is about: its thing, or for a link
-// the things on that connection.
-func thingsOf(ev event.Event) []string {
-	switch e := ev.(type) {
-	case event.ShadowDoc:
-		return oneThing(e.Thing)
-	case event.Rejected:
-		return oneThing(e.Thing)
-	case event.Deleted:
-		return oneThing(e.Thing)
-	case event.Presence:
-		return oneThing(e.Thing)
-	case event.DesiredSent:
-		return oneThing(e.Thing)
-	case event.Link:
-		return e.Things
-	}
-	return nil
-}
-
-func oneThing(thing string) []string {
-	if thing == "" {
-		return nil
-	}
-	return []string{thing}
-}
-
-// touched are the things of a batch, each once (the open screen observes its own).
-func touched(events eventsMsg) []string {
-	var out []string
-	for _, ev := range events {
-		for _, t := range thingsOf(ev) {
-			if !slices.Contains(out, t) {
-				out = append(out, t)
-			}
-		}
-	}
-	return out
 }
 
 // tickAll runs the dropout detector of every thing (the open screen ticks

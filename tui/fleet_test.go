@@ -334,14 +334,15 @@ func TestFleetGoldenViews(t *testing.T) {
 // TestFleetEventsOfNoThing: what concerns no one thing goes to the status line.
 func TestFleetEventsOfNoThing(t *testing.T) {
 	for _, tc := range []struct {
-		ev   event.Event
-		want string
+		ev     event.Event
+		want   string
+		things int // a malformed message on a thing's topic is that thing's
 	}{
-		{event.Overflow{At: fleetNow, Count: 7}, "7 events dropped: the local queue was full"},
-		{event.Malformed{At: fleetNow, Topic: "$aws/things/x/shadow/update/documents", Err: "not JSON"}, "malformed message on $aws/things/x/shadow/update/documents: not JSON"},
+		{event.Overflow{At: fleetNow, Count: 7}, "7 events dropped: the local queue was full", 1},
+		{event.Malformed{At: fleetNow, Topic: "$aws/things/x/shadow/update/documents", Err: "not JSON"}, "malformed message on $aws/things/x/shadow/update/documents: not JSON", 2},
 	} {
 		m := fleetFeed(newFleetModel(newFakeFleet(), "esp32-000"), eventsMsg{tc.ev})
-		if !strings.Contains(m.View(), tc.want) || len(m.things) != 1 {
+		if !strings.Contains(m.View(), tc.want) || len(m.things) != tc.things {
 			t.Errorf("%T: status not %q (%d things):\n%s", tc.ev, tc.want, len(m.things), m.View())
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/iotwatch/iotwatch/config"
 	"github.com/iotwatch/iotwatch/event"
 	"github.com/iotwatch/iotwatch/monitor"
+	"github.com/iotwatch/iotwatch/pipeline"
 )
 
 // Conn is what the UI needs of the connection.
@@ -48,9 +49,12 @@ type Options struct {
 	Now      func() time.Time // injected in tests
 	Memory   func() uint64    // heap in use; injected in tests
 	Warnings []string         // put in the event log at start, e.g. a key others may read
-	// Mon is the thing's monitor when the fleet screen already keeps one;
-	// nil: a new one from Monitor.
+	// Mon is the thing's monitor when the fleet screen already keeps one
+	// (and applies its events); nil: Pipeline's, else a new one from Monitor.
 	Mon *monitor.Monitor
+	// Pipeline routes the events to the thing's monitor and the event log
+	// (watch --log); nil: a pipeline of its own without a log.
+	Pipeline *pipeline.Pipeline
 	// Observe is called after events are applied and after each tick
 	// (alerts); nil: nothing.
 	Observe func(thing string, m *monitor.Monitor, now time.Time)
@@ -114,8 +118,14 @@ func New(o Options) Model {
 	ed.Placeholder = `{"led": true}`
 	ed.SetHeight(editorRows)
 	mon := o.Mon
-	if mon == nil {
+	switch {
+	case mon != nil:
+		o.Pipeline = nil // the fleet screen's pipeline applied its events
+	case o.Pipeline != nil:
+		mon = o.Pipeline.Monitor(o.Thing)
+	default:
 		mon = monitor.New(o.Monitor)
+		o.Pipeline = pipeline.Single(mon, o.Thing)
 	}
 	m := Model{o: o, mon: mon, keys: DefaultKeyMap(o.Controls, o.Demo), help: help.New(),
 		styles: DefaultStyles(), editor: ed, window: o.Window, width: 80, height: 24, now: o.Now()}
@@ -277,7 +287,9 @@ func (m *Model) animating() bool {
 
 func (m *Model) handleEvents(events eventsMsg) {
 	for _, ev := range events {
-		m.mon.Apply(ev)
+		if m.o.Pipeline != nil {
+			m.o.Pipeline.Apply(ev)
+		}
 		switch ev := ev.(type) {
 		case event.Link:
 			m.keys.setLinkUp(ev.State == event.LinkUp)
