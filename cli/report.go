@@ -77,7 +77,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	return finish(r.Pipeline, things, fleet, run, func(thing string, tr report.Run) report.Run {
 		return ownRun(r.Log, thing, tr, *cfgPath != "")
-	}, *reportPath, stdout)
+	}, *reportPath, streams{stdout, stderr})
 }
 
 // ownRun is a thing's report run with what its last run in the log says:

@@ -84,7 +84,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fleet {
 		reported = p.Things()
 	}
-	return finish(p, reported, fleet, run, nil, *reportPath, stdout)
+	return finish(p, reported, fleet, run, nil, *reportPath, streams{stdout, stderr})
 }
 
 // readEach asks for every thing's shadow of a fleet, each on its own

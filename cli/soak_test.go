@@ -54,9 +54,11 @@ func TestSoakDetectsInjectedDropout(t *testing.T) {
 		t.Fatalf("a configuration without [soak]:\n%s", stdout)
 	}
 	// The report rebuilt from the log agrees.
-	code, stdout, _ = run(t, "report", "-c", filepath.Join(dir, "watch.toml"), logPath)
-	if code != 1 || !strings.Contains(stdout, "| dropouts | 1 |") {
-		t.Fatalf("report from log: exit %d\n%s", code, stdout)
+	// Its Markdown alone on stdout ("report LOG > r.md"), the verdict on stderr.
+	code, stdout, stderr = run(t, "report", "-c", filepath.Join(dir, "watch.toml"), logPath)
+	if code != 1 || !strings.Contains(stdout, "| dropouts | 1 |") || strings.Contains(stdout, "soak FAILED") ||
+		!strings.Contains(stderr, "soak FAILED: 1 dropouts > max_dropouts 0") {
+		t.Fatalf("report from log: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }
 

@@ -106,7 +106,7 @@ func checkWritable(name string) error {
 // or the one thing; its error carries the verdict's exit status. runOf
 // gives a thing's own run (its start, ending, thresholds) where a log's
 // runs differ; nil: run for all.
-func finish(p *pipeline.Pipeline, things []string, fleet bool, run report.Run, runOf func(thing string, r report.Run) report.Run, path string, stdout io.Writer) error {
+func finish(p *pipeline.Pipeline, things []string, fleet bool, run report.Run, runOf func(thing string, r report.Run) report.Run, path string, out streams) error {
 	var parts []report.Thing
 	for _, t := range things {
 		r := run
@@ -121,14 +121,14 @@ func finish(p *pipeline.Pipeline, things []string, fleet bool, run report.Run, r
 		parts = append(parts, report.Thing{Run: r, Stats: st, Verdict: v})
 	}
 	if !fleet {
-		return writeReport(parts[0], p.Monitor(things[0]), path, stdout)
+		return writeReport(parts[0], p.Monitor(things[0]), path, out)
 	}
 	report.WorstFirst(parts)
-	return writeFleetReport(p, parts, run, path, stdout)
+	return writeFleetReport(p, parts, run, path, out)
 }
 
 // writeReport prints or writes one thing's report.
-func writeReport(t report.Thing, mon *monitor.Monitor, path string, stdout io.Writer) error {
+func writeReport(t report.Thing, mon *monitor.Monitor, path string, out streams) error {
 	svgName := ""
 	files := map[string][]byte{}
 	if path != "" {
@@ -138,12 +138,12 @@ func writeReport(t report.Thing, mon *monitor.Monitor, path string, stdout io.Wr
 		files[base+".json"] = report.JSON(t.Run, t.Stats, t.Verdict)
 	}
 	md := report.Markdown(t.Run, t.Stats, t.Verdict, baseName(svgName))
-	return emit(md, files, path, t.Verdict, stdout)
+	return emit(md, files, path, t.Verdict, out)
 }
 
 // writeFleetReport prints or writes a fleet's report, with one chart per
 // thing (<report>-<thing>.svg) linked from its section.
-func writeFleetReport(p *pipeline.Pipeline, things []report.Thing, run report.Run, path string, stdout io.Writer) error {
+func writeFleetReport(p *pipeline.Pipeline, things []report.Thing, run report.Run, path string, out streams) error {
 	v := report.FleetVerdict(things)
 	files := map[string][]byte{}
 	if path != "" {
@@ -156,7 +156,7 @@ func writeFleetReport(p *pipeline.Pipeline, things []report.Thing, run report.Ru
 		files[base+".json"] = report.FleetJSON(run.Start, run.End, things, v)
 	}
 	md := report.FleetMarkdown(run.Start, run.End, run.Thresholds, run.ThresholdsFrom, things, v)
-	return emit(md, files, path, v, stdout)
+	return emit(md, files, path, v, out)
 }
 
 // chart is the plotted field over a thing's run, for its SVG.
@@ -164,12 +164,17 @@ func chart(mon *monitor.Monitor, run report.Run) []float64 {
 	return mon.Series(run.Field, max(run.End.Sub(run.Start), time.Second), 600, run.End)
 }
 
+// streams are a command's standard output and error.
+type streams struct{ stdout, stderr io.Writer }
+
 // emit writes the files and the Markdown to path, or prints the Markdown,
-// then the verdict's line.
-func emit(md []byte, files map[string][]byte, path string, v report.Verdict, stdout io.Writer) error {
+// then the verdict's line: on stderr when the Markdown is on stdout, so
+// that "report LOG > r.md" keeps the Markdown alone.
+func emit(md []byte, files map[string][]byte, path string, v report.Verdict, out streams) error {
+	stdout := out.stdout
 	if path == "" {
 		stdout.Write(md)
-		return verdictExit(v, stdout)
+		return verdictExit(v, out.stderr)
 	}
 	files[path] = md
 	for name, data := range files {
