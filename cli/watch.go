@@ -22,7 +22,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	things := repeatThing(fs, over)
 	noColor := fs.Bool("no-color", false, "no colours (also NO_COLOR)")
 	logPath := fs.String("log", "", "append every event to this JSON Lines log (fsynced every second)")
-	csvPath := fs.String("csv", "", "on exit, write the plotted field (1 s means) to this CSV file")
+	csvPath := fs.String("csv", "", "on exit, write the plotted field's reports, each once, to this CSV file")
 	endpointURL := endpointURLFlag(fs)
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
@@ -108,15 +108,15 @@ func watchLog(log *soakLog) (pipeline.Log, func()) {
 	}
 }
 
-// writeCSV writes the plotted field from start to end as 1 s means (at most a day).
+// writeCSV writes the plotted field's reports from start to end as they
+// came, each once (as the TUI's x does; at most a day).
 func writeCSV(path string, mon *monitor.Monitor, start, end time.Time) error {
 	span := min(max(end.Sub(start).Truncate(time.Second), time.Second), 24*time.Hour)
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	series := mon.Series(mon.Field(), span, int(span/time.Second), end)
-	if err := monitor.WriteCSV(f, mon.Field(), series, end.Add(-span), time.Second); err != nil {
+	if err := mon.WriteReportsCSV(f, mon.Field(), span, end); err != nil {
 		f.Close()
 		return err
 	}
