@@ -30,7 +30,7 @@ func sample() []event.Event {
 		event.DesiredSent{At: t0, ClientToken: "d", Patch: map[string]any{"led": false}},
 		event.Malformed{At: t0, Topic: "$aws/things/x/shadow/update/accepted", Err: "bad", Payload: []byte("{not json")},
 		event.Overflow{At: t0, Count: 12},
-		event.Unregistered{At: t0, Thing: "esp32-picco", Suggestion: "esp32-pico"},
+		event.Unregistered{At: t0, Thing: "esp32", Suggestion: "esp32-s3"},
 		event.Alive{At: t0.Add(5 * time.Second)},
 		event.ShadowDoc{At: t0.Add(6 * time.Second), Kind: event.DocGet, Version: 4, Reported: map[string]any{"big": json.Number("1e400"), "t": 1.0},
 			ReportedMetadata: map[string]any{"big": map[string]any{"timestamp": 1764064806.0}}},
