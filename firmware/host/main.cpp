@@ -138,7 +138,7 @@ void OnDisconnect(mosquitto*, void* ctx, int rc) {
   if (link.up) {
     Logf("disconnected: %s", rc == 0 ? "requested" : ErrorText(rc));
     link.backoff->Disconnected(link.Uptime());
-    link.core->OnDisconnected();
+    link.core->OnDisconnected(link.Uptime());
   }
   link.up = false;
   link.lost = true;

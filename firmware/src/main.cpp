@@ -322,7 +322,7 @@ void MaintainMqtt(uint64_t now, bool online) {
     tls.stop();
     mqttUp = false;
     device->mqttBackoff.Disconnected(now);
-    device->core.OnDisconnected();
+    device->core.OnDisconnected(now);
     ScheduleMqttAttempt(now);
   } else if (online && now >= nextMqttAttemptMs) {
     if (ConnectAndSubscribe()) {

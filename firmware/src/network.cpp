@@ -28,7 +28,7 @@ namespace {
 
 // A Wi-Fi join takes seconds: re-beginning sooner would cut short one the
 // driver is still making.
-const iotcore::BackoffPolicy kWifiBackoff{10000, 60000, 60000};
+const iotcore::BackoffPolicy kWifiBackoff{10000, 20000, 60000, 60000};
 
 const iotcore::Config* joined = nullptr;
 std::optional<iotcore::Backoff> backoff;

@@ -65,10 +65,14 @@ struct Stats {
   uint32_t malformed = 0;    // not JSON, too deep, or not the expected shape
   uint32_t unexpected = 0;   // topics the core did not subscribe to
   uint32_t rejected = 0;     // get/update rejected by the service
+  uint32_t getUnanswered = 0; // connections in a row lost before the get's answer (reported)
 };
 
 class Core {
  public:
+  static constexpr uint32_t kMaxUnansweredGets = 2;
+  static constexpr uint32_t kDeltaOnlyMs = 3600000;  // between full gets while they fail
+
   Core(Port& port, const Settings& settings);
 
   // Begin checks the names; false (with a log line) when the thing or
@@ -77,9 +81,12 @@ class Core {
   const Topics& topics() const { return topics_; }
 
   // OnConnected is called once the subscriptions are in place: it requests
-  // the shadow, whose answer applies desired state and sends a report.
+  // the shadow, whose answer applies desired state and sends a report. After
+  // kMaxUnansweredGets connections in a row lost with a get unanswered, it
+  // reports at once instead and takes deltas only, asking for the whole
+  // shadow again once an hour (see getUnanswered_).
   void OnConnected(uint64_t uptimeMs);
-  void OnDisconnected();
+  void OnDisconnected(uint64_t uptimeMs);
   void OnMessage(const char* topic, const char* payload, size_t len, uint64_t uptimeMs);
   // OnDropped counts messages the transport lost (too large for its buffer,
   // or no room to queue them) and asks for the shadow again, as they may
@@ -101,6 +108,7 @@ class Core {
   void ApplyAndReport(const cJSON* desired, uint64_t uptimeMs);
   void Report(const Applied* applied, uint64_t uptimeMs);
   void RequestShadow(uint64_t uptimeMs);
+  bool FullGetAllowed(uint64_t uptimeMs) const;
   void Logf(const char* format, ...) __attribute__((format(printf, 2, 3)));
 
   Port& port_;
@@ -119,6 +127,17 @@ class Core {
   uint32_t getGapMs_ = kMinGetGapMs;
   static constexpr uint32_t kMinGetGapMs = 1000;
   static constexpr uint32_t kMaxGetGapMs = 60000;
+  // A get whose answer never arrives before the connection ends is how a
+  // document too large for the link shows on the board: lwmqtt must drain
+  // an oversized packet within one 5 s command window, which a slow link
+  // cannot do for ~118 KB through the ESP32's 5,760-byte TCP window, so the
+  // connection closes, and re-getting on every connect would loop forever
+  // (no connection lasting the 60 s that resets the backoff). After two
+  // such connections the device stops asking for the whole shadow on
+  // connect: it reports (get_unanswered says why), applies deltas as they
+  // come, and tries one full get an hour.
+  bool getOutstanding_ = false;
+  uint64_t fullGetAfterMs_ = 0;
   char buf_[kMaxReport + 1];
 };
 
