@@ -106,8 +106,8 @@ TEST_CASE("the exact bytes of a report") {
   REQUIRE(BuildReport(f.state, f.vitals, f.id, {7, 70, 3, 0}, nullptr, f.buf, sizeof f.buf) > 0);
   CHECK(std::string(f.buf) ==
         R"({"state":{"reported":{"temp":23.45,"seq":7,"uptime_s":70,"interval_s":5,"led":true,)"
-        R"("setpoint":22.5,"rssi":-61,"heap_free":181234,"fw":"iotwatch-fw/test","reset_reason":"TASK_WDT",)"
-        R"("dropped":3}}})");
+        R"("setpoint":22.5,"rssi":-61,"heap_free":181234,"heap_min_free":150002,"heap_largest_block":110580,)"
+        R"("fw":"iotwatch-fw/test","reset_reason":"TASK_WDT","dropped":3,"get_unanswered":0}}})");
 }
 
 TEST_CASE("refused values set desired to the value in use; unknown keys are deleted") {
