@@ -23,6 +23,13 @@ struct Options {
   // NTP servers never answer, so the build-time fallback is exercised.
   std::string clock = "system";
   int clockFallbackS = 30;  // how long ntp-blocked waits before the fallback
+  // "drop": a message over maxPayload is dropped and the shadow fetched
+  // again. "disconnect": the connection closes, as on the ESP32 when lwmqtt
+  // cannot drain an oversized packet in time on a slow link.
+  std::string oversize = "drop";
+  // Test option: bytes held and never freed on every connect, to show that
+  // soak's vitals trend FAILs a leaking device.
+  int leakPerReconnect = 0;
   bool help = false;
 };
 

@@ -23,7 +23,8 @@ TEST_CASE("fw-host flags") {
   auto args = kRequired;
   args.insert(args.end(), {"--port", "18883", "--interval", "2", "--shadow", "env", "--keepalive", "10",
                           "--max-payload", "20480", "--alpn", "x-amzn-mqtt-ca", "--clock", "ntp-blocked",
-                          "--clock-fallback", "2"});
+                          "--clock-fallback", "2", "--oversize", "disconnect", "--leak-per-reconnect",
+                          "65536"});
   REQUIRE(ParseArgs(args, &o, &error));
   CHECK(o.endpoint == "localhost");
   CHECK(o.port == 18883);
@@ -38,6 +39,8 @@ TEST_CASE("fw-host flags") {
   CHECK(o.alpn == "x-amzn-mqtt-ca");
   CHECK(o.clock == "ntp-blocked");
   CHECK(o.clockFallbackS == 2);
+  CHECK(o.oversize == "disconnect");
+  CHECK(o.leakPerReconnect == 65536);
 
   fwhost::Options defaults;
   REQUIRE(ParseArgs(kRequired, &defaults, &error));
@@ -48,6 +51,8 @@ TEST_CASE("fw-host flags") {
   CHECK(defaults.alpn.empty());
   CHECK(defaults.clock == "system");
   CHECK(defaults.clockFallbackS == 30);
+  CHECK(defaults.oversize == "drop");
+  CHECK(defaults.leakPerReconnect == 0);
 }
 
 TEST_CASE("bad fw-host flags name the flag") {
@@ -64,6 +69,8 @@ TEST_CASE("bad fw-host flags name the flag") {
       {{"--max-payload", "1000"}, "--max-payload 1000: must be a whole number from 1024 to 131072"},
       {{"--clock", "gps"}, "--clock gps: must be system or ntp-blocked"},
       {{"--clock-fallback", "0"}, "--clock-fallback 0: must be"},
+      {{"--oversize", "close"}, "--oversize close: must be drop or disconnect"},
+      {{"--leak-per-reconnect", "-1"}, "--leak-per-reconnect -1: must be a whole number from 0"},
       {{"--interval"}, "--interval needs a value"},
       {{"--thing", "my pico"}, "--thing must be 1 to 128"},
       {{"--shadow", "a/b"}, "--shadow must be"},
