@@ -334,6 +334,7 @@ type Stats struct {
 	DeviceReconnects, Malformed   int
 	Dropped, Rejections           int
 	NotPlottable                  []string // fields whose value was a number beyond float64
+	Vitals                        VitalsStats
 }
 
 // Availability is the percentage of observed time (blind and unwatched time
@@ -389,7 +390,7 @@ func (m *Monitor) Stats(now time.Time) Stats {
 		Reboots: m.Counts.Reboots, LostReports: m.Counts.LostReports, DeviceReconnects: m.s.reconnects,
 		Malformed: m.Counts.Malformed, Dropped: m.Counts.Dropped, Rejections: m.Counts.Rejections,
 		RoundTripP50: m.RoundTripPercentile(50), RoundTripP95: m.RoundTripPercentile(95), RoundTrips: len(m.RoundTrip),
-		Runs: m.s.runs, EverConnected: m.s.everUp, NotPlottable: m.NotPlottable()}
+		Runs: m.s.runs, EverConnected: m.s.everUp, NotPlottable: m.NotPlottable(), Vitals: m.vitals.stats()}
 	if !m.s.first.IsZero() {
 		s.Span = now.Sub(m.s.first)
 	}

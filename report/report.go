@@ -19,6 +19,9 @@ type Thresholds struct {
 	MinAvailability float64 // percent
 	MaxGap          time.Duration
 	MaxBlind        float64 // percent of the run iotwatch may be blind or not running
+
+	// The device's heap trend (vitals.go).
+	Vitals VitalsThresholds
 }
 
 // Outcome is a soak's verdict.
@@ -47,7 +50,7 @@ type Verdict struct {
 // prints them.
 var Rules = []string{
 	"INCONCLUSIVE if iotwatch never connected: the device was not watched at all.",
-	"FAIL if, in the time iotwatch watched, the device broke a threshold: more dropouts than max_dropouts, availability under min_availability, or a gap longer than max_gap. A dropout counts even when it began while iotwatch was blind (the shadow says when the device last reported); only its blind part is left out of availability.",
+	"FAIL if, in the time iotwatch watched, the device broke a threshold: more dropouts than max_dropouts, availability under min_availability, a gap longer than max_gap, or a heap trend losing more than max_heap_loss_per_reconnect or max_heap_loss_per_hour. A dropout counts even when it began while iotwatch was blind (the shadow says when the device last reported); only its blind part is left out of availability.",
 	"INCONCLUSIVE if iotwatch was blind (its own link down) or not running (between runs appended to one log) for more than max_blind percent of the run: a dropout could have gone unseen.",
 	"FAIL if the device never reported while iotwatch was connected.",
 	"PASS otherwise.",
@@ -77,6 +80,7 @@ func Judge(st monitor.Stats, th Thresholds) Verdict {
 	if th.MaxGap > 0 && st.LongestGap > th.MaxGap {
 		reasons = append(reasons, fmt.Sprintf("longest gap %s > max_gap %s", st.LongestGap.Round(time.Millisecond), th.MaxGap))
 	}
+	reasons = append(reasons, vitalsReasons(st.Vitals, th.Vitals)...)
 	if len(reasons) > 0 {
 		return verdict(Fail, "the device broke a threshold while iotwatch watched it: "+strings.Join(reasons, "; "), reasons)
 	}
@@ -144,6 +148,8 @@ type Summary struct {
 	RoundTripP95Ms   *float64  `json:"round_trip_p95_ms"`
 	Malformed        int       `json:"malformed"`
 	NotPlottable     []string  `json:"not_plottable"`
+
+	Vitals VitalsSummary `json:"vitals"` // the heap trend (vitals.go)
 }
 
 // JSON renders the summary.
@@ -158,7 +164,7 @@ func summaryOf(run Run, st monitor.Stats, v Verdict) Summary {
 		GapP95S: st.GapP95.Seconds(), GapP99S: st.GapP99.Seconds(), Reboots: st.Reboots,
 		LostReports: st.LostReports, DeviceReconnects: st.DeviceReconnects, ObservedS: st.Observed.Seconds(),
 		BlindS: st.Blind.Seconds(), UnwatchedS: st.Unwatched.Seconds(), UnwatchedGaps: st.UnwatchedGaps, Runs: st.Runs,
-		Malformed: st.Malformed, NotPlottable: st.NotPlottable}
+		Malformed: st.Malformed, NotPlottable: st.NotPlottable, Vitals: vitalsSummary(st.Vitals, run.Thresholds.Vitals)}
 	if st.Observed > 0 {
 		s.AvailabilityPct = &st.Availability
 	}
@@ -195,6 +201,7 @@ func Markdown(run Run, st monitor.Stats, v Verdict, svgName string) []byte {
 	fmt.Fprintf(&b, "Thresholds (%s): max_dropouts %d, min_availability %g %%, max_gap %s, max_blind %g %%.\n\n",
 		run.ThresholdsFrom, th.MaxDropouts, th.MinAvailability, th.MaxGap, th.MaxBlind)
 	writeFigures(&b, run, st, svgName, "##")
+	writeVitals(&b, st.Vitals, th.Vitals, "##")
 	writeRules(&b)
 	return []byte(b.String())
 }
