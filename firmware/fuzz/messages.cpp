@@ -18,6 +18,7 @@ class CheckingPort : public iotcore::Port {
     return true;
   }
   iotcore::Vitals ReadVitals(uint64_t) override { return iotcore::Vitals(); }
+  bool Subscribe(const char*) override { return true; }
   void SetLed(bool) override {}
   void Log(const char*) override {}
 };

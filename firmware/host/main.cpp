@@ -88,6 +88,9 @@ class HostPort : public iotcore::Port {
     return mosquitto_publish(mosq_, nullptr, topic, static_cast<int>(len), payload, 1, false) ==
            MOSQ_ERR_SUCCESS;
   }
+  bool Subscribe(const char* topic) override {
+    return mosquitto_subscribe(mosq_, nullptr, topic, 1) == MOSQ_ERR_SUCCESS;
+  }
   iotcore::Vitals ReadVitals(uint64_t uptimeMs) override {
     iotcore::Vitals v;
     v.temp = ramp_.At(uptimeMs);
@@ -126,6 +129,7 @@ struct Link {
   bool up = false;       // CONNACK accepted
   bool lost = false;     // the session ended; reconnect after a delay
   int subscribeMid = -1;
+  char* subscribed[iotcore::Topics::kSubscriptions] = {};  // the topics of that SUBSCRIBE
 
   uint64_t Uptime() const { return MonotonicMs() - start; }
 };
@@ -141,22 +145,20 @@ void OnConnect(mosquitto* mosq, void* ctx, int rc) {
   link.backoff->Connected(link.Uptime());
   LeakOnReconnect(link.options->leakPerReconnect);
   const iotcore::Topics& t = link.core->topics();
-  char* subs[iotcore::Topics::kSubscriptions];
+  int n = 0;
   for (size_t i = 0; i < iotcore::Topics::kSubscriptions; i++) {
-    subs[i] = const_cast<char*>(t.subscription(i));
+    if (link.core->Subscribes(i, link.Uptime())) link.subscribed[n++] = const_cast<char*>(t.subscription(i));
   }
-  int err = mosquitto_subscribe_multiple(mosq, &link.subscribeMid, iotcore::Topics::kSubscriptions,
-                                         subs, 1, 0, nullptr);
+  int err = mosquitto_subscribe_multiple(mosq, &link.subscribeMid, n, link.subscribed, 1, 0, nullptr);
   if (err != MOSQ_ERR_SUCCESS) Logf("subscribe: %s", mosquitto_strerror(err));
 }
 
 void OnSubscribe(mosquitto*, void* ctx, int mid, int count, const int* granted) {
   Link& link = *static_cast<Link*>(ctx);
   if (mid != link.subscribeMid) return;
-  for (int i = 0; i < count; i++) {
+  for (int i = 0; i < count && i < static_cast<int>(iotcore::Topics::kSubscriptions); i++) {
     if (granted[i] > 2) {
-      Logf("subscription %s refused by the broker (check the device policy)",
-           link.core->topics().subscription(static_cast<size_t>(i)));
+      Logf("subscription %s refused by the broker (check the device policy)", link.subscribed[i]);
     }
   }
   Logf("connected and subscribed; requesting the shadow");

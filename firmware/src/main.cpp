@@ -112,6 +112,10 @@ class DevicePort : public iotcore::Port {
     esp_task_wdt_reset();  // a write (10 s) and its PUBACK (5 s): one step of timing.h
     return mqtt->publish(topic, payload, static_cast<int>(len), false, 1);
   }
+  bool Subscribe(const char* topic) override {
+    esp_task_wdt_reset();  // a write (10 s) and its SUBACK (5 s)
+    return mqtt->subscribe(topic, 1);
+  }
   // The heap malloc() draws from: its free bytes, the lowest they have been
   // since boot, and the largest block one allocation can get (a TLS
   // handshake needs ~16 KB in one piece however much is free in total).
@@ -339,6 +343,7 @@ bool ConnectAndSubscribe() {
   }
   const iotcore::Topics& topics = device->core.topics();
   for (size_t i = 0; i < iotcore::Topics::kSubscriptions; i++) {
+    if (!device->core.Subscribes(i, UptimeMs())) continue;
     if (!StillOnline("subscribing")) return false;
     if (!mqtt->subscribe(topics.subscription(i), 1)) {
       Logf("subscribing to %s failed: lwmqtt error %d (check the policy's iot:Subscribe)",

@@ -303,14 +303,16 @@ TEST_CASE("gets lost with their connection twice end in a reported deltas-only s
   }
   CHECK(d.port.logs.back() == "connection lost before the shadow's get was answered (2 in a row)");
   size_t updates = d.Updates().size();
+  // Nor are deltas: each report would bring the whole desired section back.
+  CHECK_FALSE(d.core.Subscribes(0, t));  // update/delta
+  for (size_t i = 1; i < iotcore::Topics::kSubscriptions; i++) CHECK(d.core.Subscribes(i, t));
+  CHECK(std::string(d.core.topics().subscription(0)) == d.core.topics().updateDelta());
   d.core.OnConnected(t);
   CHECK(gets() == 2);  // not asked again
   REQUIRE(d.Updates().size() == updates + 1);  // but reported at once, saying why
   CHECK(Reported(d.Updates().back(), "get_unanswered") == 2);
   CHECK(d.port.logs.back().find("not asking for the whole shadow") == 0);
-  // Deltas still apply, and a drop does not bring the get back early.
-  d.Receive(d.core.topics().updateDelta(), R"({"state":{"led":true}})", t + 1);
-  CHECK(d.core.state().led);
+  // A drop does not bring the get back early.
   d.core.OnDropped(1, t + 2);
   d.core.Poll(t + 600000);
   CHECK(gets() == 2);
@@ -320,9 +322,13 @@ TEST_CASE("gets lost with their connection twice end in a reported deltas-only s
   CHECK(gets() == 2);
   d.core.Poll(hour);
   CHECK(gets() == 3);
-  // That one is answered: back to normal, reported as 0.
-  d.Receive(d.core.topics().getAccepted(), R"({"state":{"desired":{"led":false}}})", hour + 10);
+  // That one is answered: back to normal, reported as 0, deltas taken again.
+  CHECK(d.port.subscribed.empty());
+  d.Receive(d.core.topics().getAccepted(), R"({"state":{"desired":{"led":true}}})", hour + 10);
+  CHECK(d.core.state().led);
   CHECK(Reported(d.Updates().back(), "get_unanswered") == 0);
+  CHECK(d.port.subscribed == std::vector<std::string>{d.core.topics().updateDelta()});
+  CHECK(d.core.Subscribes(0, hour + 11));
   d.core.OnDisconnected(hour + 20);
   d.core.OnConnected(hour + 30);
   CHECK(gets() == 4);

@@ -25,16 +25,22 @@ bool Core::Begin() {
   return true;
 }
 
+bool Core::Subscribes(size_t i, uint64_t uptimeMs) const {
+  return FullGetAllowed(uptimeMs) || strcmp(topics_.subscription(i), topics_.updateDelta()) != 0;
+}
+
 void Core::OnConnected(uint64_t uptimeMs) {
   connected_ = true;
   // If get is never answered the periodic report still goes out.
   nextReportMs_ = uptimeMs + static_cast<uint64_t>(state_.intervalS) * 1000;
-  if (FullGetAllowed(uptimeMs)) {
+  deltaSubscribed_ = FullGetAllowed(uptimeMs);
+  if (deltaSubscribed_) {
     RequestShadow(uptimeMs);
     return;
   }
-  Logf("not asking for the whole shadow: its answer did not arrive on the last %u connections "
-       "(too large for this device's link?); taking deltas only, next full get in %llu s",
+  Logf("not asking for the whole shadow, nor for deltas (each as large): the get's answer did not "
+       "arrive on the last %u connections (too large for this device?); reporting only, next full "
+       "get in %llu s",
        static_cast<unsigned>(stats_.getUnanswered),
        static_cast<unsigned long long>((fullGetAfterMs_ - uptimeMs) / 1000));
   getWanted_ = true;  // Poll asks once fullGetAfterMs_ has passed
@@ -138,6 +144,11 @@ void Core::OnGetAccepted(const char* payload, size_t len, uint64_t uptimeMs) {
   getGapMs_ = kMinGetGapMs;  // this answer fitted
   getOutstanding_ = false;
   stats_.getUnanswered = 0;
+  if (!deltaSubscribed_) {
+    deltaSubscribed_ = port_.Subscribe(topics_.updateDelta());
+    Logf("the shadow fits again: %s", deltaSubscribed_ ? "deltas taken again"
+                                                       : "subscribing to deltas failed; next connect");
+  }
   // After a boot the device runs its defaults, so the whole desired section
   // applies, not only the delta against what the previous boot reported.
   if (cJSON_IsObject(desired)) {

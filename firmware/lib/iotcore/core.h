@@ -37,6 +37,9 @@ class Port {
   virtual ~Port() = default;
   // Publish sends payload at QoS 1; false when it could not be sent.
   virtual bool Publish(const char* topic, const char* payload, size_t len) = 0;
+  // Subscribe subscribes to topic at QoS 1 on the open connection (the
+  // core asks only to take update/delta back, see Core::Subscribes).
+  virtual bool Subscribe(const char* topic) = 0;
   virtual Vitals ReadVitals(uint64_t uptimeMs) = 0;
   virtual void SetLed(bool on) = 0;
   // Log takes one line of what happened, for the serial console or stderr.
@@ -80,11 +83,15 @@ class Core {
   bool Begin();
   const Topics& topics() const { return topics_; }
 
-  // OnConnected is called once the subscriptions are in place: it requests
-  // the shadow, whose answer applies desired state and sends a report. After
-  // kMaxUnansweredGets connections in a row lost with a get unanswered, it
-  // reports at once instead and takes deltas only, asking for the whole
-  // shadow again once an hour (see getUnanswered_).
+  // Subscribes is whether the device subscribes to Topics::subscription(i)
+  // on a connect at uptimeMs: all of them, but update/delta while the
+  // shadow is too large for the device (see getOutstanding_).
+  bool Subscribes(size_t i, uint64_t uptimeMs) const;
+  // OnConnected is called once those subscriptions are in place: it
+  // requests the shadow, whose answer applies desired state and sends a
+  // report. After kMaxUnansweredGets connections in a row lost with a get
+  // unanswered, it reports at once instead, and asks for the whole shadow
+  // again once an hour.
   void OnConnected(uint64_t uptimeMs);
   void OnDisconnected(uint64_t uptimeMs);
   void OnMessage(const char* topic, const char* payload, size_t len, uint64_t uptimeMs);
@@ -134,9 +141,13 @@ class Core {
   // connection closes, and re-getting on every connect would loop forever
   // (no connection lasting the 60 s that resets the backoff). After two
   // such connections the device stops asking for the whole shadow on
-  // connect: it reports (get_unanswered says why), applies deltas as they
-  // come, and tries one full get an hour.
+  // connect and reports instead (get_unanswered says why). It does not
+  // subscribe to update/delta either: AWS answers every report that leaves
+  // desired and reported apart with a delta of every differing desired key,
+  // as large as the document that could not be taken. Once an hour it tries
+  // a full get; the first that is answered takes update/delta back.
   bool getOutstanding_ = false;
+  bool deltaSubscribed_ = true;
   uint64_t fullGetAfterMs_ = 0;
   char buf_[kMaxReport + 1];
 };
