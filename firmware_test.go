@@ -210,9 +210,18 @@ func TestFirmwareHostReportsAppliesAndReconnects(t *testing.T) {
 			t.Fatalf("seq %d after %d, want %d", seqOf(doc), want-1, want)
 		}
 	}
-	for _, field := range []string{"temp", "uptime_s", "interval_s", "led", "setpoint", "rssi", "heap_free", "fw", "reset_reason"} {
+	for _, field := range []string{"temp", "uptime_s", "interval_s", "led", "setpoint", "rssi", "heap_used", "fw", "reset_reason", "dropped", "get_unanswered"} {
 		if _, ok := first.Reported[field]; !ok {
 			t.Errorf("report lacks %q: %v", field, first.Reported)
+		}
+	}
+	// Linux has no fixed heap: fw-host reports its free, minimum and
+	// largest-block figures as null, which the shadow stores as no key at
+	// all (a null deletes a reported key), never as a made-up number
+	// (issue 21 saw the host's free RAM clamped to 4294967295).
+	for _, field := range []string{"heap_free", "heap_min_free", "heap_largest_block"} {
+		if v, ok := first.Reported[field]; ok && v != nil {
+			t.Errorf("fw-host reported %s = %v, a figure it does not have", field, v)
 		}
 	}
 
