@@ -10,7 +10,13 @@
 // headers NetworkClient.h, NetworkClientSecure.h, WiFiGeneric.h, WiFiSTA.h,
 // WebServer.h, Preferences.h, WString.h and from 256dpi/arduino-mqtt
 // v2.5.2 MQTTClient.h; softAP's auth/cipher defaults, HardwareSerial::begin
-// and the enum values from memory of the 3.x sources. Members the sketch
+// and the enum values from memory of the 3.x sources. Added for issue 23,
+// read from the sources: ESP-IDF's esp_heap_caps.h (heap_caps_get_*_size,
+// heap_caps_get_largest_free_block, MALLOC_CAP_DEFAULT) and
+// bootloader_random.h, mbedTLS 3.x x509_crt.h/x509.h (valid_from, valid_to,
+// mbedtls_x509_time), arduino-esp32's NetworkClientSecure::getPeerCertificate,
+// Preferences::getType/clear and PreferenceType, attachInterrupt and CHANGE
+// (esp32-hal-gpio.h), WiFiAPClass::softAPgetStationNum. Members the sketch
 // does not reach are left out, and the mbedTLS structs keep only the member
 // used (x509_crt.pk), not the real layout. Nothing here is defined or run:
 // it cannot catch a real API that differs from these lines; only
