@@ -109,7 +109,9 @@ iotcore::Config LoadConfig() {
 
 bool SaveConfig(const iotcore::Config& c, std::string* why) { return store.Save(c, why); }
 
-void MarkConfigGood() { store.MarkGood(); }
+void MarkConfigGood(const iotcore::Config& inUse) { store.MarkGood(inUse); }
+
+bool ConfigReachedBroker() { return store.ActiveIsGood(); }
 
 std::optional<iotcore::Config> LastGoodConfig() { return store.LastGood(); }
 

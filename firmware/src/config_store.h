@@ -16,10 +16,12 @@ namespace board {
 iotcore::Config LoadConfig();
 // SaveConfig keeps c whole or not at all; why says what failed.
 bool SaveConfig(const iotcore::Config& c, std::string* why);
-// MarkConfigGood records the configuration in use as one that reached the
-// broker; LastGoodConfig is such a configuration when it is not the one in
-// use, and RevertToGoodConfig makes it the one in use (after a restart).
-void MarkConfigGood();
+// MarkConfigGood records inUse, the configuration in use, as one that
+// reached the broker, and ConfigReachedBroker whether it has; LastGoodConfig
+// is such a configuration when it is not the one in use, and
+// RevertToGoodConfig makes it the one in use (after a restart).
+void MarkConfigGood(const iotcore::Config& inUse);
+bool ConfigReachedBroker();
 std::optional<iotcore::Config> LastGoodConfig();
 bool RevertToGoodConfig();
 const iotcore::CredentialCheck& CredentialCheck();

@@ -390,7 +390,7 @@ void MaintainMqtt(uint64_t now, bool online) {
     if (ConnectAndSubscribe()) {
       mqttUp = true;
       // Kept as the configuration the page can go back to (portal_rules.h).
-      if (!markedGood) board::MarkConfigGood();
+      if (!markedGood) board::MarkConfigGood(deviceConfig);
       markedGood = true;
       device->mqttBackoff.Connected(UptimeMs());
       device->core.OnConnected(UptimeMs());
@@ -459,7 +459,13 @@ void setup() {
        board::ApName().c_str(), board::ApPassword().c_str());
   deviceConfig = board::LoadConfig();
   iotcore::ConfigError error = iotcore::ValidateConfig(deviceConfig, board::CredentialCheck());
-  if (!error.ok()) {
+  if (!error.ok() && board::ConfigReachedBroker()) {
+    // A newer firmware's check refuses what worked: try it rather than
+    // strand a field board as an access point (BOOT still opens the page).
+    Logf("the saved configuration fails this firmware's check (%s %s) but has reached the "
+         "broker before: using it",
+         error.field, error.problem);
+  } else if (!error.ok()) {
     Logf("configuration incomplete: %s %s", error.field, error.problem);
     RunConfigPortal("no valid configuration");
   }

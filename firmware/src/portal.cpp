@@ -56,7 +56,7 @@ bool Valid(const iotcore::Config& c) { return iotcore::ValidateConfig(c, Credent
 // OnIdle goes back to a configuration that can work, or says why it stays.
 void OnIdle() {
   std::optional<iotcore::Config> good = LastGoodConfig();
-  switch (iotcore::OnPortalTimeout(Valid(shown), good && Valid(*good))) {
+  switch (iotcore::OnPortalTimeout(Valid(shown), ConfigReachedBroker(), good && Valid(*good))) {
     case iotcore::PortalExit::kResume:
       Logf("configuration page idle for %u min: restarting into the configuration in use",
            static_cast<unsigned>(iotcore::kPortalIdleMs / 60000));

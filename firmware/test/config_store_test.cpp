@@ -117,9 +117,12 @@ TEST_CASE("the last configuration that reached the broker is kept for the page t
   Config good = Make("good", 100), bad = Make("bad", 100);
   REQUIRE(store.Save(good, &why));
   CHECK_FALSE(store.LastGood());  // nothing has connected yet
-  store.MarkGood();
+  CHECK_FALSE(store.ActiveIsGood());
+  store.MarkGood(good);
+  CHECK(store.ActiveIsGood());
   CHECK_FALSE(store.LastGood());  // it is the active one
   REQUIRE(store.Save(bad, &why));
+  CHECK_FALSE(store.ActiveIsGood());
   REQUIRE(store.LastGood());
   CHECK(Same(*store.LastGood(), good));
   REQUIRE(store.RevertToGood());
@@ -135,8 +138,13 @@ TEST_CASE("a board saved before the slots keeps its configuration") {
   flash.data["iotwatch"]["ssid"] = "home";
   flash.data["iotwatch"]["thing"] = "pico-07";
   Config defaults = Make("", 50);
-  Config c = ConfigStore(flash).Load(defaults);
+  ConfigStore store(flash);
+  Config c = store.Load(defaults);
   CHECK(c.ssid == "home");
   CHECK(c.thing == "pico-07");
   CHECK(c.cert == defaults.cert);
+  // Once it reaches the broker it moves into a slot, marked good.
+  store.MarkGood(c);
+  CHECK(store.ActiveIsGood());
+  CHECK(Same(store.Load(Config()), c));
 }

@@ -21,10 +21,13 @@ TEST_CASE("the configuration page times out after 10 idle minutes, not while som
 }
 
 TEST_CASE("a timed-out page goes back to the valid configuration, else the last good one, else stays") {
-  CHECK(iotcore::OnPortalTimeout(true, false) == PortalExit::kResume);  // an accidental BOOT hold
-  CHECK(iotcore::OnPortalTimeout(true, true) == PortalExit::kResume);
-  CHECK(iotcore::OnPortalTimeout(false, true) == PortalExit::kRevert);  // refused after an update
-  CHECK(iotcore::OnPortalTimeout(false, false) == PortalExit::kStay);   // a new board
+  using iotcore::OnPortalTimeout;
+  CHECK(OnPortalTimeout(true, false, false) == PortalExit::kResume);  // an accidental BOOT hold
+  CHECK(OnPortalTimeout(true, true, true) == PortalExit::kResume);
+  // Refused by a newer firmware's check, but it reached the broker: try it.
+  CHECK(OnPortalTimeout(false, true, false) == PortalExit::kResume);
+  CHECK(OnPortalTimeout(false, false, true) == PortalExit::kRevert);  // a bad save after a good one
+  CHECK(OnPortalTimeout(false, false, false) == PortalExit::kStay);   // a new board
 }
 
 TEST_CASE("a 3 s hold of BOOT is seen even when the loop only looks after it was released") {

@@ -105,12 +105,16 @@ bool ConfigStore::Save(const Config& c, std::string* why) {
   return true;
 }
 
-void ConfigStore::MarkGood() {
+void ConfigStore::MarkGood(const Config& inUse) {
+  std::string why;
+  if (Active() < 0 && !Save(inUse, &why)) return;
+  std::string slot = std::to_string(Active() + 1);
+  if (kv_.Read(kStoreNamespace, kGoodKey) != slot) kv_.Write(kStoreNamespace, kGoodKey, slot);
+}
+
+bool ConfigStore::ActiveIsGood() {
   int active = Active();
-  std::string slot = std::to_string(active + 1);
-  if (active >= 0 && kv_.Read(kStoreNamespace, kGoodKey) != slot) {
-    kv_.Write(kStoreNamespace, kGoodKey, slot);
-  }
+  return active >= 0 && kv_.Read(kStoreNamespace, kGoodKey) == std::to_string(active + 1);
 }
 
 std::optional<Config> ConfigStore::LastGood() {

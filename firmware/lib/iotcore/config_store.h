@@ -42,8 +42,14 @@ class ConfigStore {
   // Save stores c as described above; on failure why names the step and
   // the active configuration is unchanged.
   bool Save(const Config& c, std::string* why);
-  // MarkGood records the active slot as one that reached the broker.
-  void MarkGood();
+  // MarkGood records the active slot as one that reached the broker; a
+  // configuration loaded from before the slots (inUse) is saved to a slot
+  // first, so that it can be marked.
+  void MarkGood(const Config& inUse);
+  // ActiveIsGood is whether the configuration in use has reached the broker
+  // before: one that a newer firmware's checks refuse is still worth trying
+  // rather than leaving the board an access point.
+  bool ActiveIsGood();
   // LastGood is the configuration that last reached the broker when it is
   // not the active one (the page can go back to it), else nothing.
   std::optional<Config> LastGood();

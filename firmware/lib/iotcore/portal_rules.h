@@ -2,8 +2,10 @@
 // must not stay an access point forever after an accidental BOOT hold, or
 // after an update under which its saved configuration no longer validates.
 // With nobody on the page for kPortalIdleMs it goes back to what it can:
-// the configuration in use if it is valid, else the last one that reached
-// the broker; with neither there is nothing to go back to, and it waits on.
+// the configuration in use if it is valid or has reached the broker before
+// (a newer firmware's stricter check does not strand a working board), else
+// the last one that reached the broker; with none there is nothing to go
+// back to, and it waits on.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +39,8 @@ class PortalTimer {
 };
 
 // OnPortalTimeout decides where an expired page goes.
-inline PortalExit OnPortalTimeout(bool currentValid, bool lastGoodValid) {
-  if (currentValid) return PortalExit::kResume;
+inline PortalExit OnPortalTimeout(bool currentValid, bool currentReachedBroker, bool lastGoodValid) {
+  if (currentValid || currentReachedBroker) return PortalExit::kResume;
   if (lastGoodValid) return PortalExit::kRevert;
   return PortalExit::kStay;
 }
