@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -23,6 +24,7 @@
 #include "../lib/iotcore/config.h"
 #include "../lib/iotcore/core.h"
 #include "../lib/iotcore/ramp.h"
+#include "../lib/iotcore/timing.h"
 #include "../lib/iotcore/version.h"
 #include "credentials.h"
 #include "options.h"
@@ -77,16 +79,46 @@ uint64_t HeapUsed() {
 #endif
 }
 
+// Awaited is what the device waits for from the broker, each with the
+// time it gives up: as on the board (arduino-mqtt closes the connection
+// when lwmqtt's command timeout passes without a CONNACK, a SUBACK or a
+// PUBACK), so that fw-host meets a withholding server as the board does.
+struct Awaited {
+  uint64_t connackBy = 0;  // 0: not waiting
+  uint64_t subackBy = 0;
+  std::map<int, uint64_t> pubackBy;  // by packet id
+
+  // Overdue names what did not come in time, or null.
+  const char* Overdue(uint64_t now) const {
+    if (connackBy != 0 && now >= connackBy) return "CONNACK";
+    if (subackBy != 0 && now >= subackBy) return "SUBACK";
+    for (const auto& [mid, by] : pubackBy) {
+      if (now >= by) return "PUBACK";
+    }
+    return nullptr;
+  }
+  void Clear() { *this = Awaited(); }
+};
+
 // HostPort is the Linux stand-in for the ESP32: the ramp as sensor, the
 // process's heap in use, and the LED as a log line.
 class HostPort : public iotcore::Port {
  public:
-  explicit HostPort(uint64_t seed) : ramp_(seed) {}
-  void Attach(mosquitto* mosq) { mosq_ = mosq; }
+  HostPort(uint64_t seed, uint32_t commandTimeoutMs, uint64_t start)
+      : ramp_(seed), commandTimeoutMs_(commandTimeoutMs), start_(start) {}
+  void Attach(mosquitto* mosq, Awaited* awaited) {
+    mosq_ = mosq;
+    awaited_ = awaited;
+  }
 
   bool Publish(const char* topic, const char* payload, size_t len) override {
-    return mosquitto_publish(mosq_, nullptr, topic, static_cast<int>(len), payload, 1, false) ==
-           MOSQ_ERR_SUCCESS;
+    int mid = 0;
+    if (mosquitto_publish(mosq_, &mid, topic, static_cast<int>(len), payload, 1, false) !=
+        MOSQ_ERR_SUCCESS) {
+      return false;
+    }
+    awaited_->pubackBy[mid] = MonotonicMs() - start_ + commandTimeoutMs_;
+    return true;
   }
   bool Subscribe(const char* topic) override {
     return mosquitto_subscribe(mosq_, nullptr, topic, 1) == MOSQ_ERR_SUCCESS;
@@ -103,7 +135,10 @@ class HostPort : public iotcore::Port {
 
  private:
   iotcore::Ramp ramp_;
+  uint32_t commandTimeoutMs_;
+  uint64_t start_;
   mosquitto* mosq_ = nullptr;
+  Awaited* awaited_ = nullptr;
 };
 
 // LeakOnReconnect is --leak-per-reconnect, a test option: it holds bytes
@@ -126,6 +161,7 @@ struct Link {
   iotcore::Backoff* backoff;
   const fwhost::Options* options;
   uint64_t start;
+  Awaited awaited{};
   bool up = false;       // CONNACK accepted
   bool lost = false;     // the session ended; reconnect after a delay
   int subscribeMid = -1;
@@ -142,6 +178,8 @@ void OnConnect(mosquitto* mosq, void* ctx, int rc) {
     return;
   }
   link.up = true;
+  link.awaited.connackBy = 0;
+  link.awaited.subackBy = link.Uptime() + static_cast<uint64_t>(link.options->commandTimeoutMs);
   link.backoff->Connected(link.Uptime());
   LeakOnReconnect(link.options->leakPerReconnect);
   const iotcore::Topics& t = link.core->topics();
@@ -156,6 +194,7 @@ void OnConnect(mosquitto* mosq, void* ctx, int rc) {
 void OnSubscribe(mosquitto*, void* ctx, int mid, int count, const int* granted) {
   Link& link = *static_cast<Link*>(ctx);
   if (mid != link.subscribeMid) return;
+  link.awaited.subackBy = 0;
   for (int i = 0; i < count && i < static_cast<int>(iotcore::Topics::kSubscriptions); i++) {
     if (granted[i] > 2) {
       Logf("subscription %s refused by the broker (check the device policy)", link.subscribed[i]);
@@ -165,8 +204,13 @@ void OnSubscribe(mosquitto*, void* ctx, int mid, int count, const int* granted) 
   link.core->OnConnected(link.Uptime());
 }
 
+void OnPublish(mosquitto*, void* ctx, int mid) {
+  static_cast<Link*>(ctx)->awaited.pubackBy.erase(mid);
+}
+
 void OnDisconnect(mosquitto*, void* ctx, int rc) {
   Link& link = *static_cast<Link*>(ctx);
+  link.awaited.Clear();
   if (link.up) {
     Logf("disconnected: %s", rc == 0 ? "requested" : ErrorText(rc));
     link.backoff->Disconnected(link.Uptime());
@@ -277,15 +321,16 @@ int Run(const fwhost::Options& o) {
   settings.intervalS = o.intervalS;
   settings.maxPayload = static_cast<size_t>(o.maxPayload);
   uint64_t seed = static_cast<uint64_t>(time(nullptr)) ^ (static_cast<uint64_t>(getpid()) << 32);
-  HostPort port(seed);
+  uint64_t start = MonotonicMs();
+  HostPort port(seed, static_cast<uint32_t>(o.commandTimeoutMs), start);
   iotcore::Core core(port, settings);
   if (!core.Begin()) return 2;
-  iotcore::Backoff backoff(iotcore::BackoffPolicy(), seed * 31 + 7);
-  Link link{&core, &backoff, &o, MonotonicMs()};
+  iotcore::Backoff backoff(o.backoff, seed * 31 + 7);
+  Link link{&core, &backoff, &o, start};
 
   mosquitto_lib_init();
   mosquitto* mosq = mosquitto_new(o.thing.c_str(), true, &link);
-  port.Attach(mosq);
+  port.Attach(mosq, &link.awaited);
   mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
   // Without it Nagle holds each small report back until the broker's
   // delayed ACK, adding ~40 ms to every desired → reported round trip.
@@ -307,6 +352,7 @@ int Run(const fwhost::Options& o) {
   mosquitto_connect_callback_set(mosq, OnConnect);
   mosquitto_subscribe_callback_set(mosq, OnSubscribe);
   mosquitto_disconnect_callback_set(mosq, OnDisconnect);
+  mosquitto_publish_callback_set(mosq, OnPublish);
   mosquitto_message_callback_set(mosq, OnMessage);
   mosquitto_log_callback_set(mosq, OnLibraryLog);
 
@@ -334,6 +380,7 @@ int Run(const fwhost::Options& o) {
         continue;
       }
       link.lost = false;
+      link.awaited.connackBy = now + static_cast<uint64_t>(o.commandTimeoutMs);
     }
     rc = mosquitto_loop(mosq, 100, 1);
     if (rc != MOSQ_ERR_SUCCESS && !link.lost && link.up) {
@@ -342,6 +389,13 @@ int Run(const fwhost::Options& o) {
       // The TLS handshake finishes inside the loop, so a refused server
       // certificate shows up here, before any CONNACK.
       Logf("connection to %s:%d failed: %s", o.endpoint.c_str(), o.port, ErrorText(rc));
+      link.lost = true;
+    } else if (const char* overdue = link.lost ? nullptr : link.awaited.Overdue(link.Uptime())) {
+      Logf("no %s within %d ms: closing the connection, as the board does", overdue,
+           o.commandTimeoutMs);
+      mosquitto_disconnect(mosq);
+      if (link.up) OnDisconnect(mosq, &link, MOSQ_ERR_TIMEOUT);
+      link.awaited.Clear();
       link.lost = true;
     }
     if (link.lost) {

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -15,7 +16,8 @@ const char* const kUsage =
     "               --cert FILE --key FILE --ca FILE [--interval SECONDS] [--keepalive SECONDS]\n"
     "               [--max-payload BYTES] [--alpn PROTOCOL] [--clock system|ntp-blocked]\n"
     "               [--clock-fallback SECONDS] [--oversize drop|disconnect]\n"
-    "               [--leak-per-reconnect BYTES]\n"
+    "               [--leak-per-reconnect BYTES] [--command-timeout MS]\n"
+    "               [--backoff FLOOR:BASE:CAP]\n"
     "\n"
     "Runs the iotwatch firmware core on Linux: it connects to AWS IoT Core (or\n"
     "iotwatch serve) with the device certificate, reports to the thing's shadow\n"
@@ -31,7 +33,12 @@ const char* const kUsage =
     "                 on a slow link, whose lwmqtt cannot drain it in time)\n"
     "  --leak-per-reconnect  for tests: hold BYTES more heap on every connect and\n"
     "                 never free them, as a leaking firmware would (soak's vitals\n"
-    "                 trend FAILs it); reported in heap_used\n";
+    "                 trend FAILs it); reported in heap_used\n"
+    "  --command-timeout  ms to wait for a CONNACK, SUBACK or PUBACK before closing the\n"
+    "                 connection, as the board does (default 5000)\n"
+    "  --backoff      reconnect delays in ms: a random wait in [FLOOR, ceiling], the\n"
+    "                 ceiling BASE doubling up to CAP (default 250:2000:60000, the\n"
+    "                 board's); tests shorten it\n";
 
 namespace {
 
@@ -48,7 +55,20 @@ bool ParseInt(const char* flag, const char* text, int min, int max, int* out, st
   return true;
 }
 
-bool Check(const Options& o, std::string* error) {
+bool ParseBackoff(const std::string& text, iotcore::BackoffPolicy* p) {
+  unsigned long floor = 0, base = 0, cap = 0;
+  char end = '\0';
+  if (sscanf(text.c_str(), "%lu:%lu:%lu%c", &floor, &base, &cap, &end) != 3 || floor < 1 ||
+      floor > base || base > cap || cap > 3600000) {
+    return false;
+  }
+  p->floorMs = static_cast<uint32_t>(floor);
+  p->baseMs = static_cast<uint32_t>(base);
+  p->capMs = static_cast<uint32_t>(cap);
+  return true;
+}
+
+bool Check(Options& o, std::string* error) {
   struct {
     const char* flag;
     const std::string& value;
@@ -67,6 +87,11 @@ bool Check(const Options& o, std::string* error) {
   }
   if (o.clock != "system" && o.clock != "ntp-blocked") {
     *error = "--clock " + o.clock + ": must be system or ntp-blocked";
+    return false;
+  }
+  if (!o.backoffText.empty() && !ParseBackoff(o.backoffText, &o.backoff)) {
+    *error = "--backoff " + o.backoffText +
+             ": must be FLOOR:BASE:CAP in ms, 1 <= FLOOR <= BASE <= CAP <= 3600000";
     return false;
   }
   if (o.oversize != "drop" && o.oversize != "disconnect") {
@@ -90,7 +115,7 @@ bool Parse(int argc, const char* const* argv, Options* o, std::string* error) {
   } const texts[] = {{"--endpoint", &o->endpoint}, {"--thing", &o->thing}, {"--shadow", &o->shadow},
                      {"--cert", &o->cert},         {"--key", &o->key},     {"--ca", &o->ca},
                      {"--alpn", &o->alpn},         {"--clock", &o->clock},
-                     {"--oversize", &o->oversize}};
+                     {"--oversize", &o->oversize}, {"--backoff", &o->backoffText}};
   struct {
     const char* flag;
     int* value;
@@ -100,7 +125,8 @@ bool Parse(int argc, const char* const* argv, Options* o, std::string* error) {
                        {"--keepalive", &o->keepAliveS, 5, 1200},
                        {"--max-payload", &o->maxPayload, 1024, kMaxPayload},
                        {"--clock-fallback", &o->clockFallbackS, 1, 300},
-                       {"--leak-per-reconnect", &o->leakPerReconnect, 0, 16 << 20}};
+                       {"--leak-per-reconnect", &o->leakPerReconnect, 0, 16 << 20},
+                       {"--command-timeout", &o->commandTimeoutMs, 100, 60000}};
   for (int i = 1; i < argc; i++) {
     const char* flag = argv[i];
     if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {

@@ -3,7 +3,9 @@
 
 #include <string>
 
+#include "../lib/iotcore/backoff.h"
 #include "../lib/iotcore/core.h"
+#include "../lib/iotcore/timing.h"
 
 namespace fwhost {
 
@@ -30,6 +32,12 @@ struct Options {
   // Test option: bytes held and never freed on every connect, to show that
   // soak's vitals trend FAILs a leaking device.
   int leakPerReconnect = 0;
+  // The board's timings, shortened by tests (qualify's cases in make test):
+  // the wait for a CONNACK, SUBACK or PUBACK before the connection is
+  // closed, and the reconnect backoff (FLOOR:BASE:CAP in ms).
+  int commandTimeoutMs = static_cast<int>(iotcore::timing::kMqttCommandMs);
+  iotcore::BackoffPolicy backoff;
+  std::string backoffText;
   bool help = false;
 };
 
