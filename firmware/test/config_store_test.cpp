@@ -133,6 +133,17 @@ TEST_CASE("the last configuration that reached the broker is kept for the page t
   CHECK_FALSE(store.LastGood());
 }
 
+TEST_CASE("a slot in use that no longer reads whole gives way to the previous configuration") {
+  FlashStore flash;
+  ConfigStore store(flash);
+  std::string why;
+  Config first = Make("first", 100), second = Make("second", 100);
+  REQUIRE(store.Save(first, &why));
+  REQUIRE(store.Save(second, &why));
+  flash.data["iotwatch2"].erase("ca");  // the active slot loses a key
+  CHECK(Same(store.Load(Config()), first));
+}
+
 TEST_CASE("a board saved before the slots keeps its configuration") {
   FlashStore flash;
   flash.data["iotwatch"]["ssid"] = "home";

@@ -56,6 +56,9 @@ Config ConfigStore::Load(const Config& defaults) {
   int active = Active();
   if (active >= 0) {
     if (std::optional<Config> c = ReadSlot(kSlots[active])) return *c;
+    // The slot in use no longer reads whole (flash worn, a key erased):
+    // the configuration before it beats none.
+    if (std::optional<Config> c = ReadSlot(kSlots[1 - active])) return *c;
   }
   // Before the slots, each key was written to the main namespace as it was
   // (the PEMs as blobs, the port as two bytes that Load cannot read here:

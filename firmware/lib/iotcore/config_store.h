@@ -36,8 +36,9 @@ class ConfigStore {
  public:
   explicit ConfigStore(KeyValueStore& kv) : kv_(kv) {}
 
-  // Load returns the active slot's configuration, or defaults with what a
-  // pre-slot board saved over them, or defaults alone.
+  // Load returns the active slot's configuration, else the other slot's
+  // (the previous one), else defaults with what a pre-slot board saved over
+  // them, else defaults alone.
   Config Load(const Config& defaults);
   // Save stores c as described above; on failure why names the step and
   // the active configuration is unchanged.
