@@ -38,6 +38,8 @@ func serverCerts(pkiDir string) (map[certKind]tls.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Expired ten minutes ago and issued after certs init's CA (valid from
+	// an hour before its making): only its expiry is wrong.
 	now := time.Now()
 	specs := []struct {
 		kind certKind
@@ -46,7 +48,7 @@ func serverCerts(pkiDir string) (map[certKind]tls.Certificate, error) {
 	}{
 		{untrustedCert, stranger, pki.Spec{CommonName: "iotwatch emulator", Hosts: hosts}},
 		{wrongNameCert, ca, pki.Spec{CommonName: "wrong-name.iotwatch.invalid", Hosts: []string{"wrong-name.iotwatch.invalid", "192.0.2.1"}}},
-		{expiredCert, ca, pki.Spec{CommonName: "iotwatch emulator", Hosts: hosts, NotBefore: now.AddDate(0, 0, -30), NotAfter: now.AddDate(0, 0, -1)}},
+		{expiredCert, ca, pki.Spec{CommonName: "iotwatch emulator", Hosts: hosts, NotBefore: now.Add(-50 * time.Minute), NotAfter: now.Add(-10 * time.Minute)}},
 		{largeCert, ca, pki.Spec{CommonName: "iotwatch emulator", Hosts: padded}},
 	}
 	out := map[certKind]tls.Certificate{labCert: lab}

@@ -315,26 +315,28 @@ func gradeConnackRounds(rounds, per int, rule backoffRule) func(Timeline, Params
 			return gradeRetries(tl, p, rs, want, rule, what)
 		}
 		var worst Outcome
+		var worstKind Backoff
 		var parts []string
 		var all []time.Duration
 		for r := range rounds {
 			o := gradeRetries(tl, p, rs[r*per:(r+1)*per], per, rule, what)
 			all = append(all, o.Delays...)
-			parts = append(parts, fmt.Sprintf("%s (%s)", formatDelays(o.Delays), ClassifyBackoff(o.Delays)))
+			kind := ClassifyBackoff(o.Delays)
+			parts = append(parts, fmt.Sprintf("%s (%s)", formatDelays(o.Delays), kind))
 			if rank(o.Verdict) > rank(worst.Verdict) {
-				worst = o
+				worst, worstKind = o, kind
 			}
 		}
 		if rounds > 1 {
-			worst.Reason = fmt.Sprintf("after %s, %d times, the device waited %s", what, rounds, strings.Join(parts, "; then "))
-			worst.Reason += ": " + verdictWords[worst.Verdict]
+			worst.Reason = fmt.Sprintf("after %s, %d times, the device waited %s: %s backoff", what, rounds, strings.Join(parts, "; then "), worstKind)
+		}
+		if worstKind == BackoffExponential && worst.Verdict == Warn {
+			worst.Reason += " without jitter (devices retry in lockstep)"
 		}
 		worst.Delays = all
 		return worst
 	}
 }
-
-var verdictWords = map[Verdict]string{Pass: "jittered backoff", Warn: "pure exponential backoff without jitter (devices then retry in lockstep)", Fail: "no proper backoff"}
 
 func rank(v Verdict) int {
 	return map[Verdict]int{Pass: 1, Warn: 2, Fail: 3, Error: 4}[v]

@@ -56,7 +56,7 @@ type recorder struct {
 // counters are what a case's plan has done so far.
 type counters struct {
 	connects, answered, kicks, pubacks, subacks int
-	triggered, desired, sessionKicked           bool
+	triggered, desired, sessionKicked, expired  bool
 }
 
 func newRecorder(certs map[certKind]tls.Certificate, p Params) *recorder {
@@ -77,6 +77,13 @@ func (r *recorder) begin(plan Plan, deadline time.Time, kickGap time.Duration) {
 	r.mu.Lock()
 	r.gen++
 	r.plan, r.tl, r.deadline, r.kickGap, r.n = plan, nil, deadline, kickGap, counters{}
+	r.mu.Unlock()
+	r.releaseHeld()
+}
+
+// releaseHeld closes the connections whose CONNACK is withheld.
+func (r *recorder) releaseHeld() {
+	r.mu.Lock()
 	var held []net.Conn
 	for id := range r.held {
 		held = append(held, r.open[id])
@@ -172,6 +179,11 @@ func (r *recorder) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		Clean: pk.Connect.Clean, KeepAlive: pk.Connect.Keepalive})
 	p, n := r.plan, r.n.connects
 	r.n.connects++
+	if p.Expire && r.n.sessionKicked && !r.n.expired {
+		r.n.expired = true
+		r.expireSession(cl.ID)
+		r.add(Event{Conn: id, Kind: Note, Detail: "session expired: the server discarded the device's subscriptions"})
+	}
 	withhold := p.WithholdConnacks > 0 && n/(p.WithholdConnacks+1) < p.Rounds && n%(p.WithholdConnacks+1) < p.WithholdConnacks
 	deadline := r.deadline
 	if withhold {
@@ -234,11 +246,16 @@ func (r *recorder) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Pac
 	if r.withhold(pk, e) {
 		e.Kind = Withheld
 		r.add(e)
-		return pk, packets.ErrRejectPacket
+		return noop, nil
 	}
 	r.add(e)
 	return pk, nil
 }
+
+// noop is what a withheld packet becomes: mochi ignores a PUBACK for a
+// packet id it has not sent (and closes the connection on a packet a hook
+// rejects, which would end the case's misbehaviour early).
+var noop = packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}}
 
 // withhold decides (mu held) whether the plan leaves pk unanswered.
 func (r *recorder) withhold(pk packets.Packet, e Event) bool {
@@ -368,13 +385,11 @@ func (r *recorder) trigger() {
 	r.srv.Broker().Publish(r.params.SubscribeTopic, payload, false, 1)
 }
 
-// OnDisconnect records the end of an established connection and discards
-// the session of a device the expired-session case disconnected.
+// OnDisconnect records the end of an established connection.
 func (r *recorder) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	id := r.idOf(cl)
 	r.mu.Lock()
 	byServer := r.serverEnd[id]
-	expire := byServer && r.plan.Session && r.plan.Expire && r.n.sessionKicked
 	detail := "connection lost"
 	if err != nil {
 		detail = err.Error()
@@ -388,10 +403,16 @@ func (r *recorder) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	delete(r.open, id)
 	delete(r.ids, cl.Net.Conn)
 	r.mu.Unlock()
-	if expire {
-		r.srv.Broker().UnsubscribeClient(cl)
-		r.srv.Broker().Clients.Delete(cl.ID)
-		r.record(Event{Conn: id, Kind: Note, Detail: "session expired: subscriptions discarded"})
+}
+
+// expireSession discards the session mochi keeps for a disconnected
+// client id, before its new CONNECT would inherit it.
+func (r *recorder) expireSession(clientID string) {
+	b := r.srv.Broker()
+	if old, ok := b.Clients.Get(clientID); ok {
+		b.UnsubscribeClient(old)
+		old.ClearInflights()
+		b.Clients.Delete(clientID)
 	}
 }
 

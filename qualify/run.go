@@ -55,7 +55,9 @@ type Options struct {
 	// Progress is told the running case, what it waits for and its time
 	// left, at most every 100 ms.
 	Progress func(Progress)
-	Log      io.Writer // the emulator's log; nil discards
+	// Graded is told each case's result as it is decided.
+	Graded func(Result)
+	Log    io.Writer // the emulator's log; nil discards
 }
 
 // Progress is the state of a run for a progress line.
@@ -123,6 +125,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer srv.Close()
+	defer rec.releaseHeld() // before Close, which waits for every connection
 	rec.srv = srv
 	if err := srv.Start(); err != nil {
 		return nil, err
@@ -134,6 +137,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for i, c := range o.Cases {
 		res := runCase(ctx, rec, c, o, i)
 		rep.Results = append(rep.Results, res)
+		if o.Graded != nil {
+			o.Graded(res)
+		}
 		if ctx.Err() != nil {
 			break
 		}

@@ -90,8 +90,7 @@ type Retry struct {
 }
 
 // retries lists, for each connection keep accepts after the first, the
-// delay since the previous one ended; the previous one still open (the
-// device opened a second connection) gives no delay.
+// delay since the previous one ended (none when it never ended).
 func (tl Timeline) retries(keep func(Event) bool) []Retry {
 	var out []Retry
 	prev := 0
@@ -99,10 +98,10 @@ func (tl Timeline) retries(keep func(Event) bool) []Retry {
 		if !keep(e) {
 			continue
 		}
-		if prev != 0 {
-			if end, ok := tl.closedAt(prev); ok && !end.At.After(e.At) {
-				out = append(out, Retry{Prev: prev, Conn: e.Conn, Delay: e.At.Sub(end.At)})
-			}
+		// The previous connection's end may be recorded just after the
+		// next one's accept (a device retrying at once): no wait.
+		if end, ok := tl.closedAt(prev); prev != 0 && ok {
+			out = append(out, Retry{Prev: prev, Conn: e.Conn, Delay: max(0, e.At.Sub(end.At))})
 		}
 		prev = e.Conn
 	}
