@@ -44,6 +44,7 @@ type recorder struct {
 	deadline  time.Time
 	kickGap   time.Duration
 	next      int
+	first     int // the running case's first connection: earlier ones belong to earlier cases
 	ids       map[net.Conn]int
 	open      map[int]net.Conn // raw connections, closed at the end of a case if held
 	held      map[int]bool     // connections whose CONNACK is withheld
@@ -71,26 +72,29 @@ func (r *recorder) Provides(b byte) bool {
 	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnPacketRead, mqtt.OnPacketSent, mqtt.OnDisconnect}, []byte{b})
 }
 
-// begin starts a case: a new timeline and plan; connections whose CONNACK
-// the last case withheld are closed.
+// begin starts a case: a new timeline and plan. The device's connections
+// are closed, so that it comes back to the case's server (with its
+// certificate, from its first packet); what they do until then is not the
+// case's.
 func (r *recorder) begin(plan Plan, deadline time.Time, kickGap time.Duration) {
 	r.mu.Lock()
 	r.gen++
 	r.plan, r.tl, r.deadline, r.kickGap, r.n = plan, nil, deadline, kickGap, counters{}
+	r.first = r.next + 1
 	r.mu.Unlock()
-	r.releaseHeld()
+	r.closeAll()
 }
 
-// releaseHeld closes the connections whose CONNACK is withheld.
-func (r *recorder) releaseHeld() {
+// closeAll closes every connection as the server.
+func (r *recorder) closeAll() {
 	r.mu.Lock()
-	var held []net.Conn
-	for id := range r.held {
-		held = append(held, r.open[id])
+	var open []net.Conn
+	for id, c := range r.open {
+		open = append(open, c)
 		r.serverEnd[id] = true
 	}
 	r.mu.Unlock()
-	for _, c := range held {
+	for _, c := range open {
 		c.Close()
 	}
 }
@@ -110,6 +114,9 @@ func (r *recorder) peerCert() *x509.Certificate {
 
 // add appends an event (the caller holds mu) and wakes the runner.
 func (r *recorder) add(e Event) {
+	if e.Conn != 0 && e.Conn < r.first {
+		return
+	}
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
@@ -175,6 +182,10 @@ func (r *recorder) idOf(cl *mqtt.Client) int {
 func (r *recorder) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	id := r.idOf(cl)
 	r.mu.Lock()
+	if id < r.first {
+		r.mu.Unlock()
+		return packets.ErrServerShuttingDown // a connection of an earlier case
+	}
 	r.add(Event{Conn: id, Kind: Received, Packet: "CONNECT", ClientID: pk.Connect.ClientIdentifier,
 		Clean: pk.Connect.Clean, KeepAlive: pk.Connect.Keepalive})
 	p, n := r.plan, r.n.connects
@@ -243,7 +254,7 @@ func (r *recorder) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Pac
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.withhold(pk, e) {
+	if id >= r.first && r.withhold(pk, e) {
 		e.Kind = Withheld
 		r.add(e)
 		return noop, nil
@@ -286,6 +297,9 @@ func (r *recorder) OnPacketSent(cl *mqtt.Client, pk packets.Packet, _ []byte) {
 		Topic: pk.TopicName, Size: len(pk.Payload), SessionPresent: pk.SessionPresent}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if id < r.first {
+		return
+	}
 	r.add(e)
 	switch pk.FixedHeader.Type {
 	case packets.Connack:
@@ -361,14 +375,6 @@ func (r *recorder) kick(cl *mqtt.Client, id int, why string) {
 	r.add(Event{Conn: id, Kind: Kicked, Detail: why})
 	r.mu.Unlock()
 	r.srv.Broker().DisconnectClient(cl, packets.ErrAdministrativeAction)
-}
-
-// kickAll disconnects whatever connection the device has, so that it comes
-// back to the next case's server.
-func (r *recorder) kickAll() {
-	if cl, ok := r.srv.Broker().Clients.Get(r.params.Thing); ok && !cl.Closed() {
-		r.kick(cl, r.idOf(cl), "a new case begins")
-	}
 }
 
 // trigger sends the plan's QoS 1 message on the subscribe topic.

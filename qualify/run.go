@@ -125,7 +125,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer srv.Close()
-	defer rec.releaseHeld() // before Close, which waits for every connection
+	defer rec.closeAll() // before Close, which waits for every connection, held ones too
 	rec.srv = srv
 	if err := srv.Start(); err != nil {
 		return nil, err
@@ -152,7 +152,6 @@ func runCase(ctx context.Context, rec *recorder, c Case, o Options, i int) Resul
 	start := time.Now()
 	deadline := start.Add(o.Timeout)
 	rec.begin(c.Plan, deadline, kickGap(c.Plan, o.Timeout))
-	rec.kickAll()
 	p := rec.params
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
