@@ -38,15 +38,16 @@ func ClassifyBackoff(d []time.Duration) Backoff {
 	case float64(hi) <= 1.3*float64(lo)+float64(50*time.Millisecond):
 		return BackoffConstant
 	}
+	// Linear first: its factors fall slowly (2, 1.5, 1.33…) and a loaded
+	// machine's noise can make them look steady enough.
 	grow := uncapped(d)
-	if exponential(grow) {
-		return BackoffExponential
-	}
-	if !nonDecreasing(d) {
-		return BackoffJitter
-	}
-	if linear(grow) {
+	switch {
+	case linear(grow):
 		return BackoffLinear
+	case exponential(grow):
+		return BackoffExponential
+	case !nonDecreasing(d):
+		return BackoffJitter
 	}
 	return BackoffIncreasing
 }
@@ -71,14 +72,23 @@ func nonDecreasing(d []time.Duration) bool {
 	return true
 }
 
-// exponential: at least two steps, each multiplying the wait by 1.5 to 3.
+// exponential: at least two steps, each multiplying the wait by the same
+// factor (1.4 or more) within 15%. A jittered backoff's factors wander
+// further: equal jitter's range from 1 to 4.
 func exponential(d []time.Duration) bool {
 	if len(d) < 3 {
 		return false
 	}
+	var ratios []float64
 	for i := 1; i < len(d); i++ {
-		r := float64(d[i]) / float64(d[i-1])
-		if r < 1.5 || r > 3 {
+		ratios = append(ratios, float64(d[i])/float64(d[i-1]))
+	}
+	mean := 0.0
+	for _, r := range ratios {
+		mean += r / float64(len(ratios))
+	}
+	for _, r := range ratios {
+		if mean < 1.4 || r < 0.85*mean || r > 1.15*mean {
 			return false
 		}
 	}

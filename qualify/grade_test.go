@@ -27,12 +27,16 @@ func TestClassifyBackoff(t *testing.T) {
 		{ms(300, 310, 295, 305, 300), BackoffConstant},
 		{ms(1000, 2000, 3000, 4000, 5000), BackoffLinear},
 		{ms(250, 500, 750, 1000, 1250), BackoffLinear},
+		{ms(315, 506, 753, 1000, 1250), BackoffLinear}, // seen: factors 1.6, 1.49, 1.33, 1.25 are steady within 15%
 		{ms(1000, 2000, 4000, 8000, 16000), BackoffExponential},
 		{ms(200, 400, 800, 1600, 1600), BackoffExponential},     // capped
 		{ms(1000, 2000, 4000, 30000, 30000), BackoffIncreasing}, // a jump to the cap is no steady factor
 		{ms(180, 140, 640, 480, 1500), BackoffJitter},
 		{ms(900, 300, 2500, 1200, 4000), BackoffJitter},
 		{ms(1000, 1200, 1900, 2200, 5000), BackoffIncreasing},
+		{ms(1000, 1500, 2250, 3375), BackoffExponential},   // factor 1.5
+		{ms(150, 330, 560, 1400, 1500), BackoffIncreasing}, // equal jitter that happened to grow
+		{ms(200, 430, 790, 1650), BackoffExponential},      // doubling, with a loaded machine's noise
 	}
 	for _, tc := range tests {
 		if got := ClassifyBackoff(tc.delays); got != tc.want {
