@@ -47,6 +47,8 @@ type Plan struct {
 	// the server disconnects it, keeping its session (then sends Trigger
 	// bytes after its reconnect) or, with Expire, discarding it.
 	Session, Expire bool
+	// Long: MQTT_Long_Duration's phases (long.go) over the case's timeout.
+	Long bool
 }
 
 // Case is one of Device Advisor's test cases.
@@ -92,6 +94,7 @@ var Cases = []Case{
 	{"MQTT_Expired_Persistent_Session", "the device (CleanSession=0) is disconnected after subscribing and its session discarded; reconnected, it must subscribe again", Plan{Session: true, Expire: true}, gradeExpiredSession},
 	{"Shadow_Publish_Reported_State", "the device publishes a reported state to its shadow's update topic", Plan{}, gradeShadowReported},
 	{"Shadow_Update_Reported_State", "the server sets desired (clientToken DeviceAdvisorShadowTestCaseSetup); the device must report those values", Plan{Desired: true}, gradeShadowUpdate},
+	{"MQTT_Long_Duration", "basic operation, three server disconnects after random up times, an outage of a sixth of the timeout, then service: the device must come back each time with a backoff, its free heap not falling with every reconnection", Plan{Long: true}, gradeLong},
 	{"Security_Device_Policies", "the policies attached to the device's certificate have no wildcard reaching past its thing", Plan{}, gradePolicies},
 }
 
@@ -102,13 +105,17 @@ var Suites = map[string][]string{
 	"qualification": {"TLS_Connect", "TLS_Incorrect_Subject_Name_Server_Cert", "TLS_Unsecure_Server_Cert",
 		"MQTT_Connect", "MQTT_Connect_Jitter_Backoff_Retries", "MQTT_Publish", "MQTT_Subscribe",
 		"Shadow_Publish_Reported_State", "Shadow_Update_Reported_State"},
-	"all": allNames(),
+	"all":  allNames(),
+	"long": {"MQTT_Long_Duration"},
 }
 
+// allNames is every case but the long one.
 func allNames() []string {
-	out := make([]string, len(Cases))
-	for i, c := range Cases {
-		out[i] = c.Name
+	var out []string
+	for _, c := range Cases {
+		if !c.Plan.Long {
+			out = append(out, c.Name)
+		}
 	}
 	return out
 }

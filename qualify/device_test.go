@@ -44,6 +44,7 @@ type testDevice struct {
 	qos0          bool          // reports at QoS 0
 	ignoreDesired bool          // does not apply the delta (wrong)
 	noSubscribe   bool          // never subscribes (wrong)
+	heapLeak      bool          // loses 4 kB of heap at every connection (wrong)
 	stableAfter   time.Duration // a connection up this long starts the backoff again (0: any CONNACK does)
 	mu            sync.Mutex
 	state         map[string]any
@@ -52,10 +53,10 @@ type testDevice struct {
 // goodDevice is a device that passes every case: full jitter backoff, and
 // every retry and timeout.
 func goodDevice(t *testing.T, dir, addr, thing string) *testDevice {
-	return &testDevice{addr: addr, tls: deviceTLS(t, dir), thing: thing, keepAlive: 2, connackWait: 300 * time.Millisecond,
-		backoff: tableJitter(200*time.Millisecond, 1200*time.Millisecond), stableAfter: 5 * time.Second, pubackWait: 500 * time.Millisecond,
-		subackWait: 500 * time.Millisecond, pingWait: 500 * time.Millisecond, reportEvery: 500 * time.Millisecond,
-		state: map[string]any{"setpoint": 21.0}}
+	return &testDevice{addr: addr, tls: deviceTLS(t, dir), thing: thing, keepAlive: 4, connackWait: 500 * time.Millisecond,
+		backoff: tableJitter(400*time.Millisecond, 2400*time.Millisecond), stableAfter: 5 * time.Second, pubackWait: 500 * time.Millisecond,
+		subackWait: 500 * time.Millisecond, pingWait: time.Second, reportEvery: 500 * time.Millisecond,
+		state: map[string]any{"setpoint": 21.0, "heap_free": 200000.0}}
 }
 
 // jitterFactors are random draws, fixed so that a test's waits are known
@@ -203,6 +204,11 @@ func (d *testDevice) session(ctx context.Context) (ok, present bool, err error) 
 	}
 	nc.SetReadDeadline(time.Time{})
 	present = ack.SessionPresent
+	if d.heapLeak {
+		d.mu.Lock()
+		d.state["heap_free"] = d.state["heap_free"].(float64) - 4000
+		d.mu.Unlock()
+	}
 	topic := "$aws/things/" + d.thing + "/shadow/update"
 	delta := topic + "/delta"
 	subID := uint16(0)

@@ -2,6 +2,7 @@ package qualify
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -211,5 +212,38 @@ func TestSelect(t *testing.T) {
 	}
 	if _, err := Select(nil, "nightly"); err == nil {
 		t.Error("unknown suite accepted")
+	}
+}
+
+// TestHeapTrend: heap_free at each connection's first report; a fall at
+// every reconnection of 3 % or more warns, the simulator's noise does not.
+func TestHeapTrend(t *testing.T) {
+	const topic = "$aws/things/d/shadow/update"
+	report := func(conn int, heap ...float64) Timeline {
+		var tl Timeline
+		for _, h := range heap {
+			payload, _ := json.Marshal(map[string]any{"state": map[string]any{"reported": map[string]any{"heap_free": h}}})
+			tl = append(tl, Event{Conn: conn, Kind: Received, Packet: "PUBLISH", Topic: topic, Payload: payload})
+		}
+		return tl
+	}
+	tests := []struct {
+		name  string
+		heaps [][]float64 // per connection
+		want  bool
+	}{
+		{"leak", [][]float64{{200000, 100}, {196000}, {192000}, {188000}}, true},
+		{"noise", [][]float64{{184000}, {183000}, {181500}, {180100}}, false},
+		{"recovers", [][]float64{{200000}, {190000}, {195000}, {185000}}, false},
+		{"too few", [][]float64{{200000}, {190000}, {180000}}, false},
+	}
+	for _, tc := range tests {
+		var tl Timeline
+		for i, hs := range tc.heaps {
+			tl = append(tl, report(i+1, hs...)...)
+		}
+		if _, got := heapTrend(tl, topic); got != tc.want {
+			t.Errorf("%s: falling %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -51,6 +51,7 @@ type recorder struct {
 	serverEnd map[int]bool     // connections the server ends
 	peer      *x509.Certificate
 	n         counters
+	outage    bool // MQTT_Long_Duration's outage: CONNECTs closed unanswered
 	changed   chan struct{}
 }
 
@@ -190,6 +191,11 @@ func (r *recorder) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		Clean: pk.Connect.Clean, KeepAlive: pk.Connect.Keepalive})
 	p, n := r.plan, r.n.connects
 	r.n.connects++
+	if r.refuseInOutage(cl, id) {
+		r.add(Event{Conn: id, Kind: Closed, Detail: "closed by the server without a CONNACK"})
+		r.mu.Unlock()
+		return packets.ErrServerUnavailable
+	}
 	if p.Expire && r.n.sessionKicked && !r.n.expired {
 		r.n.expired = true
 		r.expireSession(cl.ID)

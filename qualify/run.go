@@ -12,15 +12,34 @@
 // (localhost, 127.0.0.1, or a --host given to certs init). Between cases the
 // server disconnects it, so it must reconnect by itself.
 //
-// From Go (a test of another device, fw-host for one):
+// From Go, a test qualifying another device (fw-host here) starts it in
+// Ready, once the server is bound, and checks the results:
 //
-//	rep, err := qualify.Run(ctx, qualify.Options{PKIDir: dir, Listen: "127.0.0.1:0",
-//		Thing: "dev-1", Cases: cases, Timeout: 20 * time.Second,
-//		Ready: func(addr string) { /* start the device against addr */ }})
-//	for _, r := range rep.Results { if r.Verdict == qualify.Fail { t.Errorf("%s: %s", r.Case, r.Reason) } }
+//	dir := t.TempDir() // pki.Init(dir, pki.InitOptions{Thing: "fw-q"})
+//	cases, _ := qualify.Select(nil, "all")
+//	var dev *exec.Cmd
+//	rep, err := qualify.Run(ctx, qualify.Options{PKIDir: dir, Listen: "127.0.0.1:0", Thing: "fw-q",
+//		Cases: cases, Timeout: 30 * time.Second,
+//		Ready: func(addr string) {
+//			_, port, _ := net.SplitHostPort(addr)
+//			dev = exec.CommandContext(ctx, "firmware/build/fw-host", "--endpoint", "localhost", "--port", port,
+//				"--thing", "fw-q", "--cert", dir+"/device.pem", "--key", dir+"/device.key", "--ca", dir+"/ca.pem",
+//				"--keepalive", "5", "--interval", "1")
+//			dev.Start()
+//		}})
+//	for _, r := range rep.Results {
+//		if r.Verdict == qualify.Fail || r.Verdict == qualify.Error {
+//			t.Errorf("%s: %s: %s", r.Case, r.Verdict, r.Reason)
+//		}
+//	}
 //
-// or from the command line: iotwatch qualify --pki DIR --listen 127.0.0.1:8883
-// --case MQTT_Connect (then start the device), see cli/qualify.go.
+// Each case closes the device's connection when it starts, so the device
+// reconnects by its own backoff; a device carries that backoff from case to
+// case (qualify_test.go's sim test gives each case a fresh device, as
+// Device Advisor's runs do). Short keep-alives and report intervals keep a
+// run short; the device's CONNACK timeout and backoff set how long the
+// backoff cases take (about 12 attempts for MQTT_Connect_Jitter_Backoff_Retries).
+// From a shell: iotwatch qualify --pki DIR --listen 127.0.0.1:8883 (cli/qualify.go).
 package qualify
 
 import (
@@ -152,6 +171,11 @@ func runCase(ctx context.Context, rec *recorder, c Case, o Options, i int) Resul
 	start := time.Now()
 	deadline := start.Add(o.Timeout)
 	rec.begin(c.Plan, deadline, kickGap(c.Plan, o.Timeout))
+	if c.Plan.Long {
+		script, stop := context.WithCancel(ctx)
+		defer stop()
+		go rec.longScript(script, o.Timeout)
+	}
 	p := rec.params
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
