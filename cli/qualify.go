@@ -36,18 +36,18 @@ func (e errQualifyRun) Unwrap() error { return e.error }
 func (errQualifyRun) ExitCode() int { return 4 }
 
 func runQualify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("qualify", "qualify --pki DIR [--listen ADDR] [--thing NAME] [--case NAME]... [--suite S] [--timeout D] [--report FILE.md] [--junit FILE.xml]", stderr)
+	fs := newFlagSet("qualify", "qualify --pki DIR [--listen ADDR] [--thing NAME] [--case NAME]... [--suite SUITE] [--timeout D] [--report FILE.md] [--junit FILE.xml]", stderr)
 	dir := fs.String("pki", "", "lab PKI (certs init's directory): the CA signs the cases' server certificates; required")
 	listen := fs.String("listen", "127.0.0.1:8883", "where the device under test connects (MQTT over TLS)")
 	thing := fs.String("thing", "", "the device's thing = client id (default: the CN of the PKI's device certificate)")
 	var names stringList
-	fs.Var(&names, "case", "a Device Advisor test case to run; repeat for more (names: "+strings.Join(caseNames(), ", ")+")")
-	suite := fs.String("suite", "", "qualification (the default), all, or long")
+	fs.Var(&names, "case", "run the Device Advisor test case `NAME`; repeat for more (names: "+strings.Join(caseNames(), ", ")+")")
+	suite := fs.String("suite", "", "`SUITE`: qualification (the default), all, or long")
 	timeout := fs.Duration("timeout", 2*time.Minute, "the most a case waits for the device")
 	reportPath := fs.String("report", "", "write a Markdown report (and FILE.json beside it)")
-	junit := fs.String("junit", "", "write a JUnit XML report for CI")
-	pubTopic := fs.String("publish-topic", "", "topic the device publishes to (default its shadow/update)")
-	subTopic := fs.String("subscribe-topic", "", "topic the device subscribes to (default its shadow/update/delta)")
+	junit := fs.String("junit", "", "write a JUnit XML report for CI to `FILE`")
+	pubTopic := fs.String("publish-topic", "", "`TOPIC` the device publishes to (default its shadow/update)")
+	subTopic := fs.String("subscribe-topic", "", "`TOPIC` the device subscribes to (default its shadow/update/delta)")
 	desired := fs.String("desired", `{"setpoint":22.5}`, "desired state Shadow_Update_Reported_State sets (a JSON object the device accepts)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err

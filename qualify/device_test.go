@@ -44,6 +44,7 @@ type testDevice struct {
 	qos0          bool          // reports at QoS 0
 	ignoreDesired bool          // does not apply the delta (wrong)
 	noSubscribe   bool          // never subscribes (wrong)
+	noConnect     bool          // completes TLS and never sends CONNECT (wrong)
 	heapLeak      bool          // loses 4 kB of heap at every connection (wrong)
 	stableAfter   time.Duration // a connection up this long starts the backoff again (0: any CONNACK does)
 	mu            sync.Mutex
@@ -190,6 +191,10 @@ func (d *testDevice) session(ctx context.Context) (ok, present bool, err error) 
 	defer nc.Close()
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
+	if d.noConnect {
+		<-ctx.Done()
+		return false, false, ctx.Err()
+	}
 	c := &conn{c: nc, pending: map[uint16]time.Time{}}
 	r := bufio.NewReader(nc)
 	err = c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: 4,

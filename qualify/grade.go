@@ -416,15 +416,24 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
+// persistentConnect: the persistent-session cases need a first CONNECT
+// with CleanSession=0; false with the outcome otherwise.
+func persistentConnect(tl Timeline, p Params) (Outcome, bool) {
+	c, ok := tl.first(is(Received, "CONNECT"))
+	if !ok {
+		return never(tl, p, "the device's CONNECT"), false
+	}
+	if c.Clean {
+		return decided(Fail, "the device connects with CleanSession=1: it keeps no persistent session"), false
+	}
+	return Outcome{}, true
+}
+
 // gradePersistent: the device reconnects with CleanSession=0 to a session
 // the server kept, and receives the message sent to its kept subscription.
 func gradePersistent(tl Timeline, p Params) Outcome {
-	c, ok := tl.first(is(Received, "CONNECT"))
-	if !ok {
-		return never(tl, p, "the device's CONNECT")
-	}
-	if c.Clean {
-		return decided(Fail, "the device connects with CleanSession=1: it keeps no persistent session")
+	if o, ok := persistentConnect(tl, p); !ok {
+		return o
 	}
 	k, ok := tl.first(is(Kicked, ""))
 	if !ok {
@@ -446,12 +455,8 @@ func gradePersistent(tl Timeline, p Params) Outcome {
 // gradeExpiredSession: told by CONNACK that its session is gone, the
 // device subscribes again.
 func gradeExpiredSession(tl Timeline, p Params) Outcome {
-	c, ok := tl.first(is(Received, "CONNECT"))
-	if !ok {
-		return never(tl, p, "the device's CONNECT")
-	}
-	if c.Clean {
-		return decided(Fail, "the device connects with CleanSession=1: it keeps no persistent session")
+	if o, ok := persistentConnect(tl, p); !ok {
+		return o
 	}
 	x, ok := tl.first(func(e Event) bool { return e.Kind == Note && strings.HasPrefix(e.Detail, "session expired") })
 	if !ok {
@@ -467,8 +472,7 @@ func gradeExpiredSession(tl Timeline, p Params) Outcome {
 	if _, ok := tl.first(func(e Event) bool { return subscribes(p.SubscribeTopic)(e) && e.Conn == ack.Conn }); ok {
 		return decided(Pass, "told its session was gone (session present 0), the device subscribed to %s again", p.SubscribeTopic)
 	}
-	if e, ok := tl.first(func(e Event) bool { return e.Kind == Closed && e.Conn == ack.Conn }); ok || p.Final {
-		_ = e
+	if _, closed := tl.first(func(e Event) bool { return e.Kind == Closed && e.Conn == ack.Conn }); closed || p.Final {
 		return decided(Fail, "after its session expired the device never subscribed to %s again: it would wait for messages that never come", p.SubscribeTopic)
 	}
 	return waiting("a SUBSCRIBE to " + p.SubscribeTopic)

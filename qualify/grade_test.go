@@ -235,7 +235,7 @@ func TestHeapTrend(t *testing.T) {
 		{"leak", [][]float64{{200000, 100}, {196000}, {192000}, {188000}}, true},
 		{"noise", [][]float64{{184000}, {183000}, {181500}, {180100}}, false},
 		{"recovers", [][]float64{{200000}, {190000}, {195000}, {185000}}, false},
-		{"too few", [][]float64{{200000}, {190000}, {180000}}, false},
+		{"too few", [][]float64{{200000}, {190000}}, false},
 	}
 	for _, tc := range tests {
 		var tl Timeline

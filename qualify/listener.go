@@ -25,13 +25,13 @@ type listener struct {
 	conns chan net.Conn
 	errc  chan error
 	done  chan struct{}
-	once  sync.Once
+	once  sync.Once // Close
+	start sync.Once // accepting begins at the first Accept, after the
+	// emulator's setup (mochi's Serve) finished the TLS configuration
 }
 
 func newListener(raw net.Listener, conf *tls.Config, rec *recorder) *listener {
-	l := &listener{raw: raw, conf: conf, rec: rec, conns: make(chan net.Conn), errc: make(chan error, 1), done: make(chan struct{})}
-	go l.accept()
-	return l
+	return &listener{raw: raw, conf: conf, rec: rec, conns: make(chan net.Conn), errc: make(chan error, 1), done: make(chan struct{})}
 }
 
 func (l *listener) accept() {
@@ -80,6 +80,7 @@ func handshakeFailure(err error) (alert, byDevice bool) {
 }
 
 func (l *listener) Accept() (net.Conn, error) {
+	l.start.Do(func() { go l.accept() })
 	select {
 	case c := <-l.conns:
 		return c, nil

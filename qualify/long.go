@@ -150,7 +150,7 @@ func downtime(tl Timeline) string {
 }
 
 // heapTrend reads heap_free from the reported states, first per
-// connection; falling is true when it fell at each of three or more
+// connection; falling is true when it fell at each of two or more
 // reconnections, by 3 % or more overall (more than the
 // simulator's random 180–184 kB).
 func heapTrend(tl Timeline, topic string) (string, bool) {
@@ -173,7 +173,7 @@ func heapTrend(tl Timeline, topic string) (string, bool) {
 		return "", false
 	}
 	parts := make([]string, len(firsts))
-	falling := len(firsts) >= 4
+	falling := len(firsts) >= 3
 	for i, h := range firsts {
 		parts[i] = fmt.Sprint(h)
 		if i > 0 && h >= firsts[i-1] {

@@ -110,6 +110,7 @@ func TestQualifyBadDevicesFail(t *testing.T) {
 			}
 		}, Fail, "large server certificate"},
 		{"drops messages over 4 KiB", "TLS_Receive_Maximum_Size_Fragments", func(d *testDevice) { d.maxMessage = 4096 }, Fail, "without a PUBACK"},
+		{"never sends CONNECT", "MQTT_Connect", func(d *testDevice) { d.noConnect = true }, Fail, "never sent CONNECT"},
 		{"retries at a constant delay", "MQTT_Connect_Jitter_Backoff_Retries", func(d *testDevice) { d.backoff = constantBackoff(600 * time.Millisecond) }, Fail, "constant backoff"},
 		{"reconnects at once", "MQTT_Connect_Jitter_Backoff_Retries", func(d *testDevice) { d.backoff = constantBackoff(0) }, Fail, "immediate backoff"},
 		{"backs off exponentially without jitter", "MQTT_Connect_Jitter_Backoff_Retries", func(d *testDevice) {

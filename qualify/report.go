@@ -45,7 +45,7 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", res.Case, res.Verdict, escapeCell(res.Reason))
 	}
 	for _, res := range r.Results {
-		fmt.Fprintf(&b, "\n## %s: %s\n\n%s.\n\n%s (%.1f s).\n", res.Case, res.Verdict, res.Doc, res.Reason, res.Duration.Seconds())
+		fmt.Fprintf(&b, "\n## %s: %s\n\n%s.\n\n%s (%.1f s).\n", res.Case, res.Verdict, sentence(res.Doc), sentence(res.Reason), res.Duration.Seconds())
 		if len(res.Delays) > 0 {
 			fmt.Fprintf(&b, "\nWaits before each retry: %s.\n", formatDelays(res.Delays))
 		}
@@ -104,6 +104,14 @@ func describe(e Event) string {
 		parts = append(parts, "("+e.Detail+")")
 	}
 	return strings.Join(parts, " ")
+}
+
+// sentence starts s with a capital letter.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func escapeCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
