@@ -2,6 +2,7 @@ package qualify
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -25,7 +26,10 @@ const immediate = 100 * time.Millisecond
 
 // ClassifyBackoff names the pattern of a device's successive waits.
 // Tolerances leave room for a loaded machine's scheduling (tens of
-// milliseconds) and for a cap the waits reach.
+// milliseconds) and for a cap the waits reach. Five random waits can line
+// up by chance: a few in a hundred rounds of the simulator's jitter read as
+// linear or exponential (TestClassifySimulatorJitter measures it), which is
+// why a case with two rounds takes any random round as proof of jitter.
 func ClassifyBackoff(d []time.Duration) Backoff {
 	if len(d) < 2 {
 		return BackoffUnknown
@@ -72,11 +76,11 @@ func nonDecreasing(d []time.Duration) bool {
 	return true
 }
 
-// exponential: at least two steps, each multiplying the wait by the same
-// factor (1.4 or more) within 15%. A jittered backoff's factors wander
+// exponential: at least three steps, each multiplying the wait by the same
+// factor (1.4 or more) within 15% or 150 ms (a loaded machine's clock). A jittered backoff's factors wander
 // further: equal jitter's range from 1 to 4.
 func exponential(d []time.Duration) bool {
-	if len(d) < 3 {
+	if len(d) < 4 {
 		return false
 	}
 	var ratios []float64
@@ -87,17 +91,22 @@ func exponential(d []time.Duration) bool {
 	for _, r := range ratios {
 		mean += r / float64(len(ratios))
 	}
-	for _, r := range ratios {
-		if mean < 1.4 || r < 0.85*mean || r > 1.15*mean {
+	if mean < 1.4 {
+		return false
+	}
+	for i := 1; i < len(d); i++ {
+		want := mean * float64(d[i-1])
+		if math.Abs(float64(d[i])-want) > max(0.15*want, float64(150*time.Millisecond)) {
 			return false
 		}
 	}
 	return true
 }
 
-// linear: growing by steps within a third of their mean.
+// linear: at least three steps, growing by steps within a third of their
+// mean. (Two steps alike are a coin toss for random waits.)
 func linear(d []time.Duration) bool {
-	if len(d) < 3 {
+	if len(d) < 4 {
 		return false
 	}
 	var steps []float64
@@ -106,7 +115,7 @@ func linear(d []time.Duration) bool {
 	}
 	lo, hi := slices.Min(steps), slices.Max(steps)
 	mean := (float64(d[len(d)-1]) - float64(d[0])) / float64(len(steps))
-	return lo > 0 && hi-lo <= mean/3+float64(50*time.Millisecond)
+	return lo > 0 && hi-lo <= mean/3+float64(150*time.Millisecond)
 }
 
 // delays are the waits of retries.

@@ -314,18 +314,25 @@ func gradeConnackRounds(rounds, per int, rule backoffRule) func(Timeline, Params
 		if len(rs) < want {
 			return gradeRetries(tl, p, rs, want, rule, what)
 		}
+		// A deterministic backoff repeats its kind in every round; a round
+		// of random waits proves jitter even if another lined up by chance.
 		var worst Outcome
 		var worstKind Backoff
 		var parts []string
 		var all []time.Duration
+		random := false
 		for r := range rounds {
 			o := gradeRetries(tl, p, rs[r*per:(r+1)*per], per, rule, what)
 			all = append(all, o.Delays...)
 			kind := ClassifyBackoff(o.Delays)
 			parts = append(parts, fmt.Sprintf("%s (%s)", formatDelays(o.Delays), kind))
-			if rank(o.Verdict) > rank(worst.Verdict) {
+			random = random || kind == BackoffJitter || kind == BackoffIncreasing
+			if kind == BackoffImmediate || rank(o.Verdict) > rank(worst.Verdict) {
 				worst, worstKind = o, kind
 			}
+		}
+		if random && worstKind != BackoffImmediate {
+			worst.Verdict, worstKind = rule[BackoffJitter], BackoffJitter
 		}
 		if rounds > 1 {
 			worst.Reason = fmt.Sprintf("after %s, %d times, the device waited %s: %s backoff", what, rounds, strings.Join(parts, "; then "), worstKind)

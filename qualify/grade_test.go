@@ -3,10 +3,13 @@ package qualify
 import (
 	"crypto/tls"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iotwatch/iotwatch/devicesim"
 )
 
 func ms(v ...int) []time.Duration {
@@ -33,6 +36,7 @@ func TestClassifyBackoff(t *testing.T) {
 		{ms(200, 400, 800, 1600, 1600), BackoffExponential},     // capped
 		{ms(1000, 2000, 4000, 30000, 30000), BackoffIncreasing}, // a jump to the cap is no steady factor
 		{ms(180, 140, 640, 480, 1500), BackoffJitter},
+		{ms(1040, 1210, 1450, 1160, 1150), BackoffJitter}, // seen: equal jitter at a 2 s cap, once taken for linear
 		{ms(900, 300, 2500, 1200, 4000), BackoffJitter},
 		{ms(1000, 1200, 1900, 2200, 5000), BackoffIncreasing},
 		{ms(1000, 1500, 2250, 3375), BackoffExponential},   // factor 1.5
@@ -244,6 +248,51 @@ func TestHeapTrend(t *testing.T) {
 		}
 		if _, got := heapTrend(tl, topic); got != tc.want {
 			t.Errorf("%s: falling %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestClassifySimulatorJitter: the simulator's jittered waits, drawn
+// 10,000 times for a round from a fresh backoff and for a round at its cap,
+// are seldom (under 5 %) taken for a deterministic backoff; a deterministic
+// one plus a loaded machine's noise (±60 ms) always is.
+func TestClassifySimulatorJitter(t *testing.T) {
+	j := devicesim.Jitter(time.Second, 4*time.Second)
+	for _, first := range []int{1, 6} {
+		wrong := map[Backoff]int{}
+		for range 10000 {
+			var d []time.Duration
+			for n := first; n < first+5; n++ {
+				d = append(d, j(n))
+			}
+			if k := ClassifyBackoff(d); k != BackoffJitter && k != BackoffIncreasing {
+				wrong[k]++
+			}
+		}
+		total := 0
+		for _, n := range wrong {
+			total += n
+		}
+		t.Logf("attempts %d–%d: %d of 10,000 jittered rounds classified deterministic: %v", first, first+4, total, wrong)
+		if total > 500 { // 5 %: five random waits do line up now and then
+			t.Errorf("attempts %d–%d: %d of 10,000 jittered rounds classified deterministic: %v", first, first+4, total, wrong)
+		}
+	}
+	noise := func() time.Duration { return time.Duration(rand.Int64N(120)-60) * time.Millisecond }
+	for range 1000 {
+		var exp, lin, con []time.Duration
+		for n := range 5 {
+			exp = append(exp, time.Duration(500<<n)*time.Millisecond+noise())
+			lin = append(lin, time.Duration(500*(n+1))*time.Millisecond+noise())
+			con = append(con, time.Second+noise())
+		}
+		for _, c := range []struct {
+			d    []time.Duration
+			want Backoff
+		}{{exp, BackoffExponential}, {lin, BackoffLinear}, {con, BackoffConstant}} {
+			if got := ClassifyBackoff(c.d); got != c.want {
+				t.Fatalf("%v: %s, want %s", c.d, got, c.want)
+			}
 		}
 	}
 }

@@ -29,7 +29,9 @@ var simCases = map[string]Verdict{
 
 // TestQualifySimulator runs each case against a simulated device of its
 // own, all at once (timings shortened for a test: keep-alive 2 s, CONNACK
-// and SUBACK waits of 1 s, backoff from 300 ms). A fresh device per
+// and SUBACK waits of 1 s, backoff from 300 ms, its random draws fixed by
+// a table: five draws of devicesim.Jitter line up as linear or exponential
+// a few times in a hundred, TestClassifySimulatorJitter). A fresh device per
 // case, as Device Advisor's runs start: one device through every case
 // comes to the backoff cases with its backoff at its cap (it never stayed
 // up the 30 s that start it again), and waits at the cap, jittered
@@ -63,7 +65,7 @@ func qualifySim(t *testing.T, dir string, c Case) Result {
 			sim := devicesim.New(devicesim.Options{Interval: time.Second, Conn: awsconn.Options{Host: "localhost", Port: p,
 				TLS: deviceTLS(t, dir), Thing: testThing, KeepAlive: 2 * time.Second, ConnectTimeout: time.Second,
 				RequestTimeout: time.Second, SubscribeRetry: 500 * time.Millisecond,
-				Backoff: devicesim.Jitter(300*time.Millisecond, 2*time.Second)}})
+				Backoff: tableJitter(300*time.Millisecond, 2*time.Second)}})
 			wg.Go(func() { sim.Run(ctx) })
 		}})
 	if err != nil {
