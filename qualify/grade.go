@@ -326,7 +326,7 @@ func gradeConnackRounds(rounds, per int, rule backoffRule) func(Timeline, Params
 			all = append(all, o.Delays...)
 			kind := ClassifyBackoff(o.Delays)
 			parts = append(parts, fmt.Sprintf("%s (%s)", formatDelays(o.Delays), kind))
-			random = random || kind == BackoffJitter || kind == BackoffIncreasing
+			random = random || kind == BackoffJitter
 			if kind == BackoffImmediate || rank(o.Verdict) > rank(worst.Verdict) {
 				worst, worstKind = o, kind
 			}

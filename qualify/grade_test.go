@@ -138,10 +138,17 @@ func TestGradeConnackRounds(t *testing.T) {
 		}
 	}
 	round(ms(1000, 2000, 4000, 8000, 16000))
-	round(ms(1000, 2000, 4000, 8000, 16000))
+	round(ms(2000, 4000, 8000, 8000, 8000)) // seen: a device starting again from its second wait, capped
 	o := gradeConnackRounds(2, 5, jitterRule)(tl, Params{})
 	if o.Verdict != Warn || !strings.Contains(o.Reason, "without jitter") || len(o.Delays) != 10 {
 		t.Errorf("pure exponential: %s (%s) %v", o.Verdict, o.Reason, o.Delays)
+	}
+	tl, conn, clock = nil, 0, 0
+	round(ms(1000, 2000, 3000, 4000, 5000))
+	round(ms(900, 300, 2500, 1200, 4000))
+	o = gradeConnackRounds(2, 5, jitterRule)(tl, Params{})
+	if o.Verdict != Pass || !strings.Contains(o.Reason, "(linear); then") {
+		t.Errorf("a random round after one lined up: %s (%s)", o.Verdict, o.Reason)
 	}
 	tl, conn, clock = nil, 0, 0
 	round(ms(900, 300, 2500, 1200, 4000))
