@@ -74,6 +74,7 @@ func TestQualifyGoodDevicePassesEveryCase(t *testing.T) {
 		}
 		if !ok || r.Verdict != want {
 			t.Errorf("%s: %s (%s), want %s", name, r.Verdict, r.Reason, want)
+			logTimeline(t, r)
 		}
 	}
 }
@@ -179,8 +180,16 @@ func TestQualifyBadDevicesFail(t *testing.T) {
 			r := results[i]
 			if r.Verdict != tc.want || !strings.Contains(r.Reason, tc.reason) {
 				t.Errorf("%s: %s (%s), want %s with %q", tc.cases, r.Verdict, r.Reason, tc.want, tc.reason)
+				logTimeline(t, r)
 			}
 		})
+	}
+}
+
+// logTimeline shows what a case saw, for a failure's diagnosis.
+func logTimeline(t *testing.T, r Result) {
+	for _, e := range r.Timeline {
+		t.Logf("  %8.3f #%d %s", e.At.Sub(r.Started).Seconds(), e.Conn, describe(e))
 	}
 }
 

@@ -49,6 +49,7 @@ func TestQualifySimulator(t *testing.T) {
 		t.Logf("%s: %s: %s", r.Case, r.Verdict, r.Reason)
 		if want := simCases[r.Case]; r.Verdict != want {
 			t.Errorf("%s: %s (%s), want %s", r.Case, r.Verdict, r.Reason, want)
+			logTimeline(t, r)
 		}
 	}
 }
