@@ -60,6 +60,7 @@ var commands = []command{
 	{"delete", "delete the shadow, print the answer", runDelete},
 	{"aws", "provision a thing, certificate and policy on AWS IoT (setup), remove them (teardown)", runAWS},
 	{"job", "AWS IoT Jobs: create, list, describe, cancel (a firmware rollout, on AWS or serve)", runJob},
+	{"qualify", "AWS IoT Device Advisor's test cases against a device, offline", runQualify},
 }
 
 // usageError marks a command-line mistake: exit status 2.
@@ -119,6 +120,7 @@ func wantsVersion(args []string) bool {
 
 func exitCode(err error, name string, stderr io.Writer) int {
 	var usage usageError
+	var coded interface{ ExitCode() int }
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
@@ -131,6 +133,9 @@ func exitCode(err error, name string, stderr io.Writer) int {
 		return exitFail
 	case errors.Is(err, errInconclusive):
 		return exitInconclusive
+	case errors.As(err, &coded): // a command's own status for its errors
+		fmt.Fprintf(stderr, "iotwatch %s: %v\n", name, err)
+		return coded.ExitCode()
 	}
 	fmt.Fprintf(stderr, "iotwatch %s: %v\n", name, err)
 	if verdictCommands[name] {

@@ -40,7 +40,8 @@ func thresholdsFrom(cfg *config.Config) string {
 
 func thresholds(cfg *config.Config) report.Thresholds {
 	return report.Thresholds{MaxDropouts: cfg.Soak.MaxDropouts, MinAvailability: cfg.Soak.MinAvailability,
-		MaxGap: cfg.Soak.MaxGap.Duration, MaxBlind: cfg.Soak.MaxBlind}
+		MaxGap: cfg.Soak.MaxGap.Duration, MaxBlind: cfg.Soak.MaxBlind,
+		Vitals: report.VitalsThresholds{MaxHeapLossPerReconnect: cfg.Soak.MaxHeapLossPerReconnect, MaxHeapLossPerHour: cfg.Soak.MaxHeapLossPerHour}}
 }
 
 // settingsOf are the [soak] settings a run records on its session lines.

@@ -90,6 +90,10 @@ type Soak struct {
 	MinAvailability float64  `toml:"min_availability"`
 	MaxGap          Duration `toml:"max_gap"`
 	MaxBlind        float64  `toml:"max_blind"` // percent of the run iotwatch may be blind or not running
+	// The device's heap trend (bytes; 0: not checked): lost per device
+	// reconnect, and per hour.
+	MaxHeapLossPerReconnect float64 `toml:"max_heap_loss_per_reconnect"`
+	MaxHeapLossPerHour      float64 `toml:"max_heap_loss_per_hour"`
 }
 
 // Control binds a key to a desired-state change.

@@ -65,6 +65,8 @@ func TestErrors(t *testing.T) {
 		{"no cert", "", `cert = ""`, "cert and key are required"},
 		{"unknown table", "[aws2]\nport = 1\n", "", "unknown key aws2"},
 		{"dropout_after", "[soak]\ndropout_after = 0.5\n", "", "dropout_after 0.5 must be at least 1"},
+		{"negative heap loss", "[soak]\nmax_heap_loss_per_reconnect = -1\n", "", "[soak] max_heap_loss_per_reconnect -1 cannot be negative"},
+		{"negative hourly heap loss", "[soak]\nmax_heap_loss_per_hour = -5\n", "", "[soak] max_heap_loss_per_hour -5 cannot be negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ var knownKeys = []string{"aws.endpoint", "aws.port", "aws.client_id", "aws.cert"
 	"aws.auth", "aws.profile", "aws.region", "aws.control_url",
 	"thing.name", "thing.shadow", "thing.device_client_id", "thing.names", "thing.match", "plot.field", "plot.unit", "plot.window",
 	"soak.interval", "soak.dropout_after", "soak.max_dropouts", "soak.min_availability", "soak.max_gap", "soak.max_blind",
+	"soak.max_heap_loss_per_reconnect", "soak.max_heap_loss_per_hour",
 	"control.key", "control.field", "control.action", "control.step", "control.values", "control.value", "control.label",
 	"alert.on", "alert.bell", "alert.notify", "alert.command", "alert.url", "alert.every"}
 
@@ -76,6 +77,8 @@ func (c *Config) validate() error {
 		{c.Soak.MinAvailability < 0 || c.Soak.MinAvailability > 100, fmt.Sprintf("[soak] min_availability %g must be a percentage 0–100", c.Soak.MinAvailability)},
 		{c.Soak.MaxDropouts < 0, "[soak] max_dropouts cannot be negative"},
 		{c.Soak.MaxBlind < 0 || c.Soak.MaxBlind > 100, fmt.Sprintf("[soak] max_blind %g must be a percentage 0–100 of the run (5 is usual)", c.Soak.MaxBlind)},
+		{c.Soak.MaxHeapLossPerReconnect < 0, fmt.Sprintf("[soak] max_heap_loss_per_reconnect %g cannot be negative: bytes of heap a device may lose per reconnect (0: not checked)", c.Soak.MaxHeapLossPerReconnect)},
+		{c.Soak.MaxHeapLossPerHour < 0, fmt.Sprintf("[soak] max_heap_loss_per_hour %g cannot be negative: bytes of heap a device may lose per hour (0: not checked)", c.Soak.MaxHeapLossPerHour)},
 		{c.Plot.Window.Duration < 0, fmt.Sprintf("[plot] window %s is negative: use a span such as \"10m\"", c.Plot.Window)},
 		{c.Soak.MaxGap.Duration < 0, fmt.Sprintf("[soak] max_gap %s is negative: use a span such as \"30s\"", c.Soak.MaxGap)},
 		{c.Soak.Interval.Duration < 0, fmt.Sprintf("[soak] interval %s is negative: use the device's report interval such as \"5s\", or leave it out for automatic", c.Soak.Interval)},

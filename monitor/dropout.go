@@ -499,6 +499,7 @@ type Stats struct {
 	Threshold                     time.Duration
 	AnnouncedInterval             time.Duration // the device's interval_s when longer than max_gap (ignored), else 0
 	Skew                          Skew
+	Vitals                        VitalsStats
 }
 
 // Unheard is blind time while iotwatch's link was up, by cause.
@@ -589,7 +590,7 @@ func (m *Monitor) Stats(now time.Time) Stats {
 		Malformed: m.Counts.Malformed, Dropped: m.Counts.Dropped, Rejections: m.Counts.Rejections, Foreign: m.Counts.Foreign,
 		RoundTripP50: m.RoundTripPercentile(50), RoundTripP95: m.RoundTripPercentile(95), RoundTrips: len(m.RoundTrip),
 		Runs: m.s.runs, EverConnected: m.s.everUp, NotPlottable: m.NotPlottable(),
-		Threshold: m.Threshold(), AnnouncedInterval: m.AnnouncedInterval(), Skew: m.Skew()}
+		Threshold: m.Threshold(), AnnouncedInterval: m.AnnouncedInterval(), Skew: m.Skew(), Vitals: m.vitals.stats()}
 	if !m.s.first.IsZero() {
 		s.Span = now.Sub(m.s.first)
 	}

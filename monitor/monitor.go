@@ -67,6 +67,7 @@ type Monitor struct {
 	rebase       bool            // the next document may start a new version baseline
 	huge         map[string]bool // fields that held a number beyond float64
 	docMeta      time.Time       // the newest reported metadata of the last full document
+	vitals       vitals          // the heap trend (vitals.go)
 }
 
 // Counts are the running totals shown in the header.
@@ -315,6 +316,7 @@ func (m *Monitor) countReport(d event.ShadowDoc) {
 	}
 	m.checkSeq(d, made)
 	m.settlePending(d)
+	m.vitals.report(d)
 }
 
 // madeAt is when the device made a report: when it arrived, unless its
@@ -556,6 +558,7 @@ func (m *Monitor) applyPresence(p event.Presence) {
 	}
 	m.Presence = p
 	m.notePresence(p)
+	m.vitals.connected(p)
 	switch {
 	case p.EventType == "connected":
 		m.log(p.At, Good, "device %s connected", p.ClientID)

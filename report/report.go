@@ -21,6 +21,9 @@ type Thresholds struct {
 	MinAvailability float64 // percent
 	MaxGap          time.Duration
 	MaxBlind        float64 // percent of the run iotwatch may be blind or not running
+
+	// The device's heap trend (vitals.go).
+	Vitals VitalsThresholds
 }
 
 // Outcome is a soak's verdict.
@@ -49,7 +52,7 @@ type Verdict struct {
 // prints them.
 var Rules = []string{
 	"INCONCLUSIVE if iotwatch never connected: the device was not watched at all.",
-	"FAIL if, in the time iotwatch watched, the device broke a threshold: more dropouts than max_dropouts, availability under min_availability, or a gap longer than max_gap. Every silence counts: the one before the first report and the one still open at the end too. A dropout opens when a silence passes the threshold (dropout_after × the expected interval, never more than max_gap; max_gap, else 60 s, when no interval is known) or at the device's lifecycle \"disconnected\". A dropout counts even when it began while iotwatch was blind (the shadow says when the device last reported); only its blind part is left out of availability. Reports written while the device's client id was disconnected are another client's and count for nothing.",
+	"FAIL if, in the time iotwatch watched, the device broke a threshold: more dropouts than max_dropouts, availability under min_availability, a gap longer than max_gap, or a heap trend losing more than max_heap_loss_per_reconnect or max_heap_loss_per_hour. Every silence counts: the one before the first report and the one still open at the end too. A dropout opens when a silence passes the threshold (dropout_after × the expected interval, never more than max_gap; max_gap, else 60 s, when no interval is known) or at the device's lifecycle \"disconnected\". A dropout counts even when it began while iotwatch was blind (the shadow says when the device last reported); only its blind part is left out of availability. Reports written while the device's client id was disconnected are another client's and count for nothing.",
 	"INCONCLUSIVE if iotwatch was blind (its own link down, itself stood still, deaf to the shadow's updates, or dropping events) or not running (between runs appended to one log) for more than max_blind percent of the run: a dropout could have gone unseen.",
 	"INCONCLUSIVE if iotwatch's clock and the service's differ by more than 5 s: the shadow's times cannot be placed on iotwatch's well enough.",
 	"INCONCLUSIVE if the run ended before its planned duration (stopped by a signal, ended by an error, or its log ends without the run's closing line): the time after is unknown.",
@@ -128,6 +131,7 @@ func JudgeRun(st monitor.Stats, run Run) Verdict {
 	if th.MaxGap > 0 && st.LongestGap > th.MaxGap {
 		reasons = append(reasons, fmt.Sprintf("longest gap %s > max_gap %s", st.LongestGap.Round(time.Millisecond), th.MaxGap))
 	}
+	reasons = append(reasons, vitalsReasons(st.Vitals, th.Vitals)...)
 	if len(reasons) > 0 {
 		return verdict(Fail, "the device broke a threshold while iotwatch watched it: "+strings.Join(reasons, "; "), reasons)
 	}
@@ -224,19 +228,20 @@ type Summary struct {
 	Malformed        int       `json:"malformed"`
 	NotPlottable     []string  `json:"not_plottable"`
 	// Added by issue 19 (all present, null when unknown).
-	ForeignReports     int          `json:"foreign_reports"`
-	DroppedEvents      int          `json:"dropped_events"`
-	Rejections         int          `json:"rejections"`
-	StalledS           float64      `json:"stalled_s"`
-	Stalls             int          `json:"stalls"`
-	DeafS              float64      `json:"deaf_s"`
-	DeafSpells         int          `json:"deaf_spells"`
-	DroppedBlindS      float64      `json:"dropped_blind_s"`
-	SkewS              *float64     `json:"skew_s"` // iotwatch's clock minus the service's
-	ThresholdS         float64      `json:"threshold_s"`
-	AnnouncedIntervalS *float64     `json:"announced_interval_s"` // interval_s longer than max_gap, else null
-	Ended              EndedJSON    `json:"ended"`
-	LogFailure         *FailureJSON `json:"log_failure"`
+	ForeignReports     int           `json:"foreign_reports"`
+	DroppedEvents      int           `json:"dropped_events"`
+	Rejections         int           `json:"rejections"`
+	StalledS           float64       `json:"stalled_s"`
+	Stalls             int           `json:"stalls"`
+	DeafS              float64       `json:"deaf_s"`
+	DeafSpells         int           `json:"deaf_spells"`
+	DroppedBlindS      float64       `json:"dropped_blind_s"`
+	SkewS              *float64      `json:"skew_s"` // iotwatch's clock minus the service's
+	ThresholdS         float64       `json:"threshold_s"`
+	AnnouncedIntervalS *float64      `json:"announced_interval_s"` // interval_s longer than max_gap, else null
+	Ended              EndedJSON     `json:"ended"`
+	LogFailure         *FailureJSON  `json:"log_failure"`
+	Vitals             VitalsSummary `json:"vitals"` // the heap trend (vitals.go)
 }
 
 // EndedJSON is how the run ended, for scripts.
@@ -268,7 +273,7 @@ func summaryOf(run Run, st monitor.Stats, v Verdict) Summary {
 		GapP95S: st.GapP95.Seconds(), GapP99S: st.GapP99.Seconds(), Reboots: st.Reboots,
 		LostReports: st.LostReports, DeviceReconnects: st.DeviceReconnects, ObservedS: st.Observed.Seconds(),
 		BlindS: st.Blind.Seconds(), UnwatchedS: st.Unwatched.Seconds(), UnwatchedGaps: st.UnwatchedGaps, Runs: st.Runs,
-		Malformed: st.Malformed, NotPlottable: st.NotPlottable}
+		Malformed: st.Malformed, NotPlottable: st.NotPlottable, Vitals: vitalsSummary(st.Vitals, run.Thresholds.Vitals)}
 	if known(st) {
 		s.AvailabilityPct = &st.Availability
 	}
@@ -347,6 +352,7 @@ func Markdown(run Run, st monitor.Stats, v Verdict, svgName string) []byte {
 		run.ThresholdsFrom, th.MaxDropouts, th.MinAvailability, th.MaxGap, th.MaxBlind)
 	writeNotes(&b, run, st)
 	writeFigures(&b, run, st, svgName, "##")
+	writeVitals(&b, st.Vitals, th.Vitals, "##")
 	writeRules(&b)
 	return []byte(b.String())
 }

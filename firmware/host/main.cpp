@@ -2,9 +2,9 @@
 // so that everything but the ESP32 glue is exercised against the emulator
 // (and, unchanged, against AWS IoT Core). It reconnects forever with the
 // core's backoff and stops cleanly on SIGTERM or SIGINT.
+#include <malloc.h>
 #include <mosquitto.h>
 #include <sys/stat.h>
-#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,14 +13,18 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <map>
+#include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "../lib/iotcore/backoff.h"
 #include "../lib/iotcore/clock.h"
 #include "../lib/iotcore/config.h"
 #include "../lib/iotcore/core.h"
 #include "../lib/iotcore/ramp.h"
+#include "../lib/iotcore/timing.h"
 #include "../lib/iotcore/version.h"
 #include "credentials.h"
 #include "options.h"
@@ -50,6 +54,10 @@ void Logf(const char* format, ...) {
   fputc('\n', stderr);
 }
 
+constexpr const char* kAwsCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384";
+
 const char* ErrorText(int rc) { return rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc); }
 
 // OnLibraryLog passes on libmosquitto's errors, such as OpenSSL's reason for
@@ -58,26 +66,72 @@ void OnLibraryLog(mosquitto*, void*, int level, const char* line) {
   if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) Logf("libmosquitto: %s", line);
 }
 
-// HostPort is the Linux stand-in for the ESP32: the ramp as sensor, free
-// RAM as heap, and the LED as a log line.
+#if defined(__SANITIZE_ADDRESS__)
+extern "C" size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
+// HeapUsed is the bytes this process holds on its heap: what a leak grows.
+// Linux has no fixed heap to report free, minimum or largest-block figures
+// of (the system's free RAM is other processes' business, and clamped to
+// 32 bits it read 4294967295), so those go out as null.
+uint64_t HeapUsed() {
+#if defined(__SANITIZE_ADDRESS__)
+  return __sanitizer_get_current_allocated_bytes();  // ASan's allocator replaces malloc's
+#else
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+#endif
+}
+
+// Awaited is what the device waits for from the broker, each with the
+// time it gives up: as on the board (arduino-mqtt closes the connection
+// when lwmqtt's command timeout passes without a CONNACK, a SUBACK or a
+// PUBACK), so that fw-host meets a withholding server as the board does.
+struct Awaited {
+  uint64_t connackBy = 0;  // 0: not waiting
+  uint64_t subackBy = 0;
+  std::map<int, uint64_t> pubackBy;  // by packet id
+
+  // Overdue names what did not come in time, or null.
+  const char* Overdue(uint64_t now) const {
+    if (connackBy != 0 && now >= connackBy) return "CONNACK";
+    if (subackBy != 0 && now >= subackBy) return "SUBACK";
+    for (const auto& [mid, by] : pubackBy) {
+      if (now >= by) return "PUBACK";
+    }
+    return nullptr;
+  }
+  void Clear() { *this = Awaited(); }
+};
+
+// HostPort is the Linux stand-in for the ESP32: the ramp as sensor, the
+// process's heap in use, and the LED as a log line.
 class HostPort : public iotcore::Port {
  public:
-  explicit HostPort(uint64_t seed) : ramp_(seed) {}
-  void Attach(mosquitto* mosq) { mosq_ = mosq; }
+  HostPort(uint64_t seed, uint32_t commandTimeoutMs, uint64_t start)
+      : ramp_(seed), commandTimeoutMs_(commandTimeoutMs), start_(start) {}
+  void Attach(mosquitto* mosq, Awaited* awaited) {
+    mosq_ = mosq;
+    awaited_ = awaited;
+  }
 
   bool Publish(const char* topic, const char* payload, size_t len) override {
-    return mosquitto_publish(mosq_, nullptr, topic, static_cast<int>(len), payload, 1, false) ==
-           MOSQ_ERR_SUCCESS;
+    int mid = 0;
+    if (mosquitto_publish(mosq_, &mid, topic, static_cast<int>(len), payload, 1, false) !=
+        MOSQ_ERR_SUCCESS) {
+      return false;
+    }
+    awaited_->pubackBy[mid] = MonotonicMs() - start_ + commandTimeoutMs_;
+    return true;
+  }
+  bool Subscribe(const char* topic) override {
+    return mosquitto_subscribe(mosq_, nullptr, topic, 1) == MOSQ_ERR_SUCCESS;
   }
   iotcore::Vitals ReadVitals(uint64_t uptimeMs) override {
     iotcore::Vitals v;
     v.temp = ramp_.At(uptimeMs);
     v.rssi = 0;  // no radio
-    struct sysinfo si {};
-    if (sysinfo(&si) == 0) {
-      unsigned long long free = static_cast<unsigned long long>(si.freeram) * si.mem_unit;
-      v.heapFree = free > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(free);
-    }
+    v.heapUsed = HeapUsed();
     return v;
   }
   void SetLed(bool on) override { Logf("led %s", on ? "on" : "off"); }
@@ -85,18 +139,37 @@ class HostPort : public iotcore::Port {
 
  private:
   iotcore::Ramp ramp_;
+  uint32_t commandTimeoutMs_;
+  uint64_t start_;
   mosquitto* mosq_ = nullptr;
+  Awaited* awaited_ = nullptr;
 };
+
+// LeakOnReconnect is --leak-per-reconnect, a test option: it holds bytes
+// more heap on every connect and never gives them back, as a firmware that
+// leaks a TLS context per reconnect would, so that soak's vitals trend can
+// be shown to FAIL it. The blocks stay reachable (LeakSanitizer's view) and
+// are touched, so they count as used.
+void LeakOnReconnect(int bytes) {
+  static std::vector<std::unique_ptr<char[]>> held;
+  if (bytes <= 0) return;
+  held.emplace_back(new char[static_cast<size_t>(bytes)]);
+  memset(held.back().get(), 0x5a, static_cast<size_t>(bytes));
+  Logf("--leak-per-reconnect: %d more bytes held (%zu connects)", bytes, held.size());
+}
 
 // Link follows the MQTT session: it subscribes after CONNACK and tells the
 // core once the SUBACK is in, so that the get's answer is never missed.
 struct Link {
   iotcore::Core* core;
   iotcore::Backoff* backoff;
+  const fwhost::Options* options;
   uint64_t start;
+  Awaited awaited{};
   bool up = false;       // CONNACK accepted
   bool lost = false;     // the session ended; reconnect after a delay
   int subscribeMid = -1;
+  char* subscribed[iotcore::Topics::kSubscriptions] = {};  // the topics of that SUBSCRIBE
 
   uint64_t Uptime() const { return MonotonicMs() - start; }
 };
@@ -109,43 +182,59 @@ void OnConnect(mosquitto* mosq, void* ctx, int rc) {
     return;
   }
   link.up = true;
+  link.awaited.connackBy = 0;
+  link.awaited.subackBy = link.Uptime() + static_cast<uint64_t>(link.options->commandTimeoutMs);
   link.backoff->Connected(link.Uptime());
+  LeakOnReconnect(link.options->leakPerReconnect);
   const iotcore::Topics& t = link.core->topics();
-  char* subs[iotcore::Topics::kSubscriptions];
+  int n = 0;
   for (size_t i = 0; i < iotcore::Topics::kSubscriptions; i++) {
-    subs[i] = const_cast<char*>(t.subscription(i));
+    if (link.core->Subscribes(i, link.Uptime())) link.subscribed[n++] = const_cast<char*>(t.subscription(i));
   }
-  int err = mosquitto_subscribe_multiple(mosq, &link.subscribeMid, iotcore::Topics::kSubscriptions,
-                                         subs, 1, 0, nullptr);
+  int err = mosquitto_subscribe_multiple(mosq, &link.subscribeMid, n, link.subscribed, 1, 0, nullptr);
   if (err != MOSQ_ERR_SUCCESS) Logf("subscribe: %s", mosquitto_strerror(err));
 }
 
 void OnSubscribe(mosquitto*, void* ctx, int mid, int count, const int* granted) {
   Link& link = *static_cast<Link*>(ctx);
   if (mid != link.subscribeMid) return;
-  for (int i = 0; i < count; i++) {
+  link.awaited.subackBy = 0;
+  for (int i = 0; i < count && i < static_cast<int>(iotcore::Topics::kSubscriptions); i++) {
     if (granted[i] > 2) {
-      Logf("subscription %s refused by the broker (check the device policy)",
-           link.core->topics().subscription(static_cast<size_t>(i)));
+      Logf("subscription %s refused by the broker (check the device policy)", link.subscribed[i]);
     }
   }
   Logf("connected and subscribed; requesting the shadow");
   link.core->OnConnected(link.Uptime());
 }
 
+void OnPublish(mosquitto*, void* ctx, int mid) {
+  static_cast<Link*>(ctx)->awaited.pubackBy.erase(mid);
+}
+
 void OnDisconnect(mosquitto*, void* ctx, int rc) {
   Link& link = *static_cast<Link*>(ctx);
+  link.awaited.Clear();
   if (link.up) {
     Logf("disconnected: %s", rc == 0 ? "requested" : ErrorText(rc));
     link.backoff->Disconnected(link.Uptime());
-    link.core->OnDisconnected();
+    link.core->OnDisconnected(link.Uptime());
   }
   link.up = false;
   link.lost = true;
 }
 
-void OnMessage(mosquitto*, void* ctx, const mosquitto_message* m) {
+void OnMessage(mosquitto* mosq, void* ctx, const mosquitto_message* m) {
   Link& link = *static_cast<Link*>(ctx);
+  if (link.options->oversize == "disconnect" && m->payloadlen > link.options->maxPayload) {
+    // What the board's lwmqtt does when it cannot drain an oversized
+    // packet within its 5 s command window on a slow link.
+    Logf("%d-byte message on %s over --max-payload %d: closing the connection (--oversize "
+         "disconnect, as the ESP32 on a slow link)",
+         m->payloadlen, m->topic, link.options->maxPayload);
+    mosquitto_disconnect(mosq);
+    return;
+  }
   link.core->OnMessage(m->topic, static_cast<const char*>(m->payload),
                        static_cast<size_t>(m->payloadlen), link.Uptime());
 }
@@ -236,21 +325,26 @@ int Run(const fwhost::Options& o) {
   settings.intervalS = o.intervalS;
   settings.maxPayload = static_cast<size_t>(o.maxPayload);
   uint64_t seed = static_cast<uint64_t>(time(nullptr)) ^ (static_cast<uint64_t>(getpid()) << 32);
-  HostPort port(seed);
+  uint64_t start = MonotonicMs();
+  HostPort port(seed, static_cast<uint32_t>(o.commandTimeoutMs), start);
   iotcore::Core core(port, settings);
   if (!core.Begin()) return 2;
-  iotcore::Backoff backoff(iotcore::BackoffPolicy(), seed * 31 + 7);
-  Link link{&core, &backoff, MonotonicMs()};
+  iotcore::Backoff backoff(o.backoff, seed * 31 + 7);
+  Link link{&core, &backoff, &o, start};
 
   mosquitto_lib_init();
   mosquitto* mosq = mosquitto_new(o.thing.c_str(), true, &link);
-  port.Attach(mosq);
+  port.Attach(mosq, &link.awaited);
   mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
   // Without it Nagle holds each small report back until the broker's
   // delayed ACK, adding ~40 ms to every desired → reported round trip.
   mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
   int rc = mosquitto_tls_set(mosq, o.ca.c_str(), nullptr, o.cert.c_str(), o.key.c_str(), nullptr);
-  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", nullptr);
+  // TLS 1.2 suites: AWS IoT's recommended ones only (ECDHE with AES-GCM), not
+  // OpenSSL's default list, whose DHE, CBC and ChaCha20 suites AWS IoT does
+  // not take (qualify's TLS_Support_AWS_IoT_Cipher_Suites). OpenSSL's TLS 1.3
+  // suites are all three of AWS's.
+  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", kAwsCiphers);
   // AWS IoT takes MQTT on 443 only when the client asks for it by ALPN.
   std::string alpn = !o.alpn.empty()                 ? o.alpn
                      : o.port == iotcore::kPortHttps ? iotcore::kAlpnAws
@@ -266,6 +360,7 @@ int Run(const fwhost::Options& o) {
   mosquitto_connect_callback_set(mosq, OnConnect);
   mosquitto_subscribe_callback_set(mosq, OnSubscribe);
   mosquitto_disconnect_callback_set(mosq, OnDisconnect);
+  mosquitto_publish_callback_set(mosq, OnPublish);
   mosquitto_message_callback_set(mosq, OnMessage);
   mosquitto_log_callback_set(mosq, OnLibraryLog);
 
@@ -293,6 +388,7 @@ int Run(const fwhost::Options& o) {
         continue;
       }
       link.lost = false;
+      link.awaited.connackBy = now + static_cast<uint64_t>(o.commandTimeoutMs);
     }
     rc = mosquitto_loop(mosq, 100, 1);
     if (rc != MOSQ_ERR_SUCCESS && !link.lost && link.up) {
@@ -301,6 +397,13 @@ int Run(const fwhost::Options& o) {
       // The TLS handshake finishes inside the loop, so a refused server
       // certificate shows up here, before any CONNACK.
       Logf("connection to %s:%d failed: %s", o.endpoint.c_str(), o.port, ErrorText(rc));
+      link.lost = true;
+    } else if (const char* overdue = link.lost ? nullptr : link.awaited.Overdue(link.Uptime())) {
+      Logf("no %s within %d ms: closing the connection, as the board does", overdue,
+           o.commandTimeoutMs);
+      mosquitto_disconnect(mosq);
+      if (link.up) OnDisconnect(mosq, &link, MOSQ_ERR_TIMEOUT);
+      link.awaited.Clear();
       link.lost = true;
     }
     if (link.lost) {

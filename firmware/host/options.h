@@ -3,7 +3,9 @@
 
 #include <string>
 
+#include "../lib/iotcore/backoff.h"
 #include "../lib/iotcore/core.h"
+#include "../lib/iotcore/timing.h"
 
 namespace fwhost {
 
@@ -23,6 +25,19 @@ struct Options {
   // NTP servers never answer, so the build-time fallback is exercised.
   std::string clock = "system";
   int clockFallbackS = 30;  // how long ntp-blocked waits before the fallback
+  // "drop": a message over maxPayload is dropped and the shadow fetched
+  // again. "disconnect": the connection closes, as on the ESP32 when lwmqtt
+  // cannot drain an oversized packet in time on a slow link.
+  std::string oversize = "drop";
+  // Test option: bytes held and never freed on every connect, to show that
+  // soak's vitals trend FAILs a leaking device.
+  int leakPerReconnect = 0;
+  // The board's timings, shortened by tests (qualify's cases in make test):
+  // the wait for a CONNACK, SUBACK or PUBACK before the connection is
+  // closed, and the reconnect backoff (FLOOR:BASE:CAP in ms).
+  int commandTimeoutMs = static_cast<int>(iotcore::timing::kMqttCommandMs);
+  iotcore::BackoffPolicy backoff;
+  std::string backoffText;
   bool help = false;
 };
 

@@ -9,6 +9,8 @@
 #include <cstdio>
 
 #include "../lib/iotcore/config_page.h"
+#include "../lib/iotcore/config_store.h"
+#include "board.h"
 
 // secrets.h holds the build-time default credentials; the configuration
 // page can replace them, and what it saves (in NVS) wins.
@@ -60,71 +62,77 @@ class MbedTlsCheck : public iotcore::CredentialCheck {
 
 const MbedTlsCheck credentialCheck;
 
-constexpr const char* kPrefsNamespace = "iotwatch";
+// NvsStore is Preferences as the core's key-value store. Every value is
+// written as a blob (the core never writes an empty one) and read back by
+// the caller, so a failed write cannot pass for a short one. Strings
+// written by firmware from before the slots are still read as strings.
+class NvsStore : public iotcore::KeyValueStore {
+ public:
+  bool Write(const char* ns, const char* key, const std::string& value) override {
+    Preferences prefs;
+    return prefs.begin(ns, false) && prefs.putBytes(key, value.data(), value.size()) == value.size();
+  }
+  std::optional<std::string> Read(const char* ns, const char* key) override {
+    Preferences prefs;
+    // Read-write, as opening a namespace never written read-only logs an error.
+    if (!prefs.begin(ns, false) || !prefs.isKey(key)) return std::nullopt;
+    if (prefs.getType(key) == PT_STR) return std::string(prefs.getString(key).c_str());
+    std::string v(prefs.getBytesLength(key), '\0');
+    if (v.empty() || prefs.getBytes(key, &v[0], v.size()) != v.size()) return std::nullopt;
+    return v;
+  }
+  bool Clear(const char* ns) override {
+    Preferences prefs;
+    return prefs.begin(ns, false) && prefs.clear();
+  }
+};
 
-// NVS keys (at most 15 characters). The PEMs are blobs, as NVS strings stop
-// at 4000 bytes.
-struct TextKey {
-  const char* key;
-  std::string iotcore::Config::*field;
-  bool blob;
-};
-constexpr TextKey kTextKeys[] = {
-    {"ssid", &iotcore::Config::ssid, false},      {"password", &iotcore::Config::password, false},
-    {"thing", &iotcore::Config::thing, false},    {"endpoint", &iotcore::Config::endpoint, false},
-    {"cert", &iotcore::Config::cert, true},       {"key", &iotcore::Config::key, true},
-    {"ca", &iotcore::Config::ca, true},
-};
-constexpr const char* kPortKey = "port";
+NvsStore nvs;
+iotcore::ConfigStore store(nvs);
+
 constexpr const char* kApPasswordKey = "ap_password";
+constexpr const char* kLegacyPortKey = "port";  // a uint16 before the slots
 
 }  // namespace
 
-bool SaveConfig(const iotcore::Config& c) {
+iotcore::Config LoadConfig() {
+  iotcore::Config defaults;
+  defaults.cert = AWS_CERT_CRT;
+  defaults.key = AWS_CERT_PRIVATE;
+  defaults.ca = AWS_CERT_CA;
   Preferences prefs;
-  bool ok = prefs.begin(kPrefsNamespace, false);
-  for (const TextKey& k : kTextKeys) {
-    const std::string& v = c.*k.field;
-    if (!ok) break;
-    ok = k.blob ? prefs.putBytes(k.key, v.data(), v.size()) == v.size()
-                : prefs.putString(k.key, v.c_str()) == v.size();
+  if (prefs.begin(iotcore::kStoreNamespace, false)) {
+    defaults.port = prefs.getUShort(kLegacyPortKey, iotcore::kPortMqtts);
   }
-  return ok && prefs.putUShort(kPortKey, c.port) == sizeof(uint16_t);
+  return store.Load(defaults);
 }
 
-iotcore::Config LoadConfig() {
-  iotcore::Config c;
-  c.cert = AWS_CERT_CRT;
-  c.key = AWS_CERT_PRIVATE;
-  c.ca = AWS_CERT_CA;
-  Preferences prefs;
-  // Read-write, as opening a namespace never written read-only logs an error.
-  if (!prefs.begin(kPrefsNamespace, false)) return c;
-  for (const TextKey& k : kTextKeys) {
-    if (!prefs.isKey(k.key)) continue;
-    std::string& v = c.*k.field;
-    if (k.blob) {
-      v.assign(prefs.getBytesLength(k.key), '\0');
-      v.resize(prefs.getBytes(k.key, &v[0], v.size()));
-    } else {
-      v = prefs.getString(k.key).c_str();
-    }
-  }
-  c.port = prefs.getUShort(kPortKey, iotcore::kPortMqtts);
-  return c;
-}
+bool SaveConfig(const iotcore::Config& c, std::string* why) { return store.Save(c, why); }
+
+void MarkConfigGood(const iotcore::Config& inUse) { store.MarkGood(inUse); }
+
+bool ConfigReachedBroker() { return store.ActiveIsGood(); }
+
+std::optional<iotcore::Config> LastGoodConfig() { return store.LastGood(); }
+
+bool RevertToGoodConfig() { return store.RevertToGood(); }
 
 // Anything derived from the MAC could be worked out by anyone in range, as
-// the access point broadcasts it.
+// the access point broadcasts it. Made once per boot at most: a board whose
+// NVS will not keep it gets a fresh one each boot, printed on the serial
+// log like any other, rather than an open access point.
 std::string ApPassword() {
-  Preferences prefs;
-  if (!prefs.begin(kPrefsNamespace, false)) return "";
-  String saved = prefs.getString(kApPasswordKey);
-  if (saved.length() > 0) return saved.c_str();
-  std::string fresh =
-      iotcore::ApPassword((static_cast<uint64_t>(esp_random()) << 32) | esp_random());
-  prefs.putString(kApPasswordKey, fresh.c_str());
-  return fresh;
+  static std::string password;
+  if (!password.empty()) return password;
+  std::optional<std::string> saved = nvs.Read(iotcore::kStoreNamespace, kApPasswordKey);
+  if (saved && iotcore::ApPasswordUsable(*saved)) return password = *saved;
+  password = iotcore::ApPassword(Random64());
+  if (!nvs.Write(iotcore::kStoreNamespace, kApPasswordKey, password) ||
+      nvs.Read(iotcore::kStoreNamespace, kApPasswordKey) != password) {
+    Logf("NVS did not keep the configuration page's password: the one below holds until the next "
+         "restart, which makes a new one");
+  }
+  return password;
 }
 
 std::string ApName() {

@@ -8,6 +8,8 @@
 #include <MQTT.h>
 #include <NetworkClientSecure.h>
 #include <WiFi.h>
+#include <bootloader_random.h>
+#include <esp_heap_caps.h>
 #include <esp_random.h>
 #include <esp_system.h>
 #include <esp_task_wdt.h>
@@ -16,15 +18,19 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <new>
 #include <optional>
 #include <utility>
 
 #include "../lib/iotcore/backoff.h"
+#include "../lib/iotcore/button.h"
+#include "../lib/iotcore/cert_validity.h"
 #include "../lib/iotcore/config.h"
 #include "../lib/iotcore/core.h"
 #include "../lib/iotcore/ramp.h"
+#include "../lib/iotcore/timing.h"
 #include "../lib/iotcore/version.h"
 #include "board.h"
 #include "config_store.h"
@@ -44,12 +50,15 @@ SET_LOOP_TASK_STACK_SIZE(16 * 1024);
 namespace {
 
 constexpr int kBootButtonPin = 0;  // pulled up, LOW while pressed
-constexpr uint64_t kButtonHoldMs = 3000;
+constexpr uint32_t kButtonHoldMs = 3000;
 constexpr int kKeepAliveS = 30;
-constexpr int kMqttCommandMs = 5000;      // each wait for a CONNACK, SUBACK or PUBACK
-constexpr int32_t kTcpConnectMs = 10000;  // also bounds every socket write
-constexpr unsigned long kTlsHandshakeS = 10;
-constexpr uint32_t kWatchdogMs = 30000;  // longer than any one blocking step below
+// The bounds of each blocking step and the watchdog's timeout, whose
+// arithmetic lib/iotcore/timing.h checks: the watchdog is fed before every
+// step (StillOnline, DevicePort::Publish, loop()), never only once a loop.
+using iotcore::timing::kMqttCommandMs;
+using iotcore::timing::kWatchdogMs;
+constexpr int32_t kTcpConnectMs = iotcore::timing::kSocketMs;  // also bounds every socket write
+constexpr unsigned long kTlsHandshakeS = iotcore::timing::kTlsHandshakeMs / 1000;
 // The largest shadow document the board takes. An 8 KB state held in a few
 // long values gives a get/accepted of 16,638 bytes (measured against the
 // emulator, lib/iotcore/core.h lists the shapes); the same state as ~1,000
@@ -66,13 +75,15 @@ constexpr int kMqttWriteBuffer = 512;
 const char* kAlpnProtocols[] = {iotcore::kAlpnAws, nullptr};
 
 NetworkClientSecure tls;
-MQTTClient mqtt(kMqttReadBuffer, kMqttWriteBuffer);
+// Made once a valid configuration is loaded: its 20 KB read buffer is not
+// taken from the heap the configuration page runs on.
+std::optional<MQTTClient> mqtt;
 iotcore::Config deviceConfig;
 
 bool mqttUp = false;
-bool buttonDown = false;
-uint64_t buttonDownSinceMs = 0;
+bool markedGood = false;  // this boot's configuration has reached the broker
 uint64_t nextMqttAttemptMs = 0;
+iotcore::HoldDetector bootButton(kButtonHoldMs);
 
 using board::Logf;
 using board::UptimeMs;
@@ -98,13 +109,23 @@ class DevicePort : public iotcore::Port {
   explicit DevicePort(uint64_t seed) : ramp_(seed) {}
 
   bool Publish(const char* topic, const char* payload, size_t len) override {
-    return mqtt.publish(topic, payload, static_cast<int>(len), false, 1);
+    esp_task_wdt_reset();  // a write (10 s) and its PUBACK (5 s): one step of timing.h
+    return mqtt->publish(topic, payload, static_cast<int>(len), false, 1);
   }
+  bool Subscribe(const char* topic) override {
+    esp_task_wdt_reset();  // a write (10 s) and its SUBACK (5 s)
+    return mqtt->subscribe(topic, 1);
+  }
+  // The heap malloc() draws from: its free bytes, the lowest they have been
+  // since boot, and the largest block one allocation can get (a TLS
+  // handshake needs ~16 KB in one piece however much is free in total).
   iotcore::Vitals ReadVitals(uint64_t uptimeMs) override {
     iotcore::Vitals v;
     v.temp = ReadTemperature(uptimeMs);
     v.rssi = WiFi.RSSI();
-    v.heapFree = ESP.getFreeHeap();
+    v.heapFree = static_cast<uint32_t>(heap_caps_get_free_size(MALLOC_CAP_DEFAULT));
+    v.heapMinFree = static_cast<uint32_t>(heap_caps_get_minimum_free_size(MALLOC_CAP_DEFAULT));
+    v.heapLargestBlock = static_cast<uint32_t>(heap_caps_get_largest_free_block(MALLOC_CAP_DEFAULT));
     return v;
   }
   void SetLed(bool on) override {
@@ -159,17 +180,23 @@ uint32_t lwmqttDropsSeen = 0;
 
 // ---- The configuration page and the BOOT button ----
 
+// The session ends and the TLS socket closes before the page opens: the
+// broker sees a clean disconnect, not a half-open socket for as long as
+// the page stays up.
 [[noreturn]] void RunConfigPortal(const char* reason) {
-  if (mqtt.connected()) mqtt.disconnect();
+  if (mqtt && mqtt->connected()) mqtt->disconnect();
+  tls.stop();
   board::RunConfigPortal(deviceConfig, reason);
 }
 
-bool BootButtonHeld(uint64_t now) {
-  bool down = digitalRead(kBootButtonPin) == LOW;
-  if (down && !buttonDown) buttonDownSinceMs = now;
-  buttonDown = down;
-  return down && now - buttonDownSinceMs >= kButtonHoldMs;
+// Each edge of the BOOT pin is timed here, so a hold made while loop() is
+// blocked in a step is seen once it returns (lib/iotcore/button.h).
+void IRAM_ATTR OnBootButtonEdge() {
+  bootButton.Edge(digitalRead(kBootButtonPin) == LOW,
+                  static_cast<uint32_t>(esp_timer_get_time() / 1000));
 }
+
+bool BootButtonHeld(uint64_t now) { return bootButton.Held(static_cast<uint32_t>(now)); }
 
 // ---- MQTT ----
 
@@ -210,7 +237,7 @@ void DeliverMessages() {
     m.payload.reset();
     inboxBytes -= m.len;
   }
-  uint32_t lwmqttDrops = mqtt.droppedMessages();
+  uint32_t lwmqttDrops = mqtt->droppedMessages();
   if (lwmqttDrops != lwmqttDropsSeen) {
     Logf("lwmqtt dropped %u message(s) larger than its %d-byte buffer",
          static_cast<unsigned>(lwmqttDrops - lwmqttDropsSeen), kMqttReadBuffer);
@@ -222,6 +249,7 @@ void DeliverMessages() {
 }
 
 void ConfigureMqtt() {
+  mqtt.emplace(kMqttReadBuffer, kMqttWriteBuffer);
   // NetworkClientSecure keeps the pointers: deviceConfig lives until restart.
   tls.setCACert(deviceConfig.ca.c_str());
   tls.setCertificate(deviceConfig.cert.c_str());
@@ -230,12 +258,12 @@ void ConfigureMqtt() {
   tls.setHandshakeTimeout(kTlsHandshakeS);
   // AWS IoT takes MQTT on 443 only when the client asks for it by ALPN.
   if (deviceConfig.port == iotcore::kPortHttps) tls.setAlpnProtocols(kAlpnProtocols);
-  mqtt.begin(tls);
-  mqtt.setKeepAlive(kKeepAliveS);
-  mqtt.setCleanSession(true);
-  mqtt.setTimeout(kMqttCommandMs);
-  mqtt.dropOverflow(true);  // skip an oversized message rather than close the link
-  mqtt.onMessageAdvanced(OnMqttMessage);
+  mqtt->begin(tls);
+  mqtt->setKeepAlive(kKeepAliveS);
+  mqtt->setCleanSession(true);
+  mqtt->setTimeout(kMqttCommandMs);
+  mqtt->dropOverflow(true);  // skip an oversized message rather than close the link
+  mqtt->onMessageAdvanced(OnMqttMessage);
 }
 
 // Between the blocking steps of a connect: feed the watchdog, honour the
@@ -248,14 +276,46 @@ bool StillOnline(const char* next) {
   return false;
 }
 
-// ConnectAndSubscribe opens the session in steps that each block for at
-// most their own timeout: DNS (lwIP's own bound), TCP 10 s, TLS 10 s,
-// CONNACK 5 s, each SUBACK 5 s. Errors are lwmqtt's numbers (README.md).
+// PeerDatesValid checks the validity dates of the chain the server sent,
+// which this mbedTLS never does (built without MBEDTLS_HAVE_TIME_DATE). It
+// runs once the clock is usable: set by SNTP, or from the build time when
+// NTP is blocked, which catches a certificate expired before the build but
+// not one expired since, until SNTP answers.
+bool PeerDatesValid() {
+  constexpr size_t kMaxChain = 6;
+  iotcore::CertDates chain[kMaxChain];
+  char names[kMaxChain][40];
+  size_t n = 0;
+  for (const mbedtls_x509_crt* c = tls.getPeerCertificate(); c != nullptr && n < kMaxChain;
+       c = c->next, n++) {
+    const mbedtls_x509_time& f = c->valid_from;
+    const mbedtls_x509_time& t = c->valid_to;
+    chain[n].notBefore = {f.year, f.mon, f.day, f.hour, f.min, f.sec};
+    chain[n].notAfter = {t.year, t.mon, t.day, t.hour, t.min, t.sec};
+    snprintf(names[n], sizeof names[n], n == 0 ? "the server's certificate" : "its issuer %u",
+             static_cast<unsigned>(n));
+    chain[n].name = names[n];
+  }
+  char why[160];
+  if (iotcore::CheckChain(chain, n, static_cast<int64_t>(time(nullptr)), why, sizeof why)) {
+    return true;
+  }
+  Logf("TLS connection refused: %s", why);
+  return false;
+}
+
+// ConnectAndSubscribe opens the session in steps, each fed to the watchdog
+// first and bounded by its own timeout (lib/iotcore/timing.h): DNS (lwIP's
+// bound), TCP 10 s, TLS 10 s, CONNACK and each SUBACK 10 s + 5 s. Errors
+// are lwmqtt's numbers (README.md).
 bool ConnectAndSubscribe() {
   const char* host = deviceConfig.endpoint.c_str();
   Logf("connecting to %s:%u as %s", host, deviceConfig.port, deviceConfig.thing.c_str());
+  if (!StillOnline("the DNS lookup")) return false;
   // Resolved here, not inside connect(host, ...): that one tests the
-  // result with `!`, but failures are negative, so it went on to 0.0.0.0.
+  // result with `!`, but hostByName returns 1 for success and lwIP's
+  // EAI_* codes for failure, which are positive (EAI_NONAME is 200), so it
+  // went on to connect to 0.0.0.0.
   IPAddress address;
   int dns = WiFi.hostByName(host, address);
   if (dns != 1) {
@@ -271,21 +331,23 @@ bool ConnectAndSubscribe() {
     Logf("TLS connection to %s (%s) failed: %d %s", host, address.toString().c_str(), code, reason);
     return false;
   }
+  if (!PeerDatesValid()) return false;
   if (!StillOnline("MQTT CONNECT")) return false;
   constexpr bool kTlsAlreadyOpen = true;
-  if (!mqtt.connect(deviceConfig.thing.c_str(), kTlsAlreadyOpen)) {
+  if (!mqtt->connect(deviceConfig.thing.c_str(), kTlsAlreadyOpen)) {
     Logf(
         "MQTT connect failed: lwmqtt error %d, CONNACK code %d (AWS closes the connection when "
         "the policy does not allow this client id)",
-        static_cast<int>(mqtt.lastError()), static_cast<int>(mqtt.returnCode()));
+        static_cast<int>(mqtt->lastError()), static_cast<int>(mqtt->returnCode()));
     return false;
   }
   const iotcore::Topics& topics = device->core.topics();
   for (size_t i = 0; i < iotcore::Topics::kSubscriptions; i++) {
+    if (!device->core.Subscribes(i, UptimeMs())) continue;
     if (!StillOnline("subscribing")) return false;
-    if (!mqtt.subscribe(topics.subscription(i), 1)) {
+    if (!mqtt->subscribe(topics.subscription(i), 1)) {
       Logf("subscribing to %s failed: lwmqtt error %d (check the policy's iot:Subscribe)",
-           topics.subscription(i), static_cast<int>(mqtt.lastError()));
+           topics.subscription(i), static_cast<int>(mqtt->lastError()));
       return false;
     }
   }
@@ -310,23 +372,26 @@ void LogLostConnection(bool online, bool socketOpen) {
     Logf("MQTT connection closed by the server or the network (AWS closes it when the policy "
          "denies a publish or subscribe)");
   } else {
-    Logf("MQTT connection lost: lwmqtt error %d", static_cast<int>(mqtt.lastError()));
+    Logf("MQTT connection lost: lwmqtt error %d", static_cast<int>(mqtt->lastError()));
   }
 }
 
 void MaintainMqtt(uint64_t now, bool online) {
   if (mqttUp) {
-    bool socketOpen = mqtt.connected();
-    if (online && socketOpen && mqtt.loop()) return;
+    bool socketOpen = mqtt->connected();
+    if (online && socketOpen && mqtt->loop()) return;
     LogLostConnection(online, socketOpen);
     tls.stop();
     mqttUp = false;
     device->mqttBackoff.Disconnected(now);
-    device->core.OnDisconnected();
+    device->core.OnDisconnected(now);
     ScheduleMqttAttempt(now);
   } else if (online && now >= nextMqttAttemptMs) {
     if (ConnectAndSubscribe()) {
       mqttUp = true;
+      // Kept as the configuration the page can go back to (portal_rules.h).
+      if (!markedGood) board::MarkConfigGood(deviceConfig);
+      markedGood = true;
       device->mqttBackoff.Connected(UptimeMs());
       device->core.OnConnected(UptimeMs());
     } else {
@@ -356,6 +421,18 @@ namespace board {
 
 uint64_t UptimeMs() { return static_cast<uint64_t>(esp_timer_get_time()) / 1000; }
 
+// Before the radio is on, esp_random() on the ESP32 is only pseudo-random
+// (ESP-IDF, "Random Number Generation"): the SAR ADC's noise is switched on
+// around the draw. With the radio on, RF noise feeds it, and
+// bootloader_random_enable() must not be called (it shares the ADC).
+uint64_t Random64() {
+  bool radioOff = WiFi.getMode() == WIFI_MODE_NULL;
+  if (radioOff) bootloader_random_enable();
+  uint64_t r = (static_cast<uint64_t>(esp_random()) << 32) | esp_random();
+  if (radioOff) bootloader_random_disable();
+  return r;
+}
+
 void Logf(const char* format, ...) {
   char line[256];
   va_list args;
@@ -372,6 +449,7 @@ void setup() {
   Serial.begin(115200);
   StartWatchdog();
   pinMode(kBootButtonPin, INPUT_PULLUP);
+  attachInterrupt(kBootButtonPin, OnBootButtonEdge, CHANGE);
 #if LED_PIN >= 0
   pinMode(LED_PIN, OUTPUT);
 #endif
@@ -381,14 +459,20 @@ void setup() {
        board::ApName().c_str(), board::ApPassword().c_str());
   deviceConfig = board::LoadConfig();
   iotcore::ConfigError error = iotcore::ValidateConfig(deviceConfig, board::CredentialCheck());
-  if (!error.ok()) {
+  if (!error.ok() && board::ConfigReachedBroker()) {
+    // A newer firmware's check refuses what worked: try it rather than
+    // strand a field board as an access point (BOOT still opens the page).
+    Logf("the saved configuration fails this firmware's check (%s %s) but has reached the "
+         "broker before: using it",
+         error.field, error.problem);
+  } else if (!error.ok()) {
     Logf("configuration incomplete: %s %s", error.field, error.problem);
     RunConfigPortal("no valid configuration");
   }
 
-  // With the radio on, esp_random() draws on RF noise, so boards that boot
-  // together still spread their reconnects apart.
-  uint64_t seed = (static_cast<uint64_t>(esp_random()) << 32) | esp_random();
+  // True random (Random64), so boards that boot together still spread
+  // their reconnects apart.
+  uint64_t seed = board::Random64();
   board::StartWifi(&deviceConfig, seed * 31 + 7);
   iotcore::Settings settings;
   settings.thing = deviceConfig.thing.c_str();
@@ -400,12 +484,16 @@ void setup() {
   ConfigureMqtt();
 }
 
+// Each step is fed to the watchdog before it blocks: mqtt->loop() here,
+// each publish in DevicePort::Publish, each connect step in StillOnline.
 void loop() {
   esp_task_wdt_reset();
   uint64_t now = UptimeMs();
   if (BootButtonHeld(now)) RunConfigPortal("BOOT button held");
   bool online = board::MaintainWifi(now) && board::ClockUsable(now);
   MaintainMqtt(now, online);
+  esp_task_wdt_reset();
+  if (BootButtonHeld(UptimeMs())) RunConfigPortal("BOOT button held");
   DeliverMessages();
   device->core.Poll(UptimeMs());
   delay(10);  // lets lower-priority tasks run

@@ -26,16 +26,21 @@
 namespace board {
 namespace {
 
-// A Wi-Fi join takes seconds: re-beginning sooner would cut short one the
-// driver is still making.
-const iotcore::BackoffPolicy kWifiBackoff{10000, 60000, 60000};
+// A Wi-Fi join takes seconds: re-beginning sooner than 10 s would cut short
+// one the driver is still making. The first re-join is spread over 10-20 s.
+const iotcore::BackoffPolicy kWifiBackoff{10000, 20000, 60000, 60000};
 
 const iotcore::Config* joined = nullptr;
 std::optional<iotcore::Backoff> backoff;
 std::atomic<uint8_t> lastDisconnectReason{0};  // written by the network event task
-// Our own WiFi.disconnect() raises a disconnect event (ASSOC_LEAVE) that
-// would hide the reason the station went down.
-std::atomic<bool> leavingOnPurpose{false};
+// Our own WiFi.disconnect() may raise a disconnect event (ASSOC_LEAVE) that
+// would hide the reason the station went down. Only an ASSOC_LEAVE within
+// 2 s of our own disconnect is taken for it: a flag alone stayed set when
+// our disconnect raised no event (the station was already down) and then
+// hid the next real ASSOC_LEAVE, however much later.
+constexpr uint32_t kOwnLeaveMs = 2000;
+std::atomic<uint32_t> ownLeaveAtMs{0};
+std::atomic<bool> ownLeavePending{false};
 std::atomic<bool> sntpSynced{false};  // set by the SNTP task
 iotcore::ClockKeeper clockKeeper;
 bool syncLogged = false;
@@ -45,7 +50,9 @@ uint64_t nextBeginMs = 0;
 // Runs in the network event task, so it only records the reason for loop().
 void OnWifiDisconnected(WiFiEvent_t, WiFiEventInfo_t info) {
   uint8_t reason = info.wifi_sta_disconnected.reason;
-  if (reason == WIFI_REASON_ASSOC_LEAVE && leavingOnPurpose.exchange(false)) return;
+  uint32_t now = static_cast<uint32_t>(UptimeMs());
+  bool ours = ownLeavePending.exchange(false) && now - ownLeaveAtMs.load() <= kOwnLeaveMs;
+  if (reason == WIFI_REASON_ASSOC_LEAVE && ours) return;
   lastDisconnectReason = reason;
 }
 
@@ -99,7 +106,8 @@ bool MaintainWifi(uint64_t now) {
   } else if (!up && now >= nextBeginMs) {
     Logf("Wi-Fi still down (last reason %u %s): joining \"%s\" again", reason, reasonName(),
          joined->ssid.c_str());
-    leavingOnPurpose = true;
+    ownLeaveAtMs = static_cast<uint32_t>(now);
+    ownLeavePending = true;
     WiFi.disconnect();
     JoinWifi();
     nextBeginMs = now + backoff->NextDelay();
@@ -123,7 +131,7 @@ bool ClockUsable(uint64_t now) {
       tv.tv_sec = static_cast<time_t>(iotcore::BuildTime(__DATE__, __TIME__));
       settimeofday(&tv, nullptr);
       Logf("no NTP answer in %u s: clock set from the firmware's build time (%s %s) so TLS can "
-           "proceed; certificates expired since then go unnoticed until SNTP answers",
+           "proceed; a certificate that expired since the build is refused only once SNTP answers",
            static_cast<unsigned>(iotcore::kClockFallbackMs / 1000), __DATE__, __TIME__);
       break;
     }

@@ -217,7 +217,18 @@ TEST_CASE("access point passwords are 11 unambiguous characters and differ per b
     CAPTURE(p);
     CHECK(p.size() == 11);
     CHECK(p.find_first_of("0oO1lIB") == std::string::npos);
+    CHECK(iotcore::ApPasswordUsable(p));
     seen.insert(p);
   }
   CHECK(seen.size() == 5);
+}
+
+// Issue 23 item 2: "" (NVS would not open) used to start an open access point.
+TEST_CASE("only a WPA2 password protects the access point: never empty, short or unprintable") {
+  CHECK_FALSE(iotcore::ApPasswordUsable(""));
+  CHECK_FALSE(iotcore::ApPasswordUsable("1234567"));
+  CHECK(iotcore::ApPasswordUsable("12345678"));
+  CHECK(iotcore::ApPasswordUsable(std::string(63, 'x')));
+  CHECK_FALSE(iotcore::ApPasswordUsable(std::string(64, 'x')));
+  CHECK_FALSE(iotcore::ApPasswordUsable(std::string("abcdefgh\n")));
 }

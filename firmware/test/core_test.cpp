@@ -162,7 +162,7 @@ TEST_CASE("nothing is reported while disconnected, and seq continues after") {
   Device d;
   d.core.OnConnected(0);
   d.core.Poll(10000);
-  d.core.OnDisconnected();
+  d.core.OnDisconnected(30000);
   d.core.Poll(60000);
   d.Receive(d.core.topics().updateDelta(), R"({"state":{"led":true}})", 60000);
   CHECK(d.Updates().size() == 1);
@@ -280,4 +280,68 @@ TEST_CASE("hostile payloads are counted and change nothing") {
   d.Receive("$aws/things/other/shadow/update/delta", R"({"state":{"led":true}})", 1);
   CHECK(d.core.stats().unexpected == 1);
   CHECK_FALSE(d.core.state().led);
+}
+
+// Issue 23 item 4: a get/accepted too large for the board's link closes the
+// connection before it arrives (lwmqtt's drain times out); re-getting on
+// every connect would make that a loop. After two such connections the
+// device reports instead, applies deltas, and asks again an hour later.
+TEST_CASE("gets lost with their connection twice end in a reported deltas-only state, not a loop") {
+  Device d;
+  auto gets = [&d] {
+    size_t n = 0;
+    for (const auto& p : d.port.published) n += p.topic == d.core.topics().get();
+    return n;
+  };
+  uint64_t t = 0;
+  for (uint32_t lost = 1; lost <= 2; lost++) {
+    d.core.OnConnected(t);
+    CHECK(gets() == lost);
+    d.core.OnDisconnected(t + 5000);  // the drain timed out: the answer never came
+    CHECK(d.core.stats().getUnanswered == lost);
+    t += 10000;
+  }
+  CHECK(d.port.logs.back() == "connection lost before the shadow's get was answered (2 in a row)");
+  size_t updates = d.Updates().size();
+  // Nor are deltas: each report would bring the whole desired section back.
+  CHECK_FALSE(d.core.Subscribes(0, t));  // update/delta
+  for (size_t i = 1; i < iotcore::Topics::kSubscriptions; i++) CHECK(d.core.Subscribes(i, t));
+  CHECK(std::string(d.core.topics().subscription(0)) == d.core.topics().updateDelta());
+  d.core.OnConnected(t);
+  CHECK(gets() == 2);  // not asked again
+  REQUIRE(d.Updates().size() == updates + 1);  // but reported at once, saying why
+  CHECK(Reported(d.Updates().back(), "get_unanswered") == 2);
+  CHECK(d.port.logs.back().find("not asking for the whole shadow") == 0);
+  // A drop does not bring the get back early.
+  d.core.OnDropped(1, t + 2);
+  d.core.Poll(t + 600000);
+  CHECK(gets() == 2);
+  // The connection now lasts; an hour after the second loss it tries again.
+  uint64_t hour = (t - 10000 + 5000) + iotcore::Core::kDeltaOnlyMs;
+  d.core.Poll(hour - 1);
+  CHECK(gets() == 2);
+  d.core.Poll(hour);
+  CHECK(gets() == 3);
+  // That one is answered: back to normal, reported as 0, deltas taken again.
+  CHECK(d.port.subscribed.empty());
+  d.Receive(d.core.topics().getAccepted(), R"({"state":{"desired":{"led":true}}})", hour + 10);
+  CHECK(d.core.state().led);
+  CHECK(Reported(d.Updates().back(), "get_unanswered") == 0);
+  CHECK(d.port.subscribed == std::vector<std::string>{d.core.topics().updateDelta()});
+  CHECK(d.core.Subscribes(0, hour + 11));
+  d.core.OnDisconnected(hour + 20);
+  d.core.OnConnected(hour + 30);
+  CHECK(gets() == 4);
+}
+
+TEST_CASE("a get answered, or rejected, before the connection drops is not counted as lost") {
+  Device d;
+  d.core.OnConnected(0);
+  d.Receive(d.core.topics().getRejected(), R"({"code":404,"message":"No shadow exists"})", 1);
+  d.core.OnDisconnected(2);
+  d.core.OnConnected(3);
+  d.Receive(d.core.topics().getAccepted(), R"({"state":{}})", 4);
+  d.core.OnDisconnected(5);
+  d.core.OnDisconnected(6);  // twice: counted once at most
+  CHECK(d.core.stats().getUnanswered == 0);
 }

@@ -23,7 +23,8 @@ TEST_CASE("fw-host flags") {
   auto args = kRequired;
   args.insert(args.end(), {"--port", "18883", "--interval", "2", "--shadow", "env", "--keepalive", "10",
                           "--max-payload", "20480", "--alpn", "x-amzn-mqtt-ca", "--clock", "ntp-blocked",
-                          "--clock-fallback", "2"});
+                          "--clock-fallback", "2", "--oversize", "disconnect", "--leak-per-reconnect",
+                          "65536", "--command-timeout", "300", "--backoff", "100:400:2000"});
   REQUIRE(ParseArgs(args, &o, &error));
   CHECK(o.endpoint == "localhost");
   CHECK(o.port == 18883);
@@ -38,6 +39,12 @@ TEST_CASE("fw-host flags") {
   CHECK(o.alpn == "x-amzn-mqtt-ca");
   CHECK(o.clock == "ntp-blocked");
   CHECK(o.clockFallbackS == 2);
+  CHECK(o.oversize == "disconnect");
+  CHECK(o.leakPerReconnect == 65536);
+  CHECK(o.commandTimeoutMs == 300);
+  CHECK(o.backoff.floorMs == 100);
+  CHECK(o.backoff.baseMs == 400);
+  CHECK(o.backoff.capMs == 2000);
 
   fwhost::Options defaults;
   REQUIRE(ParseArgs(kRequired, &defaults, &error));
@@ -48,6 +55,10 @@ TEST_CASE("fw-host flags") {
   CHECK(defaults.alpn.empty());
   CHECK(defaults.clock == "system");
   CHECK(defaults.clockFallbackS == 30);
+  CHECK(defaults.oversize == "drop");
+  CHECK(defaults.leakPerReconnect == 0);
+  CHECK(defaults.commandTimeoutMs == 5000);  // the board's lwmqtt timeout
+  CHECK(defaults.backoff.baseMs == iotcore::BackoffPolicy().baseMs);
 }
 
 TEST_CASE("bad fw-host flags name the flag") {
@@ -64,6 +75,12 @@ TEST_CASE("bad fw-host flags name the flag") {
       {{"--max-payload", "1000"}, "--max-payload 1000: must be a whole number from 1024 to 131072"},
       {{"--clock", "gps"}, "--clock gps: must be system or ntp-blocked"},
       {{"--clock-fallback", "0"}, "--clock-fallback 0: must be"},
+      {{"--oversize", "close"}, "--oversize close: must be drop or disconnect"},
+      {{"--leak-per-reconnect", "-1"}, "--leak-per-reconnect -1: must be a whole number from 0"},
+      {{"--command-timeout", "50"}, "--command-timeout 50: must be a whole number from 100"},
+      {{"--backoff", "500:100:2000"}, "--backoff 500:100:2000: must be FLOOR:BASE:CAP"},
+      {{"--backoff", "1:2:3x"}, "--backoff 1:2:3x: must be"},
+      {{"--backoff", "0:2:3"}, "--backoff 0:2:3: must be"},
       {{"--interval"}, "--interval needs a value"},
       {{"--thing", "my pico"}, "--thing must be 1 to 128"},
       {{"--shadow", "a/b"}, "--shadow must be"},

@@ -18,6 +18,10 @@ class RecordingPort : public iotcore::Port {
     published.push_back({topic, std::string(payload, len)});
     return online;
   }
+  bool Subscribe(const char* topic) override {
+    subscribed.emplace_back(topic);
+    return online;
+  }
   iotcore::Vitals ReadVitals(uint64_t uptimeMs) override {
     iotcore::Vitals v;
     v.temp = 20 + static_cast<double>(uptimeMs % 1000) / 100;
@@ -30,6 +34,7 @@ class RecordingPort : public iotcore::Port {
 
   bool online = true;
   std::vector<Publication> published;
+  std::vector<std::string> subscribed;
   std::vector<bool> leds;
   std::vector<std::string> logs;
 };

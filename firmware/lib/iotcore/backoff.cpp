@@ -2,13 +2,17 @@
 
 namespace iotcore {
 
-uint32_t Backoff::NextDelay() {
-  uint64_t ceiling = p_.floorMs;
+uint32_t Backoff::Ceiling() const {
+  uint64_t ceiling = p_.baseMs;
   for (uint32_t i = 0; i < attempts_ && ceiling < p_.capMs; i++) ceiling *= 2;
   if (ceiling > p_.capMs) ceiling = p_.capMs;
+  return ceiling < p_.floorMs ? p_.floorMs : static_cast<uint32_t>(ceiling);
+}
+
+uint32_t Backoff::NextDelay() {
+  uint32_t ceiling = Ceiling();
   if (attempts_ < UINT32_MAX) attempts_++;
-  if (ceiling <= p_.floorMs) return p_.floorMs;
-  return p_.floorMs + static_cast<uint32_t>(rng_.Below(ceiling - p_.floorMs + 1));
+  return p_.floorMs + static_cast<uint32_t>(rng_.Below(uint64_t{ceiling} - p_.floorMs + 1));
 }
 
 void Backoff::Connected(uint64_t nowMs) {

@@ -37,6 +37,10 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
 
 }  // namespace
 
+int64_t UnixFromCivil(int64_t year, unsigned month, unsigned day, int hour, int minute, int second) {
+  return DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+}
+
 int64_t BuildTime(const char* date, const char* time) {
   static const char kMonths[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
   char month[4] = "";
@@ -51,7 +55,7 @@ int64_t BuildTime(const char* date, const char* time) {
     return 0;
   }
   unsigned mon = static_cast<unsigned>((at - kMonths) / 3 + 1);
-  return DaysFromCivil(year, mon, static_cast<unsigned>(day)) * 86400 + h * 3600 + m * 60 + s;
+  return UnixFromCivil(year, mon, static_cast<unsigned>(day), h, m, s);
 }
 
 }  // namespace iotcore

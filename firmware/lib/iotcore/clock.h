@@ -1,9 +1,10 @@
 // When the device trusts its clock. TLS checks certificate dates, so the
 // device waits for SNTP; but with UDP 123 blocked that wait would never end.
 // ClockKeeper restarts SNTP with growing gaps and, after a bounded wait,
-// falls back to the firmware's build time, which is later than the date of
-// any certificate the firmware was built for (it cannot catch one expired
-// since the build). SNTP keeps trying and corrects the clock when it answers.
+// falls back to the firmware's build time, which is later than the start
+// date of any certificate the firmware was built for. SNTP keeps trying and
+// corrects the clock when it answers. The TLS library on the board does not
+// check certificate dates at all (cert_validity.h does, once the clock is set).
 #pragma once
 
 #include <cstdint>
@@ -45,5 +46,9 @@ class ClockKeeper {
 // BuildTime reads the compiler's __DATE__ ("Dec  1 2026") and __TIME__
 // ("21:46:07") as UTC Unix seconds; 0 when they cannot be read.
 int64_t BuildTime(const char* date, const char* time);
+
+// UnixFromCivil is the UTC date and time as Unix seconds (month 1-12, day
+// 1-31; out-of-range fields are not checked).
+int64_t UnixFromCivil(int64_t year, unsigned month, unsigned day, int hour, int minute, int second);
 
 }  // namespace iotcore

@@ -145,4 +145,12 @@ std::string ApPassword(uint64_t random) {
   return out;
 }
 
+bool ApPasswordUsable(const std::string& pw) {
+  if (pw.size() < 8 || pw.size() > 63) return false;
+  for (char c : pw) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 }  // namespace iotcore

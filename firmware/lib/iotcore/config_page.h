@@ -37,4 +37,9 @@ std::string RenderSavedPage(const Config& c);
 // 11 characters without look-alikes (no 0/o/O, 1/l/I, B), about 63 bits.
 std::string ApPassword(uint64_t random);
 
+// ApPasswordUsable is whether pw can protect the access point (WPA2: 8-63
+// printable ASCII characters). The board never opens the page without one:
+// an open access point would let anyone in range change the endpoint and CA.
+bool ApPasswordUsable(const std::string& pw);
+
 }  // namespace iotcore

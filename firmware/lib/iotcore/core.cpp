@@ -25,11 +25,30 @@ bool Core::Begin() {
   return true;
 }
 
+bool Core::Subscribes(size_t i, uint64_t uptimeMs) const {
+  return FullGetAllowed(uptimeMs) || strcmp(topics_.subscription(i), topics_.updateDelta()) != 0;
+}
+
 void Core::OnConnected(uint64_t uptimeMs) {
   connected_ = true;
   // If get is never answered the periodic report still goes out.
   nextReportMs_ = uptimeMs + static_cast<uint64_t>(state_.intervalS) * 1000;
-  RequestShadow(uptimeMs);
+  deltaSubscribed_ = FullGetAllowed(uptimeMs);
+  if (deltaSubscribed_) {
+    RequestShadow(uptimeMs);
+    return;
+  }
+  Logf("not asking for the whole shadow, nor for deltas (each as large): the get's answer did not "
+       "arrive on the last %u connections (too large for this device?); reporting only, next full "
+       "get in %llu s",
+       static_cast<unsigned>(stats_.getUnanswered),
+       static_cast<unsigned long long>((fullGetAfterMs_ - uptimeMs) / 1000));
+  getWanted_ = true;  // Poll asks once fullGetAfterMs_ has passed
+  Report(nullptr, uptimeMs);
+}
+
+bool Core::FullGetAllowed(uint64_t uptimeMs) const {
+  return stats_.getUnanswered < kMaxUnansweredGets || uptimeMs >= fullGetAfterMs_;
 }
 
 // RequestShadow publishes a get; one that could not be sent is tried again
@@ -37,22 +56,32 @@ void Core::OnConnected(uint64_t uptimeMs) {
 void Core::RequestShadow(uint64_t uptimeMs) {
   lastGetMs_ = uptimeMs;
   getWanted_ = !port_.Publish(topics_.get(), "{}", 2);
+  getOutstanding_ = !getWanted_;
   if (getWanted_) stats_.publishFailures++;
 }
 
 void Core::OnDropped(uint32_t count, uint64_t uptimeMs) {
   stats_.dropped += count;
   getWanted_ = true;
+  getOutstanding_ = false;  // answered, if it was the get's answer: too large, but not lost
   Logf("%u message(s) dropped (%u so far); requesting the shadow again",
        static_cast<unsigned>(count), static_cast<unsigned>(stats_.dropped));
   Poll(uptimeMs);
 }
 
-void Core::OnDisconnected() { connected_ = false; }
+void Core::OnDisconnected(uint64_t uptimeMs) {
+  connected_ = false;
+  if (!getOutstanding_) return;
+  getOutstanding_ = false;
+  stats_.getUnanswered++;
+  if (stats_.getUnanswered >= kMaxUnansweredGets) fullGetAfterMs_ = uptimeMs + kDeltaOnlyMs;
+  Logf("connection lost before the shadow's get was answered (%u in a row)",
+       static_cast<unsigned>(stats_.getUnanswered));
+}
 
 void Core::Poll(uint64_t uptimeMs) {
   if (!connected_) return;
-  if (getWanted_ && uptimeMs >= lastGetMs_ + getGapMs_) {
+  if (getWanted_ && uptimeMs >= lastGetMs_ + getGapMs_ && FullGetAllowed(uptimeMs)) {
     RequestShadow(uptimeMs);
     getGapMs_ = getGapMs_ * 2 > kMaxGetGapMs ? kMaxGetGapMs : getGapMs_ * 2;
   }
@@ -113,6 +142,13 @@ void Core::OnGetAccepted(const char* payload, size_t len, uint64_t uptimeMs) {
   const cJSON* state = cJSON_GetObjectItemCaseSensitive(doc.get(), "state");
   const cJSON* desired = cJSON_GetObjectItemCaseSensitive(state, "desired");
   getGapMs_ = kMinGetGapMs;  // this answer fitted
+  getOutstanding_ = false;
+  stats_.getUnanswered = 0;
+  if (!deltaSubscribed_) {
+    deltaSubscribed_ = port_.Subscribe(topics_.updateDelta());
+    Logf("the shadow fits again: %s", deltaSubscribed_ ? "deltas taken again"
+                                                       : "subscribing to deltas failed; next connect");
+  }
   // After a boot the device runs its defaults, so the whole desired section
   // applies, not only the delta against what the previous boot reported.
   if (cJSON_IsObject(desired)) {
@@ -129,6 +165,7 @@ void Core::OnRejected(const char* op, const char* payload, size_t len, uint64_t 
   const cJSON* message = cJSON_GetObjectItemCaseSensitive(doc.get(), "message");
   int c = cJSON_IsNumber(code) ? code->valueint : 0;
   Logf("%s rejected: %d %s", op, c, cJSON_IsString(message) ? message->valuestring : "");
+  if (strcmp(op, "get") == 0) getOutstanding_ = false;  // answered
   // No shadow yet: the first report creates it.
   if (strcmp(op, "get") == 0 && c == 404) Report(nullptr, uptimeMs);
 }
@@ -152,8 +189,8 @@ void Core::Report(const Applied* applied, uint64_t uptimeMs) {
   nextReportMs_ = uptimeMs + static_cast<uint64_t>(state_.intervalS) * 1000;
   seq_++;
   Vitals vitals = port_.ReadVitals(uptimeMs);
-  size_t n = BuildReport(state_, vitals, settings_.id, seq_, uptimeMs / 1000, stats_.dropped,
-                         applied, buf_, sizeof buf_);
+  Counters counters{seq_, uptimeMs / 1000, stats_.dropped, stats_.getUnanswered};
+  size_t n = BuildReport(state_, vitals, settings_.id, counters, applied, buf_, sizeof buf_);
   if (n == 0) {
     stats_.reportsTooLarge++;
     Logf("report %llu does not fit in %zu bytes; not sent", static_cast<unsigned long long>(seq_),

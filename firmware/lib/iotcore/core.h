@@ -37,6 +37,9 @@ class Port {
   virtual ~Port() = default;
   // Publish sends payload at QoS 1; false when it could not be sent.
   virtual bool Publish(const char* topic, const char* payload, size_t len) = 0;
+  // Subscribe subscribes to topic at QoS 1 on the open connection (the
+  // core asks only to take update/delta back, see Core::Subscribes).
+  virtual bool Subscribe(const char* topic) = 0;
   virtual Vitals ReadVitals(uint64_t uptimeMs) = 0;
   virtual void SetLed(bool on) = 0;
   // Log takes one line of what happened, for the serial console or stderr.
@@ -65,10 +68,14 @@ struct Stats {
   uint32_t malformed = 0;    // not JSON, too deep, or not the expected shape
   uint32_t unexpected = 0;   // topics the core did not subscribe to
   uint32_t rejected = 0;     // get/update rejected by the service
+  uint32_t getUnanswered = 0; // connections in a row lost before the get's answer (reported)
 };
 
 class Core {
  public:
+  static constexpr uint32_t kMaxUnansweredGets = 2;
+  static constexpr uint32_t kDeltaOnlyMs = 3600000;  // between full gets while they fail
+
   Core(Port& port, const Settings& settings);
 
   // Begin checks the names; false (with a log line) when the thing or
@@ -76,10 +83,17 @@ class Core {
   bool Begin();
   const Topics& topics() const { return topics_; }
 
-  // OnConnected is called once the subscriptions are in place: it requests
-  // the shadow, whose answer applies desired state and sends a report.
+  // Subscribes is whether the device subscribes to Topics::subscription(i)
+  // on a connect at uptimeMs: all of them, but update/delta while the
+  // shadow is too large for the device (see getOutstanding_).
+  bool Subscribes(size_t i, uint64_t uptimeMs) const;
+  // OnConnected is called once those subscriptions are in place: it
+  // requests the shadow, whose answer applies desired state and sends a
+  // report. After kMaxUnansweredGets connections in a row lost with a get
+  // unanswered, it reports at once instead, and asks for the whole shadow
+  // again once an hour.
   void OnConnected(uint64_t uptimeMs);
-  void OnDisconnected();
+  void OnDisconnected(uint64_t uptimeMs);
   void OnMessage(const char* topic, const char* payload, size_t len, uint64_t uptimeMs);
   // OnDropped counts messages the transport lost (too large for its buffer,
   // or no room to queue them) and asks for the shadow again, as they may
@@ -101,6 +115,7 @@ class Core {
   void ApplyAndReport(const cJSON* desired, uint64_t uptimeMs);
   void Report(const Applied* applied, uint64_t uptimeMs);
   void RequestShadow(uint64_t uptimeMs);
+  bool FullGetAllowed(uint64_t uptimeMs) const;
   void Logf(const char* format, ...) __attribute__((format(printf, 2, 3)));
 
   Port& port_;
@@ -119,6 +134,21 @@ class Core {
   uint32_t getGapMs_ = kMinGetGapMs;
   static constexpr uint32_t kMinGetGapMs = 1000;
   static constexpr uint32_t kMaxGetGapMs = 60000;
+  // A get whose answer never arrives before the connection ends is how a
+  // document too large for the link shows on the board: lwmqtt must drain
+  // an oversized packet within one 5 s command window, which a slow link
+  // cannot do for ~118 KB through the ESP32's 5,760-byte TCP window, so the
+  // connection closes, and re-getting on every connect would loop forever
+  // (no connection lasting the 60 s that resets the backoff). After two
+  // such connections the device stops asking for the whole shadow on
+  // connect and reports instead (get_unanswered says why). It does not
+  // subscribe to update/delta either: AWS answers every report that leaves
+  // desired and reported apart with a delta of every differing desired key,
+  // as large as the document that could not be taken. Once an hour it tries
+  // a full get; the first that is answered takes update/delta back.
+  bool getOutstanding_ = false;
+  bool deltaSubscribed_ = true;
+  uint64_t fullGetAfterMs_ = 0;
   char buf_[kMaxReport + 1];
 };
 

@@ -20,14 +20,17 @@ void AddNumber(cJSON* object, const char* key, double v) {
   cJSON_AddRawToObject(object, key, text);
 }
 
-// Counters of one report beside the state and vitals.
-struct Counts {
-  uint64_t seq;
-  uint64_t uptimeS;
-  uint32_t dropped;
-};
+// AddOptional adds v, or null when it is not known.
+template <typename T>
+void AddOptional(cJSON* object, const char* key, const std::optional<T>& v) {
+  if (v) {
+    cJSON_AddNumberToObject(object, key, static_cast<double>(*v));
+  } else {
+    cJSON_AddNullToObject(object, key);
+  }
+}
 
-cJSON* Reported(const State& s, const Vitals& v, const Identity& id, const Counts& c) {
+cJSON* Reported(const State& s, const Vitals& v, const Identity& id, const Counters& c) {
   cJSON* r = cJSON_CreateObject();
   AddNumber(r, "temp", v.temp);
   cJSON_AddNumberToObject(r, "seq", static_cast<double>(c.seq));
@@ -36,10 +39,14 @@ cJSON* Reported(const State& s, const Vitals& v, const Identity& id, const Count
   cJSON_AddBoolToObject(r, "led", s.led);
   AddNumber(r, "setpoint", s.setpoint);
   cJSON_AddNumberToObject(r, "rssi", v.rssi);
-  cJSON_AddNumberToObject(r, "heap_free", v.heapFree);
+  AddOptional(r, "heap_free", v.heapFree);
+  AddOptional(r, "heap_min_free", v.heapMinFree);
+  AddOptional(r, "heap_largest_block", v.heapLargestBlock);
+  if (v.heapUsed) AddOptional(r, "heap_used", v.heapUsed);
   cJSON_AddStringToObject(r, "fw", id.fw);
   cJSON_AddStringToObject(r, "reset_reason", id.resetReason);
   cJSON_AddNumberToObject(r, "dropped", c.dropped);
+  cJSON_AddNumberToObject(r, "get_unanswered", c.getUnanswered);
   return r;
 }
 
@@ -65,7 +72,7 @@ size_t Print(cJSON* doc, char* buf, size_t cap) {
   return strlen(buf);
 }
 
-size_t Build(const State& s, const Vitals& v, const Identity& id, const Counts& c,
+size_t Build(const State& s, const Vitals& v, const Identity& id, const Counters& c,
              const Applied* applied, bool withIgnored, char* buf, size_t cap) {
   Owned doc(cJSON_CreateObject());
   cJSON* state = cJSON_AddObjectToObject(doc.get(), "state");
@@ -87,10 +94,8 @@ size_t Build(const State& s, const Vitals& v, const Identity& id, const Counts& 
 
 }  // namespace
 
-size_t BuildReport(const State& state, const Vitals& vitals, const Identity& id, uint64_t seq,
-                   uint64_t uptimeS, uint32_t dropped, const Applied* applied, char* buf,
-                   size_t cap) {
-  Counts c{seq, uptimeS, dropped};
+size_t BuildReport(const State& state, const Vitals& vitals, const Identity& id, const Counters& c,
+                   const Applied* applied, char* buf, size_t cap) {
   size_t n = Build(state, vitals, id, c, applied, true, buf, cap);
   if (n == 0 && applied != nullptr && applied->ignoredCount > 0) {
     n = Build(state, vitals, id, c, applied, false, buf, cap);

@@ -10,7 +10,13 @@
 // headers NetworkClient.h, NetworkClientSecure.h, WiFiGeneric.h, WiFiSTA.h,
 // WebServer.h, Preferences.h, WString.h and from 256dpi/arduino-mqtt
 // v2.5.2 MQTTClient.h; softAP's auth/cipher defaults, HardwareSerial::begin
-// and the enum values from memory of the 3.x sources. Members the sketch
+// and the enum values from memory of the 3.x sources. Added for issue 23,
+// read from the sources: ESP-IDF's esp_heap_caps.h (heap_caps_get_*_size,
+// heap_caps_get_largest_free_block, MALLOC_CAP_DEFAULT) and
+// bootloader_random.h, mbedTLS 3.x x509_crt.h/x509.h (valid_from, valid_to,
+// mbedtls_x509_time), arduino-esp32's NetworkClientSecure::getPeerCertificate,
+// Preferences::getType/clear and PreferenceType, attachInterrupt and CHANGE
+// (esp32-hal-gpio.h), WiFiAPClass::softAPgetStationNum. Members the sketch
 // does not reach are left out, and the mbedTLS structs keep only the member
 // used (x509_crt.pk), not the real layout. Nothing here is defined or run:
 // it cannot catch a real API that differs from these lines; only
@@ -113,9 +119,12 @@ extern EspClass ESP;
 #define HIGH 0x1
 #define INPUT_PULLUP 0x05
 #define OUTPUT 0x03
+#define CHANGE 0x03
+#define IRAM_ATTR __attribute__((section(".iram1")))
 extern "C" {
 void pinMode(uint8_t pin, uint8_t mode);
 int digitalRead(uint8_t pin);
+void attachInterrupt(uint8_t pin, void (*)(void), int mode);
 void digitalWrite(uint8_t pin, uint8_t val);
 void delay(uint32_t);
 void configTime(long gmtOffset_sec, int daylightOffset_sec, const char* server1,
@@ -150,6 +159,14 @@ typedef enum {
 esp_reset_reason_t esp_reset_reason(void);
 uint32_t esp_random(void);
 void esp_fill_random(void* buf, size_t len);
+// bootloader_random.h
+void bootloader_random_enable(void);
+void bootloader_random_disable(void);
+// esp_heap_caps.h
+#define MALLOC_CAP_DEFAULT (1 << 12)
+size_t heap_caps_get_free_size(uint32_t caps);
+size_t heap_caps_get_minimum_free_size(uint32_t caps);
+size_t heap_caps_get_largest_free_block(uint32_t caps);
 int64_t esp_timer_get_time(void);
 // esp_sntp.h
 typedef void (*sntp_sync_time_cb_t)(struct timeval* tv);
@@ -162,8 +179,14 @@ typedef struct mbedtls_pk_context {
   const void* pk_info;
   void* pk_ctx;
 } mbedtls_pk_context;
+typedef struct mbedtls_x509_time {
+  int year, mon, day;
+  int hour, min, sec;
+} mbedtls_x509_time;
 typedef struct mbedtls_x509_crt {
   int own_buffer;
+  mbedtls_x509_time valid_from;
+  mbedtls_x509_time valid_to;
   mbedtls_pk_context pk;
   struct mbedtls_x509_crt* next;
 } mbedtls_x509_crt;
@@ -262,6 +285,7 @@ class WiFiAPClass {
               bool ftm_responder = false, wifi_auth_mode_t auth_mode = WIFI_AUTH_WPA2_PSK,
               wifi_cipher_type_t cipher = WIFI_CIPHER_TYPE_CCMP);
   IPAddress softAPIP();
+  uint8_t softAPgetStationNum();
 };
 
 class WiFiClass : public WiFiGenericClass, public WiFiSTAClass, public WiFiAPClass {};
@@ -328,17 +352,21 @@ class NetworkClientSecure : public NetworkClient {
   void setPrivateKey(const char* private_key);
   void setHandshakeTimeout(unsigned long handshake_timeout);
   void setAlpnProtocols(const char** alpn_protos);
+  const mbedtls_x509_crt* getPeerCertificate();
   operator bool();
 };
 
 // ---- Preferences ----
+typedef enum { PT_I8, PT_U8, PT_I16, PT_U16, PT_I32, PT_U32, PT_I64, PT_U64, PT_STR, PT_BLOB, PT_INVALID } PreferenceType;
 class Preferences {
  public:
   Preferences();
   ~Preferences();
   bool begin(const char* name, bool readOnly = false, const char* partition_label = nullptr);
   void end();
+  bool clear();
   bool remove(const char* key);
+  PreferenceType getType(const char* key);
   size_t putUShort(const char* key, uint16_t value);
   size_t putString(const char* key, const char* value);
   size_t putString(const char* key, String value);
