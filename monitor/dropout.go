@@ -270,8 +270,14 @@ func (m *Monitor) noteReport(at time.Time) {
 // metadata: a report made while iotwatch was blind moves it on, and one that
 // ends an open dropout closes it there (inside the blind time, so the
 // dropout's blind part still takes nothing from availability).
+//
+// A queued update/documents (delivered after a stall) is the shadow as that
+// report left it, not as it is now: reports made after it may still be
+// queued behind it, so it does not make the shadow read (fresh), or the
+// silence would be measured from its report and a dropout open between
+// queued reports.
 func (m *Monitor) noteShadowRead(d event.ShadowDoc) {
-	if m.s.blindSince.IsZero() {
+	if _, queued := m.queued(d); m.s.blindSince.IsZero() && (d.Kind == event.DocGet || !queued) {
 		m.s.fresh = true
 	}
 	last, news := m.readLast(d, m.s.deviceLast)

@@ -319,27 +319,33 @@ func (m *Monitor) countReport(d event.ShadowDoc) {
 	m.vitals.report(d)
 }
 
-// madeAt is when the device made a report: when it arrived, unless its
-// metadata say it was made before the current watch began (it queued while
-// iotwatch stood still or was deaf, and is placed where it belongs). Whole
-// seconds are taken at their end, and a report within a second of the
-// watch's start (the skew's measure is no finer) counts at its arrival, so
-// a report is never placed earlier than it can have been.
+// madeAt is when the device made a report: when it arrived, unless it was
+// queued (see queued) and is placed where it belongs.
 func (m *Monitor) madeAt(d event.ShadowDoc) time.Time {
-	if m.s.watchSince.IsZero() {
-		return d.At
+	if made, ok := m.queued(d); ok {
+		return made
+	}
+	return d.At
+}
+
+// queued says whether an update (a report, or the document it made) was
+// made before the current watch began and only delivered now (it queued
+// while iotwatch stood still or was deaf), and when it was made by its
+// metadata. Whole seconds are taken at their end, and a report within a
+// second of the watch's start (the skew's measure is no finer) is not
+// queued, so a report is never placed earlier than it can have been.
+func (m *Monitor) queued(d event.ShadowDoc) (made time.Time, ok bool) {
+	if m.s.watchSince.IsZero() || d.At.Before(m.s.watchSince) {
+		return made, false
 	}
 	meta := m.metaTime(d.ReportedMetadata)
 	if meta.IsZero() {
-		return d.At
+		return made, false
 	}
 	if meta.Nanosecond() == 0 {
 		meta = meta.Add(time.Second)
 	}
-	if meta.Add(time.Second).Before(m.s.watchSince) && !d.At.Before(m.s.watchSince) {
-		return meta
-	}
-	return d.At
+	return meta, meta.Add(time.Second).Before(m.s.watchSince)
 }
 
 // earliest is the earliest a report can have been made: the start of its

@@ -293,6 +293,72 @@ func TestReportsQueuedByAStallArePlaced(t *testing.T) {
 	}
 }
 
+// Reports queued by a stall as AWS delivers them: whole-second metadata,
+// each as update/accepted and update/documents (or documents alone, a
+// fleet's subscription). A queued document is the shadow as its report left
+// it, not a read of now: no dropout opens between the queued reports, each
+// is counted once, and a device that died during the stall is still found
+// by the read after it, from its last queued report.
+func TestQueuedDocumentsAfterAStall(t *testing.T) {
+	doc := func(kind event.DocKind, at time.Time, s int) event.ShadowDoc {
+		ts := map[string]any{"timestamp": float64(sec(float64(s)).Unix())}
+		return event.ShadowDoc{At: at, Kind: kind, Version: int64(s), Reported: map[string]any{"seq": float64(s), "temp": 20.0},
+			ReportedMetadata: map[string]any{"seq": ts, "temp": ts}}
+	}
+	for _, tc := range []struct {
+		name      string
+		documents bool // ReportsInDocuments: no update/accepted
+		diesAt    int  // the device's last report; 0: it never dies
+	}{
+		{"accepted+documents", false, 0},
+		{"documents alone", true, 0},
+		{"accepted+documents, dead in the stall", false, 15},
+		{"documents alone, dead in the stall", true, 15},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := o30
+			o.ReportsInDocuments = tc.documents
+			m := up(o)
+			deliver := func(at time.Time, s int) {
+				if !tc.documents {
+					m.Apply(doc(event.DocAccepted, at, s))
+				}
+				m.Apply(doc(event.DocCurrent, at.Add(time.Millisecond), s))
+			}
+			for s := 1; s <= 10; s++ {
+				m.Tick(sec(float64(s) - 0.5))
+				deliver(sec(float64(s)+0.03), s)
+			}
+			m.Apply(event.Stall{Since: sec(10.25), At: sec(50.3)})
+			last := 50
+			if tc.diesAt > 0 {
+				last = tc.diesAt
+			}
+			for s := 11; s <= last; s++ {
+				deliver(sec(50.3), s)
+			}
+			m.Apply(doc(event.DocGet, sec(50.4), last))
+			if tc.diesAt > 0 {
+				m.Tick(sec(51))
+				st := m.Stats(sec(51))
+				// Whole second 15 is taken at its end.
+				if len(st.Dropouts) != 1 || !st.Dropouts[0].Start.Equal(sec(float64(tc.diesAt+1))) || !st.Dropouts[0].End.IsZero() || st.Reports != tc.diesAt {
+					t.Fatalf("dropouts %+v reports %d; want one open from %d s, %d reports", st.Dropouts, st.Reports, tc.diesAt+1, tc.diesAt)
+				}
+				return
+			}
+			for s := 51; s <= 60; s++ {
+				m.Tick(sec(float64(s) - 0.5))
+				deliver(sec(float64(s)+0.03), s)
+			}
+			st := m.Stats(sec(60.5))
+			if len(st.Dropouts) != 0 || st.Reports != 60 || st.LostReports != 0 || st.Unheard.Stalls != 1 || st.Unheard.Stalled != 40050*time.Millisecond || st.LongestGap > 2*time.Second {
+				t.Fatalf("dropouts %+v reports %d lost %d stalls %d (%s) longest gap %s", st.Dropouts, st.Reports, st.LostReports, st.Unheard.Stalls, st.Unheard.Stalled, st.LongestGap)
+			}
+		})
+	}
+}
+
 // A silence that passed the threshold before iotwatch stood still counts,
 // even when no tick came between (a replay of the log).
 func TestSilenceBeforeAStallCounts(t *testing.T) {
