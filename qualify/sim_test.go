@@ -64,7 +64,11 @@ func qualifySim(t *testing.T, dir string, c Case) Result {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
-	rep, err := Run(ctx, Options{PKIDir: dir, Listen: "127.0.0.1:0", Thing: testThing, Cases: []Case{c}, Timeout: 60 * time.Second,
+	timeout := 60 * time.Second // the most: a case ends when it is decided
+	if c.Plan.Long {
+		timeout = 20 * time.Second // the long case takes all of it
+	}
+	rep, err := Run(ctx, Options{PKIDir: dir, Listen: "127.0.0.1:0", Thing: testThing, Cases: []Case{c}, Timeout: timeout,
 		Ready: func(addr string) {
 			_, port, _ := net.SplitHostPort(addr)
 			p, _ := strconv.Atoi(port)
