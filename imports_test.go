@@ -33,6 +33,7 @@ var allowedImports = map[string]struct {
 	"bench/fleetload":  {false, []string{"pki"}},
 	"localiot":         {false, []string{"shadow", "jobs", "pki", "localiot/"}},
 	"provision":        {false, []string{"pki", "config"}},
+	"qualify":          {false, []string{"localiot", "pki", "shadow"}},
 	"tui":              {false, []string{"config", "event", "monitor", "pipeline", "shadow"}},
 	"cli":              {false, []string{"*"}},
 	"":                 {false, []string{"cli"}}, // main
