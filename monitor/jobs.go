@@ -130,7 +130,10 @@ func (m *Monitor) jobStats(now time.Time) *JobStats {
 }
 
 // silentDuring is the first dropout that overlapped the execution's time
-// in progress by more than the service's timestamps' second.
+// in progress. The service's times are placed on iotwatch's clock as they
+// are (a skew beyond 5 s makes the verdict INCONCLUSIVE anyway): a device
+// cannot start an execution while it is away, so only a dropout after its
+// start can overlap it.
 func (m *Monitor) silentDuring(x event.JobExecution, now time.Time) (Dropout, bool) {
 	if x.StartedAt.IsZero() {
 		return Dropout{}, false
@@ -144,7 +147,7 @@ func (m *Monitor) silentDuring(x event.JobExecution, now time.Time) (Dropout, bo
 		if end.IsZero() {
 			end = now
 		}
-		if d.Start.Before(over) && end.After(x.StartedAt.Add(time.Second)) {
+		if d.Start.Before(over) && end.After(x.StartedAt) {
 			return d, true
 		}
 	}

@@ -92,7 +92,9 @@ func TestRunPolledAndClosing(t *testing.T) {
 	polled <- event.Jobs{At: start, Thing: "t1", Executions: x("IN_PROGRESS")}
 	close(polled)
 	end := p.Run(context.Background(), Loop{Deadline: start.Add(400 * time.Millisecond), Polled: polled,
-		Closing: func() []event.Event { return []event.Event{event.Jobs{At: time.Now(), Thing: "t1", Executions: x("SUCCEEDED")}} }})
+		Closing: func() []event.Event {
+			return []event.Event{event.Jobs{At: time.Now(), Thing: "t1", Executions: x("SUCCEEDED")}}
+		}})
 	if end.Reason != event.EndCompleted {
 		t.Fatalf("ended %+v", end)
 	}
