@@ -45,6 +45,12 @@ func TestSoakDetectsInjectedDropout(t *testing.T) {
 	if svg, err := os.ReadFile(filepath.Join(dir, "soak.svg")); err != nil || !strings.Contains(string(svg), "dropout") {
 		t.Fatalf("svg: %v", err)
 	}
+	// serve without --api-listen: no Jobs control plane answers, which the
+	// soak says once, and its report knows nothing of jobs (null, no
+	// section), which is not zero of them.
+	if n := strings.Count(stderr, "warning: no job executions of"); n != 1 || sum.Jobs != nil || !strings.Contains(string(data), `"jobs": null`) {
+		t.Fatalf("without a Jobs control plane: %d warnings, jobs %+v\n%s", n, sum.Jobs, stderr)
+	}
 	// The report says which thresholds decided and where they come from; a
 	// configuration without [soak] (device.toml) gets iotwatch's defaults.
 	if md, _ := os.ReadFile(reportPath); !strings.Contains(string(md), "Thresholds ([soak] of "+watch+"): max_dropouts 0, min_availability 99.9 %, max_gap 30s, max_blind 5 %.") {
