@@ -27,13 +27,7 @@ func TestSoakOfARollout(t *testing.T) {
 	simLog := startSim(t, "-c", filepath.Join(dir, "device.toml"), "--interval", "1s", "--fleet", "3",
 		"--fault-random", "job-fail", api[0], api[1], api[2], api[3])
 	names := devicesim.FleetNames("sr", 3)
-	deadline := time.Now().Add(30 * time.Second)
-	for !allUp(simLog.String(), names) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the fleet did not come up:\n%s", simLog.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitFleetUp(t, simLog, names, 30*time.Second)
 	m := regexp.MustCompile(`(?m)^(\S+) fleet: fault job-fail`).FindStringSubmatch(simLog.String())
 	if m == nil {
 		t.Fatalf("sim names no device with job-fail:\n%s", simLog.String())
