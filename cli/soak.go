@@ -130,22 +130,7 @@ func soakUntil(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, ev
 			fmt.Fprintf(progress, "\r%s left  %s   ", time.Until(deadline).Round(time.Second), progressLine(p, now))
 		}
 	}
-	polled := make(chan event.Event, 64)
-	pollCtx, stopPolling := context.WithCancel(ctx)
-	pollDone := make(chan struct{})
-	go func() { defer close(pollDone); jobs.run(pollCtx, polled) }()
-	l.Polled = polled
-	l.Closing = func() []event.Event {
-		stopPolling()
-		<-pollDone
-		var out []event.Event
-		for len(polled) > 0 { // what the poller found and the loop has not applied yet
-			out = append(out, <-polled)
-		}
-		last, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		return append(out, jobs.poll(last)...)
-	}
+	l.Polled, l.Closing = jobs.start(ctx)
 	end := p.Run(ctx, l)
 	if progress != nil {
 		fmt.Fprintln(progress) // the report's lines start below the progress line

@@ -22,15 +22,41 @@ var jobsEvery = 10 * time.Second
 // too). A source that does not answer gets one line on stderr and sends
 // nothing: the report then has no jobs figures, never a zero.
 type jobsPoller struct {
-	src    tui.JobsSource
-	things func() []string
-	stderr io.Writer
-	last   map[string][]event.JobExecution
-	warned bool
+	src      tui.JobsSource
+	things   func() []string
+	stderr   io.Writer
+	last     map[string][]event.JobExecution
+	warned   bool
+	answered bool // some answer came: a closing poll is worth waiting for
 }
 
 func newJobsPoller(src tui.JobsSource, things func() []string, stderr io.Writer) *jobsPoller {
 	return &jobsPoller{src: src, things: things, stderr: stderr, last: map[string][]event.JobExecution{}}
+}
+
+// start polls until the run's end on a goroutine of its own; closing
+// stops it and returns what it found that the loop did not take, and a
+// last answer (the states the verdict judges), unless no control plane
+// ever answered (waiting for one would only hold up the end).
+func (j *jobsPoller) start(ctx context.Context) (polled <-chan event.Event, closing func() []event.Event) {
+	out := make(chan event.Event, 64)
+	pollCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); j.run(pollCtx, out) }()
+	return out, func() []event.Event {
+		stop()
+		<-done
+		var left []event.Event
+		for len(out) > 0 {
+			left = append(left, <-out)
+		}
+		if !j.answered {
+			return left
+		}
+		last, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return append(left, j.poll(last)...)
+	}
 }
 
 // run polls every jobsEvery until ctx ends, sending on out.
@@ -68,6 +94,7 @@ func (j *jobsPoller) poll(ctx context.Context) []event.Event {
 			}
 			continue
 		}
+		j.answered = true
 		if prev, ok := j.last[thing]; ok && slices.EqualFunc(prev, xs, sameExecution) {
 			continue
 		}
