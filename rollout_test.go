@@ -77,13 +77,7 @@ func TestRolloutToASimFleet(t *testing.T) {
 	simLog := startSim(t, "-c", filepath.Join(dir, "device.toml"), "--interval", "2s", "--fleet", "10",
 		"--fault-random", "job-fail", "--fault-random", "reboot-during-update", api[0], api[1], api[2], api[3])
 	names := devicesim.FleetNames("fl", 10)
-	deadline := time.Now().Add(60 * time.Second)
-	for !allUp(simLog.String(), names) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the fleet did not come up:\n%s", simLog.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitFleetUp(t, simLog, names, 60*time.Second)
 	image := filepath.Join(t.TempDir(), "fw-2.0.0.bin")
 	os.WriteFile(image, bytes.Repeat([]byte("iotwatch-sim 2.0.0 "), 50000), 0o644)
 	doc := filepath.Join(t.TempDir(), "ota.json")
@@ -105,6 +99,18 @@ func TestRolloutToASimFleet(t *testing.T) {
 	}
 	if n := len(regexp.MustCompile(`running iotwatch-sim/2\.0\.0 after the update: SUCCEEDED`).FindAllString(log, -1)); n != 9 {
 		t.Errorf("%d devices confirmed the new image after rebooting; want 9:\n%s", n, log)
+	}
+}
+
+// waitFleetUp waits until every device of names logged its link up.
+func waitFleetUp(t *testing.T, simLog *testkit.LockedBuffer, names []string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !allUp(simLog.String(), names) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the fleet did not come up:\n%s", simLog.String())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -27,7 +27,13 @@ type jobsSource struct {
 // AWS's), or, when none can be set up, one that answers every question
 // with why: the pane says so instead of showing an empty list.
 func watchJobs(ctx context.Context, cfg *config.Config) tui.JobsSource {
-	client, where, err := fleetControlPlane(ctx, cfg, "", "")
+	return jobsAt(ctx, cfg, "")
+}
+
+// jobsAt is watchJobs with the control plane's URL given (soak's
+// --endpoint-url; "": the configuration's choice).
+func jobsAt(ctx context.Context, cfg *config.Config, endpointURL string) tui.JobsSource {
+	client, where, err := fleetControlPlane(ctx, cfg, endpointURL, "")
 	if err != nil {
 		return noJobs{fmt.Errorf("no AWS IoT control plane to ask: %w", err)}
 	}

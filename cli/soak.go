@@ -56,6 +56,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	p := pipeline.New(pipeline.Options{Monitor: monitorOptions(cfg), Log: log.log(), LogFailed: log.failed})
 	var events <-chan event.Event
 	var read func()
+	soaked := func() []string { return []string{cfg.Thing.Name} }
 	if fleet {
 		fo := fleetOptions(ctx, cfg, opts, *endpointURL, stderr)
 		fo.Conn.Log = stderr
@@ -66,7 +67,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer conn.Close()
 		p.Open(session, fo.Things...) // after Dial: a run in the log is one that ran (its events wait)
-		events, read = conn.Events(), func() { readEach(conn) }
+		events, read, soaked = conn.Events(), func() { readEach(conn) }, conn.Things
 	} else {
 		conn, err := awsconn.Dial(opts)
 		if err != nil {
@@ -76,7 +77,8 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		p.Open(session)
 		events, read = conn.Events(), func() { go getShadow(conn.Get) }
 	}
-	end := soakUntil(ctx, cfg, p, events, read, session.At.Add(*duration), log, stderr)
+	jobs := newJobsPoller(jobsAt(ctx, cfg, *endpointURL), soaked, stderr)
+	end := soakUntil(ctx, cfg, p, events, read, jobs, session.At.Add(*duration), log, stderr)
 	run := report.Run{Field: cfg.Plot.Field, Unit: cfg.Plot.Unit, Start: session.At, End: end.At,
 		Thresholds: thresholds(cfg), ThresholdsFrom: thresholdsFrom(cfg), LogFailure: log.failure(),
 		Ending: report.Ending{Reason: end.Reason, Signal: end.Signal, Error: end.Error, At: end.At, Planned: *duration}}
@@ -106,8 +108,8 @@ func getShadow(get func(context.Context) error) {
 // configuration's alerts observed after each tick, the progress line on a
 // terminal and the shadow read at least every max_gap/2 (deaf: a version
 // moving without iotwatch hearing the updates).
-func soakUntil(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, events <-chan event.Event, read func(), deadline time.Time,
-	log *soakLog, stderr io.Writer) event.End {
+func soakUntil(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, events <-chan event.Event, read func(), jobs *jobsPoller,
+	deadline time.Time, log *soakLog, stderr io.Writer) event.End {
 	alerts, stopAlerts := startAlerts(cfg, stderr)
 	defer stopAlerts()
 	progress := progressOut(stderr)
@@ -128,6 +130,7 @@ func soakUntil(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, ev
 			fmt.Fprintf(progress, "\r%s left  %s   ", time.Until(deadline).Round(time.Second), progressLine(p, now))
 		}
 	}
+	l.Polled, l.Closing = jobs.start(ctx)
 	end := p.Run(ctx, l)
 	if progress != nil {
 		fmt.Fprintln(progress) // the report's lines start below the progress line

@@ -33,7 +33,9 @@ func TestSoakDetectsInjectedDropout(t *testing.T) {
 	time.AfterFunc(4*time.Second, func() { sim.Drop(4 * time.Second) })
 
 	logPath, reportPath := filepath.Join(dir, "soak.jsonl"), filepath.Join(dir, "soak.md")
-	code, stdout, stderr := run(t, "soak", "-c", filepath.Join(dir, "watch.toml"), "--duration", "13s", "--log", logPath, "--report", reportPath)
+	// The control plane it is given does not answer (no Jobs: see below).
+	code, stdout, stderr := run(t, "soak", "-c", filepath.Join(dir, "watch.toml"), "--duration", "13s", "--log", logPath, "--report", reportPath,
+		"--endpoint-url", "https://"+testkit.FreeAddr(t))
 	if code != 1 || !strings.Contains(stdout, "soak FAILED: 1 dropouts > max_dropouts 0") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -44,6 +46,11 @@ func TestSoakDetectsInjectedDropout(t *testing.T) {
 	}
 	if svg, err := os.ReadFile(filepath.Join(dir, "soak.svg")); err != nil || !strings.Contains(string(svg), "dropout") {
 		t.Fatalf("svg: %v", err)
+	}
+	// No Jobs control plane answers, which the soak says once, and its report knows nothing of jobs (null, no
+	// section), which is not zero of them.
+	if n := strings.Count(stderr, "warning: no job executions of"); n != 1 || sum.Jobs != nil || !strings.Contains(string(data), `"jobs": null`) {
+		t.Fatalf("without a Jobs control plane: %d warnings, jobs %+v\n%s", n, sum.Jobs, stderr)
 	}
 	// The report says which thresholds decided and where they come from; a
 	// configuration without [soak] (device.toml) gets iotwatch's defaults.

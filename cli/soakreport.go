@@ -41,14 +41,15 @@ func thresholdsFrom(cfg *config.Config) string {
 func thresholds(cfg *config.Config) report.Thresholds {
 	return report.Thresholds{MaxDropouts: cfg.Soak.MaxDropouts, MinAvailability: cfg.Soak.MinAvailability,
 		MaxGap: cfg.Soak.MaxGap.Duration, MaxBlind: cfg.Soak.MaxBlind,
-		Vitals: report.VitalsThresholds{MaxHeapLossPerReconnect: cfg.Soak.MaxHeapLossPerReconnect, MaxHeapLossPerHour: cfg.Soak.MaxHeapLossPerHour}}
+		Vitals:               report.VitalsThresholds{MaxHeapLossPerReconnect: cfg.Soak.MaxHeapLossPerReconnect, MaxHeapLossPerHour: cfg.Soak.MaxHeapLossPerHour},
+		RequireJobsSucceeded: cfg.Soak.RequireJobsSucceeded}
 }
 
 // settingsOf are the [soak] settings a run records on its session lines.
 func settingsOf(cfg *config.Config) *eventlog.Settings {
 	s := cfg.Soak
 	return &eventlog.Settings{Interval: eventlog.Seconds(s.Interval.Duration), DropoutAfter: s.DropoutAfter, MaxDropouts: s.MaxDropouts,
-		MinAvailability: s.MinAvailability, MaxGap: eventlog.Seconds(s.MaxGap.Duration), MaxBlind: s.MaxBlind}
+		MinAvailability: s.MinAvailability, MaxGap: eventlog.Seconds(s.MaxGap.Duration), MaxBlind: s.MaxBlind, RequireJobsSucceeded: s.RequireJobsSucceeded}
 }
 
 // withSettings is cfg with a run's recorded [soak] settings.
@@ -56,6 +57,7 @@ func withSettings(cfg *config.Config, s *eventlog.Settings) *config.Config {
 	c := *cfg
 	c.Soak.Interval.Duration, c.Soak.DropoutAfter, c.Soak.MaxDropouts = time.Duration(s.Interval), s.DropoutAfter, s.MaxDropouts
 	c.Soak.MinAvailability, c.Soak.MaxGap.Duration, c.Soak.MaxBlind = s.MinAvailability, time.Duration(s.MaxGap), s.MaxBlind
+	c.Soak.RequireJobsSucceeded = s.RequireJobsSucceeded
 	return &c
 }
 

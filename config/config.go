@@ -94,6 +94,9 @@ type Soak struct {
 	// reconnect, and per hour.
 	MaxHeapLossPerReconnect float64 `toml:"max_heap_loss_per_reconnect"`
 	MaxHeapLossPerHour      float64 `toml:"max_heap_loss_per_hour"`
+	// RequireJobsSucceeded: FAIL a run with a job execution (AWS IoT Jobs)
+	// not SUCCEEDED by its end.
+	RequireJobsSucceeded bool `toml:"require_jobs_succeeded"`
 }
 
 // Control binds a key to a desired-state change.

@@ -67,6 +67,8 @@ func TestErrors(t *testing.T) {
 		{"dropout_after", "[soak]\ndropout_after = 0.5\n", "", "dropout_after 0.5 must be at least 1"},
 		{"negative heap loss", "[soak]\nmax_heap_loss_per_reconnect = -1\n", "", "[soak] max_heap_loss_per_reconnect -1 cannot be negative"},
 		{"negative hourly heap loss", "[soak]\nmax_heap_loss_per_hour = -5\n", "", "[soak] max_heap_loss_per_hour -5 cannot be negative"},
+		{"require_jobs_succeeded not a boolean", "[soak]\nrequire_jobs_succeeded = \"yes\"\n", "", "require_jobs_succeeded"},
+		{"require_jobs_succeeded misspelt", "[soak]\nrequire_job_succeeded = true\n", "", "did you mean soak.require_jobs_succeeded?"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

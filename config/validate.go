@@ -12,7 +12,7 @@ var knownKeys = []string{"aws.endpoint", "aws.port", "aws.client_id", "aws.cert"
 	"aws.auth", "aws.profile", "aws.region", "aws.control_url",
 	"thing.name", "thing.shadow", "thing.device_client_id", "thing.names", "thing.match", "plot.field", "plot.unit", "plot.window",
 	"soak.interval", "soak.dropout_after", "soak.max_dropouts", "soak.min_availability", "soak.max_gap", "soak.max_blind",
-	"soak.max_heap_loss_per_reconnect", "soak.max_heap_loss_per_hour",
+	"soak.max_heap_loss_per_reconnect", "soak.max_heap_loss_per_hour", "soak.require_jobs_succeeded",
 	"control.key", "control.field", "control.action", "control.step", "control.values", "control.value", "control.label",
 	"alert.on", "alert.bell", "alert.notify", "alert.command", "alert.url", "alert.every"}
 

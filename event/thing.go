@@ -22,6 +22,8 @@ func ThingOf(ev Event) string {
 		return e.Thing
 	case Session:
 		return e.Thing
+	case Jobs:
+		return e.Thing
 	case Malformed:
 		return TopicThing(e.Topic)
 	}
@@ -46,6 +48,9 @@ func WithThing(ev Event, thing string) Event {
 		e.Thing = thing
 		return e
 	case DesiredSent:
+		e.Thing = thing
+		return e
+	case Jobs:
 		e.Thing = thing
 		return e
 	}

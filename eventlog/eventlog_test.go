@@ -31,6 +31,10 @@ func sample() []event.Event {
 		event.Malformed{At: t0, Topic: "$aws/things/x/shadow/update/accepted", Err: "bad", Payload: []byte("{not json")},
 		event.Overflow{At: t0, Count: 12},
 		event.Unregistered{At: t0, Thing: "esp32", Suggestion: "esp32-s3"},
+		event.Jobs{At: t0, Thing: "esp32", Executions: []event.JobExecution{}},
+		event.Jobs{At: t0.Add(2 * time.Second), Thing: "esp32", Executions: []event.JobExecution{
+			{JobID: "ota-2", Status: "FAILED", StatusDetails: map[string]string{"reason": "sha256 mismatch"}, QueuedAt: t0.Add(-time.Minute), StartedAt: t0, LastUpdatedAt: t0.Add(time.Second)},
+			{JobID: "ota-3", Status: "QUEUED", QueuedAt: t0}}},
 		event.Alive{At: t0.Add(5 * time.Second)},
 		event.ShadowDoc{At: t0.Add(6 * time.Second), Kind: event.DocGet, Version: 4, Reported: map[string]any{"big": json.Number("1e400"), "t": 1.0},
 			ReportedMetadata: map[string]any{"big": map[string]any{"timestamp": 1764064806.0}}},
@@ -41,7 +45,7 @@ func sample() []event.Event {
 }
 
 var header = Header{ID: "r1", Planned: time.Hour, Settings: &Settings{Interval: Seconds(5 * time.Second), DropoutAfter: 2.5,
-	MinAvailability: 99.9, MaxGap: Seconds(10 * time.Second), MaxBlind: 5}}
+	MinAvailability: 99.9, MaxGap: Seconds(10 * time.Second), MaxBlind: 5, RequireJobsSucceeded: true}}
 
 func TestRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "soak.jsonl")
@@ -66,7 +70,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	data, _ := os.ReadFile(path)
 	lines := strings.Split(string(data), "\n")
-	want := []string{`{"schema":1,"time":"2026-11-25T10:00:00Z","type":"session","run":"r1","program":"iotwatch test","thing":"esp32","config_digest":"ab12","planned_s":3600,"settings":{"interval_s":5,"dropout_after":2.5,"max_dropouts":0,"min_availability":99.9,"max_gap_s":10,"max_blind":5}}`,
+	want := []string{`{"schema":1,"time":"2026-11-25T10:00:00Z","type":"session","run":"r1","program":"iotwatch test","thing":"esp32","config_digest":"ab12","planned_s":3600,"settings":{"interval_s":5,"dropout_after":2.5,"max_dropouts":0,"min_availability":99.9,"max_gap_s":10,"max_blind":5,"require_jobs_succeeded":true}}`,
 		`{"time":"2026-11-25T10:00:00Z","type":"link","run":"r1","state":"up"}`,
 		`{"time":"2026-11-25T10:00:01Z","type":"shadow","run":"r1","kind":"accepted","version":3,"shadow_time":"2025-11-25T10:00:00Z","client_token":"t","reported":{"fw":"1.0","led":true,"seq":4,"temp":21.5}}`}
 	for i, w := range want {

@@ -28,6 +28,8 @@ type Settings struct {
 	MinAvailability float64 `json:"min_availability"`
 	MaxGap          Seconds `json:"max_gap_s"`
 	MaxBlind        float64 `json:"max_blind"`
+	// RequireJobsSucceeded: absent in logs from before it (false).
+	RequireJobsSucceeded bool `json:"require_jobs_succeeded,omitzero"`
 }
 
 // Seconds is a duration written as seconds (a JSON number).

@@ -67,6 +67,20 @@ type line struct {
 	Count   int            `json:"count,omitzero"`
 
 	Suggestion string `json:"suggestion,omitzero"`
+
+	// Executions are a jobs line's (a thing's job executions); present,
+	// maybe empty, on every jobs line.
+	Executions *[]jobLine `json:"executions,omitzero"`
+}
+
+// jobLine is one job execution of a jobs line.
+type jobLine struct {
+	JobID         string            `json:"job_id"`
+	Status        string            `json:"status"`
+	StatusDetails map[string]string `json:"status_details,omitzero"`
+	QueuedAt      string            `json:"queued_at,omitzero"`
+	StartedAt     string            `json:"started_at,omitzero"`
+	LastUpdatedAt string            `json:"last_updated_at,omitzero"`
 }
 
 var docKinds = map[string]event.DocKind{"get": event.DocGet, "documents": event.DocCurrent, "accepted": event.DocAccepted, "delta": event.DocDelta}
@@ -107,6 +121,14 @@ func toLine(ev event.Event) line {
 		l.Type, l.Count = "overflow", e.Count
 	case event.Unregistered:
 		l.Type, l.Thing, l.Suggestion = "unregistered", e.Thing, e.Suggestion
+	case event.Jobs:
+		l.Type, l.Thing = "jobs", e.Thing
+		xs := make([]jobLine, 0, len(e.Executions))
+		for _, x := range e.Executions {
+			xs = append(xs, jobLine{JobID: x.JobID, Status: x.Status, StatusDetails: x.StatusDetails,
+				QueuedAt: stampOrEmpty(x.QueuedAt), StartedAt: stampOrEmpty(x.StartedAt), LastUpdatedAt: stampOrEmpty(x.LastUpdatedAt)})
+		}
+		l.Executions = &xs
 	case event.Stall:
 		l.Type, l.Since = "stall", stamp(e.Since)
 	case event.End:
@@ -173,6 +195,8 @@ func (l line) event() (event.Event, error) {
 		return event.Overflow{At: at, Count: l.Count}, nil
 	case "unregistered":
 		return event.Unregistered{At: at, Thing: l.Thing, Suggestion: l.Suggestion}, nil
+	case "jobs":
+		return l.jobs(at)
 	case "stall":
 		since, err := parseTime("since", l.Since)
 		if err != nil {
@@ -186,6 +210,42 @@ func (l line) event() (event.Event, error) {
 		return event.End{At: at, Reason: l.Reason, Signal: l.Signal, Error: l.Error}, nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", l.Type)
+}
+
+// jobs reads a jobs line back.
+func (l line) jobs(at time.Time) (event.Event, error) {
+	if l.Thing == "" || l.Executions == nil {
+		return nil, fmt.Errorf("a jobs line needs a thing and executions (a list, maybe empty)")
+	}
+	j := event.Jobs{At: at, Thing: l.Thing, Executions: []event.JobExecution{}}
+	for i, x := range *l.Executions {
+		e := event.JobExecution{JobID: x.JobID, Status: x.Status, StatusDetails: x.StatusDetails}
+		for _, f := range []struct {
+			name, text string
+			to         *time.Time
+		}{{"queued_at", x.QueuedAt, &e.QueuedAt}, {"started_at", x.StartedAt, &e.StartedAt}, {"last_updated_at", x.LastUpdatedAt, &e.LastUpdatedAt}} {
+			if f.text == "" {
+				continue
+			}
+			t, err := parseTime(fmt.Sprintf("executions[%d].%s", i, f.name), f.text)
+			if err != nil {
+				return nil, err
+			}
+			*f.to = t
+		}
+		if e.JobID == "" || e.Status == "" {
+			return nil, fmt.Errorf("executions[%d] needs a job_id and a status", i)
+		}
+		j.Executions = append(j.Executions, e)
+	}
+	return j, nil
+}
+
+func stampOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return stamp(t)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -506,6 +506,7 @@ type Stats struct {
 	AnnouncedInterval             time.Duration // the device's interval_s when longer than max_gap (ignored), else 0
 	Skew                          Skew
 	Vitals                        VitalsStats
+	Jobs                          *JobStats // nil: no control plane answered (jobs.go)
 }
 
 // Unheard is blind time while iotwatch's link was up, by cause.
@@ -596,7 +597,7 @@ func (m *Monitor) Stats(now time.Time) Stats {
 		Malformed: m.Counts.Malformed, Dropped: m.Counts.Dropped, Rejections: m.Counts.Rejections, Foreign: m.Counts.Foreign,
 		RoundTripP50: m.RoundTripPercentile(50), RoundTripP95: m.RoundTripPercentile(95), RoundTrips: len(m.RoundTrip),
 		Runs: m.s.runs, EverConnected: m.s.everUp, NotPlottable: m.NotPlottable(),
-		Threshold: m.Threshold(), AnnouncedInterval: m.AnnouncedInterval(), Skew: m.Skew(), Vitals: m.vitals.stats()}
+		Threshold: m.Threshold(), AnnouncedInterval: m.AnnouncedInterval(), Skew: m.Skew(), Vitals: m.vitals.stats(), Jobs: m.jobStats(now)}
 	if !m.s.first.IsZero() {
 		s.Span = now.Sub(m.s.first)
 	}

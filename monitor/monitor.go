@@ -68,6 +68,7 @@ type Monitor struct {
 	huge         map[string]bool // fields that held a number beyond float64
 	docMeta      time.Time       // the newest reported metadata of the last full document
 	vitals       vitals          // the heap trend (vitals.go)
+	jobs         jobs            // AWS IoT Jobs executions (jobs.go)
 }
 
 // Counts are the running totals shown in the header.
@@ -182,6 +183,8 @@ func (m *Monitor) Apply(ev event.Event) {
 		m.log(e.At, Warn, "iotwatch stood still for %s (its clock jumped): blind meanwhile", e.At.Sub(e.Since).Round(time.Millisecond))
 		m.Tick(e.Since) // the last instant watched
 		m.blindAfter(e.Since, e.At, stalled)
+	case event.Jobs:
+		m.applyJobs(e)
 	case event.Unregistered:
 		m.Unregistered = e.Text()
 		m.log(e.At, Bad, "%s", e.Text())

@@ -37,6 +37,14 @@ type Loop struct {
 	Sync func()
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Polled are events of sources polled beside the connection (the job
+	// executions of AWS IoT Jobs' control plane), applied as they come;
+	// nil: none. Unlike Events, it never ends the run.
+	Polled <-chan event.Event
+	// Closing gathers what the run should know at its end (a last poll of
+	// the jobs, so that the report judges their final states), applied
+	// before the closing line; nil: nothing.
+	Closing func() []event.Event
 }
 
 // Run runs the loop and returns how the run ended: completed at its
@@ -76,6 +84,10 @@ func (p *Pipeline) Run(ctx context.Context, l Loop) event.End {
 			l.Read()
 		case e, ok := <-l.Events:
 			ev, closed = e, !ok
+		case e, ok := <-l.Polled:
+			if ev = e; !ok {
+				l.Polled = nil // its source stopped; the run goes on
+			}
 		case <-tick.C:
 		}
 		now := l.Now()
@@ -102,6 +114,14 @@ func (p *Pipeline) Run(ctx context.Context, l Loop) event.End {
 		if l.Progress != nil && now.Sub(lastPrint) >= time.Second {
 			lastPrint = now
 			l.Progress(now)
+		}
+	}
+	if l.Closing != nil {
+		for _, ev := range l.Closing() {
+			p.Apply(ev)
+		}
+		if now := l.Now(); now.After(end.At) {
+			end.At = now // the closing line follows what the last poll found
 		}
 	}
 	p.Apply(end)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"sync"
@@ -68,5 +69,49 @@ func TestRunEnds(t *testing.T) {
 	time.AfterFunc(100*time.Millisecond, func() { syscall.Kill(os.Getpid(), syscall.SIGHUP) })
 	if end := p.Run(ctx, Loop{Deadline: time.Now().Add(time.Minute)}); end.Reason != event.EndSignal || end.Signal != "SIGHUP" {
 		t.Fatalf("stopped by SIGHUP: %+v", end)
+	}
+}
+
+// memLog keeps the lines a pipeline tees.
+type memLog struct{ lines []event.Event }
+
+func (l *memLog) Write(ev event.Event) error { l.lines = append(l.lines, ev); return nil }
+
+// TestRunPolledAndClosing: a polled source's events reach their thing's
+// monitor and the log as they come, a closed polled source does not end
+// the run, and what the last poll finds is logged before the closing line.
+func TestRunPolledAndClosing(t *testing.T) {
+	log := &memLog{}
+	p := New(Options{Monitor: opts, Log: log})
+	start := time.Now()
+	p.Open(event.Session{At: start, Thing: "t1"})
+	polled := make(chan event.Event, 1)
+	x := func(status string) []event.JobExecution {
+		return []event.JobExecution{{JobID: "ota", Status: status, QueuedAt: start, StartedAt: start, LastUpdatedAt: start}}
+	}
+	polled <- event.Jobs{At: start, Thing: "t1", Executions: x("IN_PROGRESS")}
+	close(polled)
+	end := p.Run(context.Background(), Loop{Deadline: start.Add(400 * time.Millisecond), Polled: polled,
+		Closing: func() []event.Event {
+			return []event.Event{event.Jobs{At: time.Now(), Thing: "t1", Executions: x("SUCCEEDED")}}
+		}})
+	if end.Reason != event.EndCompleted {
+		t.Fatalf("ended %+v", end)
+	}
+	jobs := p.Monitor("t1").Stats(end.At).Jobs
+	if jobs == nil || jobs.ByStatus["SUCCEEDED"] != 1 || jobs.Executions != 1 {
+		t.Fatalf("jobs %+v", jobs)
+	}
+	var types []string
+	for _, l := range log.lines {
+		switch e := l.(type) {
+		case event.Jobs:
+			types = append(types, "jobs "+e.Executions[0].Status)
+		case event.End:
+			types = append(types, "end")
+		}
+	}
+	if want := "[jobs IN_PROGRESS jobs SUCCEEDED end]"; fmt.Sprint(types) != want {
+		t.Errorf("log %v, want %s", types, want)
 	}
 }

@@ -98,8 +98,7 @@ func FleetMarkdown(start, end time.Time, th Thresholds, from string, things []Th
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Fleet soak report: %d things\n\n%s → %s (%s)\n\n**%s**: %s.\n\n", len(things), start.UTC().Format(time.RFC3339),
 		end.UTC().Format(time.RFC3339), end.Sub(start).Round(time.Second), v.Outcome, v.Rule)
-	fmt.Fprintf(&b, "Thresholds for each thing (%s): max_dropouts %d, min_availability %g %%, max_gap %s, max_blind %g %%.\n\n",
-		from, th.MaxDropouts, th.MinAvailability, th.MaxGap, th.MaxBlind)
+	fmt.Fprintf(&b, "Thresholds for each thing (%s): %s.\n\n", from, thresholdsText(th))
 	b.WriteString("| thing | verdict | reports | dropouts | availability | longest gap | reboots | lost reports |\n|---|---|---|---|---|---|---|---|\n")
 	for _, t := range things {
 		st := t.Stats
@@ -112,6 +111,7 @@ func FleetMarkdown(start, end time.Time, th Thresholds, from string, things []Th
 			t.Run.End.UTC().Format(time.RFC3339), t.Verdict.Outcome, t.Verdict.Rule)
 		writeNotes(&b, t.Run, t.Stats)
 		writeFigures(&b, t.Run, t.Stats, t.SVGName, "###")
+		writeJobs(&b, t.Stats.Jobs, "###")
 	}
 	writeRules(&b)
 	return []byte(b.String())

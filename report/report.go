@@ -24,6 +24,9 @@ type Thresholds struct {
 
 	// The device's heap trend (vitals.go).
 	Vitals VitalsThresholds
+	// RequireJobsSucceeded: every job execution seen must be SUCCEEDED by
+	// the end (jobs.go).
+	RequireJobsSucceeded bool
 }
 
 // Outcome is a soak's verdict.
@@ -52,8 +55,9 @@ type Verdict struct {
 // prints them.
 var Rules = []string{
 	"INCONCLUSIVE if iotwatch never connected: the device was not watched at all.",
-	"FAIL if, in the time iotwatch watched, the device broke a threshold: more dropouts than max_dropouts, availability under min_availability, a gap longer than max_gap, or a heap trend losing more than max_heap_loss_per_reconnect or max_heap_loss_per_hour. Every silence counts: the one before the first report and the one still open at the end too. A dropout opens when a silence passes the threshold (dropout_after × the expected interval, never more than max_gap; max_gap, else 60 s, when no interval is known) or at the device's lifecycle \"disconnected\". A dropout counts even when it began while iotwatch was blind (the shadow says when the device last reported); only its blind part is left out of availability. Reports written while the device's client id was disconnected are another client's and count for nothing.",
+	"FAIL if, in the time iotwatch watched, the device broke a threshold: more dropouts than max_dropouts, availability under min_availability, a gap longer than max_gap, or a heap trend losing more than max_heap_loss_per_reconnect or max_heap_loss_per_hour, or, with require_jobs_succeeded, a job execution seen that was not SUCCEEDED by the end (FAILED, REJECTED, TIMED_OUT, CANCELED, REMOVED, and one still QUEUED or IN_PROGRESS when the run ended too). Every silence counts: the one before the first report and the one still open at the end too. A dropout opens when a silence passes the threshold (dropout_after × the expected interval, never more than max_gap; max_gap, else 60 s, when no interval is known) or at the device's lifecycle \"disconnected\". A dropout counts even when it began while iotwatch was blind (the shadow says when the device last reported); only its blind part is left out of availability. Reports written while the device's client id was disconnected are another client's and count for nothing.",
 	"INCONCLUSIVE if iotwatch was blind (its own link down, itself stood still, deaf to the shadow's updates, or dropping events) or not running (between runs appended to one log) for more than max_blind percent of the run: a dropout could have gone unseen.",
+	"INCONCLUSIVE if require_jobs_succeeded is set and no AWS IoT Jobs control plane answered for the thing: its executions are unknown.",
 	"INCONCLUSIVE if iotwatch's clock and the service's differ by more than 5 s: the shadow's times cannot be placed on iotwatch's well enough.",
 	"INCONCLUSIVE if the run ended before its planned duration (stopped by a signal, ended by an error, or its log ends without the run's closing line): the time after is unknown.",
 	"FAIL if the device never reported while iotwatch was connected.",
@@ -132,12 +136,16 @@ func JudgeRun(st monitor.Stats, run Run) Verdict {
 		reasons = append(reasons, fmt.Sprintf("longest gap %s > max_gap %s", st.LongestGap.Round(time.Millisecond), th.MaxGap))
 	}
 	reasons = append(reasons, vitalsReasons(st.Vitals, th.Vitals)...)
+	reasons = append(reasons, jobsReasons(st.Jobs, th.RequireJobsSucceeded)...)
 	if len(reasons) > 0 {
 		return verdict(Fail, "the device broke a threshold while iotwatch watched it: "+strings.Join(reasons, "; "), reasons)
 	}
 	if unseen := UnseenPercent(st); unseen > th.MaxBlind {
 		return verdict(Inconclusive, fmt.Sprintf("iotwatch could not see the device for %.1f%% of the run (blind %s, not running %s), more than max_blind %g%%: a dropout could have gone unseen",
 			unseen, dur(st.Blind), dur(st.Unwatched), th.MaxBlind), nil)
+	}
+	if th.RequireJobsSucceeded && st.Jobs == nil {
+		return verdict(Inconclusive, "require_jobs_succeeded is set, but no AWS IoT Jobs control plane answered for the thing: its job executions are unknown", nil)
 	}
 	if st.Skew.Known && st.Skew.Offset.Abs() > MaxSkew {
 		return verdict(Inconclusive, fmt.Sprintf("iotwatch's clock is %s the service's, more than %s: the shadow's times cannot be placed on iotwatch's clock well enough to judge",
@@ -149,8 +157,12 @@ func JudgeRun(st monitor.Stats, run Run) Verdict {
 	if st.Reports == 0 {
 		return verdict(Fail, "the device never reported while iotwatch was connected", []string{"the device never reported"})
 	}
-	return verdict(Pass, fmt.Sprintf("the device reported throughout with no threshold broken, and iotwatch watched %.1f%% of the run (max_blind %g%%)",
-		100-UnseenPercent(st), th.MaxBlind), nil)
+	jobs := ""
+	if th.RequireJobsSucceeded {
+		jobs = fmt.Sprintf("; all %d job executions seen SUCCEEDED", st.Jobs.Executions)
+	}
+	return verdict(Pass, fmt.Sprintf("the device reported throughout with no threshold broken, and iotwatch watched %.1f%% of the run (max_blind %g%%)%s",
+		100-UnseenPercent(st), th.MaxBlind, jobs), nil)
 }
 
 func verdict(o Outcome, rule string, reasons []string) Verdict {
@@ -194,6 +206,7 @@ func DiffThresholds(used, run Thresholds) []string {
 	add("min_availability", used.MinAvailability, run.MinAvailability)
 	add("max_gap", used.MaxGap, run.MaxGap)
 	add("max_blind", used.MaxBlind, run.MaxBlind)
+	add("require_jobs_succeeded", used.RequireJobsSucceeded, run.RequireJobsSucceeded)
 	return out
 }
 
@@ -242,6 +255,7 @@ type Summary struct {
 	Ended              EndedJSON     `json:"ended"`
 	LogFailure         *FailureJSON  `json:"log_failure"`
 	Vitals             VitalsSummary `json:"vitals"` // the heap trend (vitals.go)
+	Jobs               *JobsJSON     `json:"jobs"`   // null: no control plane answered (jobs.go)
 }
 
 // EndedJSON is how the run ended, for scripts.
@@ -273,7 +287,7 @@ func summaryOf(run Run, st monitor.Stats, v Verdict) Summary {
 		GapP95S: st.GapP95.Seconds(), GapP99S: st.GapP99.Seconds(), Reboots: st.Reboots,
 		LostReports: st.LostReports, DeviceReconnects: st.DeviceReconnects, ObservedS: st.Observed.Seconds(),
 		BlindS: st.Blind.Seconds(), UnwatchedS: st.Unwatched.Seconds(), UnwatchedGaps: st.UnwatchedGaps, Runs: st.Runs,
-		Malformed: st.Malformed, NotPlottable: st.NotPlottable, Vitals: vitalsSummary(st.Vitals, run.Thresholds.Vitals)}
+		Malformed: st.Malformed, NotPlottable: st.NotPlottable, Vitals: vitalsSummary(st.Vitals, run.Thresholds.Vitals), Jobs: jobsJSON(st.Jobs)}
 	if known(st) {
 		s.AvailabilityPct = &st.Availability
 	}
@@ -348,13 +362,22 @@ func Markdown(run Run, st monitor.Stats, v Verdict, svgName string) []byte {
 	fmt.Fprintf(&b, "# Soak report: %s\n\n%s → %s (%s)\n\n**%s**: %s.\n\n", run.Thing, run.Start.UTC().Format(time.RFC3339),
 		run.End.UTC().Format(time.RFC3339), run.End.Sub(run.Start).Round(time.Second), v.Outcome, v.Rule)
 	th := run.Thresholds
-	fmt.Fprintf(&b, "Thresholds (%s): max_dropouts %d, min_availability %g %%, max_gap %s, max_blind %g %%.\n\n",
-		run.ThresholdsFrom, th.MaxDropouts, th.MinAvailability, th.MaxGap, th.MaxBlind)
+	fmt.Fprintf(&b, "Thresholds (%s): %s.\n\n", run.ThresholdsFrom, thresholdsText(th))
 	writeNotes(&b, run, st)
 	writeFigures(&b, run, st, svgName, "##")
 	writeVitals(&b, st.Vitals, th.Vitals, "##")
+	writeJobs(&b, st.Jobs, "##")
 	writeRules(&b)
 	return []byte(b.String())
+}
+
+// thresholdsText lists the thresholds, as both reports state them.
+func thresholdsText(th Thresholds) string {
+	s := fmt.Sprintf("max_dropouts %d, min_availability %g %%, max_gap %s, max_blind %g %%", th.MaxDropouts, th.MinAvailability, th.MaxGap, th.MaxBlind)
+	if th.RequireJobsSucceeded {
+		s += ", require_jobs_succeeded"
+	}
+	return s
 }
 
 // writeNotes writes what the reader must know before the figures: how the
