@@ -361,7 +361,8 @@ func (l *lab) awsCLI(t *testing.T, args ...string) string {
 func TestPresignedFileExpires(t *testing.T) {
 	l := newAPILab(t, "", "")
 	os.WriteFile(filepath.Join(l.srv.files.dir, "fw.bin"), []byte("image"), 0o600)
-	u, err := l.srv.jobs.presign("https://"+l.srv.APIAddr()+"/files/fw.bin", time.Second)
+	// X-Amz-Date holds whole seconds: an expiry of 2 s lasts 1 to 2 s.
+	u, err := l.srv.jobs.presign("https://"+l.srv.APIAddr()+"/files/fw.bin", 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +379,7 @@ func TestPresignedFileExpires(t *testing.T) {
 	if got := status(); got != http.StatusOK {
 		t.Fatalf("within the expiry: %d", got)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond)
 	if got := status(); got != http.StatusForbidden {
 		t.Errorf("after the expiry: %d", got)
 	}
