@@ -20,6 +20,7 @@ var allowedImports = map[string]struct {
 }{
 	"shadow":           {true, nil},
 	"event":            {true, nil},
+	"jobs":             {true, nil},
 	"monitor":          {true, []string{"event", "shadow"}},
 	"report":           {true, []string{"monitor", "event", "shadow"}},
 	"eventlog":         {false, []string{"event"}},
@@ -29,7 +30,7 @@ var allowedImports = map[string]struct {
 	"devicesim":        {false, []string{"awsconn", "event", "shadow", "provision"}},
 	"alert":            {false, []string{"config", "monitor"}},
 	"bench/fleetload":  {false, []string{"pki"}},
-	"localiot":         {false, []string{"shadow", "pki", "localiot/"}},
+	"localiot":         {false, []string{"shadow", "jobs", "pki", "localiot/"}},
 	"provision":        {false, []string{"pki", "config"}},
 	"tui":              {false, []string{"config", "event", "monitor", "shadow"}},
 	"cli":              {false, []string{"*"}},

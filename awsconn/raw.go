@@ -1,6 +1,7 @@
 package awsconn
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
@@ -73,4 +74,10 @@ func (c *Conn) resubscribeRaw() {
 			fmt.Fprintf(c.o.Log, "awsconn: %v\n", err)
 		}
 	}
+}
+
+// Publish sends payload to any topic the policy allows, at QoS 1 (the
+// simulator's Jobs requests); it returns when the server acknowledged it.
+func (c *Conn) Publish(ctx context.Context, topic string, payload []byte) error {
+	return c.waitToken(ctx, c.client.Publish(topic, 1, false, payload))
 }

@@ -36,6 +36,7 @@ var commands = []command{
 	{"update", "send a desired (or reported) patch, print the accepted answer", runUpdate},
 	{"delete", "delete the shadow, print the answer", runDelete},
 	{"aws", "provision a thing, certificate and policy on AWS IoT (setup), remove them (teardown)", runAWS},
+	{"job", "AWS IoT Jobs: create, list, describe, cancel (a firmware rollout, on AWS or serve)", runJob},
 }
 
 // usageError marks a command-line mistake: exit status 2.
@@ -137,7 +138,8 @@ var flagArgs = map[string]string{"c": "FILE", "log": "FILE", "report": "FILE", "
 	"cert": "FILE", "key": "FILE", "ca": "FILE", "dir": "DIR", "data": "DIR", "pki": "DIR", "listen": "ADDR",
 	"endpoint": "HOST", "port": "PORT", "thing": "NAME", "shadow": "NAME", "host": "NAME",
 	"profile": "NAME", "region": "NAME", "interval": "D", "duration": "D", "timeout": "D", "fault": "SPEC", "desired": "JSON", "reported": "JSON",
-	"endpoint-url": "URL", "ca-bundle": "FILE", "policy-name": "NAME"}
+	"endpoint-url": "URL", "ca-bundle": "FILE", "policy-name": "NAME",
+	"job-minute": "D", "document": "FILE", "file": "IMAGE", "job-id": "ID", "match": "GLOB", "timeout-minutes": "N", "status": "STATUS"}
 
 // printFlags lists the flags as the README and the usage lines write them:
 // --name for words, -c for single letters (Go's flag accepts both).

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/iotwatch/iotwatch/localiot"
 	"github.com/iotwatch/iotwatch/pki"
@@ -21,15 +22,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	iamPolicy := fs.String("iam-policy", "", "IAM policy (JSON, iot:* actions) for AWS CLI/SDK callers; default: they may do everything")
 	data := fs.String("data", "", "directory where shadows persist (bbolt); empty keeps them in memory")
 	pkiDir := fs.String("pki", "", "directory from 'iotwatch certs init' (ca.pem, server.pem, server.key); empty: DATA/pki, created on first use")
+	jobMinute := fs.Duration("job-minute", time.Minute, "how long a minute of the Jobs service's step and in-progress timeouts lasts (shorten it to rehearse a hung update quickly)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
+	}
+	if *jobMinute <= 0 {
+		return usagef("--job-minute %s: give a positive duration, e.g. 1s", *jobMinute)
 	}
 	dir, err := servePKI(*pkiDir, *data, stderr)
 	if err != nil {
 		return err
 	}
 	pki.WarnKeyFile(stderr, filepath.Join(dir, pki.ServerKeyFile))
-	opts := localiot.Options{Listen: *listen, PKIDir: dir, DataDir: *data, Log: stderr}
+	opts := localiot.Options{Listen: *listen, PKIDir: dir, DataDir: *data, Log: stderr, JobMinute: *jobMinute}
 	if err := serveAWSOptions(fs, &opts, *apiListen, *iamPolicy); err != nil {
 		return err
 	}

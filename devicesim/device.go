@@ -29,12 +29,13 @@ type Device struct {
 	Seq         int64
 	Boot        time.Time
 	ResetReason string
+	FW          string // the running image's version (an OTA job changes it)
 	rng         *rand.Rand
 }
 
 // NewDevice boots a device at now with the given report interval.
 func NewDevice(now time.Time, intervalS int, seed uint64) *Device {
-	return &Device{Setpoint: 21, IntervalS: intervalS, Boot: now, ResetReason: "POWERON",
+	return &Device{Setpoint: 21, IntervalS: intervalS, Boot: now, ResetReason: "POWERON", FW: Version,
 		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 }
 
@@ -58,7 +59,7 @@ func (d *Device) Report(now time.Time) map[string]any {
 		"temp": d.Temperature(now), "seq": d.Seq, "uptime_s": int64(now.Sub(d.Boot).Seconds()),
 		"interval_s": d.IntervalS, "led": d.LED, "setpoint": d.Setpoint,
 		"rssi": -55 - d.rng.IntN(15), "heap_free": 180000 + d.rng.IntN(4000),
-		"fw": Version, "reset_reason": d.ResetReason,
+		"fw": d.FW, "reset_reason": d.ResetReason,
 	}
 }
 

@@ -17,6 +17,11 @@ const (
 	FaultJitter    FaultKind = "jitter"    // vary each interval by ±Fraction
 	FaultDuplicate FaultKind = "dup"       // a second connection takes over the client id
 	FaultMalformed FaultKind = "malformed" // publish a malformed update
+	// Jobs: the next job fails, hangs (never updated again), or the device
+	// reboots halfway through its download.
+	FaultJobFail            FaultKind = "job-fail"
+	FaultJobHang            FaultKind = "job-hang"
+	FaultRebootDuringUpdate FaultKind = "reboot-during-update"
 )
 
 // Fault is one parsed --fault SPEC.
@@ -30,14 +35,15 @@ type Fault struct {
 // FaultHelp documents the SPEC grammar for --help.
 const FaultHelp = `fault to inject (repeatable): drop:30s (offline 30 s once), drop:10s/every:60s,
 reboot, lose:0.1 (lose 10% of reports), jitter:0.2 (±20% intervals), dup (take over the client id),
-malformed (publish a malformed update)`
+malformed (publish a malformed update), job-fail, job-hang, reboot-during-update (the next job
+fails, hangs, or the device reboots halfway through its download)`
 
 // ParseFault parses one SPEC.
 func ParseFault(spec string) (Fault, error) {
 	kind, arg, _ := strings.Cut(spec, ":")
 	f := Fault{Kind: FaultKind(kind)}
 	switch f.Kind {
-	case FaultReboot, FaultDuplicate, FaultMalformed:
+	case FaultReboot, FaultDuplicate, FaultMalformed, FaultJobFail, FaultJobHang, FaultRebootDuringUpdate:
 		if arg != "" {
 			return f, fmt.Errorf("fault %q takes no argument", kind)
 		}

@@ -115,6 +115,8 @@ func (s *Sim) inject(ctx context.Context, f Fault) {
 		go s.Duplicate()
 	case FaultMalformed:
 		go s.Malformed()
+	case FaultJobFail, FaultJobHang, FaultRebootDuringUpdate:
+		s.jobFault = f.Kind
 	}
 }
 

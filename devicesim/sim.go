@@ -31,6 +31,11 @@ type Sim struct {
 	jitter float64
 	ctl    chan func()
 	rng    *rand.Rand
+	// Jobs (jobs.go): answers subscribed on this connection, the job
+	// being downloaded, and a job fault waiting for the next job.
+	jobsSubscribed bool
+	jobBusy        string
+	jobFault       FaultKind
 }
 
 // New prepares a simulated device; Run runs it.
@@ -81,7 +86,7 @@ func (s *Sim) connect() error {
 	if err != nil {
 		return err
 	}
-	s.conn, s.events, s.up = conn, conn.Events(), false
+	s.conn, s.events, s.up, s.jobsSubscribed = conn, conn.Events(), false, false
 	return nil
 }
 
@@ -101,6 +106,11 @@ func (s *Sim) onEvent(ctx context.Context, ev event.Event) {
 		} else {
 			s.logf("link %s", e.State)
 		}
+		if s.up {
+			s.jobsOnConnect()
+		}
+	case event.Raw:
+		s.onJobMessage(e.Topic, e.Payload)
 	case event.Rejected:
 		if e.Op == "get" && e.Code == 404 {
 			s.report(ctx, nil) // no shadow yet: the first report creates it

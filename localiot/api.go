@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,13 +51,15 @@ type plane int
 const (
 	control plane = iota
 	data
+	jobsData
 )
 
 // signingNames are the services a request may be signed for: the Go SDK
 // signs the control plane as iot, botocore's model (the AWS CLI) as
 // execute-api; the data plane is iotdata, and AWS's docs sign shadow REST
 // calls as iotdevicegateway.
-var signingNames = map[plane][]string{control: {"iot", "execute-api"}, data: {"iotdata", "iotdevicegateway"}}
+var signingNames = map[plane][]string{control: {"iot", "execute-api"}, data: {"iotdata", "iotdevicegateway"},
+	jobsData: {"iot-jobs-data"}}
 
 var routes = []route{
 	{control, "CreateThing", "POST", "/things/{thingName}", nil, nil, (*api).createThing},
@@ -85,6 +88,9 @@ var routes = []route{
 	{data, "GetRetainedMessage", "GET", "/retainedMessage/{topic+}", nil, nil, (*api).getRetainedMessage},
 	{data, "ListRetainedMessages", "GET", "/retainedMessage", q("nextToken", "maxResults"), nil, (*api).listRetainedMessages},
 }
+
+// allRoutes is every operation the HTTPS API serves.
+var allRoutes = slices.Concat(routes, jobRoutes)
 
 // call is one request, read.
 type call struct {
@@ -168,7 +174,11 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.serveWebSocket(w, r)
 		return
 	}
-	rt, labels, err := match(r.Method, path)
+	if name, ok := strings.CutPrefix(path, "/files/"); ok {
+		a.serveFile(w, r, name)
+		return
+	}
+	rt, labels, err := match(r.Method, path, signedService(r))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -199,18 +209,31 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // match finds the route of a raw (still escaped) path; labels come out
 // unescaped, so an ARN's %3A and a topic's %2F are what they stand for.
-func match(method, rawPath string) (route, map[string]string, error) {
+// Where two planes share a method and path (DescribeJobExecution), the
+// service the request is signed for decides.
+func match(method, rawPath, service string) (route, map[string]string, error) {
 	segs := strings.Split(strings.TrimPrefix(rawPath, "/"), "/")
 	pathFound := false
-	for _, rt := range routes {
+	var first *route
+	var firstLabels map[string]string
+	for _, rt := range allRoutes {
 		labels, ok := matchPath(strings.Split(strings.TrimPrefix(rt.path, "/"), "/"), segs)
 		if !ok {
 			continue
 		}
 		pathFound = true
-		if rt.method == method {
+		if rt.method != method {
+			continue
+		}
+		if slices.Contains(signingNames[rt.plane], service) {
 			return rt, labels, nil
 		}
+		if first == nil {
+			first, firstLabels = &rt, labels
+		}
+	}
+	if first != nil {
+		return *first, firstLabels, nil
 	}
 	if pathFound {
 		return route{}, nil, errorf(http.StatusMethodNotAllowed, "MethodNotAllowedException", "%s is not allowed on %s", method, rawPath)

@@ -21,14 +21,20 @@ import (
 
 // newAPILab is a lab whose emulator also serves the HTTPS APIs.
 func newAPILab(t testing.TB, dataDir string, iamPolicy string) *lab {
+	return newAPILabWith(t, Options{DataDir: dataDir, IAMPolicy: iamPolicy})
+}
+
+// newAPILabWith is newAPILab with more options (addresses, PKI and log are
+// the lab's).
+func newAPILabWith(t testing.TB, o Options) *lab {
 	t.Helper()
 	dir := t.TempDir()
 	if err := pki.Init(dir, pki.InitOptions{Thing: thing, Region: "eu-west-1"}); err != nil {
 		t.Fatal(err)
 	}
 	l := &lab{dir: dir, log: &syncBuffer{}}
-	srv, err := New(Options{Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0", PKIDir: dir, DataDir: dataDir,
-		Log: l.log, IAMPolicy: iamPolicy})
+	o.Listen, o.APIListen, o.PKIDir, o.Log = "127.0.0.1:0", "127.0.0.1:0", dir, l.log
+	srv, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +127,10 @@ type recorder struct {
 }
 
 type exchange struct {
-	method, rawPath string
-	status          int
-	errorType       string
-	body            []byte
+	method, rawPath, service string
+	status                   int
+	errorType                string
+	body                     []byte
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -136,7 +142,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	res.Body.Close()
 	res.Body = io.NopCloser(bytes.NewReader(body))
 	r.mu.Lock()
-	r.exchanges = append(r.exchanges, exchange{req.Method, req.URL.EscapedPath(), res.StatusCode, res.Header.Get("x-amzn-ErrorType"), body})
+	r.exchanges = append(r.exchanges, exchange{req.Method, req.URL.EscapedPath(), signedService(req), res.StatusCode, res.Header.Get("x-amzn-ErrorType"), body})
 	r.mu.Unlock()
 	return res, err
 }

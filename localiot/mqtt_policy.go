@@ -10,6 +10,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/iotwatch/iotwatch/jobs"
 	"github.com/iotwatch/iotwatch/localiot/policy"
 	"github.com/iotwatch/iotwatch/shadow"
 )
@@ -73,10 +74,10 @@ func (p *mqttPolicy) connect(cl *mqtt.Client) bool {
 }
 
 // publish decides a PUBLISH by a client. Beyond policies, the only $aws
-// topics a client may publish are shadow requests (AWS's reserved topics
-// take no other publishes).
+// topics a client may publish are shadow and Jobs requests (AWS's reserved
+// topics take no other publishes).
 func (p *mqttPolicy) publish(cl *mqtt.Client, topic string) bool {
-	if strings.HasPrefix(topic, "$aws/") {
+	if strings.HasPrefix(topic, "$aws/") && !jobsRequest(topic) {
 		if _, _, _, rest, ok := shadow.ParseTopic(topic); !ok || rest != "" {
 			return false
 		}
@@ -239,4 +240,11 @@ func certVars(vars map[string]string, c *x509.Certificate) {
 			}
 		}
 	}
+}
+
+// jobsRequest reports whether topic is a request of the Jobs MQTT API (a
+// malformed one too: the service answers it InvalidTopic).
+func jobsRequest(topic string) bool {
+	_, ok, _ := jobs.ParseTopic(topic)
+	return ok
 }

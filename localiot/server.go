@@ -42,6 +42,9 @@ type Options struct {
 	// Unthrottled lifts AWS's publish rate, CONNECT rate and in-flight
 	// limits, for benchmarks that measure the broker itself.
 	Unthrottled bool
+	// JobMinute is how long a minute of the Jobs service's timeouts lasts
+	// (step and in-progress timeouts); 0 is a real minute. Tests shorten it.
+	JobMinute time.Duration
 }
 
 // Server is a running emulator.
@@ -53,7 +56,9 @@ type Server struct {
 	shadows   *shadowHook
 	policy    *mqttPolicy
 	registry  *registry
-	api       *api // nil without Options.APIListen
+	jobs      *jobService
+	files     *files // nil without Options.APIListen
+	api       *api   // nil without Options.APIListen
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -118,7 +123,7 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 	// Authorization before the limits: a CONNECT the policy refuses does not
 	// count against the CONNECT rate of its client id.
 	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker, policy: s.policy},
-		newLimitsHook(s.events, s.broker, o.Unthrottled), s.shadows, &lifecycleHook{events: s.events}, s.policy}
+		newLimitsHook(s.events, s.broker, o.Unthrottled), s.shadows, &jobsHook{srv: s}, &lifecycleHook{events: s.events}, s.policy}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h, nil); err != nil {
 			return err
@@ -158,6 +163,7 @@ func (s *Server) Start() error {
 	if s.api != nil {
 		s.api.start()
 	}
+	go s.jobs.run()
 	return s.broker.Serve()
 }
 
@@ -171,6 +177,10 @@ func (s *Server) Close() error {
 			s.api.close()
 		}
 		s.events.shutdown()
+		s.jobs.close()
+		if s.files != nil {
+			s.files.close()
+		}
 		s.broker.Close()
 		s.closeErr = s.store.Close()
 	})

@@ -3,6 +3,7 @@ package localiot
 import (
 	"crypto/tls"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
 	"path/filepath"
 
@@ -30,6 +31,11 @@ func (s *Server) openAWS(o Options, tlsConf *tls.Config) error {
 		return err
 	}
 	s.policy.reg = s.registry
+	exists := func(thing string) bool { _, err := s.registry.DescribeThing(thing); return err == nil }
+	if s.jobs, err = openJobs(kvOf(s.store), o.JobMinute, exists); err != nil {
+		return err
+	}
+	s.jobs.publish = func(topic string, payload []byte) { _ = s.broker.Publish(topic, payload, false, 1) }
 	if err := s.registerLabCerts(o.PKIDir); err != nil {
 		return fmt.Errorf("registering the certificates of %s: %w", o.PKIDir, err)
 	}
@@ -48,6 +54,10 @@ func (s *Server) openAWS(o Options, tlsConf *tls.Config) error {
 		iam = []*policy.Document{doc}
 	}
 	s.policy.iam = iam
+	if s.files, err = openFiles(o.DataDir); err != nil {
+		return fmt.Errorf("the files jobs download: %w", err)
+	}
+	s.jobs.presign = s.presigner(aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey}, region)
 	v := &sigv4.Verifier{Creds: sigv4.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey}, Region: region}
 	logOut := o.Log
 	if logOut == nil {

@@ -7,7 +7,8 @@ import (
 
 // devicePolicyTemplate is the least-privilege device policy: the device
 // connects only as its thing and uses only its own shadows (classic and
-// named): get and update requests, their answers and deltas. REGION and
+// named): get and update requests, their answers and deltas; and its
+// Jobs: requests, answers and notifications. REGION and
 // ACCOUNT are filled in from the certificate's ARN. docs/policies/
 // device-least-privilege.json is this text.
 const devicePolicyTemplate = `{
@@ -25,7 +26,8 @@ const devicePolicyTemplate = `{
         "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/shadow/get",
         "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/shadow/update",
         "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/shadow/name/*/get",
-        "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/shadow/name/*/update"
+        "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/shadow/name/*/update",
+        "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/jobs/*"
       ]
     },
     {
@@ -35,7 +37,8 @@ const devicePolicyTemplate = `{
         "arn:aws:iot:REGION:ACCOUNT:topicfilter/$aws/things/${iot:Connection.Thing.ThingName}/shadow/get/*",
         "arn:aws:iot:REGION:ACCOUNT:topicfilter/$aws/things/${iot:Connection.Thing.ThingName}/shadow/update/*",
         "arn:aws:iot:REGION:ACCOUNT:topicfilter/$aws/things/${iot:Connection.Thing.ThingName}/shadow/name/*/get/*",
-        "arn:aws:iot:REGION:ACCOUNT:topicfilter/$aws/things/${iot:Connection.Thing.ThingName}/shadow/name/*/update/*"
+        "arn:aws:iot:REGION:ACCOUNT:topicfilter/$aws/things/${iot:Connection.Thing.ThingName}/shadow/name/*/update/*",
+        "arn:aws:iot:REGION:ACCOUNT:topicfilter/$aws/things/${iot:Connection.Thing.ThingName}/jobs/*"
       ]
     },
     {
@@ -45,7 +48,8 @@ const devicePolicyTemplate = `{
         "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/shadow/get/*",
         "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/shadow/update/*",
         "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/shadow/name/*/get/*",
-        "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/shadow/name/*/update/*"
+        "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/shadow/name/*/update/*",
+        "arn:aws:iot:REGION:ACCOUNT:topic/$aws/things/${iot:Connection.Thing.ThingName}/jobs/*"
       ]
     }
   ]
