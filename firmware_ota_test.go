@@ -1,0 +1,192 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotwatch/iotwatch/pki"
+)
+
+// TestFirmwareHostUpdatesOverTheAir is fw-host doing a full OTA against
+// serve's Jobs: fw-host 0.1.0 (the sanitized build) takes a job whose image,
+// uploaded by job create --file, is fw-host built as 0.2.0; it downloads and
+// checks it, writes it beside itself and execs it, and the new binary
+// reports SUCCEEDED with fw=0.2.0 and 0.2.0 as the shadow's fw. Then, on
+// the new binary: an unknown operation is REJECTED, an image whose checksum
+// is not the document's FAILS, and an image that cannot boot falls back to
+// the running binary, which reports the job FAILED (rolled back).
+func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
+	v1 := buildFirmwareHost(t, true)
+	v2 := buildFirmwareTarget(t, "build/fw-host-as-0.2.0")
+	const thing = "ota-1"
+	const newFW = "iotwatch-fw/0.2.0-host"
+	dir, port, api := rolloutLab(t, thing, time.Minute)
+
+	// The running binary's slot: the update is written beside it.
+	slot := filepath.Join(t.TempDir(), "fw-host")
+	copyFile(t, v1, slot)
+	host := fwHostCommand(slot, dir, port, thing, filepath.Join(dir, pki.CACertFile), 1, "")
+	log := &lockedBuffer{}
+	host.Stderr = log
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		host.Process.Kill()
+		host.Wait()
+		if t.Failed() {
+			t.Logf("fw-host stderr:\n%s", log)
+		}
+	})
+	waitFor(t, "fw-host's first connect", func() bool { return strings.Contains(log.String(), "connected and subscribed") })
+	createThing(t, api, thing)
+
+	docs := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(docs, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	create := func(args ...string) {
+		t.Helper()
+		if code, stdout, stderr := run(t, append(append([]string{"job", "create", "--thing", thing}, args...), api...)...); code != 0 {
+			t.Fatalf("job create %v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+
+	create("--document", write("ota.json", `{"operation":"ota","version":"`+newFW+`"}`), "--file", v2, "--job-id", "ota-v2")
+	out := waitExecution(t, "ota-v2", api, "1 succeeded", log)
+	if !strings.Contains(out, "fw="+newFW) {
+		t.Errorf("the execution's statusDetails do not name the new firmware:\n%s", out)
+	}
+	if !strings.Contains(log.String(), newFW+": thing "+thing) {
+		t.Errorf("the new binary did not start:\n%s", log)
+	}
+	if same, err := sameFile(v2, slot+".ota"); !same {
+		t.Errorf("the image written beside fw-host is not the uploaded one: %v", err)
+	}
+	// The shadow says which firmware runs: the new binary's own version.
+	waitFor(t, "the shadow's fw "+newFW, func() bool {
+		reported := reportedState(t, dir, port, thing)
+		return reported["fw"] == newFW && reported["reset_reason"] == "SW"
+	})
+
+	create("--document", write("reset.json", `{"operation":"factory-reset"}`), "--job-id", "unknown-op")
+	out = waitExecution(t, "unknown-op", api, "1 rejected", log)
+	if !strings.Contains(out, `reason=unknown operation "factory-reset"`) {
+		t.Errorf("rejected job:\n%s", out)
+	}
+
+	// The image the first job uploaded, named as job create --file names it,
+	// with a checksum that is not its own.
+	image, _ := os.ReadFile(v2)
+	sum := sha256.Sum256(image)
+	url := api[1] + "/files/" + hex.EncodeToString(sum[:])[:12] + "-" + filepath.Base(v2)
+	create("--document", write("bad.json", `{"operation":"ota","version":"iotwatch-fw/9.9.9-host","sha256":"`+
+		strings.Repeat("0", 64)+`","size":`+strconv.Itoa(len(image))+`,"url":"${aws:iot:s3-presigned-url:`+url+`}"}`), "--job-id", "bad-sum")
+	out = waitExecution(t, "bad-sum", api, "1 failed", log)
+	if !strings.Contains(out, "reason=sha256 mismatch: the image is "+hex.EncodeToString(sum[:])) {
+		t.Errorf("wrong checksum:\n%s", out)
+	}
+
+	// An image that checks out but does not boot: the running binary comes
+	// back and says so.
+	broken := write("broken.bin", "not a program\n")
+	create("--document", write("broken.json", `{"operation":"ota","version":"iotwatch-fw/9.9.9-host"}`), "--file", broken, "--job-id", "no-boot")
+	out = waitExecution(t, "no-boot", api, "1 failed", log)
+	if !strings.Contains(out, "reason=rebooted into "+newFW+", not iotwatch-fw/9.9.9-host: rolled back") {
+		t.Errorf("an image that does not boot:\n%s", out)
+	}
+	if !strings.Contains(log.String(), "cannot boot the new image") {
+		t.Errorf("fw-host did not say it fell back:\n%s", log)
+	}
+}
+
+// buildFirmwareTarget builds firmware/target with the firmware's Makefile.
+func buildFirmwareTarget(t *testing.T, target string) string {
+	t.Helper()
+	if out, err := exec.Command("make", "-C", "firmware", target).CombinedOutput(); err != nil {
+		t.Fatalf("building firmware/%s: %v\n%s", target, err, out)
+	}
+	bin, err := filepath.Abs(filepath.Join("firmware", target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err == nil {
+		err = os.WriteFile(to, data, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func sameFile(a, b string) (bool, error) {
+	x, err := os.ReadFile(a)
+	if err != nil {
+		return false, err
+	}
+	y, err := os.ReadFile(b)
+	return err == nil && string(x) == string(y), err
+}
+
+// reportedState is the thing's reported section, read with iotwatch get.
+func reportedState(t *testing.T, dir, port, thing string) map[string]any {
+	t.Helper()
+	code, stdout, stderr := run(t, "get", "-c", filepath.Join(dir, "watch.toml"), "--port", port, "--thing", thing)
+	if code != 0 {
+		t.Fatalf("get: exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		State struct {
+			Reported map[string]any `json:"reported"`
+		} `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("get printed %q: %v", stdout, err)
+	}
+	return doc.State.Reported
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 30 s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitExecution waits for the job to say want, failing as soon as it is
+// COMPLETED without it.
+func waitExecution(t *testing.T, job string, api []string, want string, log *lockedBuffer) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, stdout, _ := run(t, append([]string{"job", "describe", "--job-id", job}, api...)...)
+		if strings.Contains(stdout, want) {
+			return stdout
+		}
+		if strings.Contains(stdout, ": COMPLETED,") || time.Now().After(deadline) {
+			t.Fatalf("job %s did not say %q:\n%s\nfw-host:\n%s", job, want, stdout, log)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
