@@ -1,8 +1,10 @@
 // libFuzzer target (make fuzz): the first byte picks the topic the core
-// receives the rest on. Any crash, sanitizer report, out-of-range state or
-// malformed report aborts.
+// receives the rest on (the shadow's, or the jobs client's, whose download
+// of an ota job then runs from Poll). Any crash, sanitizer report,
+// out-of-range state or malformed report or job update aborts.
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "../lib/iotcore/core.h"
@@ -23,19 +25,57 @@ class CheckingPort : public iotcore::Port {
   void Log(const char*) override {}
 };
 
+// FuzzUpdater serves the URL's own bytes as the image: what the document
+// says of size and sum then decides the job, and every path runs.
+class FuzzUpdater : public iotcore::Updater {
+ public:
+  class Sum : public iotcore::Sha256 {
+   public:
+    void Begin() override { x_ = 0; }
+    void Update(const uint8_t* d, size_t n) override {
+      for (size_t i = 0; i < n; i++) x_ = x_ * 31 + d[i];
+    }
+    void Finish(uint8_t digest[32]) override {
+      for (int i = 0; i < 32; i++) digest[i] = static_cast<uint8_t>(x_ >> (i % 8));
+    }
+
+   private:
+    uint64_t x_ = 0;
+  };
+  uint32_t Capacity() override { return 4096; }
+  iotcore::Sha256& Hash() override { return sum_; }
+  bool Download(const char* url, iotcore::ImageSink& sink, char*, size_t) override {
+    return sink.Take(reinterpret_cast<const uint8_t*>(url), strlen(url));
+  }
+  bool Open(uint32_t, char*, size_t) override { return true; }
+  bool Write(const uint8_t*, size_t, char*, size_t) override { return true; }
+  bool Close(char*, size_t) override { return true; }
+  void Abort() override {}
+  void Reboot() override {}
+
+ private:
+  Sum sum_;
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   CheckingPort port;
+  FuzzUpdater updater;
   iotcore::Settings settings;
   settings.thing = "fuzz";
+  settings.id.fw = "fw-1";
+  settings.updater = &updater;
   iotcore::Core core(port, settings);
   if (!core.Begin()) abort();
   core.OnConnected(0);
   const iotcore::Topics& t = core.topics();
-  const char* topics[] = {t.updateDelta(), t.getAccepted(), t.getRejected(), t.updateRejected()};
-  core.OnMessage(topics[data[0] % 4], reinterpret_cast<const char*>(data + 1), size - 1, 1000);
+  const char* topics[] = {t.updateDelta(),      t.getAccepted(),       t.getRejected(),
+                          t.updateRejected(),   t.startNextAccepted(), t.notifyNext(),
+                          t.startNextRejected(), "$aws/things/fuzz/jobs/j/update/accepted"};
+  core.OnMessage(topics[data[0] % 8], reinterpret_cast<const char*>(data + 1), size - 1, 1000);
+  core.Poll(2000);
   const iotcore::State& s = core.state();
   if (s.intervalS < iotcore::kMinIntervalS || s.intervalS > iotcore::kMaxIntervalS) abort();
   if (!(s.setpoint >= iotcore::kMinSetpoint && s.setpoint <= iotcore::kMaxSetpoint)) abort();
