@@ -54,6 +54,8 @@ bool ParseJobDocument(const cJSON* document, uint32_t capacity, OtaJob* ota, cha
     snprintf(reason, reasonLen, "the image url must be https:// (the device checks the server)");
   } else if (!IsSha256Hex(sha256)) {
     snprintf(reason, reasonLen, "an ota job needs the image's sha256 (64 lower-case hex digits)");
+  } else if (capacity == 0) {
+    snprintf(reason, reasonLen, "this device has no slot to write an image to (its partition table)");
   } else if (!cJSON_IsNumber(size) || !(size->valuedouble >= 1) ||
              size->valuedouble > static_cast<double>(capacity) ||
              size->valuedouble != static_cast<double>(static_cast<uint32_t>(size->valuedouble))) {
