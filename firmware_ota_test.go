@@ -65,7 +65,7 @@ func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 	}
 
 	create("--document", write("ota.json", `{"operation":"ota","version":"`+newFW+`"}`), "--file", v2, "--job-id", "ota-v2")
-	out := waitExecution(t, "ota-v2", api, "1 succeeded", log)
+	out := waitJob(t, "ota-v2", api, "1 succeeded", log)
 	if !strings.Contains(out, "fw="+newFW) {
 		t.Errorf("the execution's statusDetails do not name the new firmware:\n%s", out)
 	}
@@ -82,7 +82,7 @@ func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 	})
 
 	create("--document", write("reset.json", `{"operation":"factory-reset"}`), "--job-id", "unknown-op")
-	out = waitExecution(t, "unknown-op", api, "1 rejected", log)
+	out = waitJob(t, "unknown-op", api, "1 rejected", log)
 	if !strings.Contains(out, `reason=unknown operation "factory-reset"`) {
 		t.Errorf("rejected job:\n%s", out)
 	}
@@ -94,7 +94,7 @@ func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 	url := api[1] + "/files/" + hex.EncodeToString(sum[:])[:12] + "-" + filepath.Base(v2)
 	create("--document", write("bad.json", `{"operation":"ota","version":"iotwatch-fw/9.9.9-host","sha256":"`+
 		strings.Repeat("0", 64)+`","size":`+strconv.Itoa(len(image))+`,"url":"${aws:iot:s3-presigned-url:`+url+`}"}`), "--job-id", "bad-sum")
-	out = waitExecution(t, "bad-sum", api, "1 failed", log)
+	out = waitJob(t, "bad-sum", api, "1 failed", log)
 	if !strings.Contains(out, "reason=sha256 mismatch: the image is "+hex.EncodeToString(sum[:])) {
 		t.Errorf("wrong checksum:\n%s", out)
 	}
@@ -103,7 +103,7 @@ func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 	// back and says so.
 	broken := write("broken.bin", "not a program\n")
 	create("--document", write("broken.json", `{"operation":"ota","version":"iotwatch-fw/9.9.9-host"}`), "--file", broken, "--job-id", "no-boot")
-	out = waitExecution(t, "no-boot", api, "1 failed", log)
+	out = waitJob(t, "no-boot", api, "1 failed", log)
 	if !strings.Contains(out, "reason=rebooted into "+newFW+", not iotwatch-fw/9.9.9-host: rolled back") {
 		t.Errorf("an image that does not boot:\n%s", out)
 	}
@@ -174,19 +174,3 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-// waitExecution waits for the job to say want, failing as soon as it is
-// COMPLETED without it.
-func waitExecution(t *testing.T, job string, api []string, want string, log *lockedBuffer) string {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		_, stdout, _ := run(t, append([]string{"job", "describe", "--job-id", job}, api...)...)
-		if strings.Contains(stdout, want) {
-			return stdout
-		}
-		if strings.Contains(stdout, ": COMPLETED,") || time.Now().After(deadline) {
-			t.Fatalf("job %s did not say %q:\n%s\nfw-host:\n%s", job, want, stdout, log)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-}

@@ -133,6 +133,12 @@ struct Device {
   void Receive(const std::string& topic, const std::string& payload) {
     core.OnMessage(topic.c_str(), payload.data(), payload.size(), 1000);
   }
+  // Hand gives the device an execution as start-next's answer and runs its
+  // loop once.
+  void Hand(const std::string& execution) {
+    Receive(Jobs("start-next/accepted"), execution);
+    core.Poll(1000);
+  }
   std::string Jobs(const char* rest) const { return std::string("$aws/things/pico-01/jobs/") + rest; }
 
   // Updates are the job update requests published, as "STATUS k=v k=v".
@@ -325,51 +331,48 @@ TEST_CASE("after the reboot: SUCCEEDED on the new image, FAILED when the old one
 
 TEST_CASE("jobs the device cannot run, and downloads that fail, end with the reason") {
   std::string image(3000, 'i');
-  SUBCASE("unknown operation") {
+  std::string wrongSum = OtaDoc(image);
+  wrongSum.replace(wrongSum.find(ToyHex(image)), 64, std::string(64, '0'));
+  struct {
+    const char* name;
+    std::string doc;
+    const char* served;  // null: the server has no such file
+    bool failWrites;
+    std::string last;  // the job's last update
+  } cases[] = {
+      {"unknown operation", R"({"operation":"factory-reset"})", nullptr, false,
+       R"(REJECTED reason=unknown operation "factory-reset" (this firmware runs "ota"))"},
+      {"wrong checksum", wrongSum, "", false,
+       "FAILED reason=sha256 mismatch: the image is " + ToyHex(image) + ", the job says " + std::string(64, '0')},
+      {"the server refuses", OtaDoc(image), nullptr, false,
+       "FAILED reason=download: the server answered HTTP/1.1 404 Not Found"},
+      {"larger than the document says", OtaDoc(image), "x", false,
+       "FAILED reason=the image is larger than the job's 3000 bytes"},
+      {"the slot cannot be written", OtaDoc(image), "", true,
+       "FAILED reason=cannot write the image: flash write failed"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
     Device d;
+    if (c.served != nullptr) d.updater.images[kUrl] = image + c.served;
+    d.updater.failWrites = c.failWrites;
     d.core.OnConnected(0);
-    d.Receive(d.Jobs("start-next/accepted"), Execution("j", R"({"operation":"factory-reset"})"));
-    CHECK(d.Updates("j") ==
-          std::vector<std::string>{R"(REJECTED reason=unknown operation "factory-reset" (this firmware runs "ota"))"});
-  }
-  SUBCASE("wrong checksum") {
-    Device d;
-    d.updater.images[kUrl] = image;
-    d.core.OnConnected(0);
-    std::string doc = OtaDoc(image);
-    doc.replace(doc.find(ToyHex(image)), 64, std::string(64, '0'));
-    d.Receive(d.Jobs("start-next/accepted"), Execution("j", doc));
-    d.core.Poll(1000);
-    CHECK(d.Updates("j").back() == "FAILED reason=sha256 mismatch: the image is " + ToyHex(image) +
-                                       ", the job says " + std::string(64, '0'));
-    CHECK(d.updater.aborted == 1);
+    d.Hand(Execution("j", c.doc));
+    CHECK(d.Updates("j").back() == c.last);
     CHECK(d.updater.closed == 0);
+    CHECK(d.updater.reboots == 0);
+    CHECK(std::string(d.core.jobs().busy()).empty());
   }
-  SUBCASE("the server refuses") {
-    Device d;
-    d.core.OnConnected(0);
-    d.Receive(d.Jobs("start-next/accepted"), Execution("j", OtaDoc(image)));
-    d.core.Poll(1000);
-    CHECK(d.Updates("j").back() == "FAILED reason=download: the server answered HTTP/1.1 404 Not Found");
-    CHECK(d.updater.aborted == 1);
-  }
-  SUBCASE("the image is larger than the document says") {
-    Device d;
-    d.updater.images[kUrl] = image + "x";
-    d.core.OnConnected(0);
-    d.Receive(d.Jobs("start-next/accepted"), Execution("j", OtaDoc(image)));
-    d.core.Poll(1000);
-    CHECK(d.Updates("j").back() == "FAILED reason=the image is larger than the job's 3000 bytes");
-  }
-  SUBCASE("the slot cannot be written") {
-    Device d;
-    d.updater.images[kUrl] = image;
-    d.updater.failWrites = true;
-    d.core.OnConnected(0);
-    d.Receive(d.Jobs("start-next/accepted"), Execution("j", OtaDoc(image)));
-    d.core.Poll(1000);
-    CHECK(d.Updates("j").back() == "FAILED reason=cannot write the image: flash write failed");
-  }
+}
+
+TEST_CASE("a reboot during the download: the execution says download, so it downloads again") {
+  Device d;
+  std::string image(2000, 'i');
+  d.updater.images[kUrl] = image;
+  d.core.OnConnected(0);
+  d.Hand(Execution("job-1", OtaDoc(image), R"({"step":"download","progress":"50%"})"));
+  CHECK(d.updater.written == image);
+  CHECK(d.Updates("job-1").back() == "IN_PROGRESS step=rebooting target=fw-2");
 }
 
 TEST_CASE("notify-next: a new job is asked for, a job the service moved on from is dropped") {

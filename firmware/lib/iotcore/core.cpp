@@ -204,13 +204,17 @@ void Core::Report(const Applied* applied, uint64_t uptimeMs) {
   }
 }
 
-void Core::Logf(const char* format, ...) {
+void VLogf(Port& port, const char* format, va_list args) {
   char line[256];
+  vsnprintf(line, sizeof line, format, args);
+  port.Log(line);
+}
+
+void Core::Logf(const char* format, ...) {
   va_list args;
   va_start(args, format);
-  vsnprintf(line, sizeof line, format, args);
+  VLogf(port_, format, args);
   va_end(args);
-  port_.Log(line);
 }
 
 }  // namespace iotcore

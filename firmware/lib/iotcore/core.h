@@ -5,6 +5,7 @@
 // Port and call it from their loops; neither holds any shadow logic.
 #pragma once
 
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 
@@ -46,6 +47,9 @@ class Port {
   // Log takes one line of what happened, for the serial console or stderr.
   virtual void Log(const char* line) = 0;
 };
+
+// VLogf formats one line for port.Log (the core's and the job client's).
+void VLogf(Port& port, const char* format, va_list args);
 
 struct Settings {
   const char* thing = "";

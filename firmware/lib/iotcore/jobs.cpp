@@ -336,12 +336,10 @@ void JobRunner::Update(const char* status, const Detail* details, size_t count, 
 }
 
 void JobRunner::Logf(const char* format, ...) {
-  char line[256];
   va_list args;
   va_start(args, format);
-  vsnprintf(line, sizeof line, format, args);
+  VLogf(port_, format, args);
   va_end(args);
-  port_.Log(line);
 }
 
 }  // namespace iotcore
