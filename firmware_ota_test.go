@@ -4,11 +4,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	stdlog "log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,8 +26,9 @@ import (
 // checks it, writes it beside itself and execs it, and the new binary
 // reports SUCCEEDED with fw=0.2.0 and 0.2.0 as the shadow's fw. Then, on
 // the new binary: an unknown operation is REJECTED, an image whose checksum
-// is not the document's FAILS, and an image that cannot boot falls back to
-// the running binary, which reports the job FAILED (rolled back).
+// is not the document's FAILS, one on a server outside the CA FAILS
+// unrequested, and an image that cannot boot falls back to the running
+// binary, which reports the job FAILED (rolled back).
 func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 	v1 := buildFirmwareHost(t, true)
 	v2 := buildFirmwareTarget(t, "build/fw-host-as-0.2.0")
@@ -97,6 +103,26 @@ func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 	out = waitJob(t, "bad-sum", api, "1 failed", log)
 	if !strings.Contains(out, "reason=sha256 mismatch: the image is "+hex.EncodeToString(sum[:])) {
 		t.Errorf("wrong checksum:\n%s", out)
+	}
+
+	// An image on a server the device's CA does not vouch for: refused
+	// before a byte of it is asked for, as the MQTT connection would be.
+	var served atomic.Int32
+	stranger := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		served.Add(1)
+		w.Write(image)
+	}))
+	stranger.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // the refused handshake
+	stranger.StartTLS()
+	defer stranger.Close()
+	create("--document", write("stranger.json", `{"operation":"ota","version":"iotwatch-fw/9.9.9-host","sha256":"`+
+		hex.EncodeToString(sum[:])+`","size":`+strconv.Itoa(len(image))+`,"url":"`+stranger.URL+`/fw.bin"}`), "--job-id", "stranger")
+	out = waitJob(t, "stranger", api, "1 failed", log)
+	if !strings.Contains(out, "reason=download: TLS with "+strings.TrimPrefix(stranger.URL, "https://")+" failed: server certificate: self-signed certificate") {
+		t.Errorf("a server outside the CA:\n%s", out)
+	}
+	if served.Load() != 0 {
+		t.Errorf("the image was requested from a server the CA does not vouch for")
 	}
 
 	// An image that checks out but does not boot: the running binary comes
