@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -26,8 +27,8 @@ import (
 // checks it, writes it beside itself and execs it, and the new binary
 // reports SUCCEEDED with fw=0.2.0 and 0.2.0 as the shadow's fw. Then, on
 // the new binary: an unknown operation is REJECTED, an image whose checksum
-// is not the document's FAILS, one on a server outside the CA FAILS
-// unrequested, and an image that cannot boot falls back to the running
+// is not the document's FAILS, one on a server outside the CA or under
+// another name FAILS unrequested, and an image that cannot boot falls back to the running
 // binary, which reports the job FAILED (rolled back).
 func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 	v1 := buildFirmwareHost(t, true)
@@ -105,24 +106,48 @@ func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 		t.Errorf("wrong checksum:\n%s", out)
 	}
 
-	// An image on a server the device's CA does not vouch for: refused
-	// before a byte of it is asked for, as the MQTT connection would be.
-	var served atomic.Int32
-	stranger := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		served.Add(1)
-		w.Write(image)
-	}))
-	stranger.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // the refused handshake
-	stranger.StartTLS()
-	defer stranger.Close()
-	create("--document", write("stranger.json", `{"operation":"ota","version":"iotwatch-fw/9.9.9-host","sha256":"`+
-		hex.EncodeToString(sum[:])+`","size":`+strconv.Itoa(len(image))+`,"url":"`+stranger.URL+`/fw.bin"}`), "--job-id", "stranger")
-	out = waitJob(t, "stranger", api, "1 failed", log)
-	if !strings.Contains(out, "reason=download: TLS with "+strings.TrimPrefix(stranger.URL, "https://")+" failed: server certificate: self-signed certificate") {
-		t.Errorf("a server outside the CA:\n%s", out)
+	// An image on a server the device's CA does not vouch for, or that the
+	// CA vouches for under another name: refused before a byte of it is
+	// asked for, as the MQTT connection would be.
+	ca, err := pki.LoadCA(filepath.Join(dir, pki.CACertFile), filepath.Join(dir, pki.CAKeyFile))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if served.Load() != 0 {
-		t.Errorf("the image was requested from a server the CA does not vouch for")
+	elsewhere, err := ca.Issue(pki.Spec{CommonName: "elsewhere", Hosts: []string{"elsewhere.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewherePair, err := tls.X509KeyPair(elsewhere.CertPEM, elsewhere.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, reason string
+		cert         *tls.Certificate // nil: httptest's own, self-signed
+	}{
+		{"outside-ca", "server certificate: self-signed certificate", nil},
+		{"other-name", "server certificate: IP address mismatch", &elsewherePair},
+	} {
+		var served atomic.Int32
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			served.Add(1)
+			w.Write(image)
+		}))
+		srv.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // the refused handshake
+		if c.cert != nil {
+			srv.TLS = &tls.Config{Certificates: []tls.Certificate{*c.cert}}
+		}
+		srv.StartTLS()
+		defer srv.Close()
+		create("--document", write(c.name+".json", `{"operation":"ota","version":"iotwatch-fw/9.9.9-host","sha256":"`+
+			hex.EncodeToString(sum[:])+`","size":`+strconv.Itoa(len(image))+`,"url":"`+srv.URL+`/fw.bin"}`), "--job-id", c.name)
+		out = waitJob(t, c.name, api, "1 failed", log)
+		if !strings.Contains(out, "reason=download: TLS with "+strings.TrimPrefix(srv.URL, "https://")+" failed: "+c.reason) {
+			t.Errorf("%s:\n%s", c.name, out)
+		}
+		if served.Load() != 0 {
+			t.Errorf("%s: the image was requested from a server the device could not trust", c.name)
+		}
 	}
 
 	// An image that checks out but does not boot: the running binary comes
