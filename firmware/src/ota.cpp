@@ -20,8 +20,18 @@ namespace board {
 
 namespace {
 
+using iotcore::timing::kMqttCommandMs;
+using iotcore::timing::kSocketMs;
+using iotcore::timing::kTlsHandshakeMs;
+using iotcore::timing::kWatchdogMs;
+
 // Longer without a byte than this fails the download (the socket's bound).
-constexpr uint32_t kStallMs = iotcore::timing::kSocketMs;
+constexpr uint32_t kStallMs = kSocketMs;
+// GET blocks for the TCP connect, the TLS handshake and the wait for the
+// response's header, fed to the watchdog once before it.
+constexpr uint32_t kHeaderWaitMs = kMqttCommandMs;
+static_assert(kSocketMs + kTlsHandshakeMs + kHeaderWaitMs < kWatchdogMs,
+              "the image request must fit in one watchdog period");
 
 }  // namespace
 
@@ -33,11 +43,11 @@ uint32_t DeviceUpdater::Capacity() {
 bool DeviceUpdater::Download(const char* url, iotcore::ImageSink& sink, char* error, size_t errorLen) {
   NetworkClientSecure tls;
   tls.setCACert(ca_);
-  tls.setConnectionTimeout(iotcore::timing::kSocketMs);
-  tls.setHandshakeTimeout(iotcore::timing::kTlsHandshakeMs / 1000);
+  tls.setHandshakeTimeout(kTlsHandshakeMs / 1000);
   HTTPClient http;
   http.useHTTP10(true);  // the body as it is, never chunked
-  http.setTimeout(static_cast<uint16_t>(kStallMs));
+  http.setConnectTimeout(static_cast<int32_t>(kSocketMs));
+  http.setTimeout(static_cast<uint16_t>(kHeaderWaitMs));
   if (!http.begin(tls, String(url))) {
     snprintf(error, errorLen, "HTTPClient does not take the URL");
     return false;
