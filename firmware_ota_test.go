@@ -40,20 +40,8 @@ func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 	// The running binary's slot: the update is written beside it.
 	slot := filepath.Join(t.TempDir(), "fw-host")
 	copyFile(t, v1, slot)
-	host := fwHostCommand(slot, dir, port, thing, filepath.Join(dir, pki.CACertFile), 1, "")
 	log := &lockedBuffer{}
-	host.Stderr = log
-	if err := host.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		host.Process.Kill()
-		host.Wait()
-		if t.Failed() {
-			t.Logf("fw-host stderr:\n%s", log)
-		}
-	})
-	waitFor(t, "fw-host's first connect", func() bool { return strings.Contains(log.String(), "connected and subscribed") })
+	startSlot(t, slot, dir, port, thing, log)
 	createThing(t, api, thing)
 
 	docs := t.TempDir()
@@ -160,6 +148,101 @@ func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "cannot boot the new image") {
 		t.Errorf("fw-host did not say it fell back:\n%s", log)
+	}
+}
+
+// startSlot runs the fw-host binary at slot as thing until the test ends
+// (or kill is called), logging to log, and waits for its first connect.
+func startSlot(t *testing.T, slot, dir, port, thing string, log *lockedBuffer) (kill func()) {
+	t.Helper()
+	host := fwHostCommand(slot, dir, port, thing, filepath.Join(dir, pki.CACertFile), 1, "")
+	host.Stderr = log
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	connects := strings.Count(log.String(), "connected and subscribed")
+	kill = func() {
+		host.Process.Kill()
+		host.Wait()
+	}
+	t.Cleanup(func() {
+		kill()
+		if t.Failed() {
+			t.Logf("fw-host stderr:\n%s", log)
+		}
+	})
+	waitFor(t, "fw-host's connect", func() bool { return strings.Count(log.String(), "connected and subscribed") > connects })
+	return kill
+}
+
+// TestFirmwareHostDownloadsAgainAfterARebootMidDownload: fw-host killed
+// (kill -9, as a power cut) halfway through its image comes back, finds the
+// execution at step=download, downloads the whole image again and reports
+// SUCCEEDED from the new binary.
+func TestFirmwareHostDownloadsAgainAfterARebootMidDownload(t *testing.T) {
+	v1 := buildFirmwareHost(t, true)
+	v2 := buildFirmwareTarget(t, "build/fw-host-as-0.2.0")
+	const thing = "ota-2"
+	dir, port, api := rolloutLab(t, thing, time.Minute)
+	slot := filepath.Join(t.TempDir(), "fw-host")
+	copyFile(t, v1, slot)
+	log := &lockedBuffer{}
+	kill := startSlot(t, slot, dir, port, thing, log)
+	createThing(t, api, thing)
+
+	// The image from a server of the lab's CA that stops halfway the
+	// first time, until the device is gone.
+	image, _ := os.ReadFile(v2)
+	sum := sha256.Sum256(image)
+	ca, err := pki.LoadCA(filepath.Join(dir, pki.CACertFile), filepath.Join(dir, pki.CAKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Issue(pki.Spec{CommonName: "files", Hosts: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requests atomic.Int32
+	halfway := make(chan struct{})
+	killed := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(image)))
+		if requests.Add(1) == 1 {
+			w.Write(image[:len(image)/2])
+			w.(http.Flusher).Flush()
+			close(halfway)
+			<-killed
+			return
+		}
+		w.Write(image)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	srv.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+
+	doc := filepath.Join(t.TempDir(), "ota.json")
+	os.WriteFile(doc, []byte(`{"operation":"ota","version":"iotwatch-fw/0.2.0-host","sha256":"`+hex.EncodeToString(sum[:])+
+		`","size":`+strconv.Itoa(len(image))+`,"url":"`+srv.URL+`/fw.bin"}`), 0o644)
+	if code, stdout, stderr := run(t, append([]string{"job", "create", "--thing", thing, "--document", doc, "--job-id", "cut"}, api...)...); code != 0 {
+		t.Fatalf("job create: exit %d\n%s%s", code, stdout, stderr)
+	}
+	select {
+	case <-halfway:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("fw-host never asked for the image:\n%s", log)
+	}
+	waitJob(t, "cut", api, "step=download", log)
+	kill()
+	close(killed)
+	startSlot(t, slot, dir, port, thing, log)
+	out := waitJob(t, "cut", api, "1 succeeded", log)
+	if !strings.Contains(out, "fw=iotwatch-fw/0.2.0-host") || requests.Load() != 2 {
+		t.Errorf("after %d requests:\n%s", requests.Load(), out)
 	}
 }
 
