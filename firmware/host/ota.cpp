@@ -16,6 +16,8 @@
 #include <cstring>
 #include <memory>
 
+#include <strings.h>
+
 namespace fwhost {
 
 namespace {
@@ -109,6 +111,17 @@ bool Connect(const Url& u, const std::string& ca, const std::string& ciphers, Tl
   return true;
 }
 
+// ContentLength is the Content-Length of a response header (its lines,
+// each ending in CRLF), or -1.
+long long ContentLength(const std::string& head) {
+  for (size_t at = head.find("\r\n"); at != std::string::npos; at = head.find("\r\n", at + 2)) {
+    if (strncasecmp(head.c_str() + at + 2, "content-length:", 15) == 0) {
+      return strtoll(head.c_str() + at + 17, nullptr, 10);
+    }
+  }
+  return -1;
+}
+
 // ReadSome reads up to len bytes: > 0 read, 0 at the end, -1 on error.
 int ReadSome(SSL* ssl, char* buf, int len, std::string* error) {
   int n = SSL_read(ssl, buf, len);
@@ -182,18 +195,24 @@ bool HostUpdater::Download(const char* url, iotcore::ImageSink& sink, char* erro
     snprintf(error, errorLen, "the server answered %s", status.c_str());
     return false;
   }
+  // With a Content-Length the body ends there: many servers close without
+  // TLS's close_notify, which OpenSSL reports as an error.
+  long long expected = ContentLength(head.substr(0, end + 2));
   std::string body = head.substr(end + 4);
+  long long received = static_cast<long long>(body.size());
   if (!body.empty() && !sink.Take(reinterpret_cast<const uint8_t*>(body.data()), body.size())) {
     snprintf(error, errorLen, "stopped");
     return false;
   }
   for (;;) {
+    if (expected >= 0 && received >= expected) return true;
     int n = ReadSome(t.ssl, buf, sizeof buf, &why);
     if (n == 0) return true;
     if (n < 0) {
       snprintf(error, errorLen, "reading the image: %s", why.c_str());
       return false;
     }
+    received += n;
     if (!sink.Take(reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n))) {
       snprintf(error, errorLen, "stopped");
       return false;
