@@ -42,6 +42,11 @@ type Options struct {
 	Role           Role
 	KeepAlive      time.Duration // default 30 s
 	MaxBackoff     time.Duration // cap of the reconnect backoff, default 30 s
+	ConnectTimeout time.Duration // wait for a CONNACK, default 10 s
+	// Backoff, when set, is the wait before the n-th reconnection attempt
+	// in a row (backoff.go) in place of paho's (none after a loss, then
+	// 1 s doubling, never jittered).
+	Backoff        func(n int) time.Duration
 	RequestTimeout time.Duration // default 10 s
 	SubscribeRetry time.Duration // wait before subscribing again after a refusal, default 10 s
 	Buffer         int           // events channel size, default 1024
@@ -66,6 +71,7 @@ type Conn struct {
 	seen    map[seenKey]int64
 	raw     []string // filters of SubscribeRaw, made again on reconnect
 	shard   *shard   // the things of a Fleet's connection; nil for the one thing of Options
+	pace    pacer    // Options.Backoff's state
 }
 
 // seenKey is the last version seen per thing ("" for Options.Thing) and
@@ -88,7 +94,7 @@ func dial(o Options, sh *shard) *Conn {
 	o = withDefaults(o)
 	c := &Conn{o: o, events: make(chan event.Event, o.Buffer), prefix: shadow.Prefix(o.Thing, o.Shadow),
 		waiting: map[string]chan answer{}, seen: map[seenKey]int64{}, shard: sh}
-	c.client = paho.NewClient(c.clientOptions())
+	c.client = paho.NewClient(c.paced(c.clientOptions()))
 	c.emit(event.Link{At: o.Now(), State: event.LinkConnecting})
 	c.client.Connect()
 	return c
@@ -103,6 +109,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 10 * time.Second
+	}
+	if o.ConnectTimeout == 0 {
+		o.ConnectTimeout = 10 * time.Second
 	}
 	if o.SubscribeRetry == 0 {
 		o.SubscribeRetry = 10 * time.Second
@@ -139,7 +148,7 @@ func (c *Conn) clientOptions() *paho.ClientOptions {
 	return opts.
 		SetClientID(c.o.ClientID).SetProtocolVersion(4).
 		SetCleanSession(true).SetKeepAlive(c.o.KeepAlive).SetPingTimeout(pingTimeout(c.o.KeepAlive)).
-		SetConnectTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second).
+		SetConnectTimeout(c.o.ConnectTimeout).SetWriteTimeout(10 * time.Second).
 		SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(c.o.MaxBackoff).
 		SetOrderMatters(true). // handlers never block, so order costs nothing
@@ -147,6 +156,7 @@ func (c *Conn) clientOptions() *paho.ClientOptions {
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { c.handle(m.Topic(), m.Payload()) }).
 		SetOnConnectHandler(func(paho.Client) { c.onConnect() }).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			c.pace.lost()
 			c.emit(event.Link{At: c.o.Now(), State: event.LinkDown, Err: err.Error()})
 		}).
 		SetConnectionNotificationHandler(c.onConnectionNotification)
@@ -189,6 +199,7 @@ func (c *Conn) Thing() string { return c.o.Thing }
 
 // Close disconnects and closes the events channel.
 func (c *Conn) Close() {
+	c.pace.stop()
 	c.client.Disconnect(250)
 	c.mu.Lock()
 	defer c.mu.Unlock()

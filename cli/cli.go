@@ -37,6 +37,7 @@ var commands = []command{
 	{"delete", "delete the shadow, print the answer", runDelete},
 	{"aws", "provision a thing, certificate and policy on AWS IoT (setup), remove them (teardown)", runAWS},
 	{"job", "AWS IoT Jobs: create, list, describe, cancel (a firmware rollout, on AWS or serve)", runJob},
+	{"qualify", "AWS IoT Device Advisor's test cases against a device, offline", runQualify},
 }
 
 // usageError marks a command-line mistake: exit status 2.
@@ -90,6 +91,7 @@ func wantsVersion(args []string) bool {
 
 func exitCode(err error, name string, stderr io.Writer) int {
 	var usage usageError
+	var coded interface{ ExitCode() int }
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
@@ -102,6 +104,9 @@ func exitCode(err error, name string, stderr io.Writer) int {
 		return 1
 	case errors.Is(err, errInconclusive):
 		return 3
+	case errors.As(err, &coded): // a command's own status for its errors
+		fmt.Fprintf(stderr, "iotwatch %s: %v\n", name, err)
+		return coded.ExitCode()
 	default:
 		fmt.Fprintf(stderr, "iotwatch %s: %v\n", name, err)
 		return 1

@@ -1,6 +1,7 @@
 package devicesim
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -47,6 +48,9 @@ func New(o Options) *Sim {
 		o.Log = io.Discard
 	}
 	o.Conn.Role, o.Conn.ClientID = awsconn.Device, o.Conn.Thing
+	if o.Conn.Backoff == nil {
+		o.Conn.Backoff = Jitter(time.Second, cmp.Or(o.Conn.MaxBackoff, 30*time.Second))
+	}
 	seed := uint64(time.Now().UnixNano())
 	return &Sim{o: o, dev: NewDevice(time.Now(), int(o.Interval/time.Second), seed),
 		ctl: make(chan func(), 16), rng: rand.New(rand.NewPCG(seed, 7))}

@@ -9,7 +9,6 @@
 package localiot
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +44,8 @@ type Options struct {
 	// JobMinute is how long a minute of the Jobs service's timeouts lasts
 	// (step and in-progress timeouts); 0 is a real minute. Tests shorten it.
 	JobMinute time.Duration
+	// Hooks change how devices are treated (iotwatch qualify); nil: none.
+	Hooks *Hooks
 }
 
 // Server is a running emulator.
@@ -74,7 +75,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, explainListen(o.Listen, err)
 	}
-	ln := tls.NewListener(handshakeDeadline{raw}, tlsConf)
+	ln := o.Hooks.listen(handshakeDeadline{raw}, tlsConf)
 	st, err := openStore(o.DataDir)
 	if err != nil {
 		ln.Close()
@@ -122,8 +123,8 @@ func (s *Server) setup(o Options, ln net.Listener) error {
 	s.policy = &mqttPolicy{}
 	// Authorization before the limits: a CONNECT the policy refuses does not
 	// count against the CONNECT rate of its client id.
-	hooks := []mqtt.Hook{newPacketIDHook(), &authHook{events: s.events, broker: s.broker, policy: s.policy},
-		newLimitsHook(s.events, s.broker, o.Unthrottled), s.shadows, &jobsHook{srv: s}, &lifecycleHook{events: s.events}, s.policy}
+	hooks := append(o.Hooks.mqttHooks(), newPacketIDHook(), &authHook{events: s.events, broker: s.broker, policy: s.policy},
+		newLimitsHook(s.events, s.broker, o.Unthrottled), s.shadows, &jobsHook{srv: s}, &lifecycleHook{events: s.events}, s.policy)
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h, nil); err != nil {
 			return err

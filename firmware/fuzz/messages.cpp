@@ -1,7 +1,9 @@
-// libFuzzer target (make fuzz): the first byte picks the topic the core
-// receives the rest on (the shadow's, or the jobs client's, whose download
-// of an ota job then runs from Poll). Any crash, sanitizer report,
-// out-of-range state or malformed report or job update aborts.
+// libFuzzer target (make fuzz): the first byte's low two bits and bit 6
+// pick the topic the core receives the rest on (the shadow's, or the jobs
+// client's, whose download of an ota job then runs from Poll), bits 2-5 the
+// session events around it (connections lost before the get's answer,
+// drops, an hour later). Any crash, sanitizer report, out-of-range state or
+// malformed report or job update aborts.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -70,12 +72,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   iotcore::Core core(port, settings);
   if (!core.Begin()) abort();
   core.OnConnected(0);
+  unsigned events = data[0] >> 2;
+  for (unsigned i = 0; i < (events & 3); i++) {  // gets lost with their connection
+    core.OnDisconnected(100 + i);
+    core.OnConnected(200 + i);
+  }
+  if (events & 4) core.OnDropped(1, 300);
   const iotcore::Topics& t = core.topics();
   const char* topics[] = {t.updateDelta(),      t.getAccepted(),       t.getRejected(),
                           t.updateRejected(),   t.startNextAccepted(), t.notifyNext(),
                           t.startNextRejected(), "$aws/things/fuzz/jobs/j/update/accepted"};
-  core.OnMessage(topics[data[0] % 8], reinterpret_cast<const char*>(data + 1), size - 1, 1000);
+  unsigned topic = (data[0] & 3u) | ((data[0] >> 4) & 4u);
+  core.OnMessage(topics[topic], reinterpret_cast<const char*>(data + 1), size - 1, 1000);
   core.Poll(2000);
+  if (events & 8) core.Poll(1000 + iotcore::Core::kDeltaOnlyMs);
   const iotcore::State& s = core.state();
   if (s.intervalS < iotcore::kMinIntervalS || s.intervalS > iotcore::kMaxIntervalS) abort();
   if (!(s.setpoint >= iotcore::kMinSetpoint && s.setpoint <= iotcore::kMaxSetpoint)) abort();
