@@ -42,8 +42,8 @@ struct Url {
 // ParseUrl reads https://host[:port][/path?query] (IPv6 literals are not
 // taken).
 bool ParseUrl(const char* url, Url* u) {
-  const char* rest = url + 8;
   if (strncmp(url, "https://", 8) != 0) return false;
+  const char* rest = url + 8;
   const char* slash = strchr(rest, '/');
   u->authority = slash ? std::string(rest, slash) : std::string(rest);
   if (slash) u->path = slash;
@@ -161,7 +161,8 @@ HostUpdater::HostUpdater(std::string ca, std::string ciphers, char* const* argv,
 bool HostUpdater::Download(const char* url, iotcore::ImageSink& sink, char* error, size_t errorLen) {
   Url u;
   if (!ParseUrl(url, &u)) {
-    snprintf(error, errorLen, "%s: not an https://host[:port]/path URL", url);
+    // Not the URL itself: a presigned one is a credential while it lasts.
+    snprintf(error, errorLen, "the url is not https://host[:port]/path");
     return false;
   }
   Tls t;
