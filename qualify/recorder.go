@@ -52,6 +52,7 @@ type recorder struct {
 	peer      *x509.Certificate
 	n         counters
 	outage    bool // MQTT_Long_Duration's outage: CONNECTs closed unanswered
+	stopping  bool // the run is over: every CONNECT is refused
 	changed   chan struct{}
 }
 
@@ -84,6 +85,13 @@ func (r *recorder) begin(plan Plan, deadline time.Time, kickGap time.Duration) {
 	r.first = r.next + 1
 	r.mu.Unlock()
 	r.closeAll()
+}
+
+// stopAccepting refuses every CONNECT from now on.
+func (r *recorder) stopAccepting() {
+	r.mu.Lock()
+	r.stopping = true
+	r.mu.Unlock()
 }
 
 // closeAll closes every connection as the server.
@@ -183,9 +191,9 @@ func (r *recorder) idOf(cl *mqtt.Client) int {
 func (r *recorder) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	id := r.idOf(cl)
 	r.mu.Lock()
-	if id < r.first {
+	if id < r.first || r.stopping {
 		r.mu.Unlock()
-		return packets.ErrServerShuttingDown // a connection of an earlier case
+		return packets.ErrServerShuttingDown // a connection of an earlier case, or the run is over
 	}
 	r.add(Event{Conn: id, Kind: Received, Packet: "CONNECT", ClientID: pk.Connect.ClientIdentifier,
 		Clean: pk.Connect.Clean, KeepAlive: pk.Connect.Keepalive})

@@ -133,9 +133,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	p := Params{Thing: o.Thing, PublishTopic: o.PublishTopic, SubscribeTopic: o.SubscribeTopic, Desired: o.Desired}
 	rec := newRecorder(certs, p)
+	var ln *listener
 	hooks := &localiot.Hooks{
-		Listener: func(raw net.Listener, conf *tls.Config) net.Listener { return newListener(raw, conf, rec) },
-		MQTT:     []mqtt.Hook{rec},
+		Listener: func(raw net.Listener, conf *tls.Config) net.Listener {
+			ln = newListener(raw, conf, rec)
+			return ln
+		},
+		MQTT: []mqtt.Hook{rec},
 	}
 	// Unthrottled: the server grades the device's own pacing, which AWS's
 	// CONNECT rate limit would hide.
@@ -144,7 +148,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer srv.Close()
-	defer rec.closeAll() // before Close, which waits for every connection, held ones too
+	// Before Close: no new client may join while mochi closes (its
+	// Clients.GetByListener read-locks twice, and a CONNECT's Add waiting
+	// in between deadlocks both), and Close waits for every connection,
+	// held ones too.
+	defer func() {
+		rec.stopAccepting()
+		ln.Close()
+		rec.closeAll()
+	}()
 	rec.srv = srv
 	if err := srv.Start(); err != nil {
 		return nil, err
