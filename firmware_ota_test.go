@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -87,8 +88,9 @@ func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 	image, _ := os.ReadFile(v2)
 	sum := sha256.Sum256(image)
 	url := api[1] + "/files/" + hex.EncodeToString(sum[:])[:12] + "-" + filepath.Base(v2)
-	create("--document", write("bad.json", `{"operation":"ota","version":"iotwatch-fw/9.9.9-host","sha256":"`+
-		strings.Repeat("0", 64)+`","size":`+strconv.Itoa(len(image))+`,"url":"${aws:iot:s3-presigned-url:`+url+`}"}`), "--job-id", "bad-sum")
+	badSum := strings.Replace(otaDocument("iotwatch-fw/9.9.9-host", "${aws:iot:s3-presigned-url:"+url+"}", image),
+		hex.EncodeToString(sum[:]), strings.Repeat("0", 64), 1)
+	create("--document", write("bad.json", badSum), "--job-id", "bad-sum")
 	out = waitJob(t, "bad-sum", api, "1 failed", log)
 	if !strings.Contains(out, "reason=sha256 mismatch: the image is "+hex.EncodeToString(sum[:])) {
 		t.Errorf("wrong checksum:\n%s", out)
@@ -97,38 +99,18 @@ func TestFirmwareHostUpdatesOverTheAir(t *testing.T) {
 	// An image on a server the device's CA does not vouch for, or that the
 	// CA vouches for under another name: refused before a byte of it is
 	// asked for, as the MQTT connection would be.
-	ca, err := pki.LoadCA(filepath.Join(dir, pki.CACertFile), filepath.Join(dir, pki.CAKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	elsewhere, err := ca.Issue(pki.Spec{CommonName: "elsewhere", Hosts: []string{"elsewhere.example"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	elsewherePair, err := tls.X509KeyPair(elsewhere.CertPEM, elsewhere.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []struct {
-		name, reason string
-		cert         *tls.Certificate // nil: httptest's own, self-signed
+		name, host, reason string
 	}{
-		{"outside-ca", "server certificate: self-signed certificate", nil},
-		{"other-name", "server certificate: IP address mismatch", &elsewherePair},
+		{"outside-ca", "", "server certificate: self-signed certificate"},
+		{"other-name", "elsewhere.example", "server certificate: IP address mismatch"},
 	} {
 		var served atomic.Int32
-		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		srv := imageServer(t, dir, c.host, func(w http.ResponseWriter, _ *http.Request) {
 			served.Add(1)
 			w.Write(image)
-		}))
-		srv.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // the refused handshake
-		if c.cert != nil {
-			srv.TLS = &tls.Config{Certificates: []tls.Certificate{*c.cert}}
-		}
-		srv.StartTLS()
-		defer srv.Close()
-		create("--document", write(c.name+".json", `{"operation":"ota","version":"iotwatch-fw/9.9.9-host","sha256":"`+
-			hex.EncodeToString(sum[:])+`","size":`+strconv.Itoa(len(image))+`,"url":"`+srv.URL+`/fw.bin"}`), "--job-id", c.name)
+		})
+		create("--document", write(c.name+".json", otaDocument("iotwatch-fw/9.9.9-host", srv.URL+"/fw.bin", image)), "--job-id", c.name)
 		out = waitJob(t, c.name, api, "1 failed", log)
 		if !strings.Contains(out, "reason=download: TLS with "+strings.TrimPrefix(srv.URL, "https://")+" failed: "+c.reason) {
 			t.Errorf("%s:\n%s", c.name, out)
@@ -193,23 +175,10 @@ func TestFirmwareHostDownloadsAgainAfterARebootMidDownload(t *testing.T) {
 	// The image from a server of the lab's CA that stops halfway the
 	// first time, until the device is gone.
 	image, _ := os.ReadFile(v2)
-	sum := sha256.Sum256(image)
-	ca, err := pki.LoadCA(filepath.Join(dir, pki.CACertFile), filepath.Join(dir, pki.CAKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := ca.Issue(pki.Spec{CommonName: "files", Hosts: []string{"127.0.0.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var requests atomic.Int32
 	halfway := make(chan struct{})
 	killed := make(chan struct{})
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv := imageServer(t, dir, "127.0.0.1", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(image)))
 		if requests.Add(1) == 1 {
 			w.Write(image[:len(image)/2])
@@ -219,15 +188,12 @@ func TestFirmwareHostDownloadsAgainAfterARebootMidDownload(t *testing.T) {
 			return
 		}
 		w.Write(image)
-	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
-	srv.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
-	srv.StartTLS()
-	defer srv.Close()
+	})
+	release := sync.OnceFunc(func() { close(killed) })
+	t.Cleanup(release) // before the server's Close, which waits for the handler
 
 	doc := filepath.Join(t.TempDir(), "ota.json")
-	os.WriteFile(doc, []byte(`{"operation":"ota","version":"iotwatch-fw/0.2.0-host","sha256":"`+hex.EncodeToString(sum[:])+
-		`","size":`+strconv.Itoa(len(image))+`,"url":"`+srv.URL+`/fw.bin"}`), 0o644)
+	os.WriteFile(doc, []byte(otaDocument("iotwatch-fw/0.2.0-host", srv.URL+"/fw.bin", image)), 0o644)
 	if code, stdout, stderr := run(t, append([]string{"job", "create", "--thing", thing, "--document", doc, "--job-id", "cut"}, api...)...); code != 0 {
 		t.Fatalf("job create: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -238,12 +204,46 @@ func TestFirmwareHostDownloadsAgainAfterARebootMidDownload(t *testing.T) {
 	}
 	waitJob(t, "cut", api, "step=download", log)
 	kill()
-	close(killed)
+	release()
 	startSlot(t, slot, dir, port, thing, log)
 	out := waitJob(t, "cut", api, "1 succeeded", log)
 	if !strings.Contains(out, "fw=iotwatch-fw/0.2.0-host") || requests.Load() != 2 {
 		t.Errorf("after %d requests:\n%s", requests.Load(), out)
 	}
+}
+
+// imageServer serves h over TLS on 127.0.0.1 until the test ends, with a
+// certificate of the lab's CA naming host, or httptest's own self-signed one
+// when host is "".
+func imageServer(t *testing.T, dir, host string, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // handshakes the device refuses
+	if host != "" {
+		ca, err := pki.LoadCA(filepath.Join(dir, pki.CACertFile), filepath.Join(dir, pki.CAKeyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := ca.Issue(pki.Spec{CommonName: host, Hosts: []string{host}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pair, err := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// otaDocument is an ota job document for image at url.
+func otaDocument(version, url string, image []byte) string {
+	sum := sha256.Sum256(image)
+	return `{"operation":"ota","version":"` + version + `","url":"` + url + `","sha256":"` +
+		hex.EncodeToString(sum[:]) + `","size":` + strconv.Itoa(len(image)) + `}`
 }
 
 // buildFirmwareTarget builds firmware/target with the firmware's Makefile.
