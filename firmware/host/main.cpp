@@ -28,6 +28,7 @@
 #include "../lib/iotcore/version.h"
 #include "credentials.h"
 #include "options.h"
+#include "ota.h"
 
 namespace {
 
@@ -303,7 +304,7 @@ std::string CheckCredentials(const fwhost::Options& o) {
   return std::string("--") + err.field + " " + path + ": " + err.problem;
 }
 
-int Run(const fwhost::Options& o) {
+int Run(const fwhost::Options& o, char* const* argv) {
   for (const auto& [flag, path, secret] :
        {std::tuple{"--cert", o.cert, false}, {"--key", o.key, true}, {"--ca", o.ca, false}}) {
     std::string err = CheckFile(flag, path, secret);
@@ -317,11 +318,23 @@ int Run(const fwhost::Options& o) {
     return 2;
   }
   std::string fw = std::string(iotcore::kVersion) + "-host";
+  const char* resetReason = getenv(fwhost::kResetReasonEnv);
+  mosquitto* mosq = nullptr;
+  Link* session = nullptr;
+  // Before the exec into a new image: the session ends cleanly, as the
+  // board's does before esp_restart().
+  fwhost::HostUpdater updater(o.ca, kAwsCiphers, argv, [&mosq, &session] {
+    if (session->up) {
+      mosquitto_disconnect(mosq);
+      mosquitto_loop(mosq, 100, 1);
+    }
+  });
   iotcore::Settings settings;
   settings.thing = o.thing.c_str();
   settings.shadow = o.shadow.c_str();
   settings.id.fw = fw.c_str();
-  settings.id.resetReason = "POWERON";
+  settings.id.resetReason = resetReason != nullptr ? resetReason : "POWERON";
+  settings.updater = &updater;
   settings.intervalS = o.intervalS;
   settings.maxPayload = static_cast<size_t>(o.maxPayload);
   uint64_t seed = static_cast<uint64_t>(time(nullptr)) ^ (static_cast<uint64_t>(getpid()) << 32);
@@ -331,9 +344,10 @@ int Run(const fwhost::Options& o) {
   if (!core.Begin()) return 2;
   iotcore::Backoff backoff(o.backoff, seed * 31 + 7);
   Link link{&core, &backoff, &o, start};
+  session = &link;
 
   mosquitto_lib_init();
-  mosquitto* mosq = mosquitto_new(o.thing.c_str(), true, &link);
+  mosq = mosquitto_new(o.thing.c_str(), true, &link);
   port.Attach(mosq, &link.awaited);
   mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
   // Without it Nagle holds each small report back until the broker's
@@ -446,5 +460,5 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  return Run(opts);
+  return Run(opts, argv);
 }

@@ -35,6 +35,7 @@
 #include "board.h"
 #include "config_store.h"
 #include "network.h"
+#include "ota.h"
 #include "portal.h"
 
 // The ESP32-PICO-KIT has no LED that software can drive: build with
@@ -155,6 +156,9 @@ struct Device {
 };
 
 std::optional<Device> device;
+// AWS IoT Jobs' OTA (ota.cpp): made once the configuration's CA is loaded.
+std::optional<board::DeviceUpdater> updater;
+board::BootImage bootImage;
 
 // Messages wait here until loop() gives them to the core: arduino-mqtt also
 // calls back from inside publish() and subscribe() while it waits for their
@@ -183,9 +187,13 @@ uint32_t lwmqttDropsSeen = 0;
 // The session ends and the TLS socket closes before the page opens: the
 // broker sees a clean disconnect, not a half-open socket for as long as
 // the page stays up.
-[[noreturn]] void RunConfigPortal(const char* reason) {
+void EndMqttSession() {
   if (mqtt && mqtt->connected()) mqtt->disconnect();
   tls.stop();
+}
+
+[[noreturn]] void RunConfigPortal(const char* reason) {
+  EndMqttSession();
   board::RunConfigPortal(deviceConfig, reason);
 }
 
@@ -355,6 +363,14 @@ bool ConnectAndSubscribe() {
   return true;
 }
 
+// ServiceDuringDownload runs between the chunks of an OTA download: the
+// watchdog is fed and the MQTT session kept alive (its messages wait in the
+// inbox until the download is over).
+void ServiceDuringDownload() {
+  esp_task_wdt_reset();
+  if (mqttUp) mqtt->loop();
+}
+
 void ScheduleMqttAttempt(uint64_t now) {
   uint32_t delayMs = device->mqttBackoff.NextDelay();
   nextMqttAttemptMs = now + delayMs;
@@ -392,6 +408,7 @@ void MaintainMqtt(uint64_t now, bool online) {
       // Kept as the configuration the page can go back to (portal_rules.h).
       if (!markedGood) board::MarkConfigGood(deviceConfig);
       markedGood = true;
+      bootImage.Confirm();  // an image on trial has reached the broker
       device->mqttBackoff.Connected(UptimeMs());
       device->core.OnConnected(UptimeMs());
     } else {
@@ -455,6 +472,7 @@ void setup() {
 #endif
   const char* resetReason = ResetReasonName(esp_reset_reason());
   Logf("%s starting, reset reason %s", iotcore::kVersion, resetReason);
+  bootImage.NoteBoot();
   Logf("configuration page: hold BOOT for 3 s, then join Wi-Fi \"%s\" with password %s",
        board::ApName().c_str(), board::ApPassword().c_str());
   deviceConfig = board::LoadConfig();
@@ -479,6 +497,8 @@ void setup() {
   settings.id.fw = iotcore::kVersion;
   settings.id.resetReason = resetReason;
   settings.maxPayload = kMaxPayload;
+  updater.emplace(deviceConfig.ca.c_str(), ServiceDuringDownload, EndMqttSession);
+  settings.updater = &*updater;
   device.emplace(settings, seed);
   if (!device->core.Begin()) RunConfigPortal("thing name refused");
   ConfigureMqtt();
@@ -490,6 +510,7 @@ void loop() {
   esp_task_wdt_reset();
   uint64_t now = UptimeMs();
   if (BootButtonHeld(now)) RunConfigPortal("BOOT button held");
+  bootImage.CheckDeadline(now);
   bool online = board::MaintainWifi(now) && board::ClockUsable(now);
   MaintainMqtt(now, online);
   esp_task_wdt_reset();

@@ -1,13 +1,13 @@
 #include "core.h"
 
-#include <cctype>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 
 namespace iotcore {
 
-Core::Core(Port& port, const Settings& settings) : port_(port), settings_(settings) {
+Core::Core(Port& port, const Settings& settings)
+    : port_(port), settings_(settings), jobs_(port, topics_, settings.updater, settings.id.fw) {
   state_.intervalS = settings.intervalS;
   buf_[0] = '\0';
 }
@@ -31,6 +31,7 @@ bool Core::Subscribes(size_t i, uint64_t uptimeMs) const {
 
 void Core::OnConnected(uint64_t uptimeMs) {
   connected_ = true;
+  jobs_.OnConnected();
   // If get is never answered the periodic report still goes out.
   nextReportMs_ = uptimeMs + static_cast<uint64_t>(state_.intervalS) * 1000;
   deltaSubscribed_ = FullGetAllowed(uptimeMs);
@@ -71,6 +72,7 @@ void Core::OnDropped(uint32_t count, uint64_t uptimeMs) {
 
 void Core::OnDisconnected(uint64_t uptimeMs) {
   connected_ = false;
+  jobs_.OnDisconnected();
   if (!getOutstanding_) return;
   getOutstanding_ = false;
   stats_.getUnanswered++;
@@ -86,6 +88,7 @@ void Core::Poll(uint64_t uptimeMs) {
     getGapMs_ = getGapMs_ * 2 > kMaxGetGapMs ? kMaxGetGapMs : getGapMs_ * 2;
   }
   if (uptimeMs >= nextReportMs_) Report(nullptr, uptimeMs);
+  jobs_.Poll();
 }
 
 void Core::OnMessage(const char* topic, const char* payload, size_t len, uint64_t uptimeMs) {
@@ -102,6 +105,8 @@ void Core::OnMessage(const char* topic, const char* payload, size_t len, uint64_
     OnRejected("get", payload, len, uptimeMs);
   } else if (strcmp(topic, topics_.updateRejected()) == 0) {
     OnRejected("update", payload, len, uptimeMs);
+  } else if (topics_.IsJobs(topic)) {
+    jobs_.OnMessage(topic, payload, len);
   } else {
     stats_.unexpected++;
   }
@@ -110,13 +115,8 @@ void Core::OnMessage(const char* topic, const char* payload, size_t len, uint64_
 // Parse returns the document, or null (counted and logged) when the payload
 // is too deep or not exactly one JSON object; the caller owns the result.
 cJSON* Core::Parse(const char* what, const char* payload, size_t len) {
-  const char* end = payload;
-  cJSON* doc = WithinDepth(payload, len, kMaxJsonDepth)
-                   ? cJSON_ParseWithLengthOpts(payload, len, &end, false)
-                   : nullptr;
-  while (doc != nullptr && end < payload + len && isspace(static_cast<unsigned char>(*end))) end++;
-  if (!cJSON_IsObject(doc) || end != payload + len) {
-    cJSON_Delete(doc);
+  cJSON* doc = ParseObject(payload, len);
+  if (doc == nullptr) {
     stats_.malformed++;
     Logf("%s: not a JSON object (or nested deeper than %d); ignored", what, kMaxJsonDepth);
     return nullptr;
@@ -204,13 +204,17 @@ void Core::Report(const Applied* applied, uint64_t uptimeMs) {
   }
 }
 
-void Core::Logf(const char* format, ...) {
+void VLogf(Port& port, const char* format, va_list args) {
   char line[256];
+  vsnprintf(line, sizeof line, format, args);
+  port.Log(line);
+}
+
+void Core::Logf(const char* format, ...) {
   va_list args;
   va_start(args, format);
-  vsnprintf(line, sizeof line, format, args);
+  VLogf(port_, format, args);
   va_end(args);
-  port_.Log(line);
 }
 
 }  // namespace iotcore

@@ -5,9 +5,11 @@
 // Port and call it from their loops; neither holds any shadow logic.
 #pragma once
 
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 
+#include "jobs.h"
 #include "report.h"
 #include "state.h"
 #include "topics.h"
@@ -46,6 +48,9 @@ class Port {
   virtual void Log(const char* line) = 0;
 };
 
+// VLogf formats one line for port.Log (the core's and the job client's).
+void VLogf(Port& port, const char* format, va_list args);
+
 struct Settings {
   const char* thing = "";
   const char* shadow = "";  // empty: the classic shadow
@@ -54,6 +59,9 @@ struct Settings {
   // Documents longer than this are dropped and the shadow is asked for
   // again: the device's own buffer limit (src/main.cpp, fw-host --max-payload).
   size_t maxPayload = kMaxDocument;
+  // The device's OTA half (jobs.h); null: it takes no jobs. id.fw is the
+  // version a job's document is compared with.
+  Updater* updater = nullptr;
 };
 
 // Stats count what the core did; refusals never stop it.
@@ -104,6 +112,7 @@ class Core {
   void Poll(uint64_t uptimeMs);
 
   const State& state() const { return state_; }
+  const JobRunner& jobs() const { return jobs_; }
   const Stats& stats() const { return stats_; }
   uint64_t seq() const { return seq_; }
 
@@ -121,6 +130,7 @@ class Core {
   Port& port_;
   Settings settings_;
   Topics topics_;
+  JobRunner jobs_;
   State state_;
   Stats stats_;
   uint64_t seq_ = 0;

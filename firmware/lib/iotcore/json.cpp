@@ -1,5 +1,7 @@
 #include "json.h"
 
+#include <cctype>
+
 namespace iotcore {
 
 bool WithinDepth(const char* payload, size_t len, int maxDepth) {
@@ -32,6 +34,19 @@ bool WithinDepth(const char* payload, size_t len, int maxDepth) {
     }
   }
   return true;
+}
+
+cJSON* ParseObject(const char* payload, size_t len) {
+  const char* end = payload;
+  cJSON* doc = WithinDepth(payload, len, kMaxJsonDepth)
+                   ? cJSON_ParseWithLengthOpts(payload, len, &end, false)
+                   : nullptr;
+  while (doc != nullptr && end < payload + len && isspace(static_cast<unsigned char>(*end))) end++;
+  if (!cJSON_IsObject(doc) || end != payload + len) {
+    cJSON_Delete(doc);
+    return nullptr;
+  }
+  return doc;
 }
 
 }  // namespace iotcore

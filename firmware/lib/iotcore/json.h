@@ -21,6 +21,11 @@ constexpr int kMaxJsonDepth = 12;
 // than maxDepth (strings are skipped, so brackets in them do not count).
 bool WithinDepth(const char* payload, size_t len, int maxDepth);
 
+// ParseObject parses payload when it is exactly one JSON object (spaces
+// around it allowed) nested no deeper than kMaxJsonDepth; otherwise null.
+// The caller owns the result.
+cJSON* ParseObject(const char* payload, size_t len);
+
 // Owned frees a cJSON tree when it goes out of scope.
 class Owned {
  public:

@@ -1,5 +1,6 @@
 // Shadow topic names of one thing's classic or named shadow (PROTOCOL.md):
-// $aws/things/<thing>/shadow/<op> or $aws/things/<thing>/shadow/name/<shadow>/<op>.
+// $aws/things/<thing>/shadow/<op> or $aws/things/<thing>/shadow/name/<shadow>/<op>,
+// and the thing's AWS IoT Jobs topics: $aws/things/<thing>/jobs/<op>.
 #pragma once
 
 #include <cstddef>
@@ -8,7 +9,8 @@ namespace iotcore {
 
 constexpr size_t kMaxThingName = 128;
 constexpr size_t kMaxShadowName = 64;
-// The longest topic: prefix, names and "/update/documents".
+// The longest topic: prefix, names and "/update/documents" (a job's
+// "$aws/things/<thing>/jobs/<64-character id>/update/rejected" is shorter).
 constexpr size_t kMaxTopic = 12 + kMaxThingName + 13 + kMaxShadowName + 18 + 1;
 
 class Topics {
@@ -25,8 +27,22 @@ class Topics {
   const char* updateDelta() const { return updateDelta_; }
   const char* updateRejected() const { return updateRejected_; }
 
+  // Jobs: the requests and answers of the device's job client (jobs.h).
+  const char* notifyNext() const { return notifyNext_; }
+  const char* startNext() const { return startNext_; }
+  const char* startNextAccepted() const { return startNextAccepted_; }
+  const char* startNextRejected() const { return startNextRejected_; }
+  const char* jobUpdateAnswers() const { return jobUpdateAnswers_; }  // a filter: +/update/+
+  // JobUpdate writes the topic of job jobId's update request; false when
+  // the id is not one AWS gives (1-64 of a-zA-Z0-9_-).
+  bool JobUpdate(const char* jobId, char* out, size_t len) const;
+  // JobUpdateAnswer reads the job id out of a .../jobs/<id>/update/accepted
+  // or /rejected topic; false for any other topic.
+  bool JobUpdateAnswer(const char* topic, char* jobId, size_t len, bool* accepted) const;
+  bool IsJobs(const char* topic) const;
+
   // The topics a device subscribes to on every connect, before its get.
-  static constexpr size_t kSubscriptions = 4;
+  static constexpr size_t kSubscriptions = 8;
   const char* subscription(size_t i) const;
 
  private:
@@ -36,6 +52,12 @@ class Topics {
   char update_[kMaxTopic] = "";
   char updateDelta_[kMaxTopic] = "";
   char updateRejected_[kMaxTopic] = "";
+  char jobsPrefix_[kMaxTopic] = "";  // $aws/things/<thing>/jobs/
+  char notifyNext_[kMaxTopic] = "";
+  char startNext_[kMaxTopic] = "";
+  char startNextAccepted_[kMaxTopic] = "";
+  char startNextRejected_[kMaxTopic] = "";
+  char jobUpdateAnswers_[kMaxTopic] = "";
 };
 
 // ValidName reports whether s is 1..max characters of a-zA-Z0-9:_- (the

@@ -1,0 +1,2 @@
+#pragma once
+#include "esp32_ota_api.h"
