@@ -42,16 +42,18 @@ func ClassifyBackoff(d []time.Duration) Backoff {
 	case float64(hi) <= 1.3*float64(lo)+float64(50*time.Millisecond):
 		return BackoffConstant
 	}
-	// Linear first: its factors fall slowly (2, 1.5, 1.33…) and a loaded
-	// machine's noise can make them look steady enough.
+	// A wait falling well below an earlier one is neither a schedule nor a
+	// cap: random. Then linear before exponential: its factors fall slowly
+	// (2, 1.5, 1.33…) and a loaded machine's noise can make them look steady
+	// enough.
 	grow := uncapped(d)
 	switch {
+	case !nonDecreasing(d):
+		return BackoffJitter
 	case linear(grow):
 		return BackoffLinear
 	case exponential(grow):
 		return BackoffExponential
-	case !nonDecreasing(d):
-		return BackoffJitter
 	}
 	return BackoffIncreasing
 }

@@ -37,6 +37,7 @@ func TestClassifyBackoff(t *testing.T) {
 		{ms(1000, 2000, 4000, 30000, 30000), BackoffIncreasing}, // a jump to the cap is no steady factor
 		{ms(180, 140, 640, 480, 1500), BackoffJitter},
 		{ms(1040, 1210, 1450, 1160, 1150), BackoffJitter}, // seen: equal jitter at a 2 s cap, once taken for linear
+		{ms(152, 703, 1360, 1750, 659), BackoffJitter},    // seen: fw-host's full jitter, its rising part taken for linear
 		{ms(900, 300, 2500, 1200, 4000), BackoffJitter},
 		{ms(1000, 1200, 1900, 2200, 5000), BackoffIncreasing},
 		{ms(1000, 1500, 2250, 3375), BackoffExponential},   // factor 1.5
