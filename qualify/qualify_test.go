@@ -149,7 +149,7 @@ func TestQualifyBadDevicesFail(t *testing.T) {
 		{"trusts an expired session", "MQTT_Expired_Persistent_Session", func(d *testDevice) { d.noResubscribe = true }, Fail, "never subscribed"},
 		{"never reports", "Shadow_Publish_Reported_State", func(d *testDevice) { d.reportEvery = time.Hour }, Fail, "never sent a reported state"},
 		{"ignores desired", "Shadow_Update_Reported_State", func(d *testDevice) { d.ignoreDesired = true }, Fail, "never reported the desired state"},
-		{"is well-behaved", "MQTT_Long_Duration", func(*testDevice) {}, Pass, "came back after 3 disconnects and the outage"},
+		{"is well-behaved", "MQTT_Long_Duration", func(*testDevice) {}, Pass, "disconnects and the outage"}, // 3 kicks; a loaded machine may fit only 2 into the 20 s
 		{"reconnects at once over a long run", "MQTT_Long_Duration", func(d *testDevice) { d.backoff = constantBackoff(0) }, Fail, "reconnected at once"},
 		{"leaks heap at every connection", "MQTT_Long_Duration", func(d *testDevice) { d.heapLeak = true }, Warn, "free heap fell with every reconnection"},
 		{"holds the monitor's certificate", "Security_Device_Policies", func(d *testDevice) {
