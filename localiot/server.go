@@ -192,6 +192,33 @@ func (s *Server) Start() error {
 	return s.broker.Serve()
 }
 
+// drainClients stops accepting and disconnects every client before the
+// broker closes: mochi's Close lists a listener's clients under a read lock
+// taken twice, which deadlocks when a client's removal (a write lock) comes
+// between the two (a test hung 14 minutes on it).
+func (s *Server) drainClients() {
+	s.listener.Close()
+	for _, cl := range s.broker.Clients.GetAll() {
+		if !cl.Net.Inline {
+			s.broker.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if !s.hasNetClients() {
+			return
+		}
+	}
+}
+
+func (s *Server) hasNetClients() bool {
+	for _, cl := range s.broker.Clients.GetAll() {
+		if !cl.Net.Inline && !cl.Closed() {
+			return true
+		}
+	}
+	return false
+}
+
 // Addr is the address actually bound.
 func (s *Server) Addr() string { return s.listener.Addr().String() }
 
@@ -207,6 +234,7 @@ func (s *Server) Close() error {
 		if s.files != nil {
 			s.files.close()
 		}
+		s.drainClients()
 		s.broker.Close()
 		s.closeErr = s.store.Close()
 	})
