@@ -105,7 +105,7 @@ func (s *jobService) expire() {
 
 // saveExecs writes changed executions (and the jobs they settle), then
 // applies them and sends the notifications the change calls for.
-func (s *jobService) saveExecs(now time.Time, changed ...jobs.Execution) error {
+func (s *jobService) saveExecs(now time.Time, changed ...jobs.Execution) *jobs.Error {
 	ops := make([]kvOp, 0, len(changed)+1)
 	for _, e := range changed {
 		ops = append(ops, put(executionsBucket, execKey(e.Thing, e.JobID), e))
@@ -276,7 +276,7 @@ func (s *jobService) startNext(thing string, details map[string]string, step *in
 		return nil, err
 	}
 	if err := s.saveExecs(now, started); err != nil {
-		return nil, err.(*jobs.Error)
+		return nil, err
 	}
 	return &started, nil
 }
@@ -316,7 +316,7 @@ func (s *jobService) update(thing, jobID string, req jobs.UpdateRequest) (jobs.E
 		return *e, err
 	}
 	if err := s.saveExecs(now, next); err != nil {
-		return *e, err.(*jobs.Error)
+		return *e, err
 	}
 	return next, nil
 }

@@ -170,7 +170,7 @@ func (s *jobService) cancelExecution(thing, id string, force bool, expected *int
 		return restError(err)
 	}
 	if err := s.saveExecs(now, c); err != nil {
-		return restError(err.(*jobs.Error))
+		return restError(err)
 	}
 	return nil
 }
